@@ -1,0 +1,106 @@
+// evr::Bus: a container's in-process event bus.
+//
+// Handlers subscribe to one event type or to all; publish() dispatches FIFO: an event published
+// from inside a handler is dispatched after the current event has reached every handler, so the
+// order of handler calls is a function of the publish order alone (deterministic, re-entrant).
+// Handlers run in subscription order: type-specific and all-type subscribers interleaved by when
+// they subscribed.
+//
+// Threads: the bus belongs to the thread that drives it (the one calling Connection::run/poll or
+// Bus::drain). publish() is safe from any thread; from another thread the event is queued and
+// dispatched by the owner at its next drain, and the wake-up hook (set by Connection) makes that
+// prompt. Stamping (seq, id, causation) happens on the owner thread, in dispatch order.
+//
+// A Connection attaches an exporter: it sees every Local event once, in dispatch order, and sends
+// it to evrouterd. Events delivered from the router are dispatched but never exported.
+
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "evr/event.hpp"
+
+namespace evr {
+
+class Bus {
+ public:
+  using Handler = std::function<void(const Event&)>;
+  using SubscriptionId = std::uint64_t;
+
+  // `source` is stamped on every event published here (Connection sets it to the container name).
+  explicit Bus(std::string source = "local");
+  Bus(const Bus&) = delete;
+  Bus& operator=(const Bus&) = delete;
+
+  SubscriptionId subscribe(EventType type, Handler handler);
+  SubscriptionId subscribeAll(Handler handler);
+  bool unsubscribe(SubscriptionId id);
+
+  // Publishes an event. On the owner thread: stamps it now and dispatches it (now, or after the
+  // current handler returns). Returns the event's seq, or 0 when it was queued from another
+  // thread (it gets its seq when the owner drains).
+  std::uint64_t publish(EventBuilder&& event);
+
+  // Typed payloads (evr/events.hpp): bus.publish(evr::Bar{...}).
+  template <typename Payload>
+    requires requires(const Payload& p) { build(p); }
+  std::uint64_t publish(const Payload& payload) {
+    return publish(build(payload));
+  }
+
+  // Dispatches an event received from the router. Owner thread only.
+  void deliver(Event event);
+
+  // Stamps and dispatches what other threads published. Owner thread only. Returns how many.
+  std::size_t drain();
+
+  // Makes the calling thread the owner (the constructing thread is the first owner).
+  void claimOwnership();
+
+  const std::string& source() const { return source_; }
+  void setSource(std::string source) { source_ = std::move(source); }
+  std::uint64_t lastSeq() const { return seq_; }
+
+  // Hooks for Connection.
+  void setWakeup(std::function<void()> wakeup);
+  void setExporter(std::function<void(const Event&)> exporter);
+
+ private:
+  struct Subscription {
+    SubscriptionId id;
+    std::optional<EventType> type;  // nullopt: all types
+    Handler handler;
+  };
+
+  Event stamp(EventBuilder&& builder);
+  void enqueue(Event event);
+  void dispatchQueued();
+  bool onOwnerThread() const { return std::this_thread::get_id() == owner_; }
+
+  std::string source_;
+  std::thread::id owner_;
+  std::vector<Subscription> subscriptions_;
+  SubscriptionId next_subscription_ = 1;
+  std::uint64_t seq_ = 0;
+
+  std::deque<Event> queue_;
+  bool dispatching_ = false;
+  const Event* current_ = nullptr;  // event whose handlers are running
+
+  std::function<void(const Event&)> exporter_;
+  std::function<void()> wakeup_;
+
+  std::mutex inbox_mutex_;
+  std::vector<EventBuilder> inbox_;  // from other threads
+  std::atomic<bool> inbox_nonempty_{false};
+};
+
+}  // namespace evr

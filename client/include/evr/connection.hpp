@@ -1,0 +1,129 @@
+// evr::Connection: joins one container's Bus to evrouterd.
+//
+// Exports every event published on the bus (once, in publish order) and dispatches on the bus
+// every event the router sends this container; never re-exports what it received. Owns one
+// DEALER socket; the socket, and so everything but publish()/stop(), belongs to the thread that
+// drives the loop (run(), poll(), or the caller's own loop on fd()).
+//
+// Link behaviour (docs/protocol.md): HELLO -> WELCOME, then EVENT both ways with per-link seq and
+// cumulative acks. Published events stay in a resend buffer until the daemon acks them; if the
+// daemon restarts, the connection rejoins by itself and resends what the old daemon never acked,
+// so nothing published is lost (an event may be delivered twice if the daemon died between routing
+// it and acking it). When the resend buffer is full, publish() on the loop thread waits (serving
+// the link) until the daemon acks; tryPublish-style callers check canPublish() first.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <zmq.hpp>
+
+#include "evr/bus.hpp"
+
+namespace evr {
+
+struct ConnectionOptions {
+  std::string container;   // the name the config uses
+  std::string endpoint;    // empty: defaultEndpoint()
+  std::chrono::milliseconds heartbeat{1000};
+  std::size_t max_unacked = 65536;  // resend buffer, events
+};
+
+// The endpoint a client uses when none is given: $EVR_ENDPOINT, else
+// ipc://<runtime dir>/evrouterd.sock with the runtime dir $RUNTIME_DIRECTORY or ./run.
+std::string defaultEndpoint();
+
+// A fatal link condition the caller must see: the name is taken, the protocol versions differ.
+class ConnectionError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ConnectionStats {
+  std::uint64_t published = 0;        // local events exported
+  std::uint64_t sent = 0;             // EVENT messages sent, resends included
+  std::uint64_t resent = 0;
+  std::uint64_t acked = 0;            // highest seq the daemon acked
+  std::uint64_t received = 0;         // events from the router dispatched
+  std::uint64_t malformed = 0;        // events from the router dropped as unreadable
+  std::uint64_t joins = 0;            // WELCOMEs (1 + rejoins)
+  std::uint64_t errors = 0;           // ERROR messages from the daemon
+};
+
+class Connection {
+ public:
+  Connection(zmq::context_t& context, Bus& bus, ConnectionOptions options);
+  ~Connection();  // flushes for up to 2 s, then leaves (BYE)
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Serves the link until stop(). Throws ConnectionError on a fatal link condition.
+  void run();
+  // Serves the link for at most `timeout`: returns after the first batch of work, or on timeout.
+  // Returns true when something was done. Throws ConnectionError like run().
+  bool poll(std::chrono::milliseconds timeout);
+  // Thread-safe: makes run() return soon.
+  void stop();
+
+  // Serves the link until every published event is acked, or `timeout`. True when all acked.
+  bool flush(std::chrono::milliseconds timeout);
+  // Serves the link until joined, or `timeout`. True when joined.
+  bool waitJoined(std::chrono::milliseconds timeout);
+
+  bool joined() const { return joined_; }
+  bool canPublish() const { return unacked_.size() < options_.max_unacked; }
+  const ConnectionStats& stats() const { return stats_; }
+  const std::string& container() const { return options_.container; }
+  const std::string& endpoint() const { return endpoint_; }
+
+  // A file descriptor for the caller's own poll/epoll loop: readable when poll(0ms) has work.
+  // Call poll(0ms) also at least every heartbeat interval.
+  int fd() const { return epoll_fd_; }
+
+ private:
+  struct Pending {
+    std::uint64_t seq;
+    Event event;
+  };
+
+  void onExport(const Event& event);
+  void sendHello();
+  void sendEvent(const Pending& pending);
+  void sendControl(MessageKind kind);
+  std::size_t receiveBurst();
+  void handleMessage(zmq::message_t& envelope_frame, zmq::message_t* body);
+  void onTimer();
+  void waitForRoom();
+  std::chrono::steady_clock::time_point now() const { return std::chrono::steady_clock::now(); }
+
+  Bus& bus_;
+  ConnectionOptions options_;
+  std::string endpoint_;
+  zmq::socket_t socket_;
+  int wake_fd_ = -1;   // eventfd: other threads published or called stop()
+  int epoll_fd_ = -1;  // wake_fd_ + the socket's ZMQ_FD
+  std::uint64_t client_instance_ = 0;
+
+  bool joined_ = false;
+  std::atomic<bool> stop_requested_{false};
+  std::uint64_t daemon_instance_ = 0;
+  std::uint64_t next_seq_ = 1;        // seq of the next exported event
+  std::deque<Pending> unacked_;        // exported, not yet acked; front is oldest
+  std::uint64_t rx_seq_ = 0;           // highest contiguous seq received from the daemon
+  std::uint64_t rx_acked_sent_ = 0;    // rx_seq_ value last acked to the daemon
+  std::uint32_t max_message_size_ = 0;
+
+  std::chrono::steady_clock::time_point last_send_{};
+  std::chrono::steady_clock::time_point last_receive_{};
+  std::chrono::steady_clock::time_point last_hello_{};
+  bool warned_full_ = false;
+
+  ConnectionStats stats_;
+};
+
+}  // namespace evr

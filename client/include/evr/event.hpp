@@ -1,0 +1,95 @@
+// evr::Event and evr::EventBuilder: one event as a container sees it.
+//
+// An Event is an immutable, cheaply copyable handle to one serialized Cap'n Proto event
+// (schemas/event.capnp) plus what the link said about it (origin, hops). The bytes are shared,
+// never copied, between local handlers, the export path and the resend buffer. Events from the
+// router are checked (framing, read limits, alignment) before anyone reads them; see
+// evr/framing.hpp.
+//
+// An EventBuilder is the mutable side: set the symbol, event time and payload, then hand it to
+// Bus::publish, which stamps source, seq, id, publish time and causation, and serializes it once.
+// Typed helpers for each payload are in evr/events.hpp.
+
+#pragma once
+
+#include <capnp/message.h>
+#include <zmq.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "event.capnp.h"
+#include "evr/event_types.hpp"
+
+namespace evr {
+
+enum class Origin : std::uint8_t {
+  Local,   // published in this process
+  Router,  // received from evrouterd; never exported again
+};
+
+class EventBuilder {
+ public:
+  explicit EventBuilder(EventType type);
+  EventBuilder(EventBuilder&&) noexcept = default;
+  EventBuilder& operator=(EventBuilder&&) noexcept = default;
+
+  EventType type() const { return type_; }
+  EventBuilder& symbol(std::string_view symbol);
+  EventBuilder& eventTime(std::int64_t ns_since_epoch);
+  EventBuilder& tag(std::string_view key, std::string_view value);
+
+  // The whole event, for anything the helpers above do not cover. The payload union has already
+  // been initialised to the member matching type() (or `none` for types without one).
+  schema::Event::Builder root() { return message_->getRoot<schema::Event>(); }
+
+ private:
+  friend class Bus;
+  EventType type_;
+  std::unique_ptr<capnp::MallocMessageBuilder> message_;
+  std::vector<std::pair<std::string, std::string>> pending_tags_;
+};
+
+class Event {
+ public:
+  // Wraps bytes received from the router. Returns an Event whose valid() is false, with the
+  // reason in `error`, when the bytes are not a readable event; never throws for bad input.
+  static Event fromWire(zmq::message_t&& bytes, std::uint8_t hops, std::string& error);
+
+  // Wraps locally built bytes (used by Bus::publish).
+  static Event fromLocal(kj::Array<capnp::word>&& words, std::uint8_t hops);
+
+  Event() = default;
+  bool valid() const { return data_ != nullptr; }
+
+  schema::Event::Reader reader() const;
+  EventType type() const;
+  Origin origin() const;
+  std::uint8_t hops() const;
+
+  // Serialized bytes (a flat, unpacked Cap'n Proto message).
+  std::span<const std::byte> bytes() const;
+
+  // Header shortcuts.
+  std::uint64_t id() const { return reader().getId(); }
+  std::uint64_t seq() const { return reader().getSeq(); }
+  std::string_view source() const;
+  std::string_view symbol() const;
+  std::int64_t eventTime() const { return reader().getEventTime(); }
+
+  // A zmq message that shares these bytes (zero copy; keeps them alive until zmq is done).
+  zmq::message_t shareAsMessage() const;
+
+ private:
+  struct Data;
+  explicit Event(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
+  std::shared_ptr<const Data> data_;
+};
+
+// Deterministic event id: (fnv1a32(source) << 32) | (seq & 0xffffffff).
+std::uint64_t makeEventId(std::string_view source, std::uint64_t seq);
+
+}  // namespace evr

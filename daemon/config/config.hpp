@@ -1,0 +1,61 @@
+// The config model: plain values parsed from YAML by config_loader, before names are resolved.
+//
+// Stage 1 of the daemon's chain: YAML -> Config (here) -> Topology -> RoutingTable -> relay loop.
+// Every value remembers where it came from (Mark) so that later stages can report errors at the
+// right file:line:col. Nothing here knows about sockets or routing.
+
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "evr/event_types.hpp"
+
+namespace evr::config {
+
+template <typename T>
+struct Located {
+  T value{};
+  Mark mark;
+};
+
+// The `router:` section: how the daemon runs. Defaults are the documented ones
+// (configs/default.yaml).
+struct RouterSettings {
+  // Endpoints the data ROUTER binds. An ipc endpoint with a relative path is placed in the
+  // runtime directory; empty means the default `ipc://evrouterd.sock` (in the runtime directory).
+  std::vector<Located<std::string>> listen;
+  std::uint32_t queue_limit = 100000;        // events queued per target container
+  std::uint32_t max_hops = 16;               // forwarded more often than this: dropped
+  std::uint32_t max_message_size = 1 << 20;  // bytes of one event frame
+  std::uint32_t heartbeat_ms = 1000;         // link liveness interval
+  std::uint32_t shutdown_grace_ms = 2000;    // SIGTERM: time allowed to flush queues
+  Mark mark;                                 // of the `router:` key, or of the document
+};
+
+struct AdapterConfig {
+  std::string type;                       // "pipeline", "broadcast", ... (registry key)
+  std::string name;                       // `name:`, or "<type>#<index>" when absent
+  Mark mark;                              // of the adapter's mapping
+  // pipeline
+  std::vector<Located<std::string>> containers;
+  // broadcast
+  std::optional<Located<std::string>> source;
+  std::vector<Located<std::string>> targets;
+  // `events:` type filter; absent means every type
+  std::optional<Located<EventTypeSet>> events;
+};
+
+struct Config {
+  std::string file;  // path as given, for messages
+  RouterSettings router;
+  std::string pattern = "flexible";
+  std::vector<AdapterConfig> adapters;
+  bool adapters_present = false;  // `adapters:` key was given (even if empty)
+  std::optional<Located<std::string>> organization;
+};
+
+}  // namespace evr::config

@@ -1,0 +1,25 @@
+// config_loader: YAML text -> Config values. Stage 1 of YAML -> Config -> Topology -> table.
+//
+// Checks shape and types only (unknown keys, duplicate keys, wrong types, bad event type names);
+// names are resolved and cross-checked by topology compilation. Never throws for bad input: every
+// problem goes to `diagnostics` with file:line:col, and loading goes on to find more.
+
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/config.hpp"
+#include "config/diagnostics.hpp"
+
+namespace evr::config {
+
+// `file` is used for messages only. Returns a Config when there were no errors.
+std::optional<Config> loadConfigText(std::string_view yaml_text, const std::string& file,
+                                     Diagnostics& diagnostics);
+
+// Reads the file; an unreadable file is a diagnostic too.
+std::optional<Config> loadConfigFile(const std::string& path, Diagnostics& diagnostics);
+
+}  // namespace evr::config

@@ -1,0 +1,48 @@
+// Diagnostics: config and control errors with their place, collected rather than thrown.
+//
+// Every stage that reads outside configuration (config_loader, topology compilation) appends to
+// a Diagnostics instead of stopping at the first problem, so an operator sees all of them at once
+// as `file:line:col: error: message` (nats-server's processConfigFile does the same).
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace evr::config {
+
+// A place in a config file. Lines and columns are 1-based; 0 means unknown.
+struct Mark {
+  std::string file;
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+};
+
+enum class Severity : std::uint8_t { Error, Warning };
+
+struct Diagnostic {
+  Severity severity = Severity::Error;
+  Mark mark;
+  std::string message;
+  // "file:line:col: error: message"
+  std::string toString() const;
+};
+
+class Diagnostics {
+ public:
+  void error(const Mark& mark, std::string message);
+  void warning(const Mark& mark, std::string message);
+
+  bool hasErrors() const { return error_count_ > 0; }
+  std::size_t errorCount() const { return error_count_; }
+  const std::vector<Diagnostic>& all() const { return items_; }
+  // One diagnostic per line, in the order found.
+  std::string toString() const;
+
+ private:
+  std::vector<Diagnostic> items_;
+  std::size_t error_count_ = 0;
+};
+
+}  // namespace evr::config

@@ -1,0 +1,81 @@
+// RoutingTable: the immutable lookup the relay loop consults for every event.
+//
+// Stage 3 of YAML -> Config -> Topology -> RoutingTable -> relay loop. Built once per config
+// load by compileTopology (topology/topology.hpp) and shared as shared_ptr<const RoutingTable>;
+// never changed after construction, so the relay loop can swap one for another between two
+// messages. Containers are interned to dense ContainerIds; a route is looked up by
+// (source id, event type ordinal) and yields a de-duplicated target list computed at build time:
+// no allocation, no string compare, no YAML on the hot path.
+
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/diagnostics.hpp"
+#include "evr/event_types.hpp"
+
+namespace evr::routing {
+
+using ContainerId = std::uint16_t;
+using AdapterIndex = std::uint16_t;
+
+// One directed edge an adapter contributes: events of `types` from `source` go to `target`.
+struct Edge {
+  ContainerId source = 0;
+  ContainerId target = 0;
+  EventTypeSet types;
+};
+
+// A compiled adapter, kept for stats, `--check` output and graphs.
+struct CompiledAdapter {
+  std::string name;
+  std::string type;
+  config::Mark mark;
+  std::vector<Edge> edges;
+};
+
+// What the router does with one (source, type): deliver to each of `targets` once. `adapters`
+// lists every adapter that matched (for per-adapter counters); a target reached by several
+// adapters appears once in `targets`.
+struct RouteEntry {
+  std::vector<ContainerId> targets;
+  std::vector<AdapterIndex> adapters;
+};
+
+class RoutingTable {
+ public:
+  RoutingTable() = default;
+  RoutingTable(std::vector<std::string> containers, std::vector<CompiledAdapter> adapters);
+
+  const std::vector<std::string>& containers() const { return containers_; }
+  const std::vector<CompiledAdapter>& adapters() const { return adapters_; }
+  std::optional<ContainerId> find(std::string_view name) const;
+  const std::string& name(ContainerId id) const { return containers_[id]; }
+
+  // The route for an event; an empty entry when nothing routes it. `event_type` is the envelope's
+  // ordinal; unknown ordinals get the empty entry.
+  const RouteEntry& route(ContainerId source, std::uint8_t event_type) const {
+    if (event_type >= kEventTypeCount) return empty_;
+    return entries_[static_cast<std::size_t>(source) * kEventTypeCount + event_type];
+  }
+
+  // True when some adapter takes events (of any type) from `source`.
+  bool isSource(ContainerId source) const { return is_source_[source]; }
+
+  // Human-readable routes, one line per (source, types) -> targets, for `evrouterd --check`.
+  std::string describe() const;
+
+ private:
+  std::vector<std::string> containers_;
+  std::vector<CompiledAdapter> adapters_;
+  std::vector<RouteEntry> entries_;  // [source * kEventTypeCount + type]
+  std::vector<bool> is_source_;
+  RouteEntry empty_;
+};
+
+}  // namespace evr::routing

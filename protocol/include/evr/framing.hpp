@@ -1,0 +1,59 @@
+// Checks and reads Cap'n Proto message bytes that arrived from outside the process.
+//
+// Used by the daemon (a cheap structural check before forwarding bytes it does not decode) and
+// by the client (before building a reader). Every function here takes untrusted input and never
+// throws for malformed bytes.
+//
+// Cap'n Proto reads words in place and needs them 8-byte aligned; a ZeroMQ frame's data is not
+// guaranteed to be (small messages live inside zmq_msg_t). AlignedWords views aligned data in
+// place and copies unaligned data, never reading unaligned words.
+
+#pragma once
+
+#include <capnp/message.h>
+#include <kj/array.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace evr {
+
+enum class FramingError : std::uint8_t {
+  None,
+  Empty,
+  NotWordMultiple,   // length is not a multiple of 8
+  BadSegmentTable,   // segment count is zero, absurd, or the table does not fit
+  SizeMismatch,      // the segments do not add up to the frame's length
+};
+
+std::string_view framingErrorName(FramingError error);
+
+// O(segment count): checks that `bytes` is exactly one unpacked (non-packed) Cap'n Proto message.
+FramingError checkFraming(std::span<const std::byte> bytes);
+
+// Read limits for messages from peers: traversal bounded by the message's own size (8x, the
+// amplification allowance Cap'n Proto recommends against pointer-reuse attacks), nesting 64.
+capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes);
+
+// A word view of `bytes` that is safe to hand to capnp::FlatArrayMessageReader.
+class AlignedWords {
+ public:
+  explicit AlignedWords(std::span<const std::byte> bytes);
+  AlignedWords(AlignedWords&&) = default;
+  AlignedWords& operator=(AlignedWords&&) = default;
+
+  kj::ArrayPtr<const capnp::word> words() const { return words_; }
+  bool copied() const { return copy_.size() > 0; }
+
+ private:
+  kj::Array<capnp::word> copy_;
+  kj::ArrayPtr<const capnp::word> words_;
+};
+
+inline bool isWordAligned(const void* p) {
+  return reinterpret_cast<std::uintptr_t>(p) % alignof(capnp::word) == 0;
+}
+
+}  // namespace evr

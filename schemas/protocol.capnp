@@ -1,0 +1,43 @@
+# evrouter link protocol: the bodies of the non-event messages on a container <-> evrouterd link.
+# The fixed 24-byte envelope that precedes every message is described in docs/protocol.md; these
+# structs are the second frame of HELLO, WELCOME and ERROR messages.
+
+@0xe97076fa9294a3dc;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("evr::schema");
+
+struct Hello {
+  protocolVersion @0 :UInt16;
+  container @1 :Text;
+  clientInstance @2 :UInt64;  # random per Connection object; lets the daemon recognise a rejoin
+  baseSeq @3 :UInt64;         # the container's next EVENT will carry seq > baseSeq
+  pid @4 :UInt32;
+  clientVersion @5 :Text;
+}
+
+struct Welcome {
+  protocolVersion @0 :UInt16;
+  daemonInstance @1 :UInt64;  # random per daemon start
+  ackSeq @2 :UInt64;          # highest seq from this container that the daemon has taken
+  heartbeatMs @3 :UInt32;     # send something at least this often
+  maxMessageSize @4 :UInt32;  # largest event frame the daemon accepts, bytes
+  daemonVersion @5 :Text;
+}
+
+enum ErrorCode {
+  unknown @0;
+  versionMismatch @1;    # HELLO's protocolVersion is not spoken by this daemon
+  nameInUse @2;          # another live connection holds this container name
+  invalidName @3;
+  notJoined @4;          # a message other than HELLO from a peer that has not joined
+  messageTooLarge @5;    # an event frame over maxMessageSize; the event was dropped
+  malformed @6;          # a frame the daemon could not parse; dropped
+  shuttingDown @7;       # the daemon is stopping and takes no new containers
+}
+
+struct Error {
+  code @0 :ErrorCode;
+  message @1 :Text;
+  seq @2 :UInt64;        # the offending EVENT's seq, when there is one
+}

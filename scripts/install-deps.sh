@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package evrouter needs to build, test and run its demo.
+# Idempotent and non-interactive: installs only what is missing, runs `apt-get update`
+# first only when something is missing, uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  g++ make cmake pkg-config
+  # libraries
+  libzmq3-dev cppzmq-dev capnproto libcapnp-dev libyaml-cpp-dev libspdlog-dev
+  libfmt-dev libboost-test-dev libsystemd-dev libcli11-dev nlohmann-json3-dev
+  # tests and demo tools
+  python3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then
+    sudo_cmd=(sudo)
+  else
+    echo "deps: missing packages (${missing[*]}) and not root, and no sudo" >&2
+    exit 1
+  fi
+fi
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
