@@ -1,1 +1,141 @@
-// placeholder
+#include "evr/bus.hpp"
+
+#include <capnp/serialize.h>
+
+#include <chrono>
+
+namespace evr {
+namespace {
+
+std::int64_t wallClockNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Bus::Bus(std::string source) : source_(std::move(source)), owner_(std::this_thread::get_id()) {}
+
+Bus::SubscriptionId Bus::subscribe(EventType type, Handler handler) {
+  subscriptions_.push_back({next_subscription_, type, std::move(handler)});
+  return next_subscription_++;
+}
+
+Bus::SubscriptionId Bus::subscribeAll(Handler handler) {
+  subscriptions_.push_back({next_subscription_, std::nullopt, std::move(handler)});
+  return next_subscription_++;
+}
+
+bool Bus::unsubscribe(SubscriptionId id) {
+  for (auto it = subscriptions_.begin(); it != subscriptions_.end(); ++it) {
+    if (it->id == id) {
+      subscriptions_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Bus::claimOwnership() { owner_ = std::this_thread::get_id(); }
+
+void Bus::setWakeup(std::function<void()> wakeup) { wakeup_ = std::move(wakeup); }
+
+void Bus::setExporter(std::function<void(const Event&)> exporter) {
+  exporter_ = std::move(exporter);
+}
+
+Event Bus::stamp(EventBuilder&& builder) {
+  auto root = builder.root();
+  const std::uint64_t seq = ++seq_;
+  const std::uint64_t id = makeEventId(source_, seq);
+  root.setId(id);
+  root.setSeq(seq);
+  root.setSource(source_);
+  root.setPublishTime(wallClockNs());
+  std::uint8_t hops = 0;
+  if (current_ != nullptr) {
+    // Published by a handler: record the cause, carry the chain's correlation id and its hop
+    // count, so a cycle across processes is caught by the daemon's max_hops.
+    const auto cause = current_->reader();
+    if (root.getCausationId() == 0) root.setCausationId(cause.getId());
+    if (root.getCorrelationId() == 0) {
+      root.setCorrelationId(cause.getCorrelationId() != 0 ? cause.getCorrelationId()
+                                                          : cause.getId());
+    }
+    hops = current_->hops();
+  }
+  if (!builder.pending_tags_.empty()) {
+    auto tags = root.initTags(static_cast<unsigned>(builder.pending_tags_.size()));
+    for (unsigned i = 0; i < builder.pending_tags_.size(); ++i) {
+      tags[i].setKey(builder.pending_tags_[i].first);
+      tags[i].setValue(builder.pending_tags_[i].second);
+    }
+  }
+  return Event::fromLocal(capnp::messageToFlatArray(*builder.message_), hops);
+}
+
+std::uint64_t Bus::publish(EventBuilder&& event) {
+  if (!onOwnerThread()) {
+    {
+      std::lock_guard lock(inbox_mutex_);
+      inbox_.push_back(std::move(event));
+      inbox_nonempty_.store(true, std::memory_order_release);
+    }
+    if (wakeup_) wakeup_();
+    return 0;
+  }
+  Event stamped = stamp(std::move(event));
+  const std::uint64_t seq = stamped.seq();
+  enqueue(std::move(stamped));
+  return seq;
+}
+
+void Bus::deliver(Event event) { enqueue(std::move(event)); }
+
+std::size_t Bus::drain() {
+  if (!inbox_nonempty_.load(std::memory_order_acquire)) return 0;
+  std::vector<EventBuilder> batch;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    batch.swap(inbox_);
+    inbox_nonempty_.store(false, std::memory_order_release);
+  }
+  for (auto& builder : batch) enqueue(stamp(std::move(builder)));
+  return batch.size();
+}
+
+void Bus::enqueue(Event event) {
+  queue_.push_back(std::move(event));
+  if (!dispatching_) dispatchQueued();
+}
+
+void Bus::dispatchQueued() {
+  dispatching_ = true;
+  struct Reset {
+    Bus& bus;
+    ~Reset() {
+      bus.dispatching_ = false;
+      bus.current_ = nullptr;
+    }
+  } reset{*this};
+  while (!queue_.empty()) {
+    const Event event = std::move(queue_.front());
+    queue_.pop_front();
+    current_ = &event;
+    if (event.origin() == Origin::Local && exporter_) exporter_(event);
+    const EventType type = event.type();
+    // Index loop: a handler may subscribe more handlers (they see the next event, not this one).
+    const std::size_t count = subscriptions_.size();
+    for (std::size_t i = 0; i < count && i < subscriptions_.size(); ++i) {
+      const auto& subscription = subscriptions_[i];
+      if (!subscription.type || *subscription.type == type) {
+        // Copy: the handler may unsubscribe itself, invalidating the vector slot.
+        Handler handler = subscription.handler;
+        handler(event);
+      }
+    }
+  }
+}
+
+}  // namespace evr

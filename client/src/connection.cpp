@@ -1,1 +1,435 @@
-// placeholder
+#include "evr/connection.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <system_error>
+
+#include "evr/link_messages.hpp"
+
+namespace evr {
+namespace {
+
+constexpr std::size_t kReceiveBurst = 1024;
+// Ack the daemon's events at least this often (besides every heartbeat).
+constexpr std::uint64_t kAckEvery = 256;
+// While not joined, say HELLO this often (the daemon may not be up yet).
+constexpr std::chrono::milliseconds kHelloRetry{100};
+// The link counts as lost after this many heartbeat intervals of silence from the daemon.
+constexpr int kMissedHeartbeats = 3;
+
+std::span<const std::byte> bytesOf(const zmq::message_t& message) {
+  return {static_cast<const std::byte*>(message.data()), message.size()};
+}
+
+zmq::message_t envelopeMessage(const Envelope& envelope) {
+  zmq::message_t message(kEnvelopeSize);
+  envelope.encodeTo(std::span<std::byte, kEnvelopeSize>(static_cast<std::byte*>(message.data()),
+                                                        kEnvelopeSize));
+  return message;
+}
+
+zmq::message_t wordsMessage(const kj::Array<capnp::word>& words) {
+  auto bytes = words.asBytes();
+  return zmq::message_t(bytes.begin(), bytes.size());
+}
+
+std::uint64_t randomInstance() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
+
+}  // namespace
+
+std::string defaultEndpoint() {
+  if (const char* endpoint = std::getenv("EVR_ENDPOINT"); endpoint != nullptr && *endpoint != 0) {
+    return endpoint;
+  }
+  std::string dir = "./run";
+  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime != nullptr && *runtime != 0) {
+    dir = runtime;
+    // systemd joins several runtime directories with ':'; the first is ours.
+    if (const auto colon = dir.find(':'); colon != std::string::npos) dir.resize(colon);
+  }
+  return "ipc://" + dir + "/evrouterd.sock";
+}
+
+Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions options)
+    : bus_(bus),
+      options_(std::move(options)),
+      endpoint_(options_.endpoint.empty() ? defaultEndpoint() : options_.endpoint),
+      socket_(context, zmq::socket_type::dealer),
+      client_instance_(randomInstance()),
+      heartbeat_(options_.heartbeat) {
+  if (const std::string why = checkContainerName(options_.container); !why.empty()) {
+    throw ConnectionError("invalid container name '" + options_.container + "': " + why);
+  }
+  if (options_.max_unacked == 0) options_.max_unacked = 1;
+  // Messages go only to a completed connection: nothing piles up in a pipe to a daemon that is not
+  // there, and what was not acked is resent from unacked_ after (re)joining.
+  socket_.set(zmq::sockopt::immediate, 1);
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.set(zmq::sockopt::sndhwm, 100000);
+  socket_.set(zmq::sockopt::rcvhwm, 100000);
+  socket_.set(zmq::sockopt::reconnect_ivl, 50);
+  socket_.set(zmq::sockopt::reconnect_ivl_max, 1000);
+  socket_.connect(endpoint_);
+
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (wake_fd_ < 0 || epoll_fd_ < 0) {
+    throw std::system_error(errno, std::generic_category(), "eventfd/epoll_create1");
+  }
+  const int zmq_fd = socket_.get(zmq::sockopt::fd);
+  for (int fd : {wake_fd_, zmq_fd}) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+      throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+    }
+  }
+
+  bus_.setSource(options_.container);
+  bus_.claimOwnership();
+  bus_.setExporter([this](const Event& event) { onExport(event); });
+  const int wake_fd = wake_fd_;
+  bus_.setWakeup([wake_fd]() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(wake_fd, &one, sizeof(one));
+  });
+  sendHello();
+}
+
+Connection::~Connection() {
+  try {
+    if (joined_) {
+      if (!flush(std::chrono::seconds(2))) {
+        spdlog::warn("evr[{}]: leaving with {} events not acknowledged by evrouterd",
+                     options_.container, unacked_.size());
+      }
+      sendControl(MessageKind::Bye);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("evr[{}]: error while leaving: {}", options_.container, e.what());
+  }
+  bus_.setExporter({});
+  bus_.setWakeup({});
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Connection::stop() {
+  stop_requested_.store(true, std::memory_order_release);
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void Connection::run() {
+  bus_.claimOwnership();
+  while (!stop_requested_.load(std::memory_order_acquire)) serveOnce(heartbeat_);
+  stop_requested_.store(false, std::memory_order_release);
+}
+
+bool Connection::poll(std::chrono::milliseconds timeout) {
+  bus_.claimOwnership();
+  return serveOnce(timeout);
+}
+
+bool Connection::flush(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!(joined_ && unacked_.empty())) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    serveOnce(std::min(left, kHelloRetry));
+  }
+  return true;
+}
+
+bool Connection::waitJoined(std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!joined_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    serveOnce(std::min(left, kHelloRetry));
+  }
+  return true;
+}
+
+std::size_t Connection::drainWakeups() {
+  std::uint64_t count = 0;
+  [[maybe_unused]] auto got = ::read(wake_fd_, &count, sizeof(count));
+  return bus_.drain();
+}
+
+bool Connection::serveOnce(std::chrono::milliseconds timeout) {
+  std::size_t work = drainWakeups() + receiveBurst();
+  if (work == 0 && timeout.count() > 0) {
+    // Wake for the socket, another thread, or the next timer, whichever comes first.
+    auto wait = timeout;
+    if (!joined_) wait = std::min(wait, kHelloRetry);
+    const bool want_out = joined_ && next_unsent_seq_ < next_seq_;
+    std::array<zmq::pollitem_t, 2> items{{
+        {socket_.handle(), 0, static_cast<short>(ZMQ_POLLIN | (want_out ? ZMQ_POLLOUT : 0)), 0},
+        {nullptr, wake_fd_, ZMQ_POLLIN, 0},
+    }};
+    zmq::poll(items.data(), items.size(), wait);
+    work += drainWakeups() + receiveBurst();
+  }
+  onTimer();
+  return work > 0;
+}
+
+void Connection::sendHello() {
+  HelloInfo hello;
+  hello.protocol_version = kProtocolVersion;
+  hello.container = options_.container;
+  hello.client_instance = client_instance_;
+  hello.base_seq = acked_;
+  hello.pid = static_cast<std::uint32_t>(::getpid());
+  hello.client_version = EVR_VERSION;
+  Envelope envelope;
+  envelope.kind = MessageKind::Hello;
+  auto head = envelopeMessage(envelope);
+  auto body = wordsMessage(encodeHello(hello));
+  last_hello_ = Clock::now();
+  sendFrames(head, &body);
+}
+
+bool Connection::sendFrames(zmq::message_t& envelope, zmq::message_t* body) {
+  const auto flags = zmq::send_flags::dontwait;
+  auto sent = socket_.send(envelope, body ? flags | zmq::send_flags::sndmore : flags);
+  if (!sent) return false;  // no connection or HWM: the caller keeps the message for later
+  if (body != nullptr) socket_.send(*body, flags);  // frames of one message travel together
+  last_send_ = Clock::now();
+  return true;
+}
+
+bool Connection::sendControl(MessageKind kind) {
+  Envelope envelope;
+  envelope.kind = kind;
+  envelope.ack = rx_seq_;
+  auto head = envelopeMessage(envelope);
+  if (!sendFrames(head, nullptr)) return false;
+  rx_acked_sent_ = rx_seq_;
+  return true;
+}
+
+bool Connection::sendEvent(const Pending& pending) {
+  Envelope envelope;
+  envelope.kind = MessageKind::Event;
+  envelope.hops = pending.event.hops();
+  envelope.event_type = static_cast<std::uint8_t>(pending.event.type());
+  envelope.seq = pending.seq;
+  envelope.ack = rx_seq_;
+  auto head = envelopeMessage(envelope);
+  auto body = pending.event.shareAsMessage();
+  if (!sendFrames(head, &body)) return false;
+  rx_acked_sent_ = rx_seq_;
+  ++stats_.sent;
+  return true;
+}
+
+void Connection::sendUnsent() {
+  if (!joined_ || unacked_.empty()) return;
+  const std::uint64_t first = unacked_.front().seq;
+  if (next_unsent_seq_ < first) next_unsent_seq_ = first;
+  while (next_unsent_seq_ < next_seq_) {
+    const Pending& pending = unacked_[next_unsent_seq_ - first];
+    if (!sendEvent(pending)) return;  // EAGAIN: POLLOUT or the timer brings us back
+    ++next_unsent_seq_;
+  }
+}
+
+void Connection::onExport(const Event& event) {
+  if (max_message_size_ != 0 && event.bytes().size() > max_message_size_) {
+    ++stats_.errors;
+    spdlog::error("evr[{}]: {} event seq {} is {} bytes, over evrouterd's limit of {}: not exported",
+                  options_.container, eventTypeName(event.type()), event.seq(),
+                  event.bytes().size(), max_message_size_);
+    return;
+  }
+  // Backpressure: the resend buffer is full, so serve the link until the daemon acks. Events that
+  // arrive meanwhile are queued on the bus, not dispatched (we are inside a dispatch).
+  while (unacked_.size() >= options_.max_unacked) {
+    if (!warned_full_) {
+      spdlog::warn("evr[{}]: {} events await acknowledgement from evrouterd at {}; publish waits",
+                   options_.container, unacked_.size(), endpoint_);
+      warned_full_ = true;
+    }
+    receiveBurst();
+    onTimer();
+    if (unacked_.size() < options_.max_unacked) break;
+    std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLIN, 0}}};
+    zmq::poll(items.data(), items.size(), kHelloRetry);
+  }
+  unacked_.push_back({next_seq_++, event});
+  ++stats_.published;
+  if (joined_ && next_unsent_seq_ == unacked_.back().seq) {
+    if (sendEvent(unacked_.back())) ++next_unsent_seq_;
+  }
+}
+
+std::size_t Connection::receiveBurst() {
+  std::size_t count = 0;
+  for (; count < kReceiveBurst; ++count) {
+    zmq::message_t head;
+    if (!socket_.recv(head, zmq::recv_flags::dontwait)) break;
+    std::optional<zmq::message_t> body;
+    while (head.more() || (body && body->more())) {
+      zmq::message_t frame;
+      (void)socket_.recv(frame, zmq::recv_flags::none);  // the rest of a message is already here
+      if (!body) {
+        body.emplace(std::move(frame));
+      } else if (!frame.more()) {
+        break;  // ignore frames beyond the second (newer protocol minor versions may add them)
+      }
+      if (!body->more()) break;
+    }
+    last_receive_ = Clock::now();
+    const DecodedEnvelope decoded = decodeEnvelope(bytesOf(head));
+    if (!decoded.ok()) {
+      ++stats_.malformed;
+      spdlog::warn("evr[{}]: dropped a message from evrouterd: {}", options_.container,
+                   envelopeErrorName(decoded.error));
+      continue;
+    }
+    handleMessage(decoded.envelope, body ? &*body : nullptr);
+  }
+  return count;
+}
+
+void Connection::handleMessage(const Envelope& envelope, zmq::message_t* body) {
+  switch (envelope.kind) {
+    case MessageKind::Welcome: handleWelcome(body); return;
+    case MessageKind::Error: handleError(body); return;
+    case MessageKind::Ack: handleAck(envelope.ack); return;
+    case MessageKind::Heartbeat: handleAck(envelope.ack); return;
+    case MessageKind::Event: break;
+    case MessageKind::Hello:
+    case MessageKind::Bye: return;  // not sent by a daemon; ignore
+  }
+  if (!joined_) return;  // a leftover from a previous join; the daemon requeues what matters
+  handleAck(envelope.ack);
+  if (envelope.seq != rx_seq_ + 1) {
+    spdlog::warn("evr[{}]: link sequence jumped from {} to {}", options_.container, rx_seq_,
+                 envelope.seq);
+  }
+  rx_seq_ = std::max(rx_seq_, envelope.seq);
+  if (body == nullptr) {
+    ++stats_.malformed;
+    spdlog::warn("evr[{}]: EVENT seq {} without an event frame: dropped", options_.container,
+                 envelope.seq);
+    return;
+  }
+  std::string why;
+  Event event = Event::fromWire(std::move(*body), envelope.hops, why);
+  if (!event.valid()) {
+    ++stats_.malformed;
+    spdlog::warn("evr[{}]: dropped unreadable event (link seq {}): {}", options_.container,
+                 envelope.seq, why);
+  } else if (static_cast<std::uint8_t>(event.type()) != envelope.event_type) {
+    ++stats_.malformed;
+    spdlog::warn("evr[{}]: dropped event whose type {} disagrees with its envelope ({})",
+                 options_.container, eventTypeName(event.type()), envelope.event_type);
+  } else {
+    ++stats_.received;
+    bus_.deliver(std::move(event));
+  }
+  if (rx_seq_ - rx_acked_sent_ >= kAckEvery) sendControl(MessageKind::Ack);
+}
+
+void Connection::handleWelcome(zmq::message_t* body) {
+  std::string why;
+  const auto welcome = body ? decodeWelcome(bytesOf(*body), why) : std::nullopt;
+  if (!welcome) {
+    spdlog::warn("evr[{}]: unreadable WELCOME: {}", options_.container, why);
+    return;
+  }
+  if (joined_ && welcome->daemon_instance == daemon_instance_) return;  // answer to a repeat HELLO
+  if (daemon_instance_ != 0 && welcome->daemon_instance != daemon_instance_) {
+    spdlog::info("evr[{}]: rejoined a restarted evrouterd at {}", options_.container, endpoint_);
+  }
+  joined_ = true;
+  daemon_instance_ = welcome->daemon_instance;
+  max_message_size_ = welcome->max_message_size;
+  if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
+  rx_seq_ = 0;
+  rx_acked_sent_ = 0;
+  warned_full_ = false;
+  ++stats_.joins;
+  handleAck(welcome->ack_seq);
+  // Everything the daemon has not taken goes again, in order.
+  next_unsent_seq_ = unacked_.empty() ? next_seq_ : unacked_.front().seq;
+  stats_.resent += next_seq_ - next_unsent_seq_;
+  sendUnsent();
+}
+
+void Connection::handleError(zmq::message_t* body) {
+  ++stats_.errors;
+  std::string why;
+  const auto error = body ? decodeError(bytesOf(*body), why) : std::nullopt;
+  if (!error) {
+    spdlog::warn("evr[{}]: unreadable ERROR from evrouterd: {}", options_.container, why);
+    return;
+  }
+  switch (error->code) {
+    case schema::ErrorCode::VERSION_MISMATCH:
+    case schema::ErrorCode::NAME_IN_USE:
+    case schema::ErrorCode::INVALID_NAME:
+      joined_ = false;
+      throw ConnectionError("evrouterd at " + endpoint_ + " refused container '" +
+                            options_.container + "': " + error->message);
+    case schema::ErrorCode::NOT_JOINED:
+      // The daemon restarted or forgot us: join again right away and resend what is unacked.
+      if (joined_) markLost("evrouterd does not know this connection");
+      sendHello();
+      return;
+    case schema::ErrorCode::SHUTTING_DOWN:
+      if (joined_) markLost("evrouterd is shutting down");
+      return;
+    default:
+      spdlog::error("evr[{}]: evrouterd: {} (link seq {})", options_.container, error->message,
+                    error->seq);
+      return;
+  }
+}
+
+void Connection::handleAck(std::uint64_t ack) {
+  if (ack <= acked_) return;
+  acked_ = ack;
+  stats_.acked = ack;
+  while (!unacked_.empty() && unacked_.front().seq <= ack) unacked_.pop_front();
+  if (unacked_.size() < options_.max_unacked) warned_full_ = false;
+}
+
+void Connection::markLost(const char* why) {
+  spdlog::info("evr[{}]: link to {} lost ({}); rejoining", options_.container, endpoint_, why);
+  joined_ = false;
+}
+
+void Connection::onTimer() {
+  const auto now = Clock::now();
+  if (!joined_) {
+    if (now - last_hello_ >= kHelloRetry) sendHello();
+    return;
+  }
+  if (now - last_receive_ >= kMissedHeartbeats * heartbeat_) {
+    markLost("no word from evrouterd for 3 heartbeats");
+    sendHello();
+    return;
+  }
+  sendUnsent();
+  if (rx_seq_ > rx_acked_sent_ || now - last_send_ >= heartbeat_) {
+    sendControl(now - last_send_ >= heartbeat_ ? MessageKind::Heartbeat : MessageKind::Ack);
+  }
+}
+
+}  // namespace evr

@@ -58,7 +58,7 @@ AlignedWords::AlignedWords(std::span<const std::byte> bytes) {
   } else {
     copy_ = kj::heapArray<capnp::word>(word_count);
     std::memcpy(copy_.begin(), bytes.data(), word_count * sizeof(capnp::word));
-    words_ = copy_.asConstPtr();
+    words_ = copy_.asPtr();
   }
 }
 

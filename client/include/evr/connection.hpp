@@ -14,6 +14,7 @@
 
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -24,6 +25,7 @@
 #include <zmq.hpp>
 
 #include "evr/bus.hpp"
+#include "evr/envelope.hpp"
 
 namespace evr {
 
@@ -90,16 +92,23 @@ class Connection {
     std::uint64_t seq;
     Event event;
   };
+  using Clock = std::chrono::steady_clock;
 
   void onExport(const Event& event);
   void sendHello();
-  void sendEvent(const Pending& pending);
-  void sendControl(MessageKind kind);
+  void sendUnsent();
+  bool sendEvent(const Pending& pending);
+  bool sendControl(MessageKind kind);
+  bool sendFrames(zmq::message_t& envelope, zmq::message_t* body);
   std::size_t receiveBurst();
-  void handleMessage(zmq::message_t& envelope_frame, zmq::message_t* body);
+  void handleMessage(const Envelope& envelope, zmq::message_t* body);
+  void handleWelcome(zmq::message_t* body);
+  void handleError(zmq::message_t* body);
+  void handleAck(std::uint64_t ack);
   void onTimer();
-  void waitForRoom();
-  std::chrono::steady_clock::time_point now() const { return std::chrono::steady_clock::now(); }
+  void markLost(const char* why);
+  bool serveOnce(std::chrono::milliseconds timeout);
+  std::size_t drainWakeups();
 
   Bus& bus_;
   ConnectionOptions options_;
@@ -112,15 +121,18 @@ class Connection {
   bool joined_ = false;
   std::atomic<bool> stop_requested_{false};
   std::uint64_t daemon_instance_ = 0;
-  std::uint64_t next_seq_ = 1;        // seq of the next exported event
-  std::deque<Pending> unacked_;        // exported, not yet acked; front is oldest
-  std::uint64_t rx_seq_ = 0;           // highest contiguous seq received from the daemon
-  std::uint64_t rx_acked_sent_ = 0;    // rx_seq_ value last acked to the daemon
-  std::uint32_t max_message_size_ = 0;
+  std::uint64_t next_seq_ = 1;          // link seq of the next exported event
+  std::deque<Pending> unacked_;          // exported, not yet acked; front is oldest
+  std::uint64_t next_unsent_seq_ = 1;    // first entry of unacked_ not yet sent on this join
+  std::uint64_t acked_ = 0;              // highest seq the daemon acked
+  std::uint64_t rx_seq_ = 0;             // highest seq received from the daemon on this join
+  std::uint64_t rx_acked_sent_ = 0;      // rx_seq_ value last acked to the daemon
+  std::uint32_t max_message_size_ = 0;   // from WELCOME; 0 = not known yet
+  std::chrono::milliseconds heartbeat_;
 
-  std::chrono::steady_clock::time_point last_send_{};
-  std::chrono::steady_clock::time_point last_receive_{};
-  std::chrono::steady_clock::time_point last_hello_{};
+  Clock::time_point last_send_{};
+  Clock::time_point last_receive_{};
+  Clock::time_point last_hello_{};
   bool warned_full_ = false;
 
   ConnectionStats stats_;

@@ -1,0 +1,54 @@
+// HELLO, WELCOME and ERROR bodies as plain values, and their Cap'n Proto encoding
+// (schemas/protocol.capnp). Shared by the client's Connection and the daemon's relay loop.
+// Decoders take untrusted bytes and never throw: they return nullopt and say why.
+
+#pragma once
+
+#include <capnp/common.h>
+#include <kj/array.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "protocol.capnp.h"
+
+namespace evr {
+
+struct HelloInfo {
+  std::uint16_t protocol_version = 0;
+  std::string container;
+  std::uint64_t client_instance = 0;
+  std::uint64_t base_seq = 0;
+  std::uint32_t pid = 0;
+  std::string client_version;
+};
+
+struct WelcomeInfo {
+  std::uint16_t protocol_version = 0;
+  std::uint64_t daemon_instance = 0;
+  std::uint64_t ack_seq = 0;
+  std::uint32_t heartbeat_ms = 0;
+  std::uint32_t max_message_size = 0;
+  std::string daemon_version;
+};
+
+struct ErrorInfo {
+  schema::ErrorCode code = schema::ErrorCode::UNKNOWN;
+  std::string message;
+  std::uint64_t seq = 0;
+};
+
+kj::Array<capnp::word> encodeHello(const HelloInfo& hello);
+kj::Array<capnp::word> encodeWelcome(const WelcomeInfo& welcome);
+kj::Array<capnp::word> encodeError(const ErrorInfo& error);
+
+std::optional<HelloInfo> decodeHello(std::span<const std::byte> bytes, std::string& why);
+std::optional<WelcomeInfo> decodeWelcome(std::span<const std::byte> bytes, std::string& why);
+std::optional<ErrorInfo> decodeError(std::span<const std::byte> bytes, std::string& why);
+
+// A container name is 1..128 characters of [A-Za-z0-9_.-]. Empty string when valid, else why not.
+std::string checkContainerName(std::string_view name);
+
+}  // namespace evr

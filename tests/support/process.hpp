@@ -1,0 +1,62 @@
+// Child processes for integration tests: start a real binary, read its output with a deadline,
+// signal it, wait for it with a deadline. Never sleeps to synchronise: every wait is a poll() on
+// a pipe or a pidfd, bounded by the caller's timeout. The destructor kills and reaps whatever is
+// still running, so a failing test leaves no stray processes.
+
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace evr::test {
+
+class Process {
+ public:
+  struct Options {
+    bool capture_stdout = true;
+    bool capture_stderr = true;
+    std::vector<std::pair<std::string, std::string>> env;  // added to the parent's environment
+  };
+
+  explicit Process(std::vector<std::string> argv) : Process(std::move(argv), Options{}) {}
+  Process(std::vector<std::string> argv, Options options);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+  void signal(int sig);
+
+  // Exit code (or 128 + signal number), or nullopt when still running after `timeout`.
+  std::optional<int> waitFor(std::chrono::milliseconds timeout);
+  bool running();
+
+  // The next line of stdout (without '\n'), or nullopt at EOF or timeout.
+  std::optional<std::string> readLine(std::chrono::milliseconds timeout);
+  // Reads stdout lines until one contains `needle`; returns it, or nullopt at EOF/timeout.
+  std::optional<std::string> waitForLine(const std::string& needle, std::chrono::milliseconds timeout);
+  // All of stdout / stderr read so far plus whatever arrives until EOF or `timeout`.
+  std::string readAllStdout(std::chrono::milliseconds timeout);
+  std::string readAllStderr(std::chrono::milliseconds timeout);
+
+  const std::string& commandLine() const { return command_line_; }
+
+ private:
+  bool fill(int fd, std::string& buffer, std::chrono::milliseconds timeout);
+
+  pid_t pid_ = -1;
+  int pidfd_ = -1;
+  int stdout_fd_ = -1;
+  int stderr_fd_ = -1;
+  std::string stdout_buffer_;
+  std::string stderr_buffer_;
+  std::optional<int> exit_code_;
+  std::string command_line_;
+};
+
+}  // namespace evr::test
