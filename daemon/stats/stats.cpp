@@ -1,1 +1,46 @@
-// placeholder: implemented in this issue
+#include "stats/stats.hpp"
+
+#include <fmt/format.h>
+
+namespace evr::stats {
+
+std::string_view dropReasonName(DropReason reason) {
+  switch (reason) {
+    case DropReason::Malformed: return "malformed";
+    case DropReason::Oversized: return "oversized";
+    case DropReason::NotJoined: return "not_joined";
+    case DropReason::Duplicate: return "duplicate";
+    case DropReason::HopLimit: return "hop_limit";
+    case DropReason::QueueFull: return "queue_full";
+    case DropReason::Shutdown: return "shutdown";
+    case DropReason::Count: break;
+  }
+  return "?";
+}
+
+std::string Snapshot::summary() const {
+  std::string out = fmt::format("in={} delivered={} unrouted={}", events_in, deliveries, unrouted);
+  std::string drop_text;
+  for (std::size_t i = 0; i < drops.size(); ++i) {
+    if (drops[i] == 0) continue;
+    drop_text += fmt::format(" {}={}", dropReasonName(static_cast<DropReason>(i)), drops[i]);
+  }
+  out += drop_text.empty() ? " dropped=0" : " dropped:" + drop_text;
+  return out;
+}
+
+bool RateLimiter::allow(std::size_t key, std::uint64_t& suppressed) {
+  if (key >= slots_.size()) slots_.resize(key + 1);
+  Slot& slot = slots_[key];
+  const auto now = std::chrono::steady_clock::now();
+  if (slot.last.time_since_epoch().count() != 0 && now - slot.last < interval_) {
+    ++slot.suppressed;
+    return false;
+  }
+  suppressed = slot.suppressed;
+  slot.suppressed = 0;
+  slot.last = now;
+  return true;
+}
+
+}  // namespace evr::stats

@@ -1,1 +1,615 @@
-// placeholder: implemented in this issue
+#include "transport/relay_loop.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <csignal>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+
+#include "evr/framing.hpp"
+#include "evr/link_messages.hpp"
+
+namespace evr::transport {
+namespace {
+
+// Messages handled per wake-up before acks, backlog and timers get a turn.
+constexpr int kReceiveBurst = 4096;
+// How often a backlogged queue is retried (a ROUTER cannot say which peer became writable).
+constexpr std::chrono::milliseconds kBacklogRetry{1};
+// A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
+constexpr int kMissedHeartbeats = 3;
+
+std::span<const std::byte> bytesOf(const zmq::message_t& message) {
+  return {static_cast<const std::byte*>(message.data()), message.size()};
+}
+
+zmq::message_t envelopeMessage(const Envelope& envelope) {
+  zmq::message_t message(kEnvelopeSize);
+  envelope.encodeTo(std::span<std::byte, kEnvelopeSize>(static_cast<std::byte*>(message.data()),
+                                                        kEnvelopeSize));
+  return message;
+}
+
+std::uint64_t randomInstance() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device() ^ 1u;  // never 0
+}
+
+// True when something accepts connections on the unix socket at `path` (a live daemon).
+bool unixSocketIsServed(const std::string& path) {
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(address.sun_path)) {
+    ::close(fd);
+    return false;
+  }
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const bool served = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return served;
+}
+
+std::string peerLabel(const Peer& peer) { return "'" + peer.name + "'"; }
+
+}  // namespace
+
+RelayLoop::RelayLoop(zmq::context_t& context, const config::RouterSettings& settings,
+                     std::vector<std::string> endpoints)
+    : socket_(context, zmq::socket_type::router),
+      settings_(settings),
+      endpoints_(std::move(endpoints)),
+      instance_(randomInstance()),
+      table_(std::make_shared<routing::RoutingTable>()) {
+  // Report unroutable peers instead of dropping silently, and never block the loop.
+  socket_.set(zmq::sockopt::router_mandatory, 1);
+  socket_.set(zmq::sockopt::sndhwm, 100000);
+  socket_.set(zmq::sockopt::rcvhwm, 100000);
+  socket_.set(zmq::sockopt::linger, 0);
+  // A hard cap well above the configured limit: frames between the two are dropped and answered
+  // with an error by the loop; beyond it libzmq closes the connection before reading the frame.
+  const std::int64_t hard_cap = std::int64_t{settings_.max_message_size} * 2 + 65536;
+  socket_.set(zmq::sockopt::maxmsgsize, hard_cap);
+}
+
+void RelayLoop::bind() {
+  for (auto& endpoint : endpoints_) {
+    if (endpoint.rfind("ipc://", 0) == 0) {
+      const std::string path = endpoint.substr(6);
+      if (!path.empty() && path[0] != '@' && std::filesystem::exists(path)) {
+        if (unixSocketIsServed(path)) {
+          throw std::runtime_error("cannot listen on " + endpoint +
+                                   ": another process (a running evrouterd?) serves it");
+        }
+        std::filesystem::remove(path);  // stale socket file of a daemon that died
+      }
+    }
+    try {
+      socket_.bind(endpoint);
+    } catch (const zmq::error_t& e) {
+      throw std::runtime_error("cannot listen on " + endpoint + ": " + e.what());
+    }
+    // Report what was actually bound (tcp port 0 or '*' becomes a real port).
+    endpoint = socket_.get(zmq::sockopt::last_endpoint);
+    spdlog::info("listening on {}", endpoint);
+  }
+}
+
+void RelayLoop::installTable(std::shared_ptr<const routing::RoutingTable> table) {
+  table_ = std::move(table);
+  adapter_matches_.assign(table_->adapters().size(), 0);
+  rebindTable();
+}
+
+void RelayLoop::rebindTable() {
+  peer_of_container_.clear();
+  for (const auto& name : table_->containers()) peer_of_container_.push_back(peers_.ensure(name));
+  container_of_peer_.assign(peers_.size(), -1);
+  for (std::size_t c = 0; c < peer_of_container_.size(); ++c) {
+    container_of_peer_[peer_of_container_[c]] = static_cast<std::int32_t>(c);
+  }
+}
+
+void RelayLoop::run(int signal_fd) {
+  spdlog::info("evrouterd instance {:016x} routing {} containers through {} adapters", instance_,
+               table_->containers().size(), table_->adapters().size());
+  const auto timer_interval = std::chrono::milliseconds(std::max<std::uint32_t>(settings_.heartbeat_ms / 4, 10));
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    std::array<zmq::pollitem_t, 2> items{{
+        {socket_.handle(), 0, ZMQ_POLLIN, 0},
+        {nullptr, signal_fd, ZMQ_POLLIN, 0},
+    }};
+    const auto timeout = backlogged_.empty() ? timer_interval : kBacklogRetry;
+    zmq::poll(items.data(), signal_fd >= 0 ? 2 : 1, timeout);
+    if (signal_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
+      signalfd_siginfo info{};
+      if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+          spdlog::info("{} received: stopping", ::strsignal(static_cast<int>(info.ssi_signo)));
+          break;
+        }
+        if (info.ssi_signo == SIGHUP && on_reload_) on_reload_();
+      }
+    }
+    if (items[0].revents & ZMQ_POLLIN) receiveBurst();
+    sendAcks();
+    if (!backlogged_.empty()) flushBacklog();
+    if (Clock::now() - last_timer_ >= timer_interval) onTimer();
+  }
+  drainForShutdown();
+}
+
+void RelayLoop::receiveBurst() {
+  for (int i = 0; i < kReceiveBurst; ++i) {
+    zmq::message_t routing_id;
+    if (!socket_.recv(routing_id, zmq::recv_flags::dontwait)) return;
+    // The rest of a multipart message is already here once its first frame is.
+    zmq::message_t head;
+    std::optional<zmq::message_t> body;
+    std::size_t extra_frames = 0;
+    if (routing_id.more()) (void)socket_.recv(head, zmq::recv_flags::none);
+    if (head.more()) {
+      body.emplace();
+      (void)socket_.recv(*body, zmq::recv_flags::none);
+      bool more = body->more();
+      while (more) {
+        zmq::message_t extra;
+        (void)socket_.recv(extra, zmq::recv_flags::none);
+        more = extra.more();
+        ++extra_frames;
+      }
+    }
+    if (extra_frames > 0) {
+      const auto peer = peers_.findByRoutingId(routing_id.to_string_view());
+      drop(stats::DropReason::Malformed, peer.value_or(kNoPeer), std::nullopt,
+           "message with " + std::to_string(extra_frames + 3) + " frames (expected at most 3)");
+      continue;
+    }
+    try {
+      handleMessage(routing_id, head, body ? &*body : nullptr);
+    } catch (const std::exception& e) {
+      // Nothing from outside may stop the loop; this is a bug or a resource failure: say so.
+      spdlog::error("error while handling a message: {}", e.what());
+    }
+  }
+}
+
+void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
+                              zmq::message_t* body) {
+  const DecodedEnvelope decoded = decodeEnvelope(bytesOf(head));
+  const auto known = peers_.findByRoutingId(routing_id.to_string_view());
+  if (!decoded.ok()) {
+    if (decoded.error == EnvelopeError::VersionMismatch) {
+      sendError(routing_id.to_string(), schema::ErrorCode::VERSION_MISMATCH,
+                "protocol version " + std::to_string(decoded.version) + " is not spoken here; evrouterd " +
+                    EVR_VERSION + " speaks version " + std::to_string(kProtocolVersion));
+    }
+    drop(stats::DropReason::Malformed, known.value_or(kNoPeer), std::nullopt,
+         std::string(envelopeErrorName(decoded.error)));
+    return;
+  }
+  const Envelope& envelope = decoded.envelope;
+  if (envelope.kind == MessageKind::Hello) {
+    handleHello(routing_id, body);
+    return;
+  }
+  if (!known) {
+    if (envelope.kind != MessageKind::Bye) {
+      sendError(routing_id.to_string(), schema::ErrorCode::NOT_JOINED,
+                "say HELLO first (evrouterd restarted or dropped this connection)", envelope.seq);
+    }
+    if (envelope.kind == MessageKind::Event) {
+      drop(stats::DropReason::NotJoined, kNoPeer, std::nullopt, "EVENT before HELLO");
+    }
+    return;
+  }
+  Peer& peer = peers_[*known];
+  peer.last_heard = Clock::now();
+  if (envelope.ack > peer.tx_acked) peer.tx_acked = envelope.ack;
+  switch (envelope.kind) {
+    case MessageKind::Event: handleEvent(*known, envelope, body); return;
+    case MessageKind::Heartbeat: {
+      Envelope reply;
+      reply.kind = MessageKind::Heartbeat;
+      reply.ack = peer.last_rx_seq;
+      if (sendTo(peer, reply, nullptr) == SendResult::Sent) peer.acked_rx_seq = peer.last_rx_seq;
+      return;
+    }
+    case MessageKind::Ack: return;
+    case MessageKind::Bye: disconnect(*known, "left"); return;
+    case MessageKind::Hello:
+    case MessageKind::Welcome:
+    case MessageKind::Error:
+      drop(stats::DropReason::Malformed, *known, std::nullopt,
+           std::string(messageKindName(envelope.kind)) + " is not sent by containers");
+      return;
+  }
+}
+
+void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* body) {
+  const std::string routing_id = routing_id_frame.to_string();
+  if (stopping_) {
+    sendError(routing_id, schema::ErrorCode::SHUTTING_DOWN, "evrouterd is shutting down");
+    return;
+  }
+  std::string why;
+  const auto hello = body ? decodeHello(bytesOf(*body), why) : std::nullopt;
+  if (!hello) {
+    if (!body) why = "HELLO without a body";
+    sendError(routing_id, schema::ErrorCode::MALFORMED, "unreadable HELLO: " + why);
+    drop(stats::DropReason::Malformed, kNoPeer, std::nullopt, "unreadable HELLO: " + why);
+    return;
+  }
+  if (hello->protocol_version != kProtocolVersion) {
+    sendError(routing_id, schema::ErrorCode::VERSION_MISMATCH,
+              "protocol version " + std::to_string(hello->protocol_version) +
+                  " is not spoken here; evrouterd " + EVR_VERSION + " speaks version " +
+                  std::to_string(kProtocolVersion));
+    return;
+  }
+  if (const std::string bad = checkContainerName(hello->container); !bad.empty()) {
+    sendError(routing_id, schema::ErrorCode::INVALID_NAME, bad);
+    return;
+  }
+  // The same connection under another name: the old name leaves.
+  if (const auto previous = peers_.findByRoutingId(routing_id);
+      previous && peers_[*previous].name != hello->container) {
+    disconnect(*previous, "rejoined under another name");
+  }
+  const std::size_t known_peers = peers_.size();
+  const PeerId id = peers_.ensure(hello->container);
+  if (peers_.size() != known_peers) container_of_peer_.resize(peers_.size(), -1);
+  Peer& peer = peers_[id];
+  const auto now = Clock::now();
+  const bool same_connection = peer.connected && peer.routing_id == routing_id &&
+                               peer.client_instance == hello->client_instance;
+  if (peer.connected && peer.routing_id != routing_id) {
+    // Another connection holds the name. It keeps it while it is alive: heard from recently and
+    // still reachable (a probe to a closed connection fails at once with EHOSTUNREACH).
+    Envelope probe;
+    probe.kind = MessageKind::Heartbeat;
+    probe.ack = peer.last_rx_seq;
+    const bool recent = now - peer.last_heard < kMissedHeartbeats * std::chrono::milliseconds(settings_.heartbeat_ms);
+    if (recent && sendTo(peer, probe, nullptr) != SendResult::Gone) {
+      sendError(routing_id, schema::ErrorCode::NAME_IN_USE,
+                "container name '" + hello->container + "' is held by another live connection");
+      spdlog::warn("refused a second connection for container '{}' (pid {}): name in use",
+                   hello->container, hello->pid);
+      return;
+    }
+    disconnect(id, "replaced by a new connection");
+  }
+  if (!same_connection) {
+    if (peer.client_instance != hello->client_instance) {
+      // A new client process (or a new Connection): its link seq starts after base_seq.
+      peer.last_rx_seq = hello->base_seq;
+      peer.client_instance = hello->client_instance;
+    } else {
+      // The same client rejoining: keep what we took so resends are recognised as duplicates.
+      peer.last_rx_seq = std::max(peer.last_rx_seq, hello->base_seq);
+    }
+    peer.acked_rx_seq = peer.last_rx_seq;
+    peer.tx_seq = 0;
+    peer.tx_acked = 0;
+    peers_.attach(id, routing_id);
+    ++peer.counters.joins;
+    const bool routed = container_of_peer_[id] >= 0;
+    spdlog::info("container '{}' joined (pid {}, {} events queued for it){}", peer.name, hello->pid,
+                 peer.queue.size(), routed ? "" : "; no adapter names it, so its events are unrouted");
+  }
+  peer.last_heard = now;
+  WelcomeInfo welcome;
+  welcome.protocol_version = kProtocolVersion;
+  welcome.daemon_instance = instance_;
+  welcome.ack_seq = peer.last_rx_seq;
+  welcome.heartbeat_ms = settings_.heartbeat_ms;
+  welcome.max_message_size = settings_.max_message_size;
+  welcome.daemon_version = EVR_VERSION;
+  const auto words = encodeWelcome(welcome);
+  zmq::message_t welcome_body(words.asBytes().begin(), words.asBytes().size());
+  Envelope envelope;
+  envelope.kind = MessageKind::Welcome;
+  envelope.ack = peer.last_rx_seq;
+  if (sendTo(peer, envelope, &welcome_body) == SendResult::Gone) {
+    disconnect(id, "gone before WELCOME");
+    return;
+  }
+  flushQueue(id);
+}
+
+void RelayLoop::handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body) {
+  Peer& peer = peers_[source];
+  if (envelope.seq <= peer.last_rx_seq) {
+    // A resend of what we already took (its ack was lost): ack again, route nothing.
+    drop(stats::DropReason::Duplicate, source, std::nullopt,
+         "link seq " + std::to_string(envelope.seq) + " already taken");
+    if (!peer.ack_pending) {
+      peer.ack_pending = true;
+      ack_pending_.push_back(source);
+    }
+    peer.acked_rx_seq = 0;  // force an ack
+    return;
+  }
+  if (envelope.seq != peer.last_rx_seq + 1) {
+    std::uint64_t suppressed = 0;
+    if (log_limiter_.allow(static_cast<std::size_t>(stats::DropReason::Count), suppressed)) {
+      spdlog::warn("link from '{}' skipped from seq {} to {} ({} more suppressed)", peer.name,
+                   peer.last_rx_seq, envelope.seq, suppressed);
+    }
+  }
+  peer.last_rx_seq = envelope.seq;
+  if (!peer.ack_pending) {
+    peer.ack_pending = true;
+    ack_pending_.push_back(source);
+  }
+  ++totals_.events_in;
+  ++peer.counters.events_in;
+  if (body == nullptr) {
+    drop(stats::DropReason::Malformed, source, std::nullopt, "EVENT without an event frame");
+    return;
+  }
+  peer.counters.bytes_in += body->size();
+  if (body->size() > settings_.max_message_size) {
+    const std::string what = std::string(eventTypeName(static_cast<EventType>(
+                                 isKnownEventType(envelope.event_type) ? envelope.event_type : 0))) +
+                             " event of " + std::to_string(body->size()) +
+                             " bytes is over router.max_message_size (" +
+                             std::to_string(settings_.max_message_size) + ")";
+    sendError(peer.routing_id, schema::ErrorCode::MESSAGE_TOO_LARGE, what, envelope.seq);
+    drop(stats::DropReason::Oversized, source, std::nullopt, what);
+    return;
+  }
+  if (const FramingError framing = checkFraming(bytesOf(*body)); framing != FramingError::None) {
+    drop(stats::DropReason::Malformed, source, std::nullopt, std::string(framingErrorName(framing)));
+    return;
+  }
+  if (!isKnownEventType(envelope.event_type)) {
+    drop(stats::DropReason::Malformed, source, std::nullopt,
+         "unknown event type " + std::to_string(envelope.event_type));
+    return;
+  }
+  if (envelope.hops >= settings_.max_hops) {
+    drop(stats::DropReason::HopLimit, source, std::nullopt,
+         std::string(eventTypeName(static_cast<EventType>(envelope.event_type))) +
+             " event has been forwarded " + std::to_string(envelope.hops) +
+             " times (router.max_hops " + std::to_string(settings_.max_hops) +
+             "): is there a routing cycle?");
+    return;
+  }
+  routeEvent(source, envelope.event_type, static_cast<std::uint8_t>(envelope.hops + 1), *body);
+}
+
+void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops,
+                           zmq::message_t& body) {
+  const std::int32_t container = container_of_peer_[source];
+  const routing::RouteEntry* entry =
+      container >= 0 ? &table_->route(static_cast<routing::ContainerId>(container), event_type) : nullptr;
+  if (entry == nullptr || entry->targets.empty()) {
+    ++totals_.unrouted;
+    ++peers_[source].counters.unrouted;
+    return;
+  }
+  for (const auto adapter : entry->adapters) ++adapter_matches_[adapter];
+  for (const auto target : entry->targets) deliver(peer_of_container_[target], event_type, hops, body);
+}
+
+void RelayLoop::deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops,
+                        zmq::message_t& body) {
+  Peer& peer = peers_[target];
+  zmq::message_t copy;
+  copy.copy(body);  // shares the received buffer (reference-counted), no byte copy
+  if (peer.connected && peer.queue.empty()) {
+    Envelope envelope;
+    envelope.kind = MessageKind::Event;
+    envelope.hops = hops;
+    envelope.event_type = event_type;
+    envelope.seq = peer.tx_seq + 1;
+    envelope.ack = peer.last_rx_seq;
+    const std::size_t size = copy.size();
+    switch (sendTo(peer, envelope, &copy)) {
+      case SendResult::Sent:
+        ++peer.tx_seq;
+        ++peer.counters.events_out;
+        peer.counters.bytes_out += size;
+        ++totals_.deliveries;
+        return;
+      case SendResult::WouldBlock: break;
+      case SendResult::Gone: disconnect(target, "connection closed"); break;
+    }
+  }
+  enqueue(target, QueuedEvent{std::move(copy), event_type, hops});
+}
+
+void RelayLoop::enqueue(PeerId target, QueuedEvent&& event) {
+  Peer& peer = peers_[target];
+  if (peer.queue.size() >= settings_.queue_limit) {
+    drop(stats::DropReason::QueueFull, kNoPeer, target,
+         std::string(eventTypeName(static_cast<EventType>(event.event_type))) + " event: queue for '" +
+             peer.name + "' is at router.queue_limit (" + std::to_string(settings_.queue_limit) +
+             ")" + (peer.connected ? "" : "; the container is not connected"));
+    return;
+  }
+  peer.queue.push_back(std::move(event));
+  if (peer.connected && !peer.backlogged) {
+    peer.backlogged = true;
+    backlogged_.push_back(target);
+  }
+}
+
+RelayLoop::SendResult RelayLoop::sendTo(Peer& peer, const Envelope& envelope, zmq::message_t* body) {
+  return sendRaw(peer.routing_id, envelope, body);
+}
+
+RelayLoop::SendResult RelayLoop::sendRaw(const std::string& routing_id, const Envelope& envelope,
+                                         zmq::message_t* body) {
+  zmq::message_t id(routing_id.data(), routing_id.size());
+  try {
+    if (!socket_.send(id, zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      return SendResult::WouldBlock;
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) return SendResult::Gone;
+    throw;
+  }
+  // Once the first frame is taken, the rest of the message is too.
+  auto head = envelopeMessage(envelope);
+  (void)socket_.send(head, body ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                : zmq::send_flags::dontwait);
+  if (body != nullptr) (void)socket_.send(*body, zmq::send_flags::dontwait);
+  return SendResult::Sent;
+}
+
+void RelayLoop::sendError(const std::string& routing_id, schema::ErrorCode code,
+                          const std::string& message, std::uint64_t seq) {
+  const auto words = encodeError(ErrorInfo{code, message, seq});
+  zmq::message_t body(words.asBytes().begin(), words.asBytes().size());
+  Envelope envelope;
+  envelope.kind = MessageKind::Error;
+  envelope.seq = seq;
+  (void)sendRaw(routing_id, envelope, &body);  // best effort: the peer may be gone already
+}
+
+void RelayLoop::flushQueue(PeerId id) {
+  Peer& peer = peers_[id];
+  while (peer.connected && !peer.queue.empty()) {
+    QueuedEvent& front = peer.queue.front();
+    Envelope envelope;
+    envelope.kind = MessageKind::Event;
+    envelope.hops = front.hops;
+    envelope.event_type = front.event_type;
+    envelope.seq = peer.tx_seq + 1;
+    envelope.ack = peer.last_rx_seq;
+    const std::size_t size = front.body.size();
+    const SendResult result = sendTo(peer, envelope, &front.body);
+    if (result == SendResult::WouldBlock) break;
+    if (result == SendResult::Gone) {
+      disconnect(id, "connection closed");
+      return;
+    }
+    ++peer.tx_seq;
+    ++peer.counters.events_out;
+    peer.counters.bytes_out += size;
+    ++totals_.deliveries;
+    peer.queue.pop_front();
+  }
+  if (peer.connected && !peer.queue.empty() && !peer.backlogged) {
+    peer.backlogged = true;
+    backlogged_.push_back(id);
+  }
+}
+
+void RelayLoop::flushBacklog() {
+  std::vector<PeerId> pending;
+  pending.swap(backlogged_);
+  for (const PeerId id : pending) {
+    peers_[id].backlogged = false;
+    flushQueue(id);
+  }
+}
+
+void RelayLoop::sendAcks() {
+  for (const PeerId id : ack_pending_) {
+    Peer& peer = peers_[id];
+    peer.ack_pending = false;
+    if (!peer.connected || peer.acked_rx_seq == peer.last_rx_seq) continue;
+    Envelope envelope;
+    envelope.kind = MessageKind::Ack;
+    envelope.ack = peer.last_rx_seq;
+    if (sendTo(peer, envelope, nullptr) == SendResult::Sent) peer.acked_rx_seq = peer.last_rx_seq;
+  }
+  ack_pending_.clear();
+}
+
+void RelayLoop::onTimer() {
+  const auto now = Clock::now();
+  last_timer_ = now;
+  const auto silence_limit = kMissedHeartbeats * std::chrono::milliseconds(settings_.heartbeat_ms);
+  for (PeerId id = 0; id < peers_.size(); ++id) {
+    Peer& peer = peers_[id];
+    if (!peer.connected) continue;
+    if (now - peer.last_heard > silence_limit) {
+      disconnect(id, "silent for 3 heartbeat intervals");
+      continue;
+    }
+    if (peer.acked_rx_seq != peer.last_rx_seq) {
+      Envelope envelope;
+      envelope.kind = MessageKind::Ack;
+      envelope.ack = peer.last_rx_seq;
+      if (sendTo(peer, envelope, nullptr) == SendResult::Sent) peer.acked_rx_seq = peer.last_rx_seq;
+    }
+  }
+}
+
+void RelayLoop::disconnect(PeerId id, const char* why) {
+  Peer& peer = peers_[id];
+  if (!peer.connected) return;
+  peers_.detach(id);
+  spdlog::info("container '{}' disconnected ({}); {} events queued for it", peer.name, why,
+               peer.queue.size());
+}
+
+void RelayLoop::drop(stats::DropReason reason, PeerId from, std::optional<PeerId> to,
+                     const std::string& why) {
+  const auto index = static_cast<std::size_t>(reason);
+  ++totals_.drops[index];
+  if (from != kNoPeer) ++peers_[from].counters.drops_from[index];
+  if (to) ++peers_[*to].counters.drops_to[index];
+  std::uint64_t suppressed = 0;
+  if (log_limiter_.allow(index, suppressed)) {
+    spdlog::warn("dropped ({}) from {}: {} [{} total; {} similar suppressed]",
+                 stats::dropReasonName(reason), from != kNoPeer ? peerLabel(peers_[from]) : "an unjoined peer",
+                 why, totals_.drops[index], suppressed);
+  }
+}
+
+void RelayLoop::drainForShutdown() {
+  stopping_ = true;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(settings_.shutdown_grace_ms);
+  // Stop taking new events (they stay unacked in their senders, who resend them to the next
+  // daemon); deliver what is queued for connected containers while the grace period lasts.
+  sendAcks();
+  while (!backlogged_.empty() && Clock::now() < deadline) {
+    flushBacklog();
+    if (backlogged_.empty()) break;
+    std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLOUT, 0}}};
+    zmq::poll(items.data(), items.size(), kBacklogRetry);
+  }
+  for (PeerId id = 0; id < peers_.size(); ++id) {
+    Peer& peer = peers_[id];
+    if (peer.queue.empty()) continue;
+    const std::size_t left = peer.queue.size();
+    totals_.drops[static_cast<std::size_t>(stats::DropReason::Shutdown)] += left;
+    peer.counters.drops_to[static_cast<std::size_t>(stats::DropReason::Shutdown)] += left;
+    spdlog::warn("shutdown: {} events queued for '{}' ({}) were not delivered", left, peer.name,
+                 peer.connected ? "connected, grace period over" : "never connected");
+    peer.queue.clear();
+  }
+  // Let libzmq push out what it has already taken, within what is left of the grace period.
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  socket_.set(zmq::sockopt::linger, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+  spdlog::info("stopped: {}", snapshot().summary());
+}
+
+stats::Snapshot RelayLoop::snapshot() const {
+  stats::Snapshot out = totals_;
+  for (PeerId id = 0; id < peers_.size(); ++id) {
+    const Peer& peer = peers_[id];
+    out.containers.push_back({peer.name, peer.connected,
+                              id < container_of_peer_.size() && container_of_peer_[id] >= 0,
+                              peer.queue.size(), peer.counters});
+  }
+  for (std::size_t a = 0; a < table_->adapters().size() && a < adapter_matches_.size(); ++a) {
+    out.adapter_matches.emplace_back(table_->adapters()[a].name, adapter_matches_[a]);
+  }
+  return out;
+}
+
+}  // namespace evr::transport

@@ -97,24 +97,25 @@ bool Process::fill(int fd, std::string& buffer, std::chrono::milliseconds timeou
   return true;
 }
 
-std::optional<std::string> Process::readLine(std::chrono::milliseconds timeout) {
+std::optional<std::string> Process::readLine(std::chrono::milliseconds timeout, Stream stream) {
   const auto deadline = Clock::now() + timeout;
+  std::string& buffer = stream == Stream::Stdout ? stdout_buffer_ : stderr_buffer_;
+  const int fd = stream == Stream::Stdout ? stdout_fd_ : stderr_fd_;
   for (;;) {
-    if (const auto newline = stdout_buffer_.find('\n'); newline != std::string::npos) {
-      std::string line = stdout_buffer_.substr(0, newline);
-      stdout_buffer_.erase(0, newline + 1);
+    if (const auto newline = buffer.find('\n'); newline != std::string::npos) {
+      std::string line = buffer.substr(0, newline);
+      buffer.erase(0, newline + 1);
+      (stream == Stream::Stdout ? stdout_seen_ : stderr_seen_) += line + '\n';
       return line;
     }
-    if (!fill(stdout_fd_, stdout_buffer_, std::chrono::milliseconds(remainingMs(deadline)))) {
-      return std::nullopt;
-    }
+    if (!fill(fd, buffer, std::chrono::milliseconds(remainingMs(deadline)))) return std::nullopt;
   }
 }
 
 std::optional<std::string> Process::waitForLine(const std::string& needle,
-                                                std::chrono::milliseconds timeout) {
+                                                std::chrono::milliseconds timeout, Stream stream) {
   const auto deadline = Clock::now() + timeout;
-  while (auto line = readLine(std::chrono::milliseconds(remainingMs(deadline)))) {
+  while (auto line = readLine(std::chrono::milliseconds(remainingMs(deadline)), stream)) {
     if (line->find(needle) != std::string::npos) return line;
   }
   return std::nullopt;

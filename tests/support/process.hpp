@@ -36,10 +36,14 @@ class Process {
   std::optional<int> waitFor(std::chrono::milliseconds timeout);
   bool running();
 
-  // The next line of stdout (without '\n'), or nullopt at EOF or timeout.
-  std::optional<std::string> readLine(std::chrono::milliseconds timeout);
-  // Reads stdout lines until one contains `needle`; returns it, or nullopt at EOF/timeout.
-  std::optional<std::string> waitForLine(const std::string& needle, std::chrono::milliseconds timeout);
+  enum class Stream { Stdout, Stderr };
+  // The next line (without '\n'), or nullopt at EOF or timeout.
+  std::optional<std::string> readLine(std::chrono::milliseconds timeout, Stream stream = Stream::Stdout);
+  // Reads lines until one contains `needle`; returns it, or nullopt at EOF/timeout. Lines read
+  // on the way are kept in seen(stream).
+  std::optional<std::string> waitForLine(const std::string& needle, std::chrono::milliseconds timeout,
+                                         Stream stream = Stream::Stdout);
+  const std::string& seen(Stream stream) const { return stream == Stream::Stdout ? stdout_seen_ : stderr_seen_; }
   // All of stdout / stderr read so far plus whatever arrives until EOF or `timeout`.
   std::string readAllStdout(std::chrono::milliseconds timeout);
   std::string readAllStderr(std::chrono::milliseconds timeout);
@@ -55,6 +59,8 @@ class Process {
   int stderr_fd_ = -1;
   std::string stdout_buffer_;
   std::string stderr_buffer_;
+  std::string stdout_seen_;
+  std::string stderr_seen_;
   std::optional<int> exit_code_;
   std::string command_line_;
 };

@@ -1,1 +1,162 @@
-int main() { return 0; }
+// evr_test_peer: a container process for integration tests, driven by its command line.
+//
+// Publishes a numbered stream, receives and checks streams (per-source seq must rise by exactly
+// one: nothing lost, duplicated or reordered), and optionally transforms what it receives into a
+// new event type and republishes it (a pipeline's middle stage). Prints `joined` once joined and a
+// final `summary ...` line; exits 0 when every check passed, 1 on a failed check, 3 on timeout.
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <zmq.hpp>
+
+#include "evr/bus.hpp"
+#include "evr/connection.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::int64_t wallNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct StreamCheck {
+  std::uint64_t last_seq = 0;
+  std::uint64_t count = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"evrouter integration-test container"};
+  std::string name;
+  std::string endpoint;
+  std::uint64_t publish = 0;
+  std::string publish_type = "BAR";
+  std::uint64_t expect = 0;
+  std::string forward_type;
+  std::size_t payload_bytes = 0;
+  double timeout_s = 60;
+  std::size_t max_unacked = 65536;
+  bool no_wait_join = false;
+  app.add_option("--as", name, "container name")->required();
+  app.add_option("--endpoint", endpoint, "evrouterd endpoint");
+  app.add_option("--publish", publish, "events to publish");
+  app.add_option("--type", publish_type, "type of published events");
+  app.add_option("--payload-bytes", payload_bytes, "extra bytes in a tag, to make events larger");
+  app.add_option("--expect", expect, "events to receive before exiting");
+  app.add_option("--forward", forward_type, "republish every received event as this type");
+  app.add_option("--timeout", timeout_s, "give up after this many seconds (exit 3)");
+  app.add_option("--max-unacked", max_unacked, "resend buffer size");
+  app.add_flag("--no-wait-join", no_wait_join, "publish before evrouterd is reachable");
+  CLI11_PARSE(app, argc, argv);
+  try {
+
+  const auto type = evr::parseEventType(publish_type);
+  const auto forward = forward_type.empty() ? std::nullopt : evr::parseEventType(forward_type);
+  if (!type || (!forward_type.empty() && !forward)) {
+    std::cerr << "unknown event type\n";
+    return 1;
+  }
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(timeout_s));
+
+  zmq::context_t context(1);
+  evr::Bus bus(name);
+  evr::Connection connection(context, bus, {.container = name, .endpoint = endpoint,
+                                            .max_unacked = max_unacked});
+
+  std::map<std::string, StreamCheck, std::less<>> streams;
+  std::uint64_t received = 0, duplicates = 0, gaps = 0, wrong_cause = 0;  // wrong_cause: bad from_seq
+  std::int64_t first_rx_ns = 0, last_rx_ns = 0;
+  const std::string padding(payload_bytes, 'x');
+
+  bus.subscribeAll([&](const evr::Event& event) {
+    if (event.origin() != evr::Origin::Router) return;
+    ++received;
+    last_rx_ns = wallNs();
+    if (first_rx_ns == 0) first_rx_ns = last_rx_ns;
+    auto& stream = streams[std::string(event.source())];
+    if (event.seq() <= stream.last_seq) {
+      ++duplicates;
+    } else if (event.seq() != stream.last_seq + 1) {
+      gaps += event.seq() - stream.last_seq - 1;
+    }
+    stream.last_seq = std::max(stream.last_seq, event.seq());
+    ++stream.count;
+    // A forwarded event names the seq of the event it came from; 1:1 forwarding keeps them equal.
+    for (auto tag : event.reader().getTags()) {
+      if (tag.getKey() == "from_seq" && std::to_string(event.seq()) != tag.getValue().cStr()) {
+        ++wrong_cause;
+      }
+    }
+    if (forward) {
+      evr::EventBuilder out(*forward);
+      out.symbol(event.symbol()).eventTime(event.eventTime());
+      out.tag("from_seq", std::to_string(event.seq()));
+      bus.publish(std::move(out));
+    }
+  });
+
+  if (!no_wait_join && !connection.waitJoined(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()))) {
+    std::cerr << name << ": could not join evrouterd at " << connection.endpoint() << '\n';
+    return 3;
+  }
+  if (!no_wait_join) std::cout << "joined " << name << std::endl;
+
+  const std::int64_t publish_start_ns = wallNs();
+  for (std::uint64_t i = 1; i <= publish; ++i) {
+    evr::EventBuilder event(*type);
+    event.symbol("SYM" + std::to_string(i % 4)).eventTime(static_cast<std::int64_t>(i));
+    if (*type == evr::EventType::BAR) event.root().getPayload().getBar().setClose(static_cast<double>(i));
+    if (!padding.empty()) event.tag("pad", padding);
+    bus.publish(std::move(event));
+    if (Clock::now() > deadline) {
+      std::cerr << name << ": timed out publishing at " << i << '\n';
+      return 3;
+    }
+  }
+  if (publish > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (!connection.flush(left)) {
+      std::cerr << name << ": events not acknowledged before the timeout\n";
+      return 3;
+    }
+    std::cout << "published " << publish << " start_ns=" << publish_start_ns
+              << " acked_ns=" << wallNs() << std::endl;
+  }
+
+  while (received < expect) {
+    if (Clock::now() > deadline) {
+      std::cerr << name << ": timed out with " << received << " of " << expect << " events\n";
+      std::cout << "summary received=" << received << " timeout=1" << std::endl;
+      return 3;
+    }
+    connection.poll(std::chrono::milliseconds(100));
+  }
+  // What we forwarded must reach the daemon before we go.
+  if (forward && !connection.flush(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()))) {
+    std::cerr << name << ": forwarded events not acknowledged before the timeout\n";
+    return 3;
+  }
+
+  std::string sources;
+  for (const auto& [source, stream] : streams) {
+    sources += (sources.empty() ? "" : ",") + source + ":" + std::to_string(stream.count);
+  }
+  const bool ok = duplicates == 0 && gaps == 0 && wrong_cause == 0;
+  std::cout << "summary received=" << received << " duplicates=" << duplicates << " gaps=" << gaps << " bad_from_seq=" << wrong_cause
+            << " first_rx_ns=" << first_rx_ns << " last_rx_ns=" << last_rx_ns
+            << " sources=" << sources << " ok=" << (ok ? 1 : 0) << std::endl;
+  return ok ? 0 : 1;
+  } catch (const evr::ConnectionError& e) {
+    std::cerr << "connection refused: " << e.what() << '\n';
+    return 4;
+  }
+}

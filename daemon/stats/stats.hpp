@@ -1,0 +1,82 @@
+// Relay counters: what happened to every event, by container, adapter and drop reason.
+//
+// Owned and written by the relay loop's thread only (plain integers, no atomics on the hot path);
+// read through snapshots taken on that thread (for the log now, the control socket later). Every
+// event that enters the daemon ends in exactly one of: delivered to each of its targets, queued,
+// unrouted (no route from its source), or a drop with a reason below.
+
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace evr::stats {
+
+enum class DropReason : std::uint8_t {
+  Malformed,     // bad envelope, bad framing, unknown event type, missing frame
+  Oversized,     // event frame over router.max_message_size
+  NotJoined,     // EVENT from a peer that has not said HELLO (the client resends after joining)
+  Duplicate,     // link seq already taken (a resend after a lost ack)
+  HopLimit,      // forwarded more than router.max_hops times: a routing cycle
+  QueueFull,     // target's queue at router.queue_limit
+  Shutdown,      // still queued when the shutdown grace period ended
+  Count,
+};
+
+std::string_view dropReasonName(DropReason reason);
+
+using DropCounts = std::array<std::uint64_t, static_cast<std::size_t>(DropReason::Count)>;
+
+struct ContainerCounters {
+  std::uint64_t events_in = 0;   // events received from this container
+  std::uint64_t bytes_in = 0;
+  std::uint64_t events_out = 0;  // events sent to this container
+  std::uint64_t bytes_out = 0;
+  std::uint64_t unrouted = 0;    // its events that no route took
+  std::uint64_t joins = 0;
+  DropCounts drops_from{};       // its events dropped, by reason
+  DropCounts drops_to{};         // events meant for it dropped, by reason
+};
+
+struct ContainerSnapshot {
+  std::string name;
+  bool connected = false;
+  bool declared = false;
+  std::size_t queue_depth = 0;
+  ContainerCounters counters;
+};
+
+struct Snapshot {
+  std::uint64_t events_in = 0;
+  std::uint64_t deliveries = 0;  // events sent to targets (one per target)
+  std::uint64_t unrouted = 0;
+  DropCounts drops{};
+  std::vector<ContainerSnapshot> containers;
+  std::vector<std::pair<std::string, std::uint64_t>> adapter_matches;  // adapter name, events
+
+  // One line: "in=.. delivered=.. unrouted=.. dropped: malformed=.. ..." (only non-zero drops).
+  std::string summary() const;
+};
+
+// Logs a message at most once per interval per key, then says how many were suppressed.
+class RateLimiter {
+ public:
+  explicit RateLimiter(std::chrono::milliseconds interval = std::chrono::seconds(1))
+      : interval_(interval) {}
+  // True when the caller should log now; `suppressed` is how many were skipped since the last.
+  bool allow(std::size_t key, std::uint64_t& suppressed);
+
+ private:
+  struct Slot {
+    std::chrono::steady_clock::time_point last{};
+    std::uint64_t suppressed = 0;
+  };
+  std::chrono::milliseconds interval_;
+  std::vector<Slot> slots_;
+};
+
+}  // namespace evr::stats

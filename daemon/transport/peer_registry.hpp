@@ -1,0 +1,74 @@
+// PeerRegistry: the relay loop's state for every container it has heard of or routes to.
+//
+// Beside the routing table, which is an immutable value swapped on reload, this is the mutable
+// side: one Peer per container name, kept for the daemon's life (so queues and counters survive
+// reloads and reconnects), plus the map from the ROUTER's routing ids to peers. Loop thread only.
+
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "stats/stats.hpp"
+
+namespace evr::transport {
+
+using PeerId = std::uint32_t;
+using Clock = std::chrono::steady_clock;
+
+// An event waiting for its target: not connected yet, or its pipe is full.
+struct QueuedEvent {
+  zmq::message_t body;  // shares the bytes of the received frame; never copied
+  std::uint8_t event_type = 0;
+  std::uint8_t hops = 0;
+};
+
+struct Peer {
+  std::string name;
+  bool connected = false;
+  std::string routing_id;          // the ROUTER's id for the current connection
+  std::uint64_t client_instance = 0;
+
+  // container -> daemon link
+  std::uint64_t last_rx_seq = 0;   // highest seq taken from the container
+  std::uint64_t acked_rx_seq = 0;  // last_rx_seq value last acked
+  // daemon -> container link (restarts at 1 on every join)
+  std::uint64_t tx_seq = 0;
+  std::uint64_t tx_acked = 0;
+
+  Clock::time_point last_heard{};
+  std::deque<QueuedEvent> queue;
+  bool backlogged = false;   // listed in the loop's backlog (connected, queue not empty)
+  bool ack_pending = false;  // listed in the loop's ack list for this burst
+  stats::ContainerCounters counters;
+};
+
+class PeerRegistry {
+ public:
+  // The peer for `name`, created (disconnected, empty) if new. Ids are never reused.
+  PeerId ensure(std::string_view name);
+  std::optional<PeerId> findByName(std::string_view name) const;
+  std::optional<PeerId> findByRoutingId(std::string_view routing_id) const;
+
+  void attach(PeerId id, std::string routing_id);  // the peer is connected through routing_id
+  void detach(PeerId id);                          // the connection is gone; queue and counters stay
+
+  Peer& operator[](PeerId id) { return peers_[id]; }
+  const Peer& operator[](PeerId id) const { return peers_[id]; }
+  std::size_t size() const { return peers_.size(); }
+
+ private:
+  std::deque<Peer> peers_;  // a deque: Peers never move, references stay valid
+  std::unordered_map<std::string, PeerId> by_name_;
+  std::unordered_map<std::string, PeerId> by_routing_id_;
+};
+
+}  // namespace evr::transport

@@ -1,0 +1,107 @@
+// RelayLoop: the routing thread. Last stage of YAML -> Config -> Topology -> RoutingTable -> here.
+//
+// Owns every socket (one ROUTER bound to each listen endpoint) and runs on one thread, so nothing
+// on the hot path takes a lock. Per message: read the envelope (never the event), look up
+// (source, type) in the current RoutingTable, and send the same event bytes to each target with a
+// fresh per-link envelope; queue when a target is not connected or its pipe is full; count every
+// outcome (stats/). The table is a shared_ptr<const RoutingTable> swapped between two messages.
+//
+// Link protocol: docs/protocol.md. Failure contract: no exception escapes per-message handling;
+// malformed input is dropped, counted and logged at a limited rate.
+
+#pragma once
+
+#include <zmq.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "evr/envelope.hpp"
+#include "protocol.capnp.h"
+#include "routing/routing_table.hpp"
+#include "stats/stats.hpp"
+#include "transport/peer_registry.hpp"
+
+namespace evr::transport {
+
+class RelayLoop {
+ public:
+  RelayLoop(zmq::context_t& context, const config::RouterSettings& settings,
+            std::vector<std::string> endpoints);
+  RelayLoop(const RelayLoop&) = delete;
+  RelayLoop& operator=(const RelayLoop&) = delete;
+
+  // Binds every endpoint. Throws std::runtime_error naming the endpoint and the reason; refuses an
+  // ipc endpoint that a running daemon already serves (rather than stealing its socket file).
+  void bind();
+
+  // Installs a routing table: from the next message on, events route by it. Loop thread only.
+  void installTable(std::shared_ptr<const routing::RoutingTable> table);
+
+  // Runs until SIGTERM or SIGINT arrives on `signal_fd` (a signalfd; -1 for none) or stop() is
+  // called, then drains (router.shutdown_grace_ms) and returns.
+  void run(int signal_fd);
+  void stop() { stop_requested_.store(true, std::memory_order_release); }
+  // Called on the loop thread when SIGHUP arrives (main wires it to a config reload).
+  void setReloadHandler(std::function<void()> handler) { on_reload_ = std::move(handler); }
+
+  stats::Snapshot snapshot() const;
+  std::uint64_t instance() const { return instance_; }
+  const std::vector<std::string>& endpoints() const { return endpoints_; }
+
+ private:
+  void receiveBurst();
+  void handleMessage(zmq::message_t& routing_id, zmq::message_t& head, zmq::message_t* body);
+  void handleHello(zmq::message_t& routing_id, zmq::message_t* body);
+  void handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body);
+  void routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops, zmq::message_t& body);
+  void deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops, zmq::message_t& body);
+  void enqueue(PeerId target, QueuedEvent&& event);
+
+  enum class SendResult { Sent, WouldBlock, Gone };
+  SendResult sendTo(Peer& peer, const Envelope& envelope, zmq::message_t* body);
+  SendResult sendRaw(const std::string& routing_id, const Envelope& envelope, zmq::message_t* body);
+  void sendError(const std::string& routing_id, schema::ErrorCode code, const std::string& message,
+                 std::uint64_t seq = 0);
+  void flushQueue(PeerId id);
+  void flushBacklog();
+  void sendAcks();
+  void onTimer();
+  void disconnect(PeerId id, const char* why);
+  void drop(stats::DropReason reason, PeerId from, std::optional<PeerId> to, const std::string& why);
+  void drainForShutdown();
+  void rebindTable();
+
+  static constexpr PeerId kNoPeer = ~PeerId{0};
+
+  zmq::socket_t socket_;
+  std::function<void()> on_reload_;
+  config::RouterSettings settings_;
+  std::vector<std::string> endpoints_;
+  std::uint64_t instance_;
+  std::atomic<bool> stop_requested_{false};
+  bool stopping_ = false;
+
+  std::shared_ptr<const routing::RoutingTable> table_;
+  PeerRegistry peers_;
+  // The table's ContainerIds <-> our PeerIds, rebuilt whenever either side grows.
+  std::vector<PeerId> peer_of_container_;
+  std::vector<std::int32_t> container_of_peer_;  // -1: not in the table
+  std::vector<std::uint64_t> adapter_matches_;
+
+  std::vector<PeerId> ack_pending_;   // sources that sent events this burst
+  std::vector<PeerId> backlogged_;    // connected peers with a non-empty queue
+  Clock::time_point last_timer_{};
+
+  stats::Snapshot totals_;  // events_in, deliveries, unrouted, drops (containers filled on snapshot)
+  stats::RateLimiter log_limiter_;
+};
+
+}  // namespace evr::transport

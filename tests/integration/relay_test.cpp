@@ -1,0 +1,319 @@
+// evrouterd with real container processes on real ipc sockets in a temporary runtime directory.
+#include <boost/test/unit_test.hpp>
+#include <signal.h>
+
+#include <algorithm>
+#include <zmq.hpp>
+
+#include <zmq_addon.hpp>
+
+#include "daemon_fixture.hpp"
+#include "evr/envelope.hpp"
+#include "evr/link_messages.hpp"
+
+using namespace evr::test;
+
+namespace {
+
+constexpr auto kPeerTimeout = 120s;
+
+// Waits for a peer to exit and returns its final summary line's fields (empty when none).
+std::map<std::string, std::string> finish(Process& peer, std::chrono::milliseconds timeout = kPeerTimeout) {
+  const auto summary = peer.waitForLine("summary", timeout);
+  const auto code = peer.waitFor(timeout);
+  BOOST_TEST_INFO(peer.commandLine() << " stderr: " << peer.readAllStderr(1s));
+  BOOST_REQUIRE_MESSAGE(code.has_value(), "peer did not exit: " << peer.commandLine());
+  BOOST_CHECK_EQUAL(*code, 0);
+  return summary ? parseFields(*summary) : std::map<std::string, std::string>{};
+}
+
+void expectClean(const std::map<std::string, std::string>& summary, std::uint64_t received) {
+  BOOST_CHECK_EQUAL(summary.count("received") ? std::stoull(summary.at("received")) : 0, received);
+  BOOST_CHECK_EQUAL(summary.count("duplicates") ? summary.at("duplicates") : "?", "0");
+  BOOST_CHECK_EQUAL(summary.count("gaps") ? summary.at("gaps") : "?", "0");
+  BOOST_CHECK_EQUAL(summary.count("ok") ? summary.at("ok") : "?", "1");
+}
+
+std::string stoppedLine(const std::string& log) {
+  const auto at = log.find("stopped: ");
+  return at == std::string::npos ? std::string() : log.substr(at, log.find('\n', at) - at);
+}
+
+const char* kFastHeartbeat = R"(
+router:
+  heartbeat_ms: 200
+)";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(relay)
+
+BOOST_AUTO_TEST_CASE(pipeline_and_broadcast_carry_100k_events_without_loss_or_reordering) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+event_communication:
+  pattern: flexible
+  adapters:
+    - type: pipeline
+      name: main
+      containers: [source, transformer, sink]
+    - type: broadcast
+      name: fanout
+      source: source
+      targets: [t1, t2, t3]
+)");
+  constexpr std::uint64_t kEvents = 100000;
+  const std::string n = std::to_string(kEvents);
+  auto sink = daemon.peer({"--as", "sink", "--expect", n});
+  auto transformer = daemon.peer({"--as", "transformer", "--expect", n, "--forward", "SIGNAL"});
+  std::vector<std::unique_ptr<Process>> fans;
+  for (const char* name : {"t1", "t2", "t3"}) fans.push_back(daemon.peer({"--as", name, "--expect", n}));
+  for (auto* p : {sink.get(), transformer.get(), fans[0].get(), fans[1].get(), fans[2].get()}) {
+    BOOST_REQUIRE(p->waitForLine("joined", 30s));
+  }
+  auto source = daemon.peer({"--as", "source", "--publish", n});
+  const auto published = source->waitForLine("published", kPeerTimeout);
+  BOOST_REQUIRE(published);
+  BOOST_REQUIRE_EQUAL(source->waitFor(kPeerTimeout).value_or(-1), 0);
+
+  auto sink_summary = finish(*sink);
+  expectClean(sink_summary, kEvents);
+  BOOST_CHECK_EQUAL(sink_summary["sources"], "transformer:" + n);
+  BOOST_CHECK_EQUAL(sink_summary["bad_from_seq"], "0");
+  expectClean(finish(*transformer), kEvents);
+  std::int64_t last_rx = std::stoll(sink_summary["last_rx_ns"]);
+  for (auto& fan : fans) {
+    auto summary = finish(*fan);
+    expectClean(summary, kEvents);
+    BOOST_CHECK_EQUAL(summary["sources"], "source:" + n);
+    last_rx = std::max<std::int64_t>(last_rx, std::stoll(summary["last_rx_ns"]));
+  }
+  const double seconds =
+      static_cast<double>(last_rx - std::stoll(parseFields(*published)["start_ns"])) / 1e9;
+  BOOST_TEST_MESSAGE("100k events through pipeline+broadcast: " << seconds << " s, "
+                     << static_cast<std::uint64_t>(kEvents / seconds) << " source events/s, "
+                     << static_cast<std::uint64_t>(5 * kEvents / seconds) << " deliveries/s");
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+  auto stopped = parseFields(stoppedLine(daemon.log()));
+  BOOST_CHECK_EQUAL(stopped["in"], std::to_string(2 * kEvents));       // source + transformer
+  BOOST_CHECK_EQUAL(stopped["delivered"], std::to_string(5 * kEvents));  // 4 + 1 per source event
+  BOOST_CHECK_EQUAL(stopped["dropped"], "0");
+}
+
+BOOST_AUTO_TEST_CASE(a_target_that_connects_late_receives_everything_queued_for_it) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [early, late]
+)");
+  auto early = daemon.peer({"--as", "early", "--publish", "5000"});
+  BOOST_REQUIRE(early->waitForLine("published", kPeerTimeout));  // acked: the daemon holds them
+  BOOST_REQUIRE_EQUAL(early->waitFor(kPeerTimeout).value_or(-1), 0);
+  auto late = daemon.peer({"--as", "late", "--expect", "5000"});
+  auto summary = finish(*late);
+  expectClean(summary, 5000);
+  BOOST_CHECK_EQUAL(summary["sources"], "early:5000");
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_stops_the_daemon_with_exit_code_zero) {
+  RunningDaemon daemon(kFastHeartbeat);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+  BOOST_CHECK(daemon.log().find("stopped: ") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(publishers_start_before_the_daemon_and_receivers_rejoin_a_restarted_one) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [first, sink]
+    - type: pipeline
+      containers: [second, sink]
+)");
+  auto sink = daemon.peer({"--as", "sink", "--expect", "2000"});
+  BOOST_REQUIRE(sink->waitForLine("joined", 30s));
+  auto first = daemon.peer({"--as", "first", "--publish", "1000"});
+  BOOST_REQUIRE_EQUAL(first->waitFor(kPeerTimeout).value_or(-1), 0);
+  BOOST_REQUIRE_EQUAL(daemon.stop(), 0);
+
+  // The daemon is down: this publisher buffers, then joins the new daemon and sends everything.
+  auto second = daemon.peer({"--as", "second", "--publish", "1000", "--no-wait-join"});
+  daemon.restart();
+  BOOST_CHECK_EQUAL(second->waitFor(kPeerTimeout).value_or(-1), 0);
+  auto summary = finish(*sink);
+  expectClean(summary, 2000);
+  BOOST_CHECK_EQUAL(summary["sources"], "first:1000,second:1000");
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_live_connection_under_the_same_name_is_refused) {
+  RunningDaemon daemon(kFastHeartbeat);
+  auto holder = daemon.peer({"--as", "execution", "--expect", "1", "--timeout", "60"});
+  BOOST_REQUIRE(holder->waitForLine("joined", 30s));
+  auto intruder = daemon.peer({"--as", "execution", "--expect", "1", "--timeout", "30"});
+  BOOST_CHECK_EQUAL(intruder->waitFor(30s).value_or(-1), 4);
+  BOOST_CHECK(intruder->readAllStderr(2s).find("held by another live connection") != std::string::npos);
+  BOOST_CHECK(holder->running());
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_routing_cycle_is_stopped_by_max_hops) {
+  RunningDaemon daemon(R"(
+router:
+  max_hops: 4
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [ping, pong]
+    - type: pipeline
+      containers: [pong, ping]
+)");
+  auto pong = daemon.peer({"--as", "pong", "--forward", "BAR", "--expect", "2"});
+  BOOST_REQUIRE(pong->waitForLine("joined", 30s));
+  auto ping = daemon.peer({"--as", "ping", "--forward", "BAR", "--publish", "1", "--expect", "2"});
+  finish(*ping);
+  finish(*pong);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+  auto stopped = parseFields(stoppedLine(daemon.log()));
+  BOOST_CHECK_EQUAL(stopped["hop_limit"], "1");
+  BOOST_CHECK(daemon.log().find("routing cycle") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(events_from_a_container_no_route_names_are_counted_as_unrouted) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [a, b]
+)");
+  auto stranger = daemon.peer({"--as", "stranger", "--publish", "7"});
+  BOOST_REQUIRE_EQUAL(stranger->waitFor(kPeerTimeout).value_or(-1), 0);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+  auto stopped = parseFields(stoppedLine(daemon.log()));
+  BOOST_CHECK_EQUAL(stopped["unrouted"], "7");
+  BOOST_CHECK(daemon.log().find("no adapter names it") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_and_oversized_input_is_counted_and_routing_goes_on) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+  max_message_size: 1024
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [raw, sink]
+    - type: pipeline
+      containers: [src, sink]
+)");
+  zmq::context_t context(1);
+  zmq::socket_t raw(context, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.set(zmq::sockopt::rcvtimeo, 10000);
+  raw.connect(daemon.endpoint());
+  auto envelope = [](evr::MessageKind kind, std::uint64_t seq, std::uint8_t type = 0) {
+    evr::Envelope e;
+    e.kind = kind;
+    e.seq = seq;
+    e.event_type = type;
+    zmq::message_t m(evr::kEnvelopeSize);
+    e.encodeTo(std::span<std::byte, evr::kEnvelopeSize>(static_cast<std::byte*>(m.data()), evr::kEnvelopeSize));
+    return m;
+  };
+  auto receiveKind = [&raw]() {
+    std::vector<zmq::message_t> frames;
+    BOOST_REQUIRE(zmq::recv_multipart(raw, std::back_inserter(frames)));
+    const auto decoded = evr::decodeEnvelope({static_cast<const std::byte*>(frames[0].data()), frames[0].size()});
+    BOOST_REQUIRE(decoded.ok());
+    return decoded.envelope.kind;
+  };
+  // 1. garbage single frame: malformed.
+  raw.send(zmq::str_buffer("garbage"), zmq::send_flags::none);
+  // 2. EVENT before HELLO: refused with NOT_JOINED.
+  raw.send(envelope(evr::MessageKind::Event, 1, 1), zmq::send_flags::sndmore);
+  raw.send(zmq::str_buffer("12345678"), zmq::send_flags::none);
+  BOOST_CHECK(receiveKind() == evr::MessageKind::Error);
+  // 3. a proper HELLO.
+  evr::HelloInfo hello{evr::kProtocolVersion, "raw", 42, 0, 1, "test"};
+  auto hello_words = evr::encodeHello(hello);
+  raw.send(envelope(evr::MessageKind::Hello, 0), zmq::send_flags::sndmore);
+  raw.send(zmq::buffer(hello_words.asBytes().begin(), hello_words.asBytes().size()));
+  BOOST_CHECK(receiveKind() == evr::MessageKind::Welcome);
+  // 4. EVENT whose body is not a Cap'n Proto message: malformed.
+  raw.send(envelope(evr::MessageKind::Event, 1, 1), zmq::send_flags::sndmore);
+  raw.send(zmq::str_buffer("not capnp at all"), zmq::send_flags::none);
+  // 5. EVENT over max_message_size: dropped and answered with an ERROR.
+  std::vector<std::byte> big(4096, std::byte{0});
+  big[4] = std::byte{0xff};  // one segment of 511 words: 8 + 511 * 8 = 4096 bytes
+  big[5] = std::byte{0x01};
+  raw.send(envelope(evr::MessageKind::Event, 2, 1), zmq::send_flags::sndmore);
+  raw.send(zmq::buffer(big.data(), big.size()), zmq::send_flags::none);
+  // Skip ACKs until the ERROR arrives.
+  evr::MessageKind kind = receiveKind();
+  while (kind == evr::MessageKind::Ack || kind == evr::MessageKind::Heartbeat) kind = receiveKind();
+  BOOST_CHECK(kind == evr::MessageKind::Error);
+  // 6. unknown event type ordinal.
+  raw.send(envelope(evr::MessageKind::Event, 3, 200), zmq::send_flags::sndmore);
+  raw.send(zmq::buffer(hello_words.asBytes().begin(), hello_words.asBytes().size()));
+
+  // Routing goes on: a real container's events still reach the sink.
+  auto sink = daemon.peer({"--as", "sink", "--expect", "3"});
+  auto source = daemon.peer({"--as", "src", "--publish", "3"});
+  BOOST_CHECK_EQUAL(source->waitFor(kPeerTimeout).value_or(-1), 0);
+  auto summary = finish(*sink);
+  expectClean(summary, 3);
+  BOOST_CHECK_EQUAL(summary["sources"], "src:3");
+  BOOST_CHECK(daemon.process().running());
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+  auto stopped = parseFields(stoppedLine(daemon.log()));
+  BOOST_TEST_INFO(daemon.log());
+  BOOST_CHECK_EQUAL(stopped["malformed"], "3");  // garbage frame, bad body, unknown type
+  BOOST_CHECK_EQUAL(stopped["oversized"], "1");
+  BOOST_CHECK_EQUAL(stopped["not_joined"], "1");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(check_mode)
+
+BOOST_AUTO_TEST_CASE(check_accepts_a_valid_config_and_prints_routes) {
+  TempDir dir;
+  const auto path = dir.write("ok.yaml", R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [data, strategy, execution]
+)");
+  Process check({EVR_EVROUTERD_PATH, "--check", "-c", path});
+  BOOST_REQUIRE_EQUAL(check.waitFor(30s).value_or(-1), 0);
+  const auto out = check.readAllStdout(2s);
+  BOOST_CHECK(out.find("config OK") != std::string::npos);
+  BOOST_CHECK(out.find("strategy") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(check_rejects_a_bad_config_with_file_line_and_column) {
+  TempDir dir;
+  const auto path = dir.write("bad.yaml", "event_communication:\n  adapters:\n    - type: pipeline\n      containrs: [a, b]\n");
+  Process check({EVR_EVROUTERD_PATH, "--check", "-c", path});
+  BOOST_REQUIRE_EQUAL(check.waitFor(30s).value_or(-1), 1);
+  const auto err = check.readAllStderr(2s);
+  BOOST_TEST_INFO(err);
+  BOOST_CHECK(err.find(path + ":4:7:") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_daemon_refuses_to_start_on_a_bad_config) {
+  TempDir dir;
+  const auto path = dir.write("bad.yaml", "router:\n  max_hops: -3\n");
+  Process daemon({EVR_EVROUTERD_PATH, "-c", path, "--runtime-dir", dir.path().string()});
+  BOOST_CHECK_EQUAL(daemon.waitFor(30s).value_or(-1), 1);
+  BOOST_CHECK(daemon.readAllStderr(2s).find(path + ":2:") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_second_daemon_does_not_steal_a_live_socket) {
+  RunningDaemon first(kFastHeartbeat);
+  Process second({EVR_EVROUTERD_PATH, "-c", first.configPath(), "--runtime-dir", first.dir().path().string()});
+  BOOST_CHECK_EQUAL(second.waitFor(30s).value_or(-1), 1);
+  BOOST_CHECK(second.readAllStderr(2s).find("another process") != std::string::npos);
+  BOOST_CHECK_EQUAL(first.stop(), 0);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,62 @@
+#include "daemon_fixture.hpp"
+
+#include <signal.h>
+
+#include <sstream>
+#include <stdexcept>
+
+namespace evr::test {
+
+RunningDaemon::RunningDaemon(const std::string& yaml) {
+  config_path_ = dir_.write("evrouter.yaml", yaml);
+  endpoint_ = dir_.ipc("evrouterd.sock");
+  start();
+}
+
+void RunningDaemon::start() {
+  process_ = std::make_unique<Process>(std::vector<std::string>{
+      EVR_EVROUTERD_PATH, "-c", config_path_, "--runtime-dir", dir_.path().string(),
+      "--log-level", "info"});
+  if (!process_->waitForLine("listening on", 20s, Process::Stream::Stderr)) {
+    throw std::runtime_error("evrouterd did not start listening: " +
+                             process_->seen(Process::Stream::Stderr) + process_->readAllStderr(1s));
+  }
+}
+
+void RunningDaemon::restart() {
+  if (process_ && process_->running()) throw std::logic_error("restart() of a running daemon");
+  start();
+}
+
+int RunningDaemon::stop(std::chrono::milliseconds timeout) {
+  process_->signal(SIGTERM);
+  const auto code = process_->waitFor(timeout);
+  log_ = process_->seen(Process::Stream::Stderr) + process_->readAllStderr(2s);
+  if (!code) throw std::runtime_error("evrouterd did not stop after SIGTERM");
+  return *code;
+}
+
+std::unique_ptr<Process> RunningDaemon::peer(std::vector<std::string> args) const {
+  args.insert(args.begin(), {EVR_TEST_PEER_PATH, "--endpoint", endpoint_});
+  return std::make_unique<Process>(std::move(args));
+}
+
+std::unique_ptr<Process> RunningDaemon::evrctl(std::vector<std::string> args) const {
+  args.insert(args.begin(), EVR_EVRCTL_PATH);
+  args.insert(args.begin() + 2, {"--endpoint", endpoint_});
+  return std::make_unique<Process>(std::move(args));
+}
+
+std::map<std::string, std::string> parseFields(const std::string& line) {
+  std::map<std::string, std::string> fields;
+  std::istringstream words(line);
+  std::string word;
+  while (words >> word) {
+    if (const auto eq = word.find('='); eq != std::string::npos) {
+      fields[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+  }
+  return fields;
+}
+
+}  // namespace evr::test

@@ -1,0 +1,675 @@
+// config_loader: YAML text -> Config. Every invalid input names its exact place (file:line:col)
+// and what is wrong; every problem is reported, not only the first; nothing throws.
+
+#include <boost/test/unit_test.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config_loader.hpp"
+
+using evr::EventType;
+using evr::EventTypeSet;
+using evr::config::Config;
+using evr::config::Diagnostics;
+using evr::config::loadConfigFile;
+using evr::config::loadConfigText;
+using evr::config::Severity;
+
+namespace {
+
+struct Loaded {
+  std::optional<Config> config;
+  Diagnostics diagnostics;
+};
+
+Loaded load(std::string_view yaml) {
+  Loaded out;
+  out.config = loadConfigText(yaml, "test.yaml", out.diagnostics);
+  return out;
+}
+
+struct Expected {
+  std::uint32_t line;
+  std::uint32_t column;
+  std::string fragment;
+};
+
+// Loading `yaml` fails with exactly `expected` errors, in this order, each at its line:column and
+// with its message fragment.
+void expectErrors(std::string_view yaml, const std::vector<Expected>& expected) {
+  const Loaded loaded = load(yaml);
+  BOOST_TEST_CONTEXT("diagnostics:\n" << loaded.diagnostics.toString()) {
+    BOOST_TEST(!loaded.config.has_value());
+    BOOST_TEST_REQUIRE(loaded.diagnostics.errorCount() == expected.size());
+    BOOST_TEST_REQUIRE(loaded.diagnostics.all().size() == expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      const auto& diagnostic = loaded.diagnostics.all()[i];
+      BOOST_TEST((diagnostic.severity == Severity::Error));
+      BOOST_TEST(diagnostic.mark.file == "test.yaml");
+      BOOST_TEST(diagnostic.mark.line == expected[i].line);
+      BOOST_TEST(diagnostic.mark.column == expected[i].column);
+      BOOST_TEST(diagnostic.message.find(expected[i].fragment) != std::string::npos,
+                 "message '" << diagnostic.message << "' lacks '" << expected[i].fragment << "'");
+    }
+  }
+}
+
+void expectError(std::string_view yaml, std::uint32_t line, std::uint32_t column,
+                 const std::string& fragment) {
+  expectErrors(yaml, {Expected{line, column, fragment}});
+}
+
+Config expectValid(std::string_view yaml) {
+  Loaded loaded = load(yaml);
+  BOOST_TEST_INFO("diagnostics:\n" << loaded.diagnostics.toString());
+  BOOST_TEST_REQUIRE(loaded.config.has_value());
+  BOOST_TEST(loaded.diagnostics.all().empty());
+  return std::move(*loaded.config);
+}
+
+std::string fixture(const std::string& name) {
+  return std::string(EVR_FIXTURES_DIR) + "/configs/" + name;
+}
+
+std::string shipped(const std::string& name) {
+  return std::string(EVR_SOURCE_DIR) + "/configs/" + name;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config_loader)
+
+// ---- invalid inputs: place and message --------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(unknown_top_level_key_is_an_error_with_line_and_column) {
+  expectError(R"(router:
+  max_hops: 8
+evnt_communication:
+  pattern: flexible
+)",
+              3, 1,
+              "unknown top-level key 'evnt_communication'; expected one of: classifiers, "
+              "containers, event_communication, organization, portfolios, risk_profiles, router, "
+              "strategies (did you mean 'event_communication'?)");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_adapter_key_lists_the_keys_of_that_adapter_type) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containrs: [a, b]
+)",
+               {{4, 7,
+                 "unknown key 'containrs' in pipeline adapter; expected one of: containers, "
+                 "events, name, type (did you mean 'containers'?)"},
+                {3, 7, "pipeline adapter 'pipeline#1' needs 'containers'"}});
+}
+
+BOOST_AUTO_TEST_CASE(unknown_router_key_is_an_error) {
+  expectError("router:\n  queue_limt: 5\n", 2, 3,
+              "unknown key 'queue_limt' in router; expected one of: heartbeat_ms, listen, "
+              "max_hops, max_message_size, queue_limit, shutdown_grace_ms");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_key_is_an_error_at_the_second_occurrence) {
+  expectError(R"(router:
+  max_hops: 8
+  queue_limit: 10
+  max_hops: 9
+)",
+              4, 3, "duplicate key 'max_hops' (first at 2:3)");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_key_inside_an_adapter_is_an_error) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: broadcast
+      source: a
+      targets: [b]
+      source: c
+)",
+              6, 7, "duplicate key 'source' (first at 4:7)");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_top_level_section_is_an_error) {
+  expectError("organization: risk_first\nrouter: {}\norganization: strategy_first\n", 3, 1,
+              "duplicate key 'organization' (first at 1:1)");
+}
+
+BOOST_AUTO_TEST_CASE(containers_of_the_wrong_type_name_what_was_found) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: {data: strategy}
+)",
+              4, 19, "expected a list of container names for 'containers', got a map");
+}
+
+BOOST_AUTO_TEST_CASE(container_given_as_a_map_inside_the_list_is_an_error) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: [data, {name: strategy}]
+)",
+              4, 26, "expected a container name, got a map");
+}
+
+BOOST_AUTO_TEST_CASE(pipeline_with_one_container_is_an_error) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: pipeline
+      name: lonely
+      containers: [data]
+)",
+              5, 19, "pipeline adapter 'lonely' needs at least 2 containers, got 1");
+}
+
+BOOST_AUTO_TEST_CASE(broadcast_without_targets_is_an_error) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: broadcast
+      source: data
+    - type: broadcast
+      source: data
+      targets: []
+)",
+               {{3, 7, "broadcast adapter 'broadcast#1' needs 'targets'"},
+                {7, 16, "broadcast adapter 'broadcast#2' needs at least 1 targets, got 0"}});
+}
+
+BOOST_AUTO_TEST_CASE(empty_container_name_is_an_error) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: ["data", ""]
+)",
+              4, 28, "empty container name");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_event_type_name_in_events_is_an_error_at_the_name) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: [data, strategy]
+      events: [BAR, SIGNL]
+)",
+              5, 21, "unknown event type 'SIGNL'; expected one of: BAR, TICK, INDICATOR, SIGNAL");
+  expectError(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: [data, strategy]
+      events: [BAR, SIGNL]
+)",
+              5, 21, "(did you mean 'SIGNAL'?)");
+}
+
+BOOST_AUTO_TEST_CASE(empty_events_filter_is_an_error) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: [data, strategy]
+      events: []
+)",
+              5, 15, "an empty 'events' filter would route nothing");
+}
+
+BOOST_AUTO_TEST_CASE(negative_queue_limit_is_an_error) {
+  expectError("router:\n  queue_limit: -5\n", 2, 16,
+              "queue_limit must be an integer in 1..4294967295, got -5");
+}
+
+BOOST_AUTO_TEST_CASE(queue_limit_that_is_not_a_number_is_an_error) {
+  expectError("router:\n  queue_limit: lots\n", 2, 16,
+              "queue_limit must be an integer in 1..4294967295, got lots");
+  expectError("router:\n  queue_limit: 1.5\n", 2, 16, "got 1.5");
+  expectError("router:\n  queue_limit: [1]\n", 2, 16, "got a list");
+  expectError("router:\n  queue_limit:\n", 2, 3, "got nothing");
+}
+
+BOOST_AUTO_TEST_CASE(max_hops_out_of_range_is_an_error) {
+  expectError("router:\n  max_hops: 300\n", 2, 13, "max_hops must be an integer in 1..255, got 300");
+  expectError("router:\n  max_hops: 0\n", 2, 13, "max_hops must be an integer in 1..255, got 0");
+}
+
+BOOST_AUTO_TEST_CASE(router_ranges_are_checked_for_every_setting) {
+  expectErrors(R"(router:
+  max_message_size: 63
+  heartbeat_ms: 600001
+  shutdown_grace_ms: -1
+  queue_limit: 4294967296
+)",
+               {{2, 21, "max_message_size must be an integer in 64..268435456, got 63"},
+                {3, 17, "heartbeat_ms must be an integer in 10..600000, got 600001"},
+                {4, 22, "shutdown_grace_ms must be an integer in 0..600000, got -1"},
+                {5, 16, "queue_limit must be an integer in 1..4294967295, got 4294967296"}});
+}
+
+BOOST_AUTO_TEST_CASE(router_section_must_be_a_map) {
+  expectError("router: [max_hops, 3]\n", 1, 9, "expected a map of router settings, got a list");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_pattern_names_the_accepted_values) {
+  expectError(R"(event_communication:
+  pattern: "rigid"
+  adapters: []
+)",
+              2, 12, "unknown pattern 'rigid'; accepted: flexible");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_organization_names_the_accepted_values) {
+  expectError("organization: strategy-first\n", 1, 15,
+              "unknown organization 'strategy-first'; expected one of: strategy_first, "
+              "classifier_first, risk_first, portfolio_first (did you mean 'strategy_first'?)");
+}
+
+BOOST_AUTO_TEST_CASE(yaml_syntax_error_is_one_diagnostic_at_its_mark) {
+  expectError(R"(router:
+  max_hops: 8
+   queue_limit: 5
+)",
+              3, 15, "illegal map value");
+}
+
+BOOST_AUTO_TEST_CASE(unclosed_flow_sequence_is_a_syntax_error) {
+  expectError("router:\n  listen: [ipc://a\n  max_hops: 3\n", 3, 11,
+              "end of sequence flow not found");
+}
+
+BOOST_AUTO_TEST_CASE(adapter_without_type_is_an_error_at_the_adapter) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: [a, b]
+    - name: "untyped"
+      containers: [b, c]
+)",
+              5, 7, "adapter #2 has no 'type'; known types: broadcast, pipeline");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_adapter_type_lists_the_known_types) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: "pipline"
+      containers: [a, b]
+)",
+              3, 13,
+              "unknown adapter type 'pipline'; known types: broadcast, pipeline (did you mean "
+              "'pipeline'?)");
+}
+
+BOOST_AUTO_TEST_CASE(spec_adapter_types_not_built_yet_say_so) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: "selective"
+      source: "classifier"
+      rules:
+        - condition: "event.regime == 'BULL'"
+          target: "aggressive_portfolio"
+    - type: "hierarchical"
+      parent: "hmm_classifier"
+      children: ["conservative_risk", "balanced_risk"]
+)",
+               {{3, 13,
+                 "adapter type 'selective' is not implemented yet (implemented: broadcast, "
+                 "pipeline)"},
+                {8, 13,
+                 "adapter type 'hierarchical' is not implemented yet (implemented: broadcast, "
+                 "pipeline)"}});
+}
+
+BOOST_AUTO_TEST_CASE(adapter_that_is_not_a_map_is_an_error) {
+  expectError(R"(event_communication:
+  adapters:
+    - pipeline
+)",
+              3, 7, "expected an adapter (a map with 'type:'), got 'pipeline'");
+}
+
+BOOST_AUTO_TEST_CASE(adapters_that_are_not_a_list_are_an_error) {
+  expectError("event_communication:\n  adapters:\n", 2, 3, "expected a list of adapters, got nothing");
+}
+
+BOOST_AUTO_TEST_CASE(bad_listen_scheme_is_an_error) {
+  expectError(R"(router:
+  listen: ["ipc://evrouterd.sock", "udp://127.0.0.1:5560"]
+)",
+              2, 36,
+              "listen endpoint 'udp://127.0.0.1:5560' has an unsupported scheme; expected ipc://, "
+              "tcp://, inproc://");
+}
+
+BOOST_AUTO_TEST_CASE(listen_endpoint_without_address_or_port_is_an_error) {
+  expectErrors(R"(router:
+  listen:
+    - "ipc://"
+    - "tcp://127.0.0.1"
+    - ""
+    - "tcp://127.0.0.1:5560"
+    - "tcp://127.0.0.1:5560"
+)",
+               {{3, 7, "listen endpoint 'ipc://' has no address"},
+                {4, 7, "listen endpoint 'tcp://127.0.0.1' needs host:port"},
+                {5, 7, "empty listen endpoint"},
+                {7, 7, "listen endpoint 'tcp://127.0.0.1:5560' is given twice (first at 6:7)"}});
+}
+
+BOOST_AUTO_TEST_CASE(several_documents_are_an_error) {
+  expectError("router: {}\n---\norganization: risk_first\n", 3, 1,
+              "a config is one YAML document; found 2");
+}
+
+BOOST_AUTO_TEST_CASE(top_level_that_is_not_a_map_is_an_error) {
+  expectError("- router\n- adapters\n", 1, 1,
+              "expected a map of config sections at the top level, got a list");
+}
+
+BOOST_AUTO_TEST_CASE(all_errors_are_reported_not_only_the_first) {
+  expectErrors(R"(router:
+  max_hops: 0
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [data, strategy]
+      events: [BAR, TRADE]
+organisation: risk_first
+)",
+               {{2, 13, "max_hops must be an integer in 1..255"},
+                {7, 21, "unknown event type 'TRADE'"},
+                {8, 1, "unknown top-level key 'organisation'"}});
+}
+
+BOOST_AUTO_TEST_CASE(keys_of_an_adapter_of_unknown_type_are_not_judged) {
+  // Only the type is wrong; reporting its other keys as unknown would be noise.
+  expectError(R"(event_communication:
+  adapters:
+    - type: brodcast
+      sorce: a
+)",
+              3, 13, "unknown adapter type 'brodcast'");
+}
+
+// ---- invalid fixture files ---------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(invalid_fixture_files_report_file_line_and_column) {
+  struct Case {
+    std::string file;
+    std::vector<std::string> lines;  // Diagnostic::toString() after the path
+  };
+  const std::vector<Case> cases = {
+      {"invalid/unknown_adapter_key.yaml",
+       {":9:7: error: unknown key 'sources' in broadcast adapter; expected one of: events, name, "
+        "source, targets, type (did you mean 'source'?)",
+        ":7:7: error: broadcast adapter 'fanout' needs 'source'"}},
+      {"invalid/duplicate_keys.yaml",
+       {":6:1: error: duplicate key 'router' (first at 3:1)",
+        ":14:7: error: duplicate key 'name' (first at 12:7)"}},
+      {"invalid/bad_router_values.yaml",
+       {":4:11: error: expected an endpoint or a list of endpoints for 'listen', got a map",
+        ":5:16: error: queue_limit must be an integer in 1..4294967295, got 0",
+        ":6:13: error: max_hops must be an integer in 1..255, got 256",
+        ":7:21: error: max_message_size must be an integer in 64..268435456, got 1GB"}},
+      {"invalid/syntax_error.yaml", {":8:11: error: end of sequence flow not found"}},
+      {"invalid/wrong_types.yaml",
+       {":6:19: error: expected a list of container names for 'containers', got 'data'",
+        ":7:15: error: expected an event type or a list of event types for 'events', got a map",
+        ":8:12: error: expected a pattern name for 'pattern', got a list",
+        ":9:15: error: expected an organization name for 'organization', got a map"}},
+  };
+  for (const auto& c : cases) {
+    const std::string file = fixture(c.file);
+    Diagnostics diagnostics;
+    const auto config = loadConfigFile(file, diagnostics);
+    BOOST_TEST_CONTEXT(c.file << ":\n" << diagnostics.toString()) {
+      BOOST_TEST(!config.has_value());
+      BOOST_TEST_REQUIRE(diagnostics.all().size() == c.lines.size());
+      for (std::size_t i = 0; i < c.lines.size(); ++i) {
+        BOOST_TEST(diagnostics.all()[i].toString() == file + c.lines[i]);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unreadable_file_names_the_path_and_the_reason) {
+  const std::string path = fixture("does_not_exist.yaml");
+  Diagnostics diagnostics;
+  BOOST_TEST(!loadConfigFile(path, diagnostics).has_value());
+  BOOST_TEST_REQUIRE(diagnostics.all().size() == 1u);
+  const auto& diagnostic = diagnostics.all().front();
+  BOOST_TEST(diagnostic.mark.file == path);
+  BOOST_TEST(diagnostic.toString() ==
+             path + ": error: cannot open config file '" + path + "': No such file or directory");
+}
+
+BOOST_AUTO_TEST_CASE(directory_instead_of_file_is_a_diagnostic) {
+  const std::string path = std::string(EVR_FIXTURES_DIR);
+  Diagnostics diagnostics;
+  BOOST_TEST(!loadConfigFile(path, diagnostics).has_value());
+  BOOST_TEST_REQUIRE(diagnostics.errorCount() == 1u);
+  BOOST_TEST(diagnostics.all().front().message.find("Is a directory") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(malformed_input_never_throws) {
+  const std::vector<std::string> inputs = {
+      "[",
+      "{a: [}",
+      "\t- x",
+      "router: !!binary ~~~",
+      "&a [*a]",
+      "? [a, b]\n: c\n",
+      std::string(2000, '[') + std::string(2000, ']'),
+      std::string("router:\0\xff\xfe max_hops: 3", 24),
+      "event_communication:\n  adapters:\n    - ~\n    - []\n    - type: [pipeline]\n",
+      "event_communication:\n  adapters:\n    - type: pipeline\n      containers: [[a], ~, b]\n",
+  };
+  for (const auto& input : inputs) {
+    Diagnostics diagnostics;
+    std::optional<Config> config;
+    BOOST_CHECK_NO_THROW(config = loadConfigText(input, "fuzz.yaml", diagnostics));
+    BOOST_TEST_INFO("input: " << input);
+    BOOST_TEST((config.has_value() || diagnostics.hasErrors()));
+  }
+}
+
+// ---- valid inputs -----------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(empty_file_gives_every_default) {
+  const Config config = expectValid("# nothing configured\n");
+  BOOST_TEST(config.router.listen.empty());
+  BOOST_TEST(config.router.queue_limit == 100000u);
+  BOOST_TEST(config.router.max_hops == 16u);
+  BOOST_TEST(config.router.max_message_size == 1048576u);
+  BOOST_TEST(config.router.heartbeat_ms == 1000u);
+  BOOST_TEST(config.router.shutdown_grace_ms == 2000u);
+  BOOST_TEST(config.pattern == "flexible");
+  BOOST_TEST(config.adapters.empty());
+  BOOST_TEST(!config.adapters_present);
+  BOOST_TEST(!config.organization.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(every_router_setting_is_read) {
+  const Config config = expectValid(R"(router:
+  listen: ["ipc://evrouterd.sock", "tcp://*:5560", "inproc://test"]
+  queue_limit: 5
+  max_hops: "255"
+  max_message_size: 64
+  heartbeat_ms: 10
+  shutdown_grace_ms: 0
+)");
+  BOOST_TEST_REQUIRE(config.router.listen.size() == 3u);
+  BOOST_TEST(config.router.listen[1].value == "tcp://*:5560");
+  BOOST_TEST(config.router.listen[1].mark.line == 2u);
+  BOOST_TEST(config.router.listen[1].mark.column == 36u);
+  BOOST_TEST(config.router.queue_limit == 5u);
+  BOOST_TEST(config.router.max_hops == 255u);
+  BOOST_TEST(config.router.max_message_size == 64u);
+  BOOST_TEST(config.router.heartbeat_ms == 10u);
+  BOOST_TEST(config.router.shutdown_grace_ms == 0u);
+  BOOST_TEST(config.router.mark.line == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(listen_may_be_a_single_string) {
+  const Config config = expectValid("router:\n  listen: tcp://127.0.0.1:5560\n");
+  BOOST_TEST_REQUIRE(config.router.listen.size() == 1u);
+  BOOST_TEST(config.router.listen[0].value == "tcp://127.0.0.1:5560");
+}
+
+BOOST_AUTO_TEST_CASE(adapters_are_read_with_their_places_and_default_names) {
+  const Config config = expectValid(R"(event_communication:
+  pattern: flexible
+  adapters:
+    - type: pipeline
+      containers: [data, strategy, execution]
+    - name: fanout
+      type: broadcast
+      source: execution
+      targets: [tracker, logger]
+      events: [fill, Classification]
+)");
+  BOOST_TEST(config.adapters_present);
+  BOOST_TEST(config.adapters_mark.line == 3u);
+  BOOST_TEST_REQUIRE(config.adapters.size() == 2u);
+
+  const auto& pipeline = config.adapters[0];
+  BOOST_TEST(pipeline.type == "pipeline");
+  BOOST_TEST(pipeline.name == "pipeline#1");
+  BOOST_TEST(pipeline.mark.line == 4u);
+  BOOST_TEST(pipeline.mark.column == 7u);
+  BOOST_TEST_REQUIRE(pipeline.containers.size() == 3u);
+  BOOST_TEST(pipeline.containers[2].value == "execution");
+  BOOST_TEST(pipeline.containers[2].mark.line == 5u);
+  BOOST_TEST(pipeline.containers[2].mark.column == 36u);
+  BOOST_TEST(!pipeline.events.has_value());
+
+  const auto& broadcast = config.adapters[1];
+  BOOST_TEST(broadcast.type == "broadcast");
+  BOOST_TEST(broadcast.name == "fanout");
+  BOOST_TEST(broadcast.name_mark.line == 6u);
+  BOOST_TEST(broadcast.type_mark.line == 7u);
+  BOOST_TEST(broadcast.type_mark.column == 13u);
+  BOOST_TEST_REQUIRE(broadcast.source.has_value());
+  BOOST_TEST(broadcast.source->value == "execution");
+  BOOST_TEST(broadcast.targets.size() == 2u);
+  BOOST_TEST_REQUIRE(broadcast.events.has_value());
+  EventTypeSet expected;
+  expected.add(EventType::FILL);
+  expected.add(EventType::REGIME);  // CLASSIFICATION is another name of REGIME
+  BOOST_TEST((broadcast.events->value == expected));
+}
+
+BOOST_AUTO_TEST_CASE(events_may_be_a_single_name) {
+  const Config config = expectValid(R"(event_communication:
+  adapters:
+    - {type: pipeline, containers: [a, b], events: END_OF_DATA}
+)");
+  BOOST_TEST_REQUIRE(config.adapters.front().events.has_value());
+  BOOST_TEST((config.adapters.front().events->value == EventTypeSet::of(EventType::END_OF_DATA)));
+}
+
+BOOST_AUTO_TEST_CASE(organization_sections_are_accepted_as_they_are) {
+  const Config config = expectValid(R"(organization: "classifier_first"
+classifiers:
+  - name: "regime_detector"
+    risk_profiles:
+      - portfolios:
+          - strategies:
+              - name: "momentum_strategy"
+strategies: []
+risk_profiles: {}
+portfolios: ~
+containers: [a, b]
+)");
+  BOOST_TEST_REQUIRE(config.organization.has_value());
+  BOOST_TEST(config.organization->value == "classifier_first");
+  BOOST_TEST(config.organization->mark.line == 1u);
+  BOOST_TEST(config.organization->mark.column == 15u);
+}
+
+BOOST_AUTO_TEST_CASE(diagnostic_text_is_file_line_column_severity_message) {
+  Diagnostics diagnostics;
+  diagnostics.error({"a.yaml", 3, 7}, "bad");
+  diagnostics.warning({"a.yaml", 4, 0}, "odd");
+  diagnostics.error({"a.yaml", 0, 0}, "unreadable");
+  BOOST_TEST(diagnostics.errorCount() == 2u);
+  BOOST_TEST(diagnostics.warningCount() == 1u);
+  BOOST_TEST(diagnostics.toString() ==
+             "a.yaml:3:7: error: bad\na.yaml:4: warning: odd\na.yaml: error: unreadable\n");
+}
+
+BOOST_AUTO_TEST_CASE(warnings_alone_do_not_fail_loading) {
+  Diagnostics diagnostics;
+  diagnostics.warning({"earlier.yaml", 1, 1}, "something odd");
+  const auto config = loadConfigText("organization: risk_first\n", "test.yaml", diagnostics);
+  BOOST_TEST(config.has_value());
+  BOOST_TEST(!diagnostics.hasErrors());
+}
+
+BOOST_AUTO_TEST_CASE(shipped_configs_load_without_diagnostics) {
+  for (const std::string name : {"default.yaml", "strategy_first.yaml", "risk_first.yaml"}) {
+    Diagnostics diagnostics;
+    const auto config = loadConfigFile(shipped(name), diagnostics);
+    BOOST_TEST_CONTEXT(name << ":\n" << diagnostics.toString()) {
+      BOOST_TEST_REQUIRE(config.has_value());
+      BOOST_TEST(diagnostics.all().empty());
+      BOOST_TEST(config->file == shipped(name));
+      BOOST_TEST(config->adapters_present);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(default_config_is_the_demo_topology_with_default_router_settings) {
+  Diagnostics diagnostics;
+  const auto config = loadConfigFile(shipped("default.yaml"), diagnostics);
+  BOOST_TEST_REQUIRE(config.has_value());
+  BOOST_TEST_REQUIRE(config->router.listen.size() == 1u);
+  BOOST_TEST(config->router.listen[0].value == "ipc://evrouterd.sock");
+  BOOST_TEST(config->router.queue_limit == 100000u);
+  BOOST_TEST(config->router.max_hops == 16u);
+  BOOST_TEST(config->router.max_message_size == 1048576u);
+  BOOST_TEST(config->router.heartbeat_ms == 1000u);
+  BOOST_TEST(config->router.shutdown_grace_ms == 2000u);
+  BOOST_TEST_REQUIRE(config->adapters.size() == 2u);
+  BOOST_TEST(config->adapters[0].type == "pipeline");
+  BOOST_TEST_REQUIRE(config->adapters[0].containers.size() == 3u);
+  BOOST_TEST(config->adapters[0].containers[0].value == "data");
+  BOOST_TEST(config->adapters[0].containers[1].value == "strategy");
+  BOOST_TEST(config->adapters[0].containers[2].value == "execution");
+  BOOST_TEST(config->adapters[1].type == "broadcast");
+  BOOST_TEST_REQUIRE(config->adapters[1].source.has_value());
+  BOOST_TEST(config->adapters[1].source->value == "execution");
+  BOOST_TEST_REQUIRE(config->adapters[1].targets.size() == 1u);
+  BOOST_TEST(config->adapters[1].targets[0].value == "tracker");
+}
+
+BOOST_AUTO_TEST_CASE(spec_default_configs_record_their_organization) {
+  Diagnostics diagnostics;
+  const auto strategy_first = loadConfigFile(shipped("strategy_first.yaml"), diagnostics);
+  const auto risk_first = loadConfigFile(shipped("risk_first.yaml"), diagnostics);
+  BOOST_TEST_REQUIRE(strategy_first.has_value());
+  BOOST_TEST_REQUIRE(risk_first.has_value());
+  BOOST_TEST(strategy_first->organization->value == "strategy_first");
+  BOOST_TEST(risk_first->organization->value == "risk_first");
+  BOOST_TEST(strategy_first->adapters.size() == 3u);
+  BOOST_TEST(risk_first->adapters.size() == 3u);
+  BOOST_TEST(risk_first->adapters[2].name == "pipeline#3");
+}
+
+BOOST_AUTO_TEST_CASE(valid_fixture_with_every_key_loads) {
+  Diagnostics diagnostics;
+  const auto config = loadConfigFile(fixture("all_keys.yaml"), diagnostics);
+  BOOST_TEST_INFO(diagnostics.toString());
+  BOOST_TEST_REQUIRE(config.has_value());
+  BOOST_TEST(diagnostics.all().empty());
+  BOOST_TEST(config->router.listen.size() == 2u);
+  BOOST_TEST(config->router.queue_limit == 500u);
+  BOOST_TEST(config->router.max_hops == 4u);
+  BOOST_TEST(config->router.max_message_size == 65536u);
+  BOOST_TEST(config->router.heartbeat_ms == 250u);
+  BOOST_TEST(config->router.shutdown_grace_ms == 0u);
+  BOOST_TEST(config->adapters.size() == 2u);
+  BOOST_TEST(config->organization->value == "portfolio_first");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
