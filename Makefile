@@ -1,0 +1,37 @@
+# evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
+#   make demo   installs what is missing, builds, and runs the demo on configs/default.yaml
+#   make test   installs what is missing, builds, and runs every test (ctest)
+# Other targets: deps, build, install (PREFIX=/usr/local), clean.
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+PREFIX ?= /usr/local
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Warnings are errors in CI (CI=true) and whenever EVR_WERROR=ON is given.
+EVR_WERROR ?= $(if $(filter true,$(CI)),ON,OFF)
+
+.PHONY: all deps configure build test demo install clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DEVR_WERROR=$(EVR_WERROR) \
+	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j 1
+
+demo: build
+	@scripts/demo.sh $(BUILD_DIR)
+
+install: build
+	@cmake --install $(BUILD_DIR)
+
+clean:
+	@rm -rf $(BUILD_DIR)
