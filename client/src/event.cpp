@@ -133,17 +133,17 @@ EventBuilder::EventBuilder(EventType type)
   }
 }
 
-EventBuilder& EventBuilder::symbol(std::string_view symbol) {
+EventBuilder& EventBuilder::symbol(std::string_view symbol) & {
   root().setSymbol(capnp::Text::Reader(symbol.data(), symbol.size()));
   return *this;
 }
 
-EventBuilder& EventBuilder::eventTime(std::int64_t ns_since_epoch) {
+EventBuilder& EventBuilder::eventTime(std::int64_t ns_since_epoch) & {
   root().setEventTime(ns_since_epoch);
   return *this;
 }
 
-EventBuilder& EventBuilder::tag(std::string_view key, std::string_view value) {
+EventBuilder& EventBuilder::tag(std::string_view key, std::string_view value) & {
   pending_tags_.emplace_back(std::string(key), std::string(value));
   return *this;
 }

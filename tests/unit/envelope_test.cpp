@@ -67,24 +67,24 @@ BOOST_AUTO_TEST_CASE(layout_is_little_endian_as_documented) {
 
 BOOST_AUTO_TEST_CASE(rejects_wrong_size_magic_version_and_kind) {
   auto good = encode(evr::Envelope{});
-  BOOST_TEST(evr::decodeEnvelope(std::span(good).first(23)).error == evr::EnvelopeError::WrongSize);
-  BOOST_TEST(evr::decodeEnvelope({}).error == evr::EnvelopeError::WrongSize);
+  BOOST_TEST((evr::decodeEnvelope(std::span(good).first(23)).error == evr::EnvelopeError::WrongSize));
+  BOOST_TEST((evr::decodeEnvelope({}).error == evr::EnvelopeError::WrongSize));
 
   auto bad_magic = good;
   bad_magic[0] = std::byte{'X'};
-  BOOST_TEST(evr::decodeEnvelope(bad_magic).error == evr::EnvelopeError::BadMagic);
+  BOOST_TEST((evr::decodeEnvelope(bad_magic).error == evr::EnvelopeError::BadMagic));
 
   auto bad_version = good;
   bad_version[2] = std::byte{99};
   const auto decoded = evr::decodeEnvelope(bad_version);
-  BOOST_TEST(decoded.error == evr::EnvelopeError::VersionMismatch);
+  BOOST_TEST((decoded.error == evr::EnvelopeError::VersionMismatch));
   BOOST_TEST(decoded.version == 99);
 
   auto bad_kind = good;
   bad_kind[3] = std::byte{0};
-  BOOST_TEST(evr::decodeEnvelope(bad_kind).error == evr::EnvelopeError::UnknownKind);
+  BOOST_TEST((evr::decodeEnvelope(bad_kind).error == evr::EnvelopeError::UnknownKind));
   bad_kind[3] = std::byte{200};
-  BOOST_TEST(evr::decodeEnvelope(bad_kind).error == evr::EnvelopeError::UnknownKind);
+  BOOST_TEST((evr::decodeEnvelope(bad_kind).error == evr::EnvelopeError::UnknownKind));
 }
 
 BOOST_AUTO_TEST_CASE(event_type_names_round_trip) {

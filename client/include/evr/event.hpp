@@ -38,9 +38,16 @@ class EventBuilder {
   EventBuilder& operator=(EventBuilder&&) noexcept = default;
 
   EventType type() const { return type_; }
-  EventBuilder& symbol(std::string_view symbol);
-  EventBuilder& eventTime(std::int64_t ns_since_epoch);
-  EventBuilder& tag(std::string_view key, std::string_view value);
+  // Fluent setters; on a temporary they return it as an rvalue, so
+  // bus.publish(EventBuilder(EventType::SIGNAL).symbol("AAPL")) works.
+  EventBuilder& symbol(std::string_view symbol) &;
+  EventBuilder& eventTime(std::int64_t ns_since_epoch) &;
+  EventBuilder& tag(std::string_view key, std::string_view value) &;
+  EventBuilder&& symbol(std::string_view value) && { return std::move(symbol(value)); }
+  EventBuilder&& eventTime(std::int64_t ns) && { return std::move(eventTime(ns)); }
+  EventBuilder&& tag(std::string_view key, std::string_view value) && {
+    return std::move(tag(key, value));
+  }
 
   // The whole event, for anything the helpers above do not cover. The payload union has already
   // been initialised to the member matching type() (or `none` for types without one).

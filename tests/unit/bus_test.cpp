@@ -1,0 +1,152 @@
+// evr::Bus dispatch order and re-entrancy, and evr::Event's handling of received bytes.
+#include <boost/test/unit_test.hpp>
+#include <capnp/serialize.h>
+
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "evr/bus.hpp"
+#include "evr/framing.hpp"
+
+namespace {
+
+evr::EventBuilder bar(const std::string& symbol, double close) {
+  evr::EventBuilder event(evr::EventType::BAR);
+  event.symbol(symbol);
+  event.root().getPayload().getBar().setClose(close);
+  return event;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bus)
+
+BOOST_AUTO_TEST_CASE(handlers_run_in_subscription_order_for_their_types) {
+  evr::Bus bus("unit");
+  std::vector<std::string> calls;
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event&) { calls.push_back("bar-1"); });
+  bus.subscribeAll([&](const evr::Event& e) { calls.push_back("all:" + std::string(evr::eventTypeName(e.type()))); });
+  bus.subscribe(evr::EventType::SIGNAL, [&](const evr::Event&) { calls.push_back("signal"); });
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event&) { calls.push_back("bar-2"); });
+  bus.publish(bar("AAPL", 1));
+  bus.publish(evr::EventBuilder(evr::EventType::SIGNAL));
+  const std::vector<std::string> expected{"bar-1", "all:BAR", "bar-2", "all:SIGNAL", "signal"};
+  BOOST_TEST(calls == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(an_event_published_by_a_handler_is_dispatched_after_the_current_one) {
+  evr::Bus bus("unit");
+  std::vector<std::string> calls;
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) {
+    calls.push_back("bar-a " + std::string(e.symbol()));
+    if (e.symbol() == "X") bus.publish(evr::EventBuilder(evr::EventType::SIGNAL).symbol("from-X"));
+  });
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) { calls.push_back("bar-b " + std::string(e.symbol())); });
+  bus.subscribe(evr::EventType::SIGNAL, [&](const evr::Event& e) { calls.push_back("signal " + std::string(e.symbol())); });
+  bus.publish(bar("X", 1));
+  const std::vector<std::string> expected{"bar-a X", "bar-b X", "signal from-X"};
+  BOOST_TEST(calls == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(stamping_sets_source_seq_id_and_causation) {
+  evr::Bus bus("strategy_a");
+  std::vector<evr::Event> seen;
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) {
+    seen.push_back(e);
+    bus.publish(evr::EventBuilder(evr::EventType::SIGNAL));
+  });
+  bus.subscribe(evr::EventType::SIGNAL, [&](const evr::Event& e) { seen.push_back(e); });
+  BOOST_TEST(bus.publish(bar("AAPL", 10)) == 1u);
+  BOOST_REQUIRE(seen.size() == 2u);
+  const auto& first = seen[0];
+  const auto& second = seen[1];
+  BOOST_TEST(first.source() == "strategy_a");
+  BOOST_TEST(first.seq() == 1u);
+  BOOST_TEST(second.seq() == 2u);
+  BOOST_TEST(first.id() == evr::makeEventId("strategy_a", 1));
+  BOOST_TEST(second.reader().getCausationId() == first.id());
+  BOOST_TEST(second.reader().getCorrelationId() == first.id());
+  BOOST_TEST(first.reader().getCausationId() == 0u);
+  BOOST_TEST((first.origin() == evr::Origin::Local));
+  BOOST_TEST(first.reader().getPayload().getBar().getClose() == 10.0);
+  BOOST_TEST(first.reader().getPublishTime() > 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_exporter_sees_local_events_once_in_order_and_never_router_events) {
+  evr::Bus bus("unit");
+  std::vector<std::uint64_t> exported;
+  bus.setExporter([&](const evr::Event& e) { exported.push_back(e.seq()); });
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) {
+    if (e.origin() == evr::Origin::Router) bus.publish(evr::EventBuilder(evr::EventType::SIGNAL));
+  });
+  bus.publish(bar("A", 1));  // seq 1, exported
+
+  // An event "from the router": made by another bus, then re-wrapped as received bytes.
+  evr::Bus other("remote");
+  std::optional<evr::Event> remote;
+  other.subscribeAll([&](const evr::Event& e) { remote = e; });
+  other.publish(bar("B", 2));
+  BOOST_REQUIRE(remote);
+  const auto bytes = remote->bytes();
+  zmq::message_t frame(bytes.data(), bytes.size());
+  std::string why;
+  auto received = evr::Event::fromWire(std::move(frame), 3, why);
+  BOOST_REQUIRE_MESSAGE(received.valid(), why);
+  BOOST_TEST((received.origin() == evr::Origin::Router));
+  BOOST_TEST(received.hops() == 3);
+  bus.deliver(received);  // not exported; its handler publishes seq 2, which is exported
+  const std::vector<std::uint64_t> expected{1, 2};
+  BOOST_TEST(exported == expected, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(events_published_from_another_thread_are_dispatched_by_the_owner) {
+  evr::Bus bus("unit");
+  std::atomic<int> wakeups{0};
+  bus.setWakeup([&]() { ++wakeups; });
+  std::vector<double> closes;
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) {
+    closes.push_back(e.reader().getPayload().getBar().getClose());
+  });
+  std::thread producer([&]() {
+    for (int i = 1; i <= 100; ++i) BOOST_CHECK(bus.publish(bar("T", i)) == 0u);
+  });
+  producer.join();
+  BOOST_TEST(closes.empty());  // nothing runs on the producer thread
+  BOOST_TEST(wakeups.load() == 100);
+  BOOST_TEST(bus.drain() == 100u);
+  BOOST_REQUIRE(closes.size() == 100u);
+  for (int i = 0; i < 100; ++i) BOOST_TEST(closes[i] == i + 1);
+  BOOST_TEST(bus.lastSeq() == 100u);
+}
+
+BOOST_AUTO_TEST_CASE(received_bytes_that_are_not_an_event_are_refused) {
+  std::string why;
+  zmq::message_t junk(std::string_view("0123456789abcdef"));
+  BOOST_TEST(!evr::Event::fromWire(std::move(junk), 0, why).valid());
+  BOOST_TEST(!why.empty());
+}
+
+BOOST_AUTO_TEST_CASE(unaligned_received_bytes_are_read_from_a_copy) {
+  evr::Bus source("src");
+  std::optional<evr::Event> original;
+  source.subscribeAll([&](const evr::Event& e) { original = e; });
+  source.publish(bar("MSFT", 321.5));
+  BOOST_REQUIRE(original);
+  const auto bytes = original->bytes();
+  // Put the bytes at an odd address inside a zmq message that points at our buffer.
+  static std::vector<std::byte> storage;
+  storage.assign(bytes.size() + 16, std::byte{0});
+  std::byte* odd = storage.data() + 1;
+  std::memcpy(odd, bytes.data(), bytes.size());
+  zmq::message_t frame(odd, bytes.size(), [](void*, void*) {}, nullptr);
+  BOOST_REQUIRE(!evr::isWordAligned(frame.data()));
+  std::string why;
+  auto event = evr::Event::fromWire(std::move(frame), 0, why);
+  BOOST_REQUIRE_MESSAGE(event.valid(), why);
+  BOOST_TEST(event.symbol() == "MSFT");
+  BOOST_TEST(event.reader().getPayload().getBar().getClose() == 321.5);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
