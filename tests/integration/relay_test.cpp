@@ -63,7 +63,7 @@ event_communication:
 )");
   constexpr std::uint64_t kEvents = 100000;
   const std::string n = std::to_string(kEvents);
-  auto sink = daemon.peer({"--as", "sink", "--expect", n});
+  auto sink = daemon.peer({"--as", "sink", "--expect", n, "--check-forwarded"});
   auto transformer = daemon.peer({"--as", "transformer", "--expect", n, "--forward", "SIGNAL"});
   std::vector<std::unique_ptr<Process>> fans;
   for (const char* name : {"t1", "t2", "t3"}) fans.push_back(daemon.peer({"--as", name, "--expect", n}));
