@@ -17,13 +17,13 @@ std::int64_t wallClockNs() {
 
 Bus::Bus(std::string source) : source_(std::move(source)), owner_(std::this_thread::get_id()) {}
 
-Bus::SubscriptionId Bus::subscribe(EventType type, Handler handler) {
-  subscriptions_.push_back({next_subscription_, type, std::move(handler)});
+Bus::SubscriptionId Bus::subscribe(EventType type, Handler handler, std::optional<Origin> only) {
+  subscriptions_.push_back({next_subscription_, type, only, std::move(handler)});
   return next_subscription_++;
 }
 
-Bus::SubscriptionId Bus::subscribeAll(Handler handler) {
-  subscriptions_.push_back({next_subscription_, std::nullopt, std::move(handler)});
+Bus::SubscriptionId Bus::subscribeAll(Handler handler, std::optional<Origin> only) {
+  subscriptions_.push_back({next_subscription_, std::nullopt, only, std::move(handler)});
   return next_subscription_++;
 }
 
@@ -125,11 +125,13 @@ void Bus::dispatchQueued() {
     current_ = &event;
     if (event.origin() == Origin::Local && exporter_) exporter_(event);
     const EventType type = event.type();
+    const Origin origin = event.origin();
     // Index loop: a handler may subscribe more handlers (they see the next event, not this one).
     const std::size_t count = subscriptions_.size();
     for (std::size_t i = 0; i < count && i < subscriptions_.size(); ++i) {
       const auto& subscription = subscriptions_[i];
-      if (!subscription.type || *subscription.type == type) {
+      if ((!subscription.type || *subscription.type == type) &&
+          (!subscription.only || *subscription.only == origin)) {
         // Copy: the handler may unsubscribe itself, invalidating the vector slot.
         Handler handler = subscription.handler;
         handler(event);

@@ -40,6 +40,8 @@ struct AdapterConfig {
   std::string type;                       // "pipeline", "broadcast", ... (registry key)
   std::string name;                       // `name:`, or "<type>#<index>" when absent
   Mark mark;                              // of the adapter's mapping
+  Mark type_mark;                         // of the `type:` value (the mapping when absent)
+  Mark name_mark;                         // of the `name:` value (the mapping when absent)
   // pipeline
   std::vector<Located<std::string>> containers;
   // broadcast
@@ -55,6 +57,7 @@ struct Config {
   std::string pattern = "flexible";
   std::vector<AdapterConfig> adapters;
   bool adapters_present = false;  // `adapters:` key was given (even if empty)
+  Mark adapters_mark;             // of the `adapters:` key; of the document when absent
   std::optional<Located<std::string>> organization;
 };
 

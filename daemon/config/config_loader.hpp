@@ -1,8 +1,12 @@
 // config_loader: YAML text -> Config values. Stage 1 of YAML -> Config -> Topology -> table.
 //
-// Checks shape and types only (unknown keys, duplicate keys, wrong types, bad event type names);
-// names are resolved and cross-checked by topology compilation. Never throws for bad input: every
-// problem goes to `diagnostics` with file:line:col, and loading goes on to find more.
+// Checks shape and types only (unknown keys, duplicate keys, wrong types, bad event type names,
+// value ranges, unknown adapter types, an adapter's required keys); names are resolved and
+// cross-checked by topology compilation. Which keys an adapter type takes comes from the adapter
+// registry (routing/adapter_registry.hpp). The format is documented in docs/config.md.
+//
+// Never throws for bad input: every problem goes to `diagnostics` with file:line:col, and loading
+// goes on to find more.
 
 #pragma once
 
@@ -15,7 +19,8 @@
 
 namespace evr::config {
 
-// `file` is used for messages only. Returns a Config when there were no errors.
+// `file` is used for messages only. Returns a Config when there were no errors (warnings do not
+// count, and only problems found by this call count).
 std::optional<Config> loadConfigText(std::string_view yaml_text, const std::string& file,
                                      Diagnostics& diagnostics);
 

@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace evr::config {
@@ -36,6 +38,7 @@ class Diagnostics {
 
   bool hasErrors() const { return error_count_ > 0; }
   std::size_t errorCount() const { return error_count_; }
+  std::size_t warningCount() const { return items_.size() - error_count_; }
   const std::vector<Diagnostic>& all() const { return items_; }
   // One diagnostic per line, in the order found.
   std::string toString() const;
@@ -44,5 +47,13 @@ class Diagnostics {
   std::vector<Diagnostic> items_;
   std::size_t error_count_ = 0;
 };
+
+// "file:line:col" ("file:line" when the column is unknown, "file" when the line is too;
+// "<config>" stands in for an empty file name).
+std::string toString(const Mark& mark);
+
+// For "unknown name" messages: " (did you mean 'x'?)" when one candidate is a plausible typo of
+// `word` (edit distance at most 2, and less than half the word), "" otherwise.
+std::string didYouMean(std::string_view word, std::span<const std::string_view> candidates);
 
 }  // namespace evr::config

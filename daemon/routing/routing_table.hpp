@@ -24,6 +24,22 @@ namespace evr::routing {
 using ContainerId = std::uint16_t;
 using AdapterIndex = std::uint16_t;
 
+// Most containers / adapters one table can hold (the ids are 16-bit).
+inline constexpr std::size_t kMaxContainers = 0xffff;
+inline constexpr std::size_t kMaxAdapters = 0xffff;
+
+// FNV-1a, 32-bit, over the bytes of `text`: the upper half of an event id is
+// fnv1a32(source container name) (schemas/event.capnp, Event.id), so the topology warns when two
+// container names hash alike.
+constexpr std::uint32_t fnv1a32(std::string_view text) {
+  std::uint32_t hash = 0x811c9dc5u;
+  for (const char c : text) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 0x01000193u;
+  }
+  return hash;
+}
+
 // One directed edge an adapter contributes: events of `types` from `source` go to `target`.
 struct Edge {
   ContainerId source = 0;
@@ -73,6 +89,7 @@ class RoutingTable {
  private:
   std::vector<std::string> containers_;
   std::vector<CompiledAdapter> adapters_;
+  std::vector<ContainerId> by_name_;  // ids ordered by name, for find()
   std::vector<RouteEntry> entries_;  // [source * kEventTypeCount + type]
   std::vector<bool> is_source_;
   RouteEntry empty_;

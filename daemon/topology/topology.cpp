@@ -1,1 +1,141 @@
-// placeholder: implemented in this issue
+#include "topology/topology.hpp"
+
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace evr::topology {
+namespace {
+
+using config::Diagnostics;
+using config::Mark;
+using routing::ContainerId;
+
+// Container names -> dense ids in first-seen order, remembering where each was first named.
+class Interner {
+ public:
+  explicit Interner(Diagnostics& diagnostics) : diagnostics_(diagnostics) {}
+
+  std::optional<ContainerId> resolve(const config::Located<std::string>& name) {
+    if (name.value.empty()) {
+      diagnostics_.error(name.mark, "empty container name");
+      return std::nullopt;
+    }
+    if (const auto it = ids_.find(name.value); it != ids_.end()) return it->second;
+    if (names_.size() >= routing::kMaxContainers) {
+      if (!overflow_reported_) {
+        diagnostics_.error(name.mark, "too many containers (at most " +
+                                          std::to_string(routing::kMaxContainers) + ")");
+        overflow_reported_ = true;
+      }
+      return std::nullopt;
+    }
+    const auto id = static_cast<ContainerId>(names_.size());
+    names_.push_back(name.value);
+    first_marks_.push_back(name.mark);
+    ids_.emplace(name.value, id);
+    return id;
+  }
+
+  const std::vector<std::string>& names() const { return names_; }
+  const Mark& firstMark(ContainerId id) const { return first_marks_[id]; }
+  std::vector<std::string> takeNames() { return std::move(names_); }
+
+ private:
+  Diagnostics& diagnostics_;
+  std::vector<std::string> names_;
+  std::vector<Mark> first_marks_;
+  std::unordered_map<std::string, ContainerId> ids_;
+  bool overflow_reported_ = false;
+};
+
+std::string hex32(std::uint32_t value) {
+  char buffer[16];
+  std::snprintf(buffer, sizeof buffer, "0x%08x", value);
+  return buffer;
+}
+
+void warnOnHashCollisions(const Interner& interner, Diagnostics& diagnostics) {
+  std::unordered_map<std::uint32_t, ContainerId> by_hash;
+  const auto& names = interner.names();
+  for (std::size_t id = 0; id < names.size(); ++id) {
+    const std::uint32_t hash = routing::fnv1a32(names[id]);
+    const auto [it, inserted] = by_hash.emplace(hash, static_cast<ContainerId>(id));
+    if (inserted) continue;
+    diagnostics.warning(interner.firstMark(static_cast<ContainerId>(id)),
+                        "containers '" + names[it->second] + "' and '" + names[id] +
+                            "' have the same fnv1a32 hash " + hex32(hash) +
+                            ": their event ids can collide (rename one of them)");
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const routing::RoutingTable> compileTopology(const config::Config& config,
+                                                             Diagnostics& diagnostics) {
+  return compileTopology(config, routing::builtinAdapterRegistry(), diagnostics);
+}
+
+std::shared_ptr<const routing::RoutingTable> compileTopology(
+    const config::Config& config, const routing::AdapterRegistry& registry,
+    Diagnostics& diagnostics) {
+  const std::size_t errors_before = diagnostics.errorCount();
+
+  if (config.adapters.size() > routing::kMaxAdapters) {
+    diagnostics.error(config.adapters_mark,
+                      "too many adapters (at most " + std::to_string(routing::kMaxAdapters) + ")");
+    return nullptr;
+  }
+  if (config.adapters.empty()) {
+    diagnostics.warning(config.adapters_mark,
+                        "no adapters are configured: evrouterd will route nothing");
+  }
+
+  Interner interner(diagnostics);
+  const routing::ResolveContainer resolve = [&interner](const config::Located<std::string>& name) {
+    return interner.resolve(name);
+  };
+
+  std::map<std::string, const config::AdapterConfig*> by_name;
+  std::vector<routing::CompiledAdapter> compiled;
+  compiled.reserve(config.adapters.size());
+  for (const auto& adapter : config.adapters) {
+    if (adapter.name.empty()) {
+      diagnostics.error(adapter.name_mark, "empty adapter name");
+    } else if (const auto [it, inserted] = by_name.emplace(adapter.name, &adapter); !inserted) {
+      diagnostics.error(adapter.name_mark, "duplicate adapter name '" + adapter.name +
+                                               "' (first used at " +
+                                               config::toString(it->second->name_mark) + ")");
+    }
+
+    const routing::AdapterKind* kind = registry.find(adapter.type);
+    if (kind == nullptr || kind->compile == nullptr) {
+      diagnostics.error(adapter.type_mark, registry.unknownTypeMessage(adapter.type));
+      continue;
+    }
+
+    std::vector<routing::Edge> edges = kind->compile(adapter, resolve, diagnostics);
+    // Adapters reject their own self-routes with a precise message; this catches any that
+    // slip through, since a container must never receive its own events back.
+    std::erase_if(edges, [&](const routing::Edge& edge) {
+      if (edge.source != edge.target) return false;
+      diagnostics.error(adapter.mark, "adapter '" + adapter.name + "' routes container '" +
+                                          interner.names()[edge.source] + "' to itself");
+      return true;
+    });
+    std::erase_if(edges, [](const routing::Edge& edge) { return edge.types.empty(); });
+    compiled.push_back(routing::CompiledAdapter{adapter.name, adapter.type, adapter.mark,
+                                                std::move(edges)});
+  }
+
+  warnOnHashCollisions(interner, diagnostics);
+
+  if (diagnostics.errorCount() > errors_before) return nullptr;
+  return std::make_shared<const routing::RoutingTable>(interner.takeNames(), std::move(compiled));
+}
+
+}  // namespace evr::topology

@@ -564,9 +564,13 @@ void RelayLoop::drop(stats::DropReason reason, PeerId from, std::optional<PeerId
   if (to) ++peers_[*to].counters.drops_to[index];
   std::uint64_t suppressed = 0;
   if (log_limiter_.allow(index, suppressed)) {
-    spdlog::warn("dropped ({}) from {}: {} [{} total; {} similar suppressed]",
-                 stats::dropReasonName(reason), from != kNoPeer ? peerLabel(peers_[from]) : "an unjoined peer",
-                 why, totals_.drops[index], suppressed);
+    std::string where;
+    if (from != kNoPeer) where = " from " + peerLabel(peers_[from]);
+    if (to) where += " to " + peerLabel(peers_[*to]);
+    if (where.empty()) where = " from a connection that has not joined";
+    spdlog::warn("dropped ({}){}: {} [{} {} drops so far; {} like it not logged in the last second]",
+                 stats::dropReasonName(reason), where, why, totals_.drops[index],
+                 stats::dropReasonName(reason), suppressed);
   }
 }
 

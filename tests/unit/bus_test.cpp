@@ -101,6 +101,29 @@ BOOST_AUTO_TEST_CASE(the_exporter_sees_local_events_once_in_order_and_never_rout
   BOOST_TEST(exported == expected, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(an_origin_filter_keeps_a_pass_through_handler_from_seeing_its_own_event) {
+  evr::Bus bus("strategy");
+  int passed_on = 0;
+  int seen_anywhere = 0;
+  bus.subscribe(evr::EventType::END_OF_DATA, [&](const evr::Event&) {
+    ++passed_on;
+    bus.publish(evr::EventBuilder(evr::EventType::END_OF_DATA));  // would loop without the filter
+  }, evr::Origin::Router);
+  bus.subscribeAll([&](const evr::Event&) { ++seen_anywhere; });
+
+  evr::Bus upstream("data");
+  std::optional<evr::Event> eod;
+  upstream.subscribeAll([&](const evr::Event& e) { eod = e; });
+  upstream.publish(evr::EventBuilder(evr::EventType::END_OF_DATA));
+  const auto bytes = eod->bytes();
+  std::string why;
+  auto received = evr::Event::fromWire(zmq::message_t(bytes.data(), bytes.size()), 1, why);
+  BOOST_REQUIRE(received.valid());
+  bus.deliver(received);
+  BOOST_TEST(passed_on == 1);
+  BOOST_TEST(seen_anywhere == 2);  // the received one and the one passed on
+}
+
 BOOST_AUTO_TEST_CASE(events_published_from_another_thread_are_dispatched_by_the_owner) {
   evr::Bus bus("unit");
   std::atomic<int> wakeups{0};

@@ -3,6 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
@@ -304,6 +306,25 @@ BOOST_AUTO_TEST_CASE(settable_field_list_for_user_mentions_free_keys) {
   const std::string list = evr::settableFieldList(evr::EventType::USER);
   BOOST_TEST(contains(list, "name"), list);
   BOOST_TEST(contains(list, "field.KEY"), list);
+}
+
+BOOST_AUTO_TEST_CASE(docs_list_every_payload_field) {
+  // docs/events.md has a section per type with a table row per field; keep it in step.
+  std::ifstream file(std::string(EVR_SOURCE_DIR) + "/docs/events.md");
+  BOOST_REQUIRE(file.good());
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  const std::string docs = buffer.str();
+  for (unsigned i = 1; i < evr::kEventTypeCount; ++i) {
+    const std::string type(evr::eventTypeName(static_cast<evr::EventType>(i)));
+    const auto section = docs.find("\n### " + type + " ");
+    BOOST_REQUIRE_MESSAGE(section != std::string::npos, "no section for " << type);
+    const auto end = docs.find("\n### ", section + 1);
+    const std::string body = docs.substr(section, end == std::string::npos ? end : end - section);
+    for (const auto& f : evr::payloadFields(static_cast<evr::EventType>(i))) {
+      BOOST_TEST(contains(body, "| `" + std::string(f.name) + "`"), type << "." << f.name);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

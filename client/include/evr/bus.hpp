@@ -40,8 +40,11 @@ class Bus {
   Bus(const Bus&) = delete;
   Bus& operator=(const Bus&) = delete;
 
-  SubscriptionId subscribe(EventType type, Handler handler);
-  SubscriptionId subscribeAll(Handler handler);
+  // `only`: call the handler only for events of that origin. A container that passes an event on
+  // ("on END_OF_DATA, publish END_OF_DATA") subscribes with Origin::Router, or its handler would
+  // also see, and react to, the event it publishes itself.
+  SubscriptionId subscribe(EventType type, Handler handler, std::optional<Origin> only = std::nullopt);
+  SubscriptionId subscribeAll(Handler handler, std::optional<Origin> only = std::nullopt);
   bool unsubscribe(SubscriptionId id);
 
   // Publishes an event. On the owner thread: stamps it now and dispatches it (now, or after the
@@ -77,6 +80,7 @@ class Bus {
   struct Subscription {
     SubscriptionId id;
     std::optional<EventType> type;  // nullopt: all types
+    std::optional<Origin> only;     // nullopt: either origin
     Handler handler;
   };
 

@@ -60,6 +60,8 @@ struct Bar {
   double close{};
   double volume{};
   std::uint32_t period_seconds{};  // bar length, e.g. 86400 for daily bars
+
+  friend bool operator==(const Bar&, const Bar&) = default;
 };
 
 struct Tick {
@@ -70,6 +72,8 @@ struct Tick {
   double ask{};
   double price{};  // last trade price
   double size{};   // last trade size
+
+  friend bool operator==(const Tick&, const Tick&) = default;
 };
 
 struct Indicator {
@@ -78,6 +82,8 @@ struct Indicator {
   std::int64_t time_ns{};
   std::string name{};  // e.g. "sma_20"
   double value{};
+
+  friend bool operator==(const Indicator&, const Indicator&) = default;
 };
 
 struct Signal {
@@ -88,6 +94,8 @@ struct Signal {
   Direction direction{Direction::Flat};
   double strength{};  // 0..1
   double price{};     // reference price the strategy saw
+
+  friend bool operator==(const Signal&, const Signal&) = default;
 };
 
 struct Order {
@@ -101,6 +109,8 @@ struct Order {
   OrderKind order_kind{OrderKind::Market};
   double quantity{};
   double limit_price{};  // used when order_kind == Limit
+
+  friend bool operator==(const Order&, const Order&) = default;
 };
 
 struct Fill {
@@ -115,6 +125,8 @@ struct Fill {
   double price{};
   double commission{};
   double slippage{};
+
+  friend bool operator==(const Fill&, const Fill&) = default;
 };
 
 struct Regime {
@@ -124,6 +136,8 @@ struct Regime {
   std::string classifier{};
   std::string regime{};  // label, e.g. "BULL"
   double confidence{};   // 0..1
+
+  friend bool operator==(const Regime&, const Regime&) = default;
 };
 
 // The PORTFOLIO event (schema struct Portfolio).
@@ -137,12 +151,16 @@ struct PortfolioUpdate {
   double positions_value{};
   double realized_pnl{};
   double unrealized_pnl{};
+
+  friend bool operator==(const PortfolioUpdate&, const PortfolioUpdate&) = default;
 };
 
 struct EndOfData {
   static constexpr EventType kType = EventType::END_OF_DATA;
   std::int64_t time_ns{};
   std::string reason{};  // free text, e.g. "replay finished"
+
+  friend bool operator==(const EndOfData&, const EndOfData&) = default;
 };
 
 // A value of a user event field. A string literal initializes the std::string alternative.
@@ -159,6 +177,8 @@ struct UserEvent {
 
   // The first field called `key`, or nullptr.
   const UserValue* field(std::string_view key) const;
+
+  friend bool operator==(const UserEvent&, const UserEvent&) = default;
 };
 
 // A struct above: it names its event type.

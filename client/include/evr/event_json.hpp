@@ -1,0 +1,66 @@
+// Events as named fields: JSON output, a one-line text form, and events built from
+// `field=value` text (evrctl send --set).
+//
+// Owns the one table of field names (event_json.cpp): for each payload, the snake_case name of
+// every schema field with its getter and setter. toJson, toText and fromFields all read it, so a
+// name means the same thing everywhere. The names are the schema's camelCase names in snake_case
+// (`periodSeconds` -> `period_seconds`), the same names routing conditions use after `event.`
+// (docs/events.md).
+//
+// The names per type are in docs/events.md; payloadFields() and settableFieldList() list them
+// from the table, and `evrctl send --help` prints them.
+//
+// Enums are upper-case names ("LONG", "SELL", "LIMIT"); parsing is case-insensitive. Ids are
+// unsigned 64-bit JSON numbers (exact in nlohmann/Python; JavaScript doubles round them).
+
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "evr/event.hpp"
+#include "evr/event_types.hpp"
+
+namespace evr {
+
+// The whole event as one JSON object: header fields, then the payload's fields at top level.
+// Throws std::invalid_argument for an empty (!valid()) or unreadable event.
+nlohmann::json toJson(const Event& event);
+
+// A compact human line: `BAR seq=3 source=data symbol=AAPL open=100.0 ... close=101.5`.
+// Text values with spaces, quotes or `=` are JSON-quoted. Throws like toJson.
+std::string toText(const Event& event);
+
+using FieldValues = std::vector<std::pair<std::string, std::string>>;
+
+// Builds an event of `type` from `name=value` pairs, converting each value to its field's type
+// (numbers, integers, enums by name, text). Header fields: symbol, event_time, correlation_id,
+// tag.KEY. USER events: `name` is the event name; any other key (or `field.KEY`) becomes a user
+// field: an integer if it parses as one, else a float if it parses as a number, `true`/`false` a
+// bool, else text. Later pairs override earlier ones.
+// Throws std::invalid_argument for an unknown field or an unparsable value; the message names the
+// field and lists the valid field names for `type`.
+EventBuilder fromFields(EventType type, const FieldValues& field_values);
+// Same, with the message in `error` instead of an exception.
+std::optional<EventBuilder> tryFromFields(EventType type, const FieldValues& field_values,
+                                          std::string& error);
+
+enum class FieldKind : std::uint8_t { Text, Float, Int, UInt, Enum };
+
+struct FieldInfo {
+  std::string_view name;
+  FieldKind kind;
+};
+
+// The payload fields of `type`, in schema order (empty for UNKNOWN). USER lists only `name`.
+std::vector<FieldInfo> payloadFields(EventType type);
+// The names fromFields accepts for `type`, header fields first: "symbol, event_time, ...".
+std::string settableFieldList(EventType type);
+
+}  // namespace evr
