@@ -260,7 +260,8 @@ void Connection::onExport(const Event& event) {
   // arrive meanwhile are queued on the bus, not dispatched (we are inside a dispatch).
   while (unacked_.size() >= options_.max_unacked) {
     if (!warned_full_) {
-      spdlog::warn("evr[{}]: {} events await acknowledgement from evrouterd at {}; publish waits",
+      // Once per join: with a small buffer this is the steady state, not news.
+      spdlog::info("evr[{}]: {} events await acknowledgement from evrouterd at {}; publish waits",
                    options_.container, unacked_.size(), endpoint_);
       warned_full_ = true;
     }
@@ -407,7 +408,6 @@ void Connection::handleAck(std::uint64_t ack) {
   acked_ = ack;
   stats_.acked = ack;
   while (!unacked_.empty() && unacked_.front().seq <= ack) unacked_.pop_front();
-  if (unacked_.size() < options_.max_unacked) warned_full_ = false;
 }
 
 void Connection::markLost(const char* why) {

@@ -134,7 +134,9 @@ EventBuilder::EventBuilder(EventType type)
 }
 
 EventBuilder& EventBuilder::symbol(std::string_view symbol) & {
-  root().setSymbol(capnp::Text::Reader(symbol.data(), symbol.size()));
+  // A string_view need not be NUL-terminated, which capnp::Text::Reader requires: copy the bytes.
+  auto text = root().initSymbol(static_cast<unsigned>(symbol.size()));
+  std::memcpy(text.begin(), symbol.data(), symbol.size());
   return *this;
 }
 

@@ -116,6 +116,40 @@ event_communication:
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
+BOOST_AUTO_TEST_CASE(a_full_queue_drops_and_counts_the_newest_events_and_keeps_the_rest_in_order) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+  queue_limit: 100
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [producer, absent]
+)");
+  auto producer = daemon.peer({"--as", "producer", "--publish", "150"});
+  BOOST_REQUIRE_EQUAL(producer->waitFor(kPeerTimeout).value_or(-1), 0);
+  auto absent = daemon.peer({"--as", "absent", "--expect", "100"});
+  auto summary = finish(*absent);
+  expectClean(summary, 100);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+  auto stopped = parseFields(stoppedLine(daemon.log()));
+  BOOST_CHECK_EQUAL(stopped["queue_full"], "50");
+  BOOST_CHECK(daemon.log().find("queue for 'absent' is at router.queue_limit") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_small_resend_buffer_throttles_the_publisher_without_losing_events) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [producer, consumer]
+)");
+  auto consumer = daemon.peer({"--as", "consumer", "--expect", "20000"});
+  BOOST_REQUIRE(consumer->waitForLine("joined", 30s));
+  auto producer = daemon.peer({"--as", "producer", "--publish", "20000", "--max-unacked", "16"});
+  BOOST_REQUIRE_EQUAL(producer->waitFor(kPeerTimeout).value_or(-1), 0);
+  expectClean(finish(*consumer), 20000);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_stops_the_daemon_with_exit_code_zero) {
   RunningDaemon daemon(kFastHeartbeat);
   BOOST_CHECK_EQUAL(daemon.stop(), 0);

@@ -53,10 +53,10 @@ Process::Process(std::vector<std::string> argv, Options options) {
   }
   if (out_pipe[1] >= 0) ::close(out_pipe[1]);
   if (err_pipe[1] >= 0) ::close(err_pipe[1]);
-  stdout_fd_ = out_pipe[0];
-  stderr_fd_ = err_pipe[0];
   pidfd_ = pidfdOpen(pid_);
   if (pidfd_ < 0) throw std::system_error(errno, std::generic_category(), "pidfd_open");
+  if (out_pipe[0] >= 0) startReader(out_, out_pipe[0]); else out_.eof = true;
+  if (err_pipe[0] >= 0) startReader(err_, err_pipe[0]); else err_.eof = true;
 }
 
 Process::~Process() {
@@ -64,9 +64,30 @@ Process::~Process() {
     ::kill(pid_, SIGKILL);
     waitFor(std::chrono::seconds(10));
   }
-  for (int fd : {pidfd_, stdout_fd_, stderr_fd_}) {
-    if (fd >= 0) ::close(fd);
+  // The child is gone, so its pipes reach EOF and the readers end.
+  for (Capture* c : {&out_, &err_}) {
+    if (c->reader.joinable()) c->reader.join();
   }
+  if (pidfd_ >= 0) ::close(pidfd_);
+}
+
+void Process::startReader(Capture& capture, int fd) {
+  capture.reader = std::thread([this, &capture, fd]() {
+    char chunk[65536];
+    for (;;) {
+      const ssize_t got = ::read(fd, chunk, sizeof(chunk));
+      if (got < 0 && errno == EINTR) continue;
+      std::lock_guard lock(mutex_);
+      if (got <= 0) {
+        capture.eof = true;
+        changed_.notify_all();
+        break;
+      }
+      capture.unread.append(chunk, static_cast<std::size_t>(got));
+      changed_.notify_all();
+    }
+    ::close(fd);
+  });
 }
 
 void Process::signal(int sig) {
@@ -86,30 +107,24 @@ std::optional<int> Process::waitFor(std::chrono::milliseconds timeout) {
 
 bool Process::running() { return !waitFor(std::chrono::milliseconds(0)).has_value(); }
 
-bool Process::fill(int fd, std::string& buffer, std::chrono::milliseconds timeout) {
-  if (fd < 0) return false;
-  pollfd item{fd, POLLIN, 0};
-  if (::poll(&item, 1, static_cast<int>(timeout.count())) <= 0) return false;
-  char chunk[65536];
-  const ssize_t got = ::read(fd, chunk, sizeof(chunk));
-  if (got <= 0) return false;
-  buffer.append(chunk, static_cast<std::size_t>(got));
-  return true;
+template <typename Ready>
+bool Process::waitUntil(std::unique_lock<std::mutex>& lock, Capture& capture,
+                        Clock::time_point deadline, Ready ready) {
+  return changed_.wait_until(lock, deadline, [&]() { return ready(capture) || capture.eof; }) &&
+         ready(capture);
 }
 
 std::optional<std::string> Process::readLine(std::chrono::milliseconds timeout, Stream stream) {
   const auto deadline = Clock::now() + timeout;
-  std::string& buffer = stream == Stream::Stdout ? stdout_buffer_ : stderr_buffer_;
-  const int fd = stream == Stream::Stdout ? stdout_fd_ : stderr_fd_;
-  for (;;) {
-    if (const auto newline = buffer.find('\n'); newline != std::string::npos) {
-      std::string line = buffer.substr(0, newline);
-      buffer.erase(0, newline + 1);
-      (stream == Stream::Stdout ? stdout_seen_ : stderr_seen_) += line + '\n';
-      return line;
-    }
-    if (!fill(fd, buffer, std::chrono::milliseconds(remainingMs(deadline)))) return std::nullopt;
-  }
+  Capture& c = capture(stream);
+  std::unique_lock lock(mutex_);
+  const auto has_line = [](const Capture& cap) { return cap.unread.find('\n') != std::string::npos; };
+  if (!waitUntil(lock, c, deadline, has_line)) return std::nullopt;
+  const auto newline = c.unread.find('\n');
+  std::string line = c.unread.substr(0, newline);
+  c.unread.erase(0, newline + 1);
+  (stream == Stream::Stdout ? stdout_seen_ : stderr_seen_) += line + '\n';
+  return line;
 }
 
 std::optional<std::string> Process::waitForLine(const std::string& needle,
@@ -122,17 +137,15 @@ std::optional<std::string> Process::waitForLine(const std::string& needle,
 }
 
 std::string Process::readAllStdout(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (fill(stdout_fd_, stdout_buffer_, std::chrono::milliseconds(remainingMs(deadline)))) {
-  }
-  return std::exchange(stdout_buffer_, {});
+  std::unique_lock lock(mutex_);
+  changed_.wait_until(lock, Clock::now() + timeout, [&]() { return out_.eof; });
+  return std::exchange(out_.unread, {});
 }
 
 std::string Process::readAllStderr(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (fill(stderr_fd_, stderr_buffer_, std::chrono::milliseconds(remainingMs(deadline)))) {
-  }
-  return std::exchange(stderr_buffer_, {});
+  std::unique_lock lock(mutex_);
+  changed_.wait_until(lock, Clock::now() + timeout, [&]() { return err_.eof; });
+  return std::exchange(err_.unread, {});
 }
 
 }  // namespace evr::test

@@ -1,13 +1,17 @@
 // Child processes for integration tests: start a real binary, read its output with a deadline,
 // signal it, wait for it with a deadline. Never sleeps to synchronise: every wait is a poll() on
-// a pipe or a pidfd, bounded by the caller's timeout. The destructor kills and reaps whatever is
-// still running, so a failing test leaves no stray processes.
+// a pidfd or a condition variable, bounded by the caller's timeout. A reader thread per captured
+// stream drains the pipe as the child writes, so a chatty child never blocks on a full pipe. The
+// destructor kills and reaps whatever is still running, so a failing test leaves no strays.
 
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <string>
 #include <utility>
@@ -51,14 +55,24 @@ class Process {
   const std::string& commandLine() const { return command_line_; }
 
  private:
-  bool fill(int fd, std::string& buffer, std::chrono::milliseconds timeout);
+  struct Capture {
+    std::string unread;  // arrived, not yet returned by readLine/readAll
+    bool eof = false;
+    std::thread reader;
+  };
+  Capture& capture(Stream stream) { return stream == Stream::Stdout ? out_ : err_; }
+  void startReader(Capture& capture, int fd);
+  // Waits until `ready(capture)` holds, EOF, or the deadline. Called with lock held.
+  template <typename Ready>
+  bool waitUntil(std::unique_lock<std::mutex>& lock, Capture& capture,
+                 std::chrono::steady_clock::time_point deadline, Ready ready);
 
   pid_t pid_ = -1;
   int pidfd_ = -1;
-  int stdout_fd_ = -1;
-  int stderr_fd_ = -1;
-  std::string stdout_buffer_;
-  std::string stderr_buffer_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  Capture out_;
+  Capture err_;
   std::string stdout_seen_;
   std::string stderr_seen_;
   std::optional<int> exit_code_;

@@ -30,8 +30,8 @@
 namespace evr {
 
 struct ConnectionOptions {
-  std::string container;   // the name the config uses
-  std::string endpoint;    // empty: defaultEndpoint()
+  std::string container{};  // the name the config uses
+  std::string endpoint{};   // empty: defaultEndpoint()
   std::chrono::milliseconds heartbeat{1000};
   std::size_t max_unacked = 65536;  // resend buffer, events
 };
