@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <zmq.hpp>
@@ -125,7 +126,11 @@ int main(int argc, char** argv) {
 
   loop.setReloadHandler([&]() {
     spdlog::info("SIGHUP: reloading {}", config_path);
-    sd_notify(0, "RELOADING=1");
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+               static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
+                   static_cast<unsigned long long>(now.tv_nsec) / 1000ULL);
     std::optional<evr::config::Config> next_config;
     if (auto next = loadTable(config_path, next_config)) {
       loop.installTable(std::move(next));

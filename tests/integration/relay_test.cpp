@@ -150,6 +150,39 @@ event_communication:
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
+BOOST_AUTO_TEST_CASE(sighup_reloads_routes_and_a_bad_config_keeps_the_old_ones) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [producer, old_target]
+)");
+  // A broken config: rejected, the running routes stay.
+  daemon.dir().write("evrouter.yaml", "event_communication:\n  adapters:\n    - type: pipeline\n      containers: [producer]\n");
+  daemon.process().signal(SIGHUP);
+  BOOST_REQUIRE(daemon.process().waitForLine("reload rejected", 30s, Process::Stream::Stderr));
+  auto first = daemon.peer({"--as", "producer", "--publish", "10"});
+  BOOST_REQUIRE_EQUAL(first->waitFor(kPeerTimeout).value_or(-1), 0);
+  auto old_target = daemon.peer({"--as", "old_target", "--expect", "10"});
+  expectClean(finish(*old_target), 10);
+
+  daemon.dir().write("evrouter.yaml", std::string(kFastHeartbeat) + R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [producer2, new_target]
+)");
+  daemon.process().signal(SIGHUP);
+  BOOST_REQUIRE(daemon.process().waitForLine("reload applied", 30s, Process::Stream::Stderr));
+  auto second = daemon.peer({"--as", "producer2", "--publish", "10"});
+  BOOST_REQUIRE_EQUAL(second->waitFor(kPeerTimeout).value_or(-1), 0);
+  auto new_target = daemon.peer({"--as", "new_target", "--expect", "10"});
+  auto summary = finish(*new_target);
+  expectClean(summary, 10);
+  BOOST_CHECK_EQUAL(summary["sources"], "producer2:10");
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_stops_the_daemon_with_exit_code_zero) {
   RunningDaemon daemon(kFastHeartbeat);
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
