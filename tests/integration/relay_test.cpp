@@ -183,6 +183,28 @@ event_communication:
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
+BOOST_AUTO_TEST_CASE(containers_on_tcp_and_ipc_endpoints_of_one_daemon_reach_each_other) {
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+  listen: ["ipc://evrouterd.sock", "tcp://127.0.0.1:*"]
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [over_tcp, over_ipc]
+)");
+  const auto line = daemon.process().waitForLine("listening on tcp://127.0.0.1:", 30s, Process::Stream::Stderr);
+  BOOST_REQUIRE(line);
+  const std::string tcp = line->substr(line->find("tcp://"));
+  BOOST_TEST_MESSAGE("tcp endpoint " << tcp);
+  auto receiver = daemon.peer({"--as", "over_ipc", "--expect", "500"});
+  auto sender = std::make_unique<Process>(std::vector<std::string>{
+      EVR_TEST_PEER_PATH, "--endpoint", tcp, "--as", "over_tcp", "--publish", "500"});
+  BOOST_REQUIRE_EQUAL(sender->waitFor(kPeerTimeout).value_or(-1), 0);
+  auto summary = finish(*receiver);
+  expectClean(summary, 500);
+  BOOST_CHECK_EQUAL(summary["sources"], "over_tcp:500");
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
 BOOST_AUTO_TEST_CASE(sigterm_stops_the_daemon_with_exit_code_zero) {
   RunningDaemon daemon(kFastHeartbeat);
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
