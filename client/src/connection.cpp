@@ -110,13 +110,14 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
 
 Connection::~Connection() {
   try {
-    if (joined_) {
-      if (!flush(std::chrono::seconds(2))) {
-        spdlog::warn("evr[{}]: leaving with {} events not acknowledged by evrouterd",
-                     options_.container, unacked_.size());
-      }
-      sendControl(MessageKind::Bye);
+    // Give what is still unacknowledged a last chance (this also joins, if the daemon is up).
+    if (!unacked_.empty()) flush(std::chrono::seconds(2));
+    if (!unacked_.empty()) {
+      spdlog::error("evr[{}]: {} published events were never acknowledged by evrouterd at {}; "
+                    "they are lost with this process",
+                    options_.container, unacked_.size(), endpoint_);
     }
+    if (joined_) sendControl(MessageKind::Bye);
   } catch (const std::exception& e) {
     spdlog::warn("evr[{}]: error while leaving: {}", options_.container, e.what());
   }
@@ -309,7 +310,7 @@ std::size_t Connection::receiveBurst() {
 
 void Connection::handleMessage(const Envelope& envelope, zmq::message_t* body) {
   switch (envelope.kind) {
-    case MessageKind::Welcome: handleWelcome(body); return;
+    case MessageKind::Welcome: handleWelcome(envelope, body); return;
     case MessageKind::Error: handleError(body); return;
     case MessageKind::Ack: handleAck(envelope.ack); return;
     case MessageKind::Heartbeat: handleAck(envelope.ack); return;
@@ -317,7 +318,7 @@ void Connection::handleMessage(const Envelope& envelope, zmq::message_t* body) {
     case MessageKind::Hello:
     case MessageKind::Bye: return;  // not sent by a daemon; ignore
   }
-  if (!joined_) return;  // a leftover from a previous join; the daemon requeues what matters
+  // Dispatched even while rejoining: the daemon sent it on this connection, in order.
   handleAck(envelope.ack);
   if (envelope.seq != rx_seq_ + 1) {
     spdlog::warn("evr[{}]: link sequence jumped from {} to {}", options_.container, rx_seq_,
@@ -347,7 +348,7 @@ void Connection::handleMessage(const Envelope& envelope, zmq::message_t* body) {
   if (rx_seq_ - rx_acked_sent_ >= kAckEvery) sendControl(MessageKind::Ack);
 }
 
-void Connection::handleWelcome(zmq::message_t* body) {
+void Connection::handleWelcome(const Envelope& envelope, zmq::message_t* body) {
   std::string why;
   const auto welcome = body ? decodeWelcome(bytesOf(*body), why) : std::nullopt;
   if (!welcome) {
@@ -362,8 +363,10 @@ void Connection::handleWelcome(zmq::message_t* body) {
   daemon_instance_ = welcome->daemon_instance;
   max_message_size_ = welcome->max_message_size;
   if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
-  rx_seq_ = 0;
-  rx_acked_sent_ = 0;
+  // The daemon's link seq goes on from the envelope's seq (0 on a new connection, where it was
+  // when the daemon answers a repeated HELLO on the same connection).
+  rx_seq_ = envelope.seq;
+  rx_acked_sent_ = envelope.seq;
   warned_full_ = false;
   ++stats_.joins;
   handleAck(welcome->ack_seq);
@@ -391,7 +394,8 @@ void Connection::handleError(zmq::message_t* body) {
     case schema::ErrorCode::NOT_JOINED:
       // The daemon restarted or forgot us: join again right away and resend what is unacked.
       if (joined_) markLost("evrouterd does not know this connection");
-      sendHello();
+      // Every unknown message gets this answer; one HELLO per retry interval is enough.
+      if (Clock::now() - last_hello_ >= kHelloRetry) sendHello();
       return;
     case schema::ErrorCode::SHUTTING_DOWN:
       if (joined_) markLost("evrouterd is shutting down");

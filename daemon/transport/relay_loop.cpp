@@ -317,6 +317,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
   zmq::message_t welcome_body(words.asBytes().begin(), words.asBytes().size());
   Envelope envelope;
   envelope.kind = MessageKind::Welcome;
+  envelope.seq = peer.tx_seq;  // our link seq goes on from here (0 on a new connection)
   envelope.ack = peer.last_rx_seq;
   if (sendTo(peer, envelope, &welcome_body) == SendResult::Gone) {
     disconnect(id, "gone before WELCOME");

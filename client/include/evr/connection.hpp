@@ -60,7 +60,7 @@ struct ConnectionStats {
 class Connection {
  public:
   Connection(zmq::context_t& context, Bus& bus, ConnectionOptions options);
-  ~Connection();  // flushes for up to 2 s, then leaves (BYE)
+  ~Connection();  // flushes unacknowledged events for up to 2 s (and says so if that fails), then BYE
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -102,7 +102,7 @@ class Connection {
   bool sendFrames(zmq::message_t& envelope, zmq::message_t* body);
   std::size_t receiveBurst();
   void handleMessage(const Envelope& envelope, zmq::message_t* body);
-  void handleWelcome(zmq::message_t* body);
+  void handleWelcome(const Envelope& envelope, zmq::message_t* body);
   void handleError(zmq::message_t* body);
   void handleAck(std::uint64_t ack);
   void onTimer();
