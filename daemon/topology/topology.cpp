@@ -1,5 +1,7 @@
 #include "topology/topology.hpp"
 
+#include "evr/link_messages.hpp"
+
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -26,6 +28,11 @@ class Interner {
       return std::nullopt;
     }
     if (const auto it = ids_.find(name.value); it != ids_.end()) return it->second;
+    // A name no container could join under (the link protocol's rule) is a config error.
+    if (const std::string why = checkContainerName(name.value); !why.empty()) {
+      diagnostics_.error(name.mark, "'" + name.value + "': " + why);
+      return std::nullopt;
+    }
     if (names_.size() >= routing::kMaxContainers) {
       if (!overflow_reported_) {
         diagnostics_.error(name.mark, "too many containers (at most " +

@@ -290,6 +290,19 @@ BOOST_AUTO_TEST_CASE(container_twice_in_a_row_in_a_pipeline_is_a_self_edge_error
              "'stutter': it would route to itself");
 }
 
+BOOST_AUTO_TEST_CASE(a_container_name_no_container_could_join_under_is_an_error) {
+  Compiled compiled = compile(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: [data, "my strategy"]
+)");
+  BOOST_TEST(compiled.table == nullptr);
+  BOOST_TEST_REQUIRE(compiled.diagnostics.errorCount() == 1u);
+  BOOST_TEST(compiled.diagnostics.all()[0].toString() ==
+             "test.yaml:4:26: error: 'my strategy': container name may use only letters, digits, "
+             "'_', '-' and '.'");
+}
+
 BOOST_AUTO_TEST_CASE(broadcast_whose_targets_include_its_source_is_an_error) {
   Compiled compiled = compile(R"(event_communication:
   adapters:
