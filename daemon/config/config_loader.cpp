@@ -1,6 +1,9 @@
 #include "config/config_loader.hpp"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
+
+#include <sstream>
 
 #include <algorithm>
 #include <cctype>
@@ -83,18 +86,18 @@ class Loader {
   }
   Mark markOf(const YAML::Node& node) const { return markOf(node.Mark()); }
 
-  Config load(const std::vector<YAML::Node>& documents) {
+  // `root` is the first document; `documents` how many the text holds (counted up to a bound),
+  // and `second_document` where the second one starts.
+  Config load(const YAML::Node& root, std::size_t documents, const YAML::Mark& second_document) {
     Config config;
     config.file = file_;
     config.router.mark = Mark{file_, 0, 0};
     config.adapters_mark = config.router.mark;
-    if (documents.empty()) return config;  // empty file or only comments: every default
-    if (documents.size() > 1) {
-      diagnostics_.error(markOf(documents[1]),
-                         "a config is one YAML document; found " +
-                             std::to_string(documents.size()) + " (remove the extra '---')");
+    if (documents == 0) return config;  // empty file or only comments: every default
+    if (documents > 1) {
+      diagnostics_.error(markOf(second_document),
+                         "a config is one YAML document; found more than one (remove the extra '---')");
     }
-    const YAML::Node& root = documents.front();
     if (root.IsNull()) return config;
     if (!root.IsMap()) {
       diagnostics_.error(markOf(root), "expected a map of config sections at the top level, got " +
@@ -519,6 +522,38 @@ class Loader {
   Diagnostics& diagnostics_;
 };
 
+// Counts the documents in `text`, stopping at kMaxDocuments. yaml-cpp 0.7's LoadAll must not be
+// used on outside input: on some malformed text (",#\na: 1") its document loop never ends and
+// allocates until the machine runs out of memory. The parser's own event stream, read a bounded
+// number of times, is safe.
+struct DocumentCount {
+  std::size_t count = 0;
+  YAML::Mark second_start = YAML::Mark::null_mark();
+};
+
+DocumentCount countDocuments(const std::string& text) {
+  constexpr std::size_t kMaxDocuments = 2;
+  class Starts final : public YAML::EventHandler {
+   public:
+    std::vector<YAML::Mark> marks;
+    void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } starts;
+  std::istringstream input(text);
+  YAML::Parser parser(input);
+  DocumentCount result;
+  while (result.count < kMaxDocuments && parser.HandleNextDocument(starts)) ++result.count;
+  if (starts.marks.size() > 1) result.second_start = starts.marks[1];
+  return result;
+}
+
 }  // namespace
 
 std::optional<Config> loadConfigText(std::string_view yaml_text, const std::string& file,
@@ -530,8 +565,10 @@ std::optional<Config> loadConfigText(std::string_view yaml_text, const std::stri
   // yaml-cpp reports syntax errors, and a few malformed-node cases, by throwing: each becomes one
   // diagnostic at its mark. Nothing escapes.
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(yaml_text));
-    config = loader.load(documents);
+    const std::string text(yaml_text);
+    const DocumentCount documents = countDocuments(text);
+    config = loader.load(documents.count > 0 ? YAML::Load(text) : YAML::Node(), documents.count,
+                         documents.second_start);
   } catch (const YAML::Exception& e) {
     diagnostics.error(loader.markOf(e.mark), e.msg);
   } catch (const std::exception& e) {
