@@ -461,7 +461,10 @@ BOOST_AUTO_TEST_CASE(malformed_input_never_throws) {
       "&a [*a]",
       "? [a, b]\n: c\n",
       std::string(2000, '[') + std::string(2000, ']'),
-      std::string("router:\0\xff\xfe max_hops: 3", 24),
+      [] {
+        static const char kBytes[] = "router:\0\xff\xfe max_hops: 3";
+        return std::string(kBytes, sizeof kBytes - 1);  // keeps the NUL inside, drops the last
+      }(),
       "event_communication:\n  adapters:\n    - ~\n    - []\n    - type: [pipeline]\n",
       "event_communication:\n  adapters:\n    - type: pipeline\n      containers: [[a], ~, b]\n",
   };
