@@ -63,7 +63,7 @@ int checkOnly(const std::string& path) {
 int main(int argc, char** argv) {
   CLI::App app{"evrouterd: relays Cap'n Proto events between container processes over ZeroMQ, "
                "as the event_communication section of its config says"};
-  std::string config_path = "/etc/evrouter/evrouter.yaml";
+  std::string config_path = EVR_DEFAULT_CONFIG;
   bool check = false;
   std::optional<std::string> runtime_dir;
   std::string log_level = "info";
