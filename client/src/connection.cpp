@@ -12,6 +12,7 @@
 #include <random>
 #include <system_error>
 
+#include "evr/frames.hpp"
 #include "evr/link_messages.hpp"
 
 namespace evr {
@@ -24,22 +25,6 @@ constexpr std::uint64_t kAckEvery = 256;
 constexpr std::chrono::milliseconds kHelloRetry{100};
 // The link counts as lost after this many heartbeat intervals of silence from the daemon.
 constexpr int kMissedHeartbeats = 3;
-
-std::span<const std::byte> bytesOf(const zmq::message_t& message) {
-  return {static_cast<const std::byte*>(message.data()), message.size()};
-}
-
-zmq::message_t envelopeMessage(const Envelope& envelope) {
-  zmq::message_t message(kEnvelopeSize);
-  envelope.encodeTo(std::span<std::byte, kEnvelopeSize>(static_cast<std::byte*>(message.data()),
-                                                        kEnvelopeSize));
-  return message;
-}
-
-zmq::message_t wordsMessage(const kj::Array<capnp::word>& words) {
-  auto bytes = words.asBytes();
-  return zmq::message_t(bytes.begin(), bytes.size());
-}
 
 std::uint64_t randomInstance() {
   std::random_device device;

@@ -227,18 +227,26 @@ class Loader {
     }
   }
 
-  void loadListen(const Entry& entry, RouterSettings& router) {
+  // A value that may be given as one scalar or as a list: "an endpoint", "endpoints".
+  std::optional<std::vector<YAML::Node>> scalarOrList(const Entry& entry, const std::string& one,
+                                                      const std::string& many) {
     std::vector<YAML::Node> items;
     if (entry.value.IsScalar()) {
       items.push_back(entry.value);
     } else if (entry.value.IsSequence()) {
       for (const auto& item : entry.value) items.push_back(item);
     } else {
-      diagnostics_.error(entry.value_mark, "expected an endpoint or a list of endpoints for "
-                                           "'listen', got " +
-                                               describe(entry.value));
-      return;
+      diagnostics_.error(entry.value_mark, "expected " + one + " or a list of " + many + " for '" +
+                                               entry.key + "', got " + describe(entry.value));
+      return std::nullopt;
     }
+    return items;
+  }
+
+  void loadListen(const Entry& entry, RouterSettings& router) {
+    const auto listed = scalarOrList(entry, "an endpoint", "endpoints");
+    if (!listed) return;
+    const std::vector<YAML::Node>& items = *listed;
     for (const auto& item : items) {
       const Mark mark = item.IsNull() ? entry.value_mark : markOf(item);
       if (!item.IsScalar()) {
@@ -467,17 +475,9 @@ class Loader {
   }
 
   void loadEvents(const Entry& entry, AdapterConfig& adapter) {
-    std::vector<YAML::Node> items;
-    if (entry.value.IsScalar()) {
-      items.push_back(entry.value);
-    } else if (entry.value.IsSequence()) {
-      for (const auto& item : entry.value) items.push_back(item);
-    } else {
-      diagnostics_.error(entry.value_mark, "expected an event type or a list of event types for "
-                                           "'events', got " +
-                                               describe(entry.value));
-      return;
-    }
+    const auto listed = scalarOrList(entry, "an event type", "event types");
+    if (!listed) return;
+    const std::vector<YAML::Node>& items = *listed;
     if (items.empty()) {
       diagnostics_.error(entry.value_mark, "an empty 'events' filter would route nothing; leave "
                                            "'events' out to route every type");

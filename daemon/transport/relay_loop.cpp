@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "evr/framing.hpp"
+#include "evr/frames.hpp"
 #include "evr/link_messages.hpp"
 
 namespace evr::transport {
@@ -25,17 +26,6 @@ constexpr int kReceiveBurst = 4096;
 constexpr std::chrono::milliseconds kBacklogRetry{1};
 // A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
 constexpr int kMissedHeartbeats = 3;
-
-std::span<const std::byte> bytesOf(const zmq::message_t& message) {
-  return {static_cast<const std::byte*>(message.data()), message.size()};
-}
-
-zmq::message_t envelopeMessage(const Envelope& envelope) {
-  zmq::message_t message(kEnvelopeSize);
-  envelope.encodeTo(std::span<std::byte, kEnvelopeSize>(static_cast<std::byte*>(message.data()),
-                                                        kEnvelopeSize));
-  return message;
-}
 
 std::uint64_t randomInstance() {
   std::random_device device;
@@ -313,8 +303,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
   welcome.heartbeat_ms = settings_.heartbeat_ms;
   welcome.max_message_size = settings_.max_message_size;
   welcome.daemon_version = EVR_VERSION;
-  const auto words = encodeWelcome(welcome);
-  zmq::message_t welcome_body(words.asBytes().begin(), words.asBytes().size());
+  zmq::message_t welcome_body = wordsMessage(encodeWelcome(welcome));
   Envelope envelope;
   envelope.kind = MessageKind::Welcome;
   envelope.seq = peer.tx_seq;  // our link seq goes on from here (0 on a new connection)
@@ -470,8 +459,7 @@ RelayLoop::SendResult RelayLoop::sendRaw(const std::string& routing_id, const En
 
 void RelayLoop::sendError(const std::string& routing_id, schema::ErrorCode code,
                           const std::string& message, std::uint64_t seq) {
-  const auto words = encodeError(ErrorInfo{code, message, seq});
-  zmq::message_t body(words.asBytes().begin(), words.asBytes().size());
+  zmq::message_t body = wordsMessage(encodeError(ErrorInfo{code, message, seq}));
   Envelope envelope;
   envelope.kind = MessageKind::Error;
   envelope.seq = seq;
