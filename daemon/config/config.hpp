@@ -36,6 +36,33 @@ struct RouterSettings {
   Mark mark;                                 // of the `router:` key, or of the document
 };
 
+// Condition text as written in the file. `mark` is the place of the text's first character
+// (after an opening quote), so an error at offset N inside the text is at column mark.column + N
+// when the text is on one line.
+struct ConditionText {
+  std::string text;
+  Mark mark;
+};
+
+// One `rules:` entry of a selective adapter. The structured form the original Python project
+// used ({field, operator, value}) is turned into `condition` by the loader (with
+// `structured = true`, and marks pointing at the structured entry).
+struct SelectiveRuleConfig {
+  ConditionText condition;
+  bool structured = false;
+  Located<std::string> target;
+  Mark mark;  // of the rule's mapping
+};
+
+// A pipeline's `transform:` (the spec's event_transformer), applied to what a stage passes to
+// the next one: `retype: {INDICATOR: SIGNAL}` changes the event type the next stage sees;
+// `tags: {stage: enriched}` adds tags.
+struct TransformConfig {
+  std::vector<std::pair<Located<EventType>, Located<EventType>>> retype;  // from -> to
+  std::vector<std::pair<Located<std::string>, Located<std::string>>> tags;  // key -> value
+  Mark mark;
+};
+
 struct AdapterConfig {
   std::string type;                       // "pipeline", "broadcast", ... (registry key)
   std::string name;                       // `name:`, or "<type>#<index>" when absent
@@ -44,11 +71,28 @@ struct AdapterConfig {
   Mark name_mark;                         // of the `name:` value (the mapping when absent)
   // pipeline
   std::vector<Located<std::string>> containers;
-  // broadcast
+  std::optional<TransformConfig> transform;
+  // broadcast (and selective: `source`)
   std::optional<Located<std::string>> source;
   std::vector<Located<std::string>> targets;
+  // hierarchical
+  std::optional<Located<std::string>> parent;
+  std::vector<Located<std::string>> children;
+  std::optional<Located<EventTypeSet>> context_events;  // parent -> children; default {REGIME}
+  std::optional<Located<EventTypeSet>> result_events;   // children -> parent; default all types
+  // selective
+  std::vector<SelectiveRuleConfig> rules;
+  std::optional<Located<std::string>> default_target;   // `default:`
+  bool mode_all = false;                                // `mode: all` (default `first`)
   // `events:` type filter; absent means every type
   std::optional<Located<EventTypeSet>> events;
+};
+
+// A container the config declares (organization sections, or the `containers:` section).
+struct ContainerDecl {
+  Located<std::string> name;
+  std::string role;  // "data", "strategy", "classifier", "risk", "portfolio", "execution", ... or ""
+  std::optional<Located<EventTypeSet>> produces;  // `produces:`, for the type-flow check
 };
 
 struct Config {
@@ -59,6 +103,9 @@ struct Config {
   bool adapters_present = false;  // `adapters:` key was given (even if empty)
   Mark adapters_mark;             // of the `adapters:` key; of the document when absent
   std::optional<Located<std::string>> organization;
+  // Every container the config declares, in file order (adapters may still name others: the
+  // spec's implicit declaration).
+  std::vector<ContainerDecl> containers;
 };
 
 }  // namespace evr::config

@@ -1,0 +1,64 @@
+// Conditions: the selective adapter's small expression language, compiled once at load time.
+//
+// Part of stage 2/3 (topology compiles each rule's text into a Condition; the routing table keeps
+// it; the relay loop evaluates it). Grammar (docs/conditions.md):
+//   expr   := or
+//   or     := and (('or' | '||') and)*
+//   and    := not (('and' | '&&') not)*
+//   not    := ('not' | '!') not | cmp
+//   cmp    := value (('==' | '!=' | '<' | '<=' | '>' | '>=') value
+//                   | 'in' list | 'not' 'in' list | 'contains' value | 'matches' string)?
+//   value  := field | string | number | 'true' | 'false' | '(' expr ')'
+//   field  := 'event.' name        (names: evr/event_fields.hpp, docs/events.md)
+//   list   := '[' literal (',' literal)* ']'
+// Type-checked against the event schema at compile time: an unknown field, a comparison of
+// mismatched types, or a syntax error is a diagnostic at the exact column inside the text.
+// A field the event's payload does not have is "absent": every comparison with it is false.
+// evaluate() reads the Cap'n Proto reader in place and does not allocate (`matches` runs a
+// regex compiled at load time).
+
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/diagnostics.hpp"
+#include "event.capnp.h"
+#include "evr/event_types.hpp"
+
+namespace evr::routing {
+
+// What a condition reads: the event, and the hop count from its envelope.
+struct EventView {
+  schema::Event::Reader event;
+  std::uint8_t hops = 0;
+};
+
+class Condition {
+ public:
+  struct Node;  // the compiled expression; immutable once built
+
+  bool evaluate(const EventView& view) const;
+  // Canonical text, e.g. "event.regime == 'BULL'", for --check output and graphs.
+  const std::string& text() const { return text_; }
+  // Payload types whose fields the condition reads (empty: only header fields). For the
+  // type-flow check.
+  EventTypeSet payloadTypes() const { return payload_types_; }
+
+ private:
+  friend std::optional<Condition> compileCondition(std::string_view, const config::Mark&,
+                                                   config::Diagnostics&);
+  std::shared_ptr<const Node> root_;
+  std::string text_;
+  EventTypeSet payload_types_;
+};
+
+// Compiles `text`. `text_mark` is where the text's first character is in the file (see
+// config::ConditionText). On errors returns nullopt with every error in `diagnostics`.
+std::optional<Condition> compileCondition(std::string_view text, const config::Mark& text_mark,
+                                          config::Diagnostics& diagnostics);
+
+}  // namespace evr::routing
