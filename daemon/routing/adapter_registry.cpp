@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "routing/broadcast_adapter.hpp"
+#include "routing/hierarchical_adapter.hpp"
 #include "routing/pipeline_adapter.hpp"
+#include "routing/selective_adapter.hpp"
 
 namespace evr::routing {
 
@@ -12,9 +14,8 @@ AdapterRegistry builtinAdapterRegistry() {
   AdapterRegistry registry;
   registry.add(pipelineAdapterKind());
   registry.add(broadcastAdapterKind());
-  // Named by the spec, implemented in a later issue: replace with registry.add(...) lines.
-  registry.addPlanned("hierarchical");
-  registry.addPlanned("selective");
+  registry.add(hierarchicalAdapterKind());
+  registry.add(selectiveAdapterKind());
   return registry;
 }
 

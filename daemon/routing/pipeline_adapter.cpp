@@ -1,5 +1,6 @@
 #include "routing/pipeline_adapter.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -8,7 +9,8 @@ namespace evr::routing {
 AdapterKind pipelineAdapterKind() {
   return AdapterKind{
       .type = "pipeline",
-      .keys = {AdapterKey{.name = "containers", .required = true, .min_items = 2}},
+      .keys = {AdapterKey{.name = "containers", .required = true, .min_items = 2},
+               AdapterKey{.name = "transform"}},
       .compile = &compilePipelineAdapter,
   };
 }
@@ -29,6 +31,22 @@ std::vector<Edge> compilePipelineAdapter(const config::AdapterConfig& adapter,
   for (const auto& name : names) ids.push_back(resolve(name));
 
   const EventTypeSet types = adapterEventTypes(adapter);
+  std::shared_ptr<const Transform> transform;
+  if (adapter.transform) {
+    auto compiled = std::make_shared<Transform>();
+    for (const auto& [from, to] : adapter.transform->retype) {
+      if (from.value == to.value) {
+        diagnostics.error(to.mark, "transform retypes " + std::string(eventTypeName(from.value)) +
+                                       " to itself");
+        continue;
+      }
+      compiled->retype.emplace_back(from.value, to.value);
+    }
+    for (const auto& [key, value] : adapter.transform->tags) {
+      compiled->tags.emplace_back(key.value, value.value);
+    }
+    if (!compiled->retype.empty() || !compiled->tags.empty()) transform = std::move(compiled);
+  }
   std::vector<Edge> edges;
   for (std::size_t i = 1; i < names.size(); ++i) {
     if (names[i].value == names[i - 1].value) {
@@ -37,7 +55,7 @@ std::vector<Edge> compilePipelineAdapter(const config::AdapterConfig& adapter,
                                            adapter.name + "': it would route to itself");
       continue;
     }
-    if (ids[i - 1] && ids[i]) edges.push_back(Edge{*ids[i - 1], *ids[i], types});
+    if (ids[i - 1] && ids[i]) edges.push_back(Edge{*ids[i - 1], *ids[i], types, transform, nullptr});
   }
   return edges;
 }

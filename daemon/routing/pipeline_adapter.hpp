@@ -3,7 +3,8 @@
 // One of the adapter types of routing/adapter_registry (stage 2 of YAML -> Config -> Topology ->
 // RoutingTable -> relay loop): compiles one `type: pipeline` AdapterConfig into edges
 // a -> b, b -> c, each carrying the adapter's `events:` filter (every type when absent). The
-// spec's PipelineCommunicationAdapter; its event transformer (`transform:`) comes later.
+// spec's PipelineCommunicationAdapter; its event transformer is the optional `transform:`
+// (retype and added tags), applied by the relay to every edge of the pipeline.
 //
 // Keys: `containers` (required, at least 2 names; a name may appear again later in the list, but
 // not twice in a row, which would route a container to itself).

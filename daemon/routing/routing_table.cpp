@@ -22,30 +22,74 @@ RoutingTable::RoutingTable(std::vector<std::string> containers,
   std::sort(by_name_.begin(), by_name_.end(),
             [this](ContainerId a, ContainerId b) { return containers_[a] < containers_[b]; });
 
+  // Per (source, type), in adapter order: the first adapter that reaches a target decides how.
+  struct Reach {
+    ContainerId target;
+    const Transform* transform;
+  };
+  std::vector<std::vector<Reach>> reaches(entries_.size());
   for (std::size_t index = 0; index < adapters_.size(); ++index) {
     for (const auto& edge : adapters_[index].edges) {
       assert(edge.source < containers_.size() && edge.target < containers_.size());
+      is_source_[edge.source] = true;
       for (unsigned type = 1; type < kEventTypeCount; ++type) {
         if (!edge.types.containsOrdinal(static_cast<std::uint8_t>(type))) continue;
-        auto& entry = entries_[static_cast<std::size_t>(edge.source) * kEventTypeCount + type];
-        entry.targets.push_back(edge.target);
-        entry.adapters.push_back(static_cast<AdapterIndex>(index));
-        is_source_[edge.source] = true;
+        const std::size_t slot = static_cast<std::size_t>(edge.source) * kEventTypeCount + type;
+        auto& entry = entries_[slot];
+        const auto adapter = static_cast<AdapterIndex>(index);
+        if (edge.selective) {
+          // Conditional: consulted at run time, once per adapter.
+          const bool listed = std::any_of(entry.selective.begin(), entry.selective.end(),
+                                          [&](const SelectiveStep& step) { return step.group == edge.selective.get(); });
+          if (!listed) entry.selective.push_back(SelectiveStep{edge.selective.get(), adapter});
+          continue;
+        }
+        entry.adapters.push_back(adapter);
+        auto& seen = reaches[slot];
+        const bool reached = std::any_of(seen.begin(), seen.end(),
+                                         [&](const Reach& r) { return r.target == edge.target; });
+        if (!reached) seen.push_back(Reach{edge.target, edge.transform.get()});
       }
     }
   }
 
-  // An event reaches each target once, however many adapters route it there.
-  for (auto& entry : entries_) {
+  for (std::size_t slot = 0; slot < entries_.size(); ++slot) {
+    auto& entry = entries_[slot];
+    for (const auto& reach : reaches[slot]) {
+      if (reach.transform != nullptr) {
+        entry.transformed.push_back(TransformedTarget{reach.target, reach.transform});
+      } else {
+        entry.targets.push_back(reach.target);
+      }
+    }
     std::sort(entry.targets.begin(), entry.targets.end());
-    entry.targets.erase(std::unique(entry.targets.begin(), entry.targets.end()),
-                        entry.targets.end());
     std::sort(entry.adapters.begin(), entry.adapters.end());
     entry.adapters.erase(std::unique(entry.adapters.begin(), entry.adapters.end()),
                          entry.adapters.end());
     entry.targets.shrink_to_fit();
+    entry.transformed.shrink_to_fit();
+    entry.selective.shrink_to_fit();
     entry.adapters.shrink_to_fit();
   }
+}
+
+EventType Transform::apply(EventType type) const {
+  for (const auto& [from, to] : retype) {
+    if (from == type) return to;
+  }
+  return type;
+}
+
+std::string Transform::describe() const {
+  std::string out;
+  for (const auto& [from, to] : retype) {
+    out += (out.empty() ? "" : ", ") + std::string("retype ") + std::string(eventTypeName(from)) +
+           "->" + std::string(eventTypeName(to));
+  }
+  for (const auto& [key, value] : tags) {
+    out += (out.empty() ? "" : ", ") + std::string("tag ") + key + "=" + value;
+  }
+  return out;
 }
 
 std::optional<ContainerId> RoutingTable::find(std::string_view name) const {
@@ -67,6 +111,17 @@ std::string joinContainers(const RoutingTable& table, const std::vector<Containe
   return out;
 }
 
+bool sameTransformed(const std::vector<TransformedTarget>& a, const std::vector<TransformedTarget>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.target == y.target && x.transform == y.transform;
+  });
+}
+
+bool sameSelective(const std::vector<SelectiveStep>& a, const std::vector<SelectiveStep>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) { return x.group == y.group; });
+}
+
 }  // namespace
 
 std::string RoutingTable::describe() const {
@@ -81,9 +136,24 @@ std::string RoutingTable::describe() const {
   for (const auto& adapter : adapters_) {
     out += "adapter " + adapter.name + " (" + adapter.type + ") at " +
            config::toString(adapter.mark) + '\n';
+    const SelectiveGroup* described = nullptr;
     for (const auto& edge : adapter.edges) {
+      if (edge.selective) {
+        if (edge.selective.get() == described) continue;
+        described = edge.selective.get();
+        out += "  " + name(edge.source) + " [" + edge.types.toString() + "] -> " +
+               (described->mode_all ? "every matching rule:" : "first matching rule:") + "\n";
+        for (const auto& rule : described->rules) {
+          out += "    if " + rule.condition.text() + " -> " + name(rule.target) + "\n";
+        }
+        out += described->default_target ? "    otherwise -> " + name(*described->default_target) + "\n"
+                                         : "    otherwise: counted as unmatched\n";
+        continue;
+      }
       out += "  " + name(edge.source) + " -> " + name(edge.target) + " [" +
-             edge.types.toString() + "]\n";
+             edge.types.toString() + "]";
+      if (edge.transform) out += " (" + edge.transform->describe() + ")";
+      out += "\n";
     }
   }
 
@@ -97,9 +167,11 @@ std::string RoutingTable::describe() const {
     std::vector<Group> groups;
     for (unsigned type = 1; type < kEventTypeCount; ++type) {
       const auto& entry = entries_[source * kEventTypeCount + type];
-      if (entry.targets.empty()) continue;
+      if (entry.empty()) continue;
       auto group = std::find_if(groups.begin(), groups.end(), [&entry](const Group& g) {
-        return g.entry->targets == entry.targets && g.entry->adapters == entry.adapters;
+        return g.entry->targets == entry.targets && g.entry->adapters == entry.adapters &&
+               sameTransformed(g.entry->transformed, entry.transformed) &&
+               sameSelective(g.entry->selective, entry.selective);
       });
       if (group == groups.end()) {
         groups.push_back(Group{EventTypeSet{}, &entry});
@@ -113,8 +185,15 @@ std::string RoutingTable::describe() const {
       continue;
     }
     for (const auto& group : groups) {
-      out += "  " + source_name + ": " + group.types.toString() + " -> " +
-             joinContainers(*this, group.entry->targets) + "  via ";
+      std::string targets = joinContainers(*this, group.entry->targets);
+      for (const auto& t : group.entry->transformed) {
+        targets += (targets.empty() ? "" : ", ") + name(t.target) + " (" + t.transform->describe() + ")";
+      }
+      for (const auto& step : group.entry->selective) {
+        targets += (targets.empty() ? "" : ", ") + std::string("<") + adapters_[step.adapter].name + " decides>";
+      }
+      out += "  " + source_name + ": " + group.types.toString() + " -> " + targets;
+      if (!group.entry->adapters.empty()) out += "  via ";
       for (std::size_t i = 0; i < group.entry->adapters.size(); ++i) {
         if (i > 0) out += ", ";
         out += adapters_[group.entry->adapters[i]].name;

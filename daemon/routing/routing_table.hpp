@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "config/diagnostics.hpp"
 #include "evr/event_types.hpp"
+#include "routing/condition.hpp"
 
 namespace evr::routing {
 
@@ -40,11 +42,39 @@ constexpr std::uint32_t fnv1a32(std::string_view text) {
   return hash;
 }
 
-// One directed edge an adapter contributes: events of `types` from `source` go to `target`.
+// A pipeline stage's `transform:` (the spec's event_transformer), applied by the relay to the
+// events that cross one edge: retype (the next stage sees another event type) and added tags.
+// Immutable; shared by the edges of one adapter.
+struct Transform {
+  std::vector<std::pair<EventType, EventType>> retype;   // from -> to
+  std::vector<std::pair<std::string, std::string>> tags;  // added to the event's tags
+  // The type an event of `type` has after the transform.
+  EventType apply(EventType type) const;
+  // "retype INDICATOR->SIGNAL, tag stage=enriched"
+  std::string describe() const;
+};
+
+// A selective adapter's decision, shared by its edges: the first rule whose condition holds
+// picks the target (every matching rule with `mode: all`); `default_target` takes events no
+// rule matches; without it they are counted as unmatched.
+struct SelectiveGroup {
+  struct Rule {
+    Condition condition;
+    ContainerId target = 0;
+  };
+  std::vector<Rule> rules;
+  std::optional<ContainerId> default_target;
+  bool mode_all = false;
+};
+
+// One directed edge an adapter contributes: events of `types` from `source` go to `target`,
+// unconditionally, or only when `selective` chooses `target`; through `transform` when set.
 struct Edge {
   ContainerId source = 0;
   ContainerId target = 0;
   EventTypeSet types;
+  std::shared_ptr<const Transform> transform{};
+  std::shared_ptr<const SelectiveGroup> selective{};
 };
 
 // A compiled adapter, kept for stats, `--check` output and graphs.
@@ -55,12 +85,30 @@ struct CompiledAdapter {
   std::vector<Edge> edges;
 };
 
-// What the router does with one (source, type): deliver to each of `targets` once. `adapters`
-// lists every adapter that matched (for per-adapter counters); a target reached by several
-// adapters appears once in `targets`.
+// A delivery that changes the event on the way (a pipeline transform).
+struct TransformedTarget {
+  ContainerId target = 0;
+  const Transform* transform = nullptr;  // owned by the table's adapters
+};
+
+// A selective adapter to consult for this (source, type).
+struct SelectiveStep {
+  const SelectiveGroup* group = nullptr;  // owned by the table's adapters
+  AdapterIndex adapter = 0;
+};
+
+// What the router does with one (source, type). Each target gets the event once, however many
+// adapters route it there; when several adapters reach one target, the first in the config
+// decides how (plain or transformed). `targets`: plain deliveries, sorted. `transformed`:
+// deliveries through a transform. `selective`: adapters whose conditions pick more targets at
+// run time (skipping targets already served). `adapters`: the unconditional adapters that
+// matched, for per-adapter counters.
 struct RouteEntry {
   std::vector<ContainerId> targets;
+  std::vector<TransformedTarget> transformed;
+  std::vector<SelectiveStep> selective;
   std::vector<AdapterIndex> adapters;
+  bool empty() const { return targets.empty() && transformed.empty() && selective.empty(); }
 };
 
 class RoutingTable {

@@ -19,7 +19,8 @@ std::string_view dropReasonName(DropReason reason) {
 }
 
 std::string Snapshot::summary() const {
-  std::string out = fmt::format("in={} delivered={} unrouted={}", events_in, deliveries, unrouted);
+  std::string out = fmt::format("in={} delivered={} unrouted={} unmatched={}", events_in,
+                                deliveries, unrouted, unmatched);
   std::string drop_text;
   for (std::size_t i = 0; i < drops.size(); ++i) {
     if (drops[i] == 0) continue;

@@ -54,11 +54,14 @@ struct Snapshot {
   std::uint64_t events_in = 0;
   std::uint64_t deliveries = 0;  // events sent to targets (one per target)
   std::uint64_t unrouted = 0;
+  std::uint64_t unmatched = 0;  // selective adapters: events no rule and no default took
   DropCounts drops{};
   std::vector<ContainerSnapshot> containers;
-  std::vector<std::pair<std::string, std::uint64_t>> adapter_matches;  // adapter name, events
+  std::vector<std::pair<std::string, std::uint64_t>> adapter_matches;    // adapter name, events
+  std::vector<std::pair<std::string, std::uint64_t>> adapter_unmatched;  // adapter name, events
 
-  // One line: "in=.. delivered=.. unrouted=.. dropped: malformed=.. ..." (only non-zero drops).
+  // One line: "in=.. delivered=.. unrouted=.. unmatched=.. dropped: malformed=.. ..." (only
+  // non-zero drops).
   std::string summary() const;
 };
 

@@ -13,6 +13,8 @@
 #include <random>
 #include <stdexcept>
 
+#include <capnp/serialize.h>
+
 #include "evr/framing.hpp"
 #include "evr/frames.hpp"
 #include "evr/link_messages.hpp"
@@ -96,10 +98,12 @@ void RelayLoop::bind() {
 void RelayLoop::installTable(std::shared_ptr<const routing::RoutingTable> table) {
   table_ = std::move(table);
   adapter_matches_.assign(table_->adapters().size(), 0);
+  adapter_unmatched_.assign(table_->adapters().size(), 0);
   rebindTable();
 }
 
 void RelayLoop::rebindTable() {
+  delivered_stamp_.assign(table_->containers().size(), 0);
   peer_of_container_.clear();
   for (const auto& name : table_->containers()) peer_of_container_.push_back(peers_.ensure(name));
   container_of_peer_.assign(peers_.size(), -1);
@@ -382,13 +386,82 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   const std::int32_t container = container_of_peer_[source];
   const routing::RouteEntry* entry =
       container >= 0 ? &table_->route(static_cast<routing::ContainerId>(container), event_type) : nullptr;
-  if (entry == nullptr || entry->targets.empty()) {
+  if (entry == nullptr || entry->empty()) {
     ++totals_.unrouted;
     ++peers_[source].counters.unrouted;
     return;
   }
   for (const auto adapter : entry->adapters) ++adapter_matches_[adapter];
+  // The common case: plain deliveries only. The event is never decoded.
   for (const auto target : entry->targets) deliver(peer_of_container_[target], event_type, hops, body);
+  if (entry->transformed.empty() && entry->selective.empty()) return;
+
+  // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
+  const auto raw = bytesOf(body);
+  AlignedWords words(raw);
+  try {
+    capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(raw.size()));
+    const auto event = message.getRoot<schema::Event>();
+    ++route_stamp_;
+    for (const auto target : entry->targets) delivered_stamp_[target] = route_stamp_;
+    for (const auto& transformed : entry->transformed) {
+      delivered_stamp_[transformed.target] = route_stamp_;
+      EventType new_type = EventType::UNKNOWN;
+      zmq::message_t changed = applyTransform(event, *transformed.transform, new_type);
+      deliver(peer_of_container_[transformed.target], static_cast<std::uint8_t>(new_type), hops, changed);
+    }
+    const routing::EventView view{event, hops};
+    for (const auto& step : entry->selective) {
+      const routing::SelectiveGroup& group = *step.group;
+      bool matched = false;
+      const auto take = [&](routing::ContainerId target) {
+        matched = true;
+        if (delivered_stamp_[target] == route_stamp_) return;  // already has it from another route
+        delivered_stamp_[target] = route_stamp_;
+        deliver(peer_of_container_[target], event_type, hops, body);
+      };
+      for (const auto& rule : group.rules) {
+        if (!rule.condition.evaluate(view)) continue;
+        take(rule.target);
+        if (!group.mode_all) break;
+      }
+      if (!matched && group.default_target) take(*group.default_target);
+      if (matched) {
+        ++adapter_matches_[step.adapter];
+      } else {
+        ++adapter_unmatched_[step.adapter];
+        ++totals_.unmatched;
+      }
+    }
+  } catch (const kj::Exception& e) {
+    // Plain deliveries went out already; the parts that needed the event's content could not.
+    drop(stats::DropReason::Malformed, source, std::nullopt,
+         std::string("event content unreadable for a condition or transform: ") +
+             e.getDescription().cStr());
+  }
+}
+
+zmq::message_t RelayLoop::applyTransform(const schema::Event::Reader& event,
+                                         const routing::Transform& transform, EventType& new_type) {
+  capnp::MallocMessageBuilder builder;
+  builder.setRoot(event);
+  auto root = builder.getRoot<schema::Event>();
+  new_type = transform.apply(event.getType());
+  root.setType(new_type);
+  if (!transform.tags.empty()) {
+    const auto old_tags = event.getTags();
+    auto tags = root.initTags(old_tags.size() + static_cast<unsigned>(transform.tags.size()));
+    unsigned i = 0;
+    for (const auto tag : old_tags) {
+      tags[i].setKey(tag.getKey());
+      tags[i++].setValue(tag.getValue());
+    }
+    for (const auto& [key, value] : transform.tags) {
+      tags[i].setKey(key);
+      tags[i++].setValue(value);
+    }
+  }
+  return wordsMessage(capnp::messageToFlatArray(builder));
 }
 
 void RelayLoop::deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops,
@@ -601,6 +674,7 @@ stats::Snapshot RelayLoop::snapshot() const {
   }
   for (std::size_t a = 0; a < table_->adapters().size() && a < adapter_matches_.size(); ++a) {
     out.adapter_matches.emplace_back(table_->adapters()[a].name, adapter_matches_[a]);
+    out.adapter_unmatched.emplace_back(table_->adapters()[a].name, adapter_unmatched_[a]);
   }
   return out;
 }

@@ -62,6 +62,9 @@ class RelayLoop {
   void handleHello(zmq::message_t& routing_id, zmq::message_t* body);
   void handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body);
   void routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops, zmq::message_t& body);
+  // A copy of `event` changed by `transform`; `new_type` is its type afterwards.
+  static zmq::message_t applyTransform(const schema::Event::Reader& event,
+                                       const routing::Transform& transform, EventType& new_type);
   void deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops, zmq::message_t& body);
   void enqueue(PeerId target, QueuedEvent&& event);
 
@@ -94,7 +97,12 @@ class RelayLoop {
   // The table's ContainerIds <-> our PeerIds, rebuilt whenever either side grows.
   std::vector<PeerId> peer_of_container_;
   std::vector<std::int32_t> container_of_peer_;  // -1: not in the table
-  std::vector<std::uint64_t> adapter_matches_;
+  std::vector<std::uint64_t> adapter_matches_;    // events each adapter routed
+  std::vector<std::uint64_t> adapter_unmatched_;  // selective: events no rule (and no default) took
+  // Per table container: the route_stamp_ of the last event delivered to it, so an event that
+  // several routes reach (static and selective) goes to each target once, without allocating.
+  std::vector<std::uint64_t> delivered_stamp_;
+  std::uint64_t route_stamp_ = 0;
 
   std::vector<PeerId> ack_pending_;   // sources that sent events this burst
   std::vector<PeerId> backlogged_;    // connected peers with a non-empty queue

@@ -421,7 +421,7 @@ BOOST_AUTO_TEST_CASE(hand_built_config_is_checked_as_strictly_as_a_loaded_one) {
   Config config;
   config.file = "built";
   evr::config::AdapterConfig unknown;
-  unknown.type = "selective";
+  unknown.type = "fanout";
   unknown.name = "rules";
   unknown.type_mark = {"built", 2, 9};
   config.adapters.push_back(unknown);
@@ -437,8 +437,8 @@ BOOST_AUTO_TEST_CASE(hand_built_config_is_checked_as_strictly_as_a_loaded_one) {
   BOOST_TEST_INFO(diagnostics.toString());
   BOOST_TEST_REQUIRE(diagnostics.errorCount() == 3u);
   BOOST_TEST(diagnostics.all()[0].toString() ==
-             "built:2:9: error: adapter type 'selective' is not implemented yet (implemented: "
-             "broadcast, pipeline)");
+             "built:2:9: error: unknown adapter type 'fanout'; known types: broadcast, "
+             "hierarchical, pipeline, selective");
   BOOST_TEST(diagnostics.all()[1].toString() ==
              "built:5:3: error: pipeline 'short' needs at least 2 containers, got 1");
   BOOST_TEST(diagnostics.all()[2].toString() == "built:6:4: error: empty container name");
@@ -469,7 +469,7 @@ BOOST_AUTO_TEST_CASE(a_registered_adapter_type_is_compiled_by_its_own_function) 
   registry.add({.type = "loopback", .keys = {{.name = "source", .required = true}},
                 .compile = &compileLoopback});
   BOOST_TEST(registry.typeNames() ==
-             (std::vector<std::string_view>{"broadcast", "loopback", "pipeline"}));
+             (std::vector<std::string_view>{"broadcast", "hierarchical", "loopback", "pipeline", "selective"}));
 
   Config config;
   evr::config::AdapterConfig adapter;

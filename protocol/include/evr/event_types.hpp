@@ -36,6 +36,7 @@ class EventTypeSet {
  public:
   constexpr EventTypeSet() = default;
   static constexpr EventTypeSet all() { return EventTypeSet((1u << kEventTypeCount) - 2u); }
+  static constexpr EventTypeSet fromBits(std::uint32_t bits) { return EventTypeSet(bits & all().bits_); }
   static constexpr EventTypeSet of(EventType type) {
     return EventTypeSet(1u << static_cast<unsigned>(type));
   }
