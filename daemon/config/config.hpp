@@ -86,6 +86,9 @@ struct AdapterConfig {
   bool mode_all = false;                                // `mode: all` (default `first`)
   // `events:` type filter; absent means every type
   std::optional<Located<EventTypeSet>> events;
+  // Generated from `organization:` (topology/organization.hpp), not written in the file; its
+  // marks point at the organization.
+  bool generated = false;
 };
 
 // A container the config declares (organization sections, or the `containers:` section).
@@ -93,6 +96,9 @@ struct ContainerDecl {
   Located<std::string> name;
   std::string role;  // "data", "strategy", "classifier", "risk", "portfolio", "execution", ... or ""
   std::optional<Located<EventTypeSet>> produces;  // `produces:`, for the type-flow check
+  // The nearest named organization entry this one is nested in (a risk profile's classifier, a
+  // strategy's portfolio), "" at the top level and in `containers:`.
+  std::string parent;
 };
 
 struct Config {

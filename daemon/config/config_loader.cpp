@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "evr/link_messages.hpp"
 #include "routing/adapter_registry.hpp"
 
 namespace evr::config {
@@ -27,9 +28,33 @@ namespace {
 constexpr std::string_view kTopLevelKeys[] = {
     "classifiers", "containers",    "event_communication", "organization",
     "portfolios",  "risk_profiles", "router",              "strategies"};
-// Organization sections: accepted as they are; a later issue interprets them.
+// Organization sections: lists of containers. Each entry of the first four may nest the
+// sections below it (a classifier's risk profiles, a risk profile's portfolios, a portfolio's
+// strategies, as in the spec) and carry free-form parameters; `containers:` is flat and strict.
 constexpr std::string_view kOrganizationSections[] = {"classifiers", "containers", "portfolios",
                                                       "risk_profiles", "strategies"};
+// Sections an organization entry may nest, whatever its own section.
+constexpr std::string_view kNestedSections[] = {"portfolios", "risk_profiles", "strategies"};
+constexpr std::string_view kContainerKeys[] = {"name", "produces", "role"};
+// Roles a `containers:` entry may give: the organization roles, and the infrastructure roles the
+// generated default adapters look for (topology/organization.hpp).
+constexpr std::string_view kRoles[] = {"classifier",  "data",         "execution",
+                                       "indicators",  "performance_tracker", "portfolio",
+                                       "risk",        "risk_manager", "strategy"};
+constexpr std::string_view kRuleKeys[] = {"condition", "field", "operator", "target", "value"};
+constexpr std::string_view kModes[] = {"first", "all"};
+constexpr std::string_view kTransformKeys[] = {"retype", "tags"};
+// Structured rule operators and their condition-language spelling.
+struct RuleOperator {
+  std::string_view name;
+  std::string_view text;
+  bool list = false;  // takes a list value
+};
+constexpr RuleOperator kRuleOperators[] = {
+    {"equals", "=="},  {"not_equals", "!="},        {"gt", ">"},
+    {"gte", ">="},     {"lt", "<"},                 {"lte", "<="},
+    {"in", "in", true}, {"not_in", "not in", true}, {"contains", "contains"},
+    {"matches", "matches"}};
 constexpr std::string_view kRouterKeys[] = {"heartbeat_ms", "listen",      "max_hops",
                                             "max_message_size", "queue_limit",
                                             "shutdown_grace_ms"};
@@ -76,8 +101,13 @@ std::string lineColumn(const Mark& mark) {
 // an error so that one run shows them all.
 class Loader {
  public:
-  Loader(std::string file, const routing::AdapterRegistry& registry, Diagnostics& diagnostics)
-      : file_(std::move(file)), registry_(registry), diagnostics_(diagnostics) {}
+  // `text` is the document's text: it tells where a quoted or block scalar's text starts.
+  Loader(std::string file, std::string_view text, const routing::AdapterRegistry& registry,
+         Diagnostics& diagnostics)
+      : file_(std::move(file)), text_(text), registry_(registry), diagnostics_(diagnostics) {
+    // yaml-cpp's positions do not count a UTF-8 byte order mark.
+    if (text_.starts_with("\xEF\xBB\xBF")) text_.remove_prefix(3);
+  }
 
   Mark markOf(const YAML::Mark& mark) const {
     if (mark.is_null() || mark.line < 0 || mark.column < 0) return Mark{file_, 0, 0};
@@ -116,7 +146,7 @@ class Loader {
       } else if (entry.key == "organization") {
         loadOrganization(entry, config);
       } else if (contains(kOrganizationSections, entry.key)) {
-        // Accepted as they are; their meaning comes with organization support.
+        loadOrganizationSection(entry, config);
       } else {
         unknownKey(entry, "top-level key", "", kTopLevelKeys);
       }
@@ -399,14 +429,41 @@ class Loader {
         // Unknown or missing type: its keys cannot be judged, and the type is reported already.
       } else if (kind->findKey(entry.key) == nullptr) {
         unknownKey(entry, "key", adapter.type + " adapter", kind->acceptedKeys());
-      } else if (entry.key == "containers" || entry.key == "targets") {
-        auto& names = entry.key == "containers" ? adapter.containers : adapter.targets;
+      } else if (entry.key == "containers" || entry.key == "targets" ||
+                 entry.key == "children") {
+        auto& names = entry.key == "containers" ? adapter.containers
+                      : entry.key == "targets"  ? adapter.targets
+                                                : adapter.children;
         names = readContainerList(entry);
         if (entry.value.IsSequence()) {
           list_sizes[entry.key] = {entry.value_mark, entry.value.size()};
         }
       } else if (entry.key == "source") {
         adapter.source = readContainerName(entry);
+      } else if (entry.key == "parent") {
+        adapter.parent = readContainerName(entry);
+      } else if (entry.key == "default") {
+        adapter.default_target = readContainerName(entry);
+      } else if (entry.key == "context_events") {
+        adapter.context_events = readEventTypes(entry, false);
+      } else if (entry.key == "result_events") {
+        adapter.result_events = readEventTypes(entry, false);
+      } else if (entry.key == "rules") {
+        loadRules(entry, adapter);
+        if (entry.value.IsSequence()) {
+          list_sizes[entry.key] = {entry.value_mark, entry.value.size()};
+        }
+      } else if (entry.key == "mode") {
+        if (const auto mode = readString(entry, "a mode")) {
+          if (contains(kModes, *mode)) {
+            adapter.mode_all = *mode == "all";
+          } else {
+            diagnostics_.error(entry.value_mark, "unknown mode '" + *mode + "'; accepted: " +
+                                                     join(kModes) + didYouMean(*mode, kModes));
+          }
+        }
+      } else if (entry.key == "transform") {
+        adapter.transform = loadTransform(entry);
       } else {
         // The adapter type declares a key the config model has no field for (a registry entry
         // ahead of config.hpp): say so rather than drop it silently.
@@ -418,6 +475,20 @@ class Loader {
     if (adapter.name.empty()) {
       adapter.name = (adapter.type.empty() ? std::string("adapter") : adapter.type) + "#" +
                      std::to_string(index);
+    }
+
+    // A selective adapter needs somewhere to send: a rule, or at least its `default:` target.
+    if (kind != nullptr && kind->findKey("rules") != nullptr && kind->findKey("default") != nullptr &&
+        adapter.rules.empty() && !adapter.default_target) {
+      const auto rules = std::find_if(keys.begin(), keys.end(),
+                                      [](const Entry& e) { return e.key == "rules"; });
+      if (rules == keys.end()) {
+        diagnostics_.error(mark, adapter.type + " adapter '" + adapter.name +
+                                     "' needs 'rules' (or a 'default' target)");
+      } else if (rules->value.IsSequence() && rules->value.size() == 0) {
+        diagnostics_.error(rules->value_mark, adapter.type + " adapter '" + adapter.name +
+                                                  "' needs at least 1 rule (or a 'default' target)");
+      }
     }
 
     if (kind != nullptr) {
@@ -441,6 +512,473 @@ class Loader {
       }
     }
     return adapter;
+  }
+
+  // Where the text of a scalar starts: yaml-cpp marks a quoted scalar at its opening quote, a
+  // tagged one at its tag and a block scalar at its `|` or `>`. Condition errors are reported at
+  // an offset from this place, so it must be the text's first character.
+  Mark textMark(const YAML::Node& node) const {
+    Mark mark = markOf(node);
+    const YAML::Mark raw = node.Mark();
+    if (mark.line == 0 || raw.pos < 0 || static_cast<std::size_t>(raw.pos) >= text_.size()) {
+      // No text to look at: yaml-cpp 0.7 tags quoted (and block) scalars "!", plain ones "?".
+      if (node.Tag() == "!") ++mark.column;
+      return mark;
+    }
+    std::size_t pos = static_cast<std::size_t>(raw.pos);
+    const auto skip = [&](auto&& predicate) {
+      while (pos < text_.size() && predicate(text_[pos])) {
+        ++pos;
+        ++mark.column;
+      }
+    };
+    if (text_[pos] == '!' || text_[pos] == '&') {  // a tag or an anchor before the scalar
+      skip([](char c) { return c != ' ' && c != '\t' && c != '\n' && c != '\r'; });
+      skip([](char c) { return c == ' ' || c == '\t'; });
+    }
+    if (pos >= text_.size()) return mark;
+    if (text_[pos] == '"' || text_[pos] == '\'') {
+      ++mark.column;
+    } else if (text_[pos] == '|' || text_[pos] == '>') {
+      // A block scalar's text starts on the first non-blank line after the indicator line.
+      std::size_t line_start = text_.find('\n', pos);
+      std::uint32_t line = mark.line;
+      while (line_start != std::string_view::npos) {
+        ++line_start;
+        ++line;
+        std::size_t first = line_start;
+        while (first < text_.size() && text_[first] == ' ') ++first;
+        if (first < text_.size() && text_[first] != '\n' && text_[first] != '\r') {
+          mark.line = line;
+          mark.column = static_cast<std::uint32_t>(first - line_start) + 1;
+          break;
+        }
+        line_start = text_.find('\n', line_start);
+      }
+    }
+    return mark;
+  }
+
+  // ---- selective rules ------------------------------------------------------------------------
+
+  void loadRules(const Entry& entry, AdapterConfig& adapter) {
+    if (!entry.value.IsSequence()) {
+      diagnostics_.error(entry.value_mark,
+                         "expected a list of rules for 'rules', got " + describe(entry.value));
+      return;
+    }
+    for (const auto& item : entry.value) {
+      if (auto rule = loadRule(item, item.IsNull() ? entry.value_mark : markOf(item))) {
+        adapter.rules.push_back(std::move(*rule));
+      }
+    }
+  }
+
+  // `{condition: "...", target: x}` or the structured `{field, operator, value, target}`, which
+  // becomes the condition text `event.<field> <op> <literal>`.
+  std::optional<SelectiveRuleConfig> loadRule(const YAML::Node& node, const Mark& mark) {
+    if (!node.IsMap()) {
+      diagnostics_.error(mark, "expected a rule (a map with 'condition' and 'target'), got " +
+                                   describe(node));
+      return std::nullopt;
+    }
+    SelectiveRuleConfig rule;
+    rule.mark = mark;
+    bool ok = true;
+    const Entry* condition = nullptr;
+    const Entry* field = nullptr;
+    const Entry* op = nullptr;
+    const Entry* value = nullptr;
+    bool has_target = false;
+    const std::vector<Entry> keys = entries(node);
+    for (const auto& entry : keys) {
+      if (entry.key == "condition") {
+        condition = &entry;
+      } else if (entry.key == "field") {
+        field = &entry;
+      } else if (entry.key == "operator") {
+        op = &entry;
+      } else if (entry.key == "value") {
+        value = &entry;
+      } else if (entry.key == "target") {
+        has_target = true;
+        if (auto target = readContainerName(entry)) {
+          rule.target = std::move(*target);
+        } else {
+          ok = false;
+        }
+      } else {
+        unknownKey(entry, "key", "selective rule", kRuleKeys);
+        ok = false;
+      }
+    }
+    if (!has_target) {
+      diagnostics_.error(mark, "a selective rule needs a 'target'");
+      ok = false;
+    }
+
+    if (condition != nullptr) {
+      for (const Entry* structured : {field, op, value}) {
+        if (structured == nullptr) continue;
+        diagnostics_.error(structured->key_mark,
+                           "a rule has either 'condition' or 'field', 'operator' and 'value', "
+                           "not both");
+        ok = false;
+      }
+      const auto text = readString(*condition, "a condition");
+      if (!text) return std::nullopt;
+      if (text->find_first_not_of(" \t\r\n") == std::string::npos) {
+        diagnostics_.error(condition->value_mark, "empty condition");
+        return std::nullopt;
+      }
+      rule.condition = ConditionText{*text, textMark(condition->value)};
+    } else if (field != nullptr || op != nullptr || value != nullptr) {
+      auto text = structuredCondition(mark, field, op, value);
+      if (!text) return std::nullopt;
+      rule.condition = ConditionText{std::move(*text), textMark(field->value)};
+      rule.structured = true;
+    } else {
+      diagnostics_.error(mark, "a selective rule needs a 'condition' (or 'field', 'operator' and "
+                               "'value')");
+      return std::nullopt;
+    }
+    if (!ok) return std::nullopt;
+    return rule;
+  }
+
+  std::optional<std::string> structuredCondition(const Mark& mark, const Entry* field,
+                                                 const Entry* op, const Entry* value) {
+    bool ok = true;
+    for (const auto& [entry, key] :
+         {std::pair{field, "field"}, std::pair{op, "operator"}, std::pair{value, "value"}}) {
+      if (entry == nullptr) {
+        diagnostics_.error(mark, std::string("a structured rule needs '") + key +
+                                     "' (or write a 'condition' instead)");
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+
+    std::string name;
+    if (const auto text = readString(*field, "a field name")) {
+      name = *text;
+      if (name.starts_with("event.")) name.erase(0, 6);
+      const bool valid =
+          !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) != 0 || name[0] == '_') &&
+          std::all_of(name.begin(), name.end(), [](unsigned char c) {
+            return std::isalnum(c) != 0 || c == '_' || c == '.';
+          });
+      if (!valid) {
+        diagnostics_.error(field->value_mark, "'" + *text + "' is not a field name (fields: "
+                                              "docs/events.md)");
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+
+    const RuleOperator* found = nullptr;
+    if (const auto text = readString(*op, "an operator")) {
+      for (const auto& candidate : kRuleOperators) {
+        if (candidate.name == *text) found = &candidate;
+      }
+      if (found == nullptr) {
+        std::vector<std::string_view> names;
+        for (const auto& candidate : kRuleOperators) names.push_back(candidate.name);
+        diagnostics_.error(op->value_mark, "unknown operator '" + *text + "'; expected one of: " +
+                                               join(names) + didYouMean(*text, names));
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    if (!ok) return std::nullopt;
+
+    std::string literal;
+    const bool as_text = found->name == "matches";  // a regex is always a string
+    if (found->list) {
+      if (!value->value.IsSequence() || value->value.size() == 0) {
+        diagnostics_.error(value->value_mark, "operator '" + std::string(found->name) +
+                                                  "' needs a non-empty list value, e.g. [BULL, "
+                                                  "BEAR], got " + describe(value->value));
+        return std::nullopt;
+      }
+      literal = "[";
+      for (const auto& item : value->value) {
+        const auto one = literalOf(item, item.IsNull() ? value->value_mark : markOf(item), false);
+        if (!one) return std::nullopt;
+        if (literal.size() > 1) literal += ", ";
+        literal += *one;
+      }
+      literal += "]";
+    } else {
+      if (value->value.IsSequence() || value->value.IsMap()) {
+        diagnostics_.error(value->value_mark, "operator '" + std::string(found->name) +
+                                                  "' needs a single value, got " +
+                                                  describe(value->value) +
+                                                  " (use 'in' to compare with a list)");
+        return std::nullopt;
+      }
+      const auto one = literalOf(value->value, value->value_mark, as_text);
+      if (!one) return std::nullopt;
+      literal = *one;
+    }
+    return "event." + name + " " + std::string(found->text) + " " + literal;
+  }
+
+  // A structured rule's value as a condition literal: a plain number or true/false as it is,
+  // anything else (and anything quoted) as a single-quoted string with `\` and `'` escaped.
+  std::optional<std::string> literalOf(const YAML::Node& node, const Mark& mark, bool as_text) {
+    if (!node.IsScalar()) {
+      diagnostics_.error(mark, "expected a value (a string, number or true/false), got " +
+                                   describe(node));
+      return std::nullopt;
+    }
+    const std::string& text = node.Scalar();
+    const bool plain = node.Tag() == "?";
+    if (plain && !as_text) {
+      std::string lower = text;
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (lower == "true" || lower == "false") return lower;
+      if (auto number = numberLiteral(text)) return number;
+    }
+    std::string quoted = "'";
+    for (const char c : text) {
+      if (c == '\\' || c == '\'') quoted += '\\';
+      quoted += c;
+    }
+    quoted += '\'';
+    return quoted;
+  }
+
+  // "12", "-0.5", "1e6" as the condition language writes them; nullopt when `text` is not a
+  // decimal number.
+  static std::optional<std::string> numberLiteral(std::string_view text) {
+    if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+    if (text.empty()) return std::nullopt;
+    const bool negative = text.front() == '-';
+    const std::string_view digits = negative ? text.substr(1) : text;
+    if (digits.empty()) return std::nullopt;
+    if (std::all_of(digits.begin(), digits.end(),
+                    [](unsigned char c) { return std::isdigit(c) != 0; })) {
+      return std::string(text);  // an integer, kept exactly
+    }
+    if (std::isdigit(static_cast<unsigned char>(digits.front())) == 0 && digits.front() != '.') {
+      return std::nullopt;  // "inf", "nan", ".inf": not numbers a condition can compare
+    }
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    char buffer[64];
+    const auto [out, out_ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+    if (out_ec != std::errc()) return std::nullopt;
+    std::string canonical(buffer, out);
+    // "0.5" stays; "5" (from "5.") gains a fraction so that it reads as a float.
+    if (canonical.find_first_of(".eE") == std::string::npos) canonical += ".0";
+    return canonical;
+  }
+
+  // ---- pipeline transform -------------------------------------------------------------------
+
+  std::optional<TransformConfig> loadTransform(const Entry& entry) {
+    if (!entry.value.IsMap()) {
+      diagnostics_.error(entry.value_mark, "expected a map with 'retype' and/or 'tags' for "
+                                           "'transform', got " + describe(entry.value));
+      return std::nullopt;
+    }
+    TransformConfig transform;
+    transform.mark = entry.value_mark;
+    bool ok = true;
+    for (const auto& part : entries(entry.value)) {
+      if (part.key == "retype") {
+        ok = loadRetype(part, transform) && ok;
+      } else if (part.key == "tags") {
+        ok = loadTags(part, transform) && ok;
+      } else {
+        unknownKey(part, "key", "transform", kTransformKeys);
+        ok = false;
+      }
+    }
+    if (!ok) return std::nullopt;
+    return transform;
+  }
+
+  bool loadRetype(const Entry& entry, TransformConfig& transform) {
+    if (!entry.value.IsMap()) {
+      diagnostics_.error(entry.value_mark, "expected a map FROM: TO of event types for 'retype' "
+                                           "(e.g. {INDICATOR: SIGNAL}), got " +
+                                               describe(entry.value));
+      return false;
+    }
+    bool ok = true;
+    for (const auto& pair : entries(entry.value)) {
+      const auto from = readEventType(YAML::Node(pair.key), pair.key_mark);
+      const auto to = readEventType(pair.value, pair.value_mark);
+      if (!from || !to) {
+        ok = false;
+        continue;
+      }
+      const auto same = std::find_if(transform.retype.begin(), transform.retype.end(),
+                                     [&](const auto& other) { return other.first.value == *from; });
+      if (same != transform.retype.end()) {
+        diagnostics_.error(pair.key_mark, "transform retypes " +
+                                              std::string(eventTypeName(*from)) +
+                                              " twice (first at " +
+                                              lineColumn(same->first.mark) + ")");
+        ok = false;
+        continue;
+      }
+      transform.retype.emplace_back(Located<EventType>{*from, pair.key_mark},
+                                    Located<EventType>{*to, pair.value_mark});
+    }
+    return ok;
+  }
+
+  bool loadTags(const Entry& entry, TransformConfig& transform) {
+    if (!entry.value.IsMap()) {
+      diagnostics_.error(entry.value_mark, "expected a map key: value for 'tags' (e.g. {stage: "
+                                           "enriched}), got " + describe(entry.value));
+      return false;
+    }
+    bool ok = true;
+    for (const auto& pair : entries(entry.value)) {
+      if (pair.key.empty()) {
+        diagnostics_.error(pair.key_mark, "empty tag name");
+        ok = false;
+        continue;
+      }
+      if (!pair.value.IsScalar()) {
+        diagnostics_.error(pair.value_mark, "expected a tag value (a string) for '" + pair.key +
+                                                "', got " + describe(pair.value));
+        ok = false;
+        continue;
+      }
+      transform.tags.emplace_back(Located<std::string>{pair.key, pair.key_mark},
+                                  Located<std::string>{pair.value.Scalar(), pair.value_mark});
+    }
+    return ok;
+  }
+
+  // ---- organization sections ----------------------------------------------------------------
+
+  static std::string roleOfSection(std::string_view section) {
+    if (section == "strategies") return "strategy";
+    if (section == "classifiers") return "classifier";
+    if (section == "risk_profiles") return "risk";
+    if (section == "portfolios") return "portfolio";
+    return "";
+  }
+
+  // A top-level organization section: a list of entries, each declaring a container.
+  void loadOrganizationSection(const Entry& section, Config& config) {
+    loadSectionEntries(section, config, "", true);
+  }
+
+  // `parent`: the nearest named entry this section is nested in ("" at the top level).
+  void loadSectionEntries(const Entry& section, Config& config, const std::string& parent,
+                          bool top_level) {
+    if (section.value.IsNull()) return;  // `strategies:` with nothing in it
+    if (!section.value.IsSequence()) {
+      diagnostics_.error(section.value_mark, "expected a list of " + sectionNoun(section.key) +
+                                                 " for '" + section.key + "', got " +
+                                                 describe(section.value));
+      return;
+    }
+    for (const auto& item : section.value) {
+      loadSectionEntry(section.key, item, item.IsNull() ? section.value_mark : markOf(item), config,
+                       parent, top_level);
+    }
+  }
+
+  static std::string sectionNoun(std::string_view section) {
+    if (section == "strategies") return "strategies";
+    if (section == "classifiers") return "classifiers";
+    if (section == "risk_profiles") return "risk profiles";
+    if (section == "portfolios") return "portfolios";
+    return "containers";
+  }
+
+  void loadSectionEntry(const std::string& section, const YAML::Node& node, const Mark& mark,
+                        Config& config, const std::string& parent, bool top_level) {
+    ContainerDecl decl;
+    decl.role = roleOfSection(section);
+    decl.parent = parent;
+    const bool strict = section == "containers";
+    // Grouping levels of the spec's nested shape (a classifier's risk profiles, their
+    // portfolios) may be unnamed; a top-level entry or a strategy must have a name.
+    const bool name_required = top_level || section == "strategies";
+
+    if (node.IsScalar()) {  // `- strategy_a`: a name alone
+      if (const auto name = readContainerName(Entry{section, node, mark, mark})) {
+        decl.name = *name;
+        declare(std::move(decl), config);
+      }
+      return;
+    }
+    if (!node.IsMap()) {
+      diagnostics_.error(mark, "expected a name or a map with 'name' in '" + section + "', got " +
+                                   describe(node));
+      return;
+    }
+    const std::vector<Entry> keys = entries(node);
+    bool named = false;
+    for (const auto& entry : keys) {
+      if (entry.key == "name") {
+        if (auto name = readContainerName(entry)) {
+          decl.name = std::move(*name);
+          named = true;
+        }
+      } else if (entry.key == "produces") {
+        decl.produces = readEventTypes(entry, true);
+      } else if (strict && entry.key == "role") {
+        if (const auto role = readString(entry, "a role")) {
+          if (contains(kRoles, *role)) {
+            decl.role = *role;
+          } else {
+            diagnostics_.error(entry.value_mark, "unknown role '" + *role + "'; expected one of: " +
+                                                     join(kRoles) + didYouMean(*role, kRoles));
+          }
+        }
+      } else if (strict) {
+        unknownKey(entry, "key", "containers", kContainerKeys);
+      }
+      // Other keys of organization entries are the container's own parameters (the spec's
+      // "# ... classifier config"): evrouterd does not read them.
+    }
+    const bool name_missing =
+        std::none_of(keys.begin(), keys.end(), [](const Entry& e) { return e.key == "name"; });
+    if (name_missing && name_required) {
+      diagnostics_.error(mark, "an entry of '" + section + "' needs a 'name'");
+    }
+    const std::string nested_parent = named ? decl.name.value : parent;
+    if (named) declare(std::move(decl), config);
+    if (strict) return;
+    for (const auto& entry : keys) {
+      if (contains(kNestedSections, entry.key)) {
+        loadSectionEntries(entry, config, nested_parent, false);
+      }
+    }
+  }
+
+  // Adds a declared container; a name declared twice, or one no container could join under, is
+  // an error.
+  void declare(ContainerDecl decl, Config& config) {
+    if (const std::string why = checkContainerName(decl.name.value); !why.empty()) {
+      diagnostics_.error(decl.name.mark, "'" + decl.name.value + "': " + why);
+      return;
+    }
+    const auto same = std::find_if(config.containers.begin(), config.containers.end(),
+                                   [&](const ContainerDecl& other) {
+                                     return other.name.value == decl.name.value;
+                                   });
+    if (same != config.containers.end()) {
+      diagnostics_.error(decl.name.mark, "container '" + decl.name.value +
+                                             "' is declared twice (first at " +
+                                             lineColumn(same->name.mark) + ")");
+      return;
+    }
+    config.containers.push_back(std::move(decl));
   }
 
   std::optional<Located<std::string>> readContainerName(const Entry& entry) {
@@ -475,37 +1013,52 @@ class Loader {
   }
 
   void loadEvents(const Entry& entry, AdapterConfig& adapter) {
+    adapter.events = readEventTypes(entry, false);
+  }
+
+  // One event type name or a list of them. `allow_empty`: whether `[]` is a valid (empty) set;
+  // for a routing filter it is not, since it would route nothing.
+  std::optional<Located<EventTypeSet>> readEventTypes(const Entry& entry, bool allow_empty) {
     const auto listed = scalarOrList(entry, "an event type", "event types");
-    if (!listed) return;
+    if (!listed) return std::nullopt;
     const std::vector<YAML::Node>& items = *listed;
-    if (items.empty()) {
-      diagnostics_.error(entry.value_mark, "an empty 'events' filter would route nothing; leave "
-                                           "'events' out to route every type");
-      return;
+    if (items.empty() && !allow_empty) {
+      diagnostics_.error(entry.value_mark, "an empty '" + entry.key +
+                                               "' filter would route nothing; leave '" +
+                                               entry.key + "' out to route every type");
+      return std::nullopt;
     }
     EventTypeSet types;
     bool ok = true;
     for (const auto& item : items) {
       const Mark mark = item.IsNull() ? entry.value_mark : markOf(item);
-      if (!item.IsScalar()) {
-        diagnostics_.error(mark, "expected an event type name, got " + describe(item));
+      const auto type = readEventType(item, mark);
+      if (type) {
+        types.add(*type);
+      } else {
         ok = false;
-        continue;
       }
-      const auto type = parseEventType(item.Scalar());
-      if (!type) {
-        std::string upper = item.Scalar();
-        std::transform(upper.begin(), upper.end(), upper.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-        diagnostics_.error(mark, "unknown event type '" + item.Scalar() + "'; expected one of: " +
-                                     eventTypeNameList() + " (CLASSIFICATION = REGIME)" +
-                                     didYouMean(upper, eventTypeNames()));
-        ok = false;
-        continue;
-      }
-      types.add(*type);
     }
-    if (ok) adapter.events = Located<EventTypeSet>{types, entry.value_mark};
+    if (!ok) return std::nullopt;
+    return Located<EventTypeSet>{types, entry.value_mark};
+  }
+
+  // One event type name (case-insensitive; CLASSIFICATION is REGIME); reported when bad.
+  std::optional<EventType> readEventType(const YAML::Node& item, const Mark& mark) {
+    if (!item.IsScalar()) {
+      diagnostics_.error(mark, "expected an event type name, got " + describe(item));
+      return std::nullopt;
+    }
+    const auto type = parseEventType(item.Scalar());
+    if (!type) {
+      std::string upper = item.Scalar();
+      std::transform(upper.begin(), upper.end(), upper.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+      diagnostics_.error(mark, "unknown event type '" + item.Scalar() + "'; expected one of: " +
+                                   eventTypeNameList() + " (CLASSIFICATION = REGIME)" +
+                                   didYouMean(upper, eventTypeNames()));
+    }
+    return type;
   }
 
   static std::vector<std::string_view> eventTypeNames() {
@@ -518,6 +1071,7 @@ class Loader {
   }
 
   std::string file_;
+  std::string_view text_;
   const routing::AdapterRegistry& registry_;
   Diagnostics& diagnostics_;
 };
@@ -560,7 +1114,7 @@ std::optional<Config> loadConfigText(std::string_view yaml_text, const std::stri
                                      Diagnostics& diagnostics) {
   const std::size_t errors_before = diagnostics.errorCount();
   const routing::AdapterRegistry registry = routing::builtinAdapterRegistry();
-  Loader loader(file, registry, diagnostics);
+  Loader loader(file, yaml_text, registry, diagnostics);
   std::optional<Config> config;
   // yaml-cpp reports syntax errors, and a few malformed-node cases, by throwing: each becomes one
   // diagnostic at its mark. Nothing escapes.

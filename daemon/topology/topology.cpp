@@ -1,6 +1,8 @@
 #include "topology/topology.hpp"
 
 #include "evr/link_messages.hpp"
+#include "topology/organization.hpp"
+#include "topology/validation.hpp"
 
 #include <cstdio>
 #include <map>
@@ -92,14 +94,20 @@ std::shared_ptr<const routing::RoutingTable> compileTopology(
     Diagnostics& diagnostics) {
   const std::size_t errors_before = diagnostics.errorCount();
 
-  if (config.adapters.size() > routing::kMaxAdapters) {
-    diagnostics.error(config.adapters_mark,
+  // No `adapters:` but an organization: its default adapters (topology/organization.hpp).
+  std::vector<config::AdapterConfig> generated;
+  const bool use_defaults = !config.adapters_present && config.organization.has_value();
+  if (use_defaults) generated = defaultAdapters(config, diagnostics);
+  const std::vector<config::AdapterConfig>& adapters = use_defaults ? generated : config.adapters;
+  const Mark& adapters_mark = use_defaults ? config.organization->mark : config.adapters_mark;
+
+  if (adapters.size() > routing::kMaxAdapters) {
+    diagnostics.error(adapters_mark,
                       "too many adapters (at most " + std::to_string(routing::kMaxAdapters) + ")");
     return nullptr;
   }
-  if (config.adapters.empty()) {
-    diagnostics.warning(config.adapters_mark,
-                        "no adapters are configured: evrouterd will route nothing");
+  if (adapters.empty()) {
+    diagnostics.warning(adapters_mark, "no adapters are configured: evrouterd will route nothing");
   }
 
   Interner interner(diagnostics);
@@ -109,8 +117,8 @@ std::shared_ptr<const routing::RoutingTable> compileTopology(
 
   std::map<std::string, const config::AdapterConfig*> by_name;
   std::vector<routing::CompiledAdapter> compiled;
-  compiled.reserve(config.adapters.size());
-  for (const auto& adapter : config.adapters) {
+  compiled.reserve(adapters.size());
+  for (const auto& adapter : adapters) {
     if (adapter.name.empty()) {
       diagnostics.error(adapter.name_mark, "empty adapter name");
     } else if (const auto [it, inserted] = by_name.emplace(adapter.name, &adapter); !inserted) {
@@ -141,8 +149,12 @@ std::shared_ptr<const routing::RoutingTable> compileTopology(
 
   warnOnHashCollisions(interner, diagnostics);
 
-  if (diagnostics.errorCount() > errors_before) return nullptr;
-  return std::make_shared<const routing::RoutingTable>(interner.takeNames(), std::move(compiled));
+  std::shared_ptr<const routing::RoutingTable> table;
+  if (diagnostics.errorCount() == errors_before) {
+    table = std::make_shared<const routing::RoutingTable>(interner.takeNames(), std::move(compiled));
+  }
+  validateTopology(config, adapters, table.get(), diagnostics);
+  return table;
 }
 
 }  // namespace evr::topology
