@@ -65,6 +65,24 @@ struct SelectiveGroup {
   std::vector<Rule> rules;
   std::optional<ContainerId> default_target;
   bool mode_all = false;
+
+  // The decision for one event: calls take(target) for the first matching rule's target (every
+  // matching rule's with mode_all), or for the default target when none matches. Returns false
+  // when the event matched nothing and there is no default (an unmatched event). No allocation.
+  template <typename Take>
+  bool choose(const EventView& view, Take&& take) const {
+    bool matched = false;
+    for (const auto& rule : rules) {
+      if (!rule.condition.evaluate(view)) continue;
+      matched = true;
+      take(rule.target);
+      if (!mode_all) break;
+    }
+    if (matched) return true;
+    if (!default_target) return false;
+    take(*default_target);
+    return true;
+  }
 };
 
 // One directed edge an adapter contributes: events of `types` from `source` go to `target`,

@@ -412,20 +412,11 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
     }
     const routing::EventView view{event, hops};
     for (const auto& step : entry->selective) {
-      const routing::SelectiveGroup& group = *step.group;
-      bool matched = false;
-      const auto take = [&](routing::ContainerId target) {
-        matched = true;
+      const bool matched = step.group->choose(view, [&](routing::ContainerId target) {
         if (delivered_stamp_[target] == route_stamp_) return;  // already has it from another route
         delivered_stamp_[target] = route_stamp_;
         deliver(peer_of_container_[target], event_type, hops, body);
-      };
-      for (const auto& rule : group.rules) {
-        if (!rule.condition.evaluate(view)) continue;
-        take(rule.target);
-        if (!group.mode_all) break;
-      }
-      if (!matched && group.default_target) take(*group.default_target);
+      });
       if (matched) {
         ++adapter_matches_[step.adapter];
       } else {
