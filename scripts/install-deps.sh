@@ -10,6 +10,7 @@ packages=(
   # libraries
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libboost-test-dev libsystemd-dev libcli11-dev nlohmann-json3-dev
+  libbenchmark-dev
   # tests and demo tools
   python3
 )

@@ -28,9 +28,9 @@ namespace {
 constexpr std::string_view kTopLevelKeys[] = {
     "classifiers", "containers",    "event_communication", "organization",
     "portfolios",  "risk_profiles", "router",              "strategies"};
-// Organization sections: lists of containers. Each entry of the first four may nest the
-// sections below it (a classifier's risk profiles, a risk profile's portfolios, a portfolio's
-// strategies, as in the spec) and carry free-form parameters; `containers:` is flat and strict.
+// Organization sections: lists of declared containers. An entry of any of them but `containers:`
+// may nest kNestedSections lists (the spec nests classifier > risk profiles > portfolios >
+// strategies) and carry free-form parameters; `containers:` is flat and strict.
 constexpr std::string_view kOrganizationSections[] = {"classifiers", "containers", "portfolios",
                                                       "risk_profiles", "strategies"};
 // Sections an organization entry may nest, whatever its own section.
@@ -38,9 +38,9 @@ constexpr std::string_view kNestedSections[] = {"portfolios", "risk_profiles", "
 constexpr std::string_view kContainerKeys[] = {"name", "produces", "role"};
 // Roles a `containers:` entry may give: the organization roles, and the infrastructure roles the
 // generated default adapters look for (topology/organization.hpp).
-constexpr std::string_view kRoles[] = {"classifier",  "data",         "execution",
-                                       "indicators",  "performance_tracker", "portfolio",
-                                       "risk",        "risk_manager", "strategy"};
+constexpr std::string_view kRoles[] = {"classifier", "data",      "execution",
+                                       "indicators", "performance_tracker", "portfolio",
+                                       "risk",       "risk_manager", "strategy"};
 constexpr std::string_view kRuleKeys[] = {"condition", "field", "operator", "target", "value"};
 constexpr std::string_view kModes[] = {"first", "all"};
 constexpr std::string_view kTransformKeys[] = {"retype", "tags"};

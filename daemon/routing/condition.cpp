@@ -5,6 +5,7 @@
 
 #include "routing/condition.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <compare>
@@ -83,8 +84,7 @@ namespace {
 
 bool evalExpr(const Condition::Node& node, std::uint32_t index, const EventView& view);
 
-FieldValue readOperand(const Condition::Node& node, const Operand& operand,
-                       const EventView& view) {
+FieldValue readOperand(const Condition::Node& node, const Operand& operand, const EventView& view) {
   switch (operand.source) {
     case Operand::Source::Field: return operand.field->read(view.event, view.hops);
     case Operand::Source::Literal: return operand.literal;
@@ -189,9 +189,9 @@ bool evalExpr(const Condition::Node& node, std::uint32_t index, const EventView&
 
 enum class Tok : std::uint8_t {
   End,
-  Error,  // text: the message
-  Field,  // text: the name after `event.`
-  Word,   // an identifier that is not a keyword
+  Error,   // text: the message
+  Field,   // text: the name after `event.`
+  Word,    // an identifier that is not a keyword
   String,  // text: the decoded value
   Number,
   True,
@@ -249,8 +249,9 @@ struct Keyword {
   Tok kind;
 };
 constexpr Keyword kKeywords[] = {
-    {"and", Tok::And},           {"or", Tok::Or},           {"not", Tok::Not},
-    {"in", Tok::In},             {"contains", Tok::Contains}, {"matches", Tok::Matches},
+    {"and", Tok::And},           {"or", Tok::Or},
+    {"not", Tok::Not},           {"in", Tok::In},
+    {"contains", Tok::Contains}, {"matches", Tok::Matches},
     {"true", Tok::True},         {"false", Tok::False},
 };
 
@@ -276,9 +277,11 @@ std::vector<Token> lex(std::string_view text) {
     const char next = i + 1 < n ? text[i + 1] : '\0';
     if (c == '(' || c == ')' || c == '[' || c == ']' || c == ',') {
       ++i;
-      push(c == '(' ? Tok::LParen
-                    : c == ')' ? Tok::RParen
-                               : c == '[' ? Tok::LBracket : c == ']' ? Tok::RBracket : Tok::Comma,
+      push(c == '('   ? Tok::LParen
+           : c == ')' ? Tok::RParen
+           : c == '[' ? Tok::LBracket
+           : c == ']' ? Tok::RBracket
+                      : Tok::Comma,
            start);
     } else if (c == '=') {
       if (next != '=') {
@@ -347,8 +350,9 @@ std::vector<Token> lex(std::string_view text) {
       }
       if (bad || (i < n && (isWordChar(text[i]) || text[i] == '.'))) {
         while (i < n && (isWordChar(text[i]) || text[i] == '.')) ++i;
-        fail(start, "malformed number '" + std::string(text.substr(start, i - start)) +
-                        "'; expected digits with an optional fraction and exponent, e.g. 10, -2.5, 1e6");
+        fail(start,
+             "malformed number '" + std::string(text.substr(start, i - start)) +
+                 "'; expected digits with an optional fraction and exponent, e.g. 10, -2.5, 1e6");
         break;
       }
       push(Tok::Number, start, std::string(text.substr(start, i - start)));
@@ -417,10 +421,16 @@ Kind kindOf(FieldKind kind) {
   return Kind::Poison;
 }
 
+// Single-quoted, read back by lex() as `value`. A backslash is doubled only where lex() would
+// take it for an escape (before a quote or a backslash, or at the end), so `\d` stays `\d`.
 std::string quote(std::string_view value) {
   std::string out = "'";
-  for (const char c : value) {
-    if (c == '\'' || c == '\\') out += '\\';
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    const char next = i + 1 < value.size() ? value[i + 1] : '\0';
+    if (c == '\'' || (c == '\\' && (next == '\0' || next == '\'' || next == '"' || next == '\\'))) {
+      out += '\\';
+    }
     out += c;
   }
   out += '\'';
@@ -459,7 +469,11 @@ class Parser {
  public:
   Parser(std::string_view text, const config::Mark& mark, config::Diagnostics& diagnostics,
          Condition::Node& node)
-      : text_(text), mark_(mark), diagnostics_(diagnostics), node_(node), tokens_(lex(text)) {}
+      : text_(text), mark_(mark), diagnostics_(diagnostics), node_(node), tokens_(lex(text)) {
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '\n') line_starts_.push_back(i + 1);
+    }
+  }
 
   // The whole condition; kNone expr after any error.
   Parsed parse() {
@@ -495,15 +509,17 @@ class Parser {
   // A token as a message shows it: its source text (shortened), or "the end of the condition".
   std::string show(const Token& token) const {
     if (token.kind == Tok::End) return "the end of the condition";
-    std::string_view spelling = text_.substr(token.offset, token.length);
-    std::string out = "'";
+    const std::string_view spelling = text_.substr(token.offset, token.length);
+    // A string shows with its own quotes; anything else in single quotes.
+    const bool quoted = token.kind == Tok::String;
+    std::string out = quoted ? "" : "'";
     if (spelling.size() > 24) {
       out += spelling.substr(0, 21);
       out += "...";
     } else {
       out += spelling;
     }
-    return out + "'";
+    return quoted ? out : out + "'";
   }
   // The previous token's spelling, for "expected X after 'Y'".
   std::string previous() const {
@@ -515,14 +531,11 @@ class Parser {
   config::Mark markAt(std::size_t offset) const {
     config::Mark mark = mark_;
     offset = std::min(offset, text_.size());
-    std::uint32_t newlines = 0;
-    std::size_t line_start = 0;
-    for (std::size_t i = 0; i < offset; ++i) {
-      if (text_[i] == '\n') {
-        ++newlines;
-        line_start = i + 1;
-      }
-    }
+    // line_starts_ holds the offset after each newline; those at or before `offset` are the lines
+    // the text has passed.
+    const auto passed = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+    const auto newlines = static_cast<std::uint32_t>(passed - line_starts_.begin());
+    const std::size_t line_start = newlines == 0 ? 0 : *(passed - 1);
     if (newlines == 0) {
       if (mark.column > 0) mark.column += static_cast<std::uint32_t>(offset);
     } else {
@@ -599,8 +612,8 @@ class Parser {
     if (peek().kind != Tok::Not) return parseComparison();
     const Token& token = next();
     if (++depth_ > kMaxDepth) {
-      syntaxError(token, "the condition nests too deeply (more than " +
-                             std::to_string(kMaxDepth) + " levels of 'not' and parentheses)");
+      syntaxError(token, "the condition nests too deeply (more than " + std::to_string(kMaxDepth) +
+                             " levels of 'not' and parentheses)");
       return {};
     }
     Parsed inner = parseNot();
@@ -671,8 +684,8 @@ class Parser {
       }
       return out;
     } else {
-      const std::string message = "expected a comparison operator after '" +
-                                  std::string(source(lhs.offset, lhs.end)) + "'";
+      const std::string message =
+          "expected a comparison operator after '" + std::string(source(lhs.offset, lhs.end)) + "'";
       if (token.kind == Tok::End || token.kind == Tok::And || token.kind == Tok::Or ||
           token.kind == Tok::RParen) {
         // Only the type is wrong: keep going to find more errors.
@@ -708,8 +721,8 @@ class Parser {
       }
       if (token.kind != Tok::String && token.kind != Tok::Number && token.kind != Tok::True &&
           token.kind != Tok::False) {
-        syntaxError(token, "expected a string, number, true or false in the list, found " +
-                               show(token));
+        syntaxError(token,
+                    "expected a string, number, true or false in the list, found " + show(token));
         return out;
       }
       Term item = parseValue();
@@ -750,8 +763,8 @@ class Parser {
     out.precedence = 4;
     const Token& token = peek();
     if (token.kind != Tok::String) {
-      syntaxError(token, "expected a string (a regular expression) after 'matches', found " +
-                             show(token));
+      syntaxError(token,
+                  "expected a string (a regular expression) after 'matches', found " + show(token));
       return out;
     }
     next();
@@ -857,16 +870,19 @@ class Parser {
       }
       case Tok::End:
         if (pos_ == 0) {
-          syntaxError(token, "empty condition: expected an expression such as "
-                             "event.regime == 'BULL'");
+          syntaxError(token,
+                      "empty condition: expected an expression such as "
+                      "event.regime == 'BULL'");
         } else {
           syntaxError(token, "expected a value after '" + previous() + "'");
         }
         return term;
       default:
         if (pos_ == 0) {
-          syntaxError(token, "expected a field, a literal or '(' at the start of the condition, "
-                             "found " + show(token));
+          syntaxError(token,
+                      "expected a field, a literal or '(' at the start of the condition, "
+                      "found " +
+                          show(token));
         } else {
           syntaxError(token, "expected a value after '" + previous() + "', found " + show(token));
         }
@@ -901,9 +917,12 @@ class Parser {
   }
 
   std::string unknownField(const std::string& name) {
-    std::vector<std::string> names;
-    for (const auto& field : fields::allFields()) names.push_back("event." + std::string(field.name));
-    std::vector<std::string_view> views(names.begin(), names.end());
+    if (field_paths_.empty()) {
+      for (const auto& field : fields::allFields()) {
+        field_paths_.push_back("event." + std::string(field.name));
+      }
+    }
+    std::vector<std::string_view> views(field_paths_.begin(), field_paths_.end());
     std::string message = "unknown field 'event." + name + "'";
     const std::string hint = config::didYouMean("event." + name, views);
     if (!hint.empty()) return message + hint;
@@ -980,10 +999,10 @@ class Parser {
       const bool field_on_right = rhs.operand.source == Operand::Source::Field &&
                                   lhs.operand.source != Operand::Source::Field;
       const Term& subject = field_on_right ? rhs : lhs;
-      report(op_token.offset,
-             "'" + std::string(opSpelling(op)) + "' does not apply to " + describe(subject) +
-                 (lhs.kind == Kind::Enum ? " (enums compare with ==, != and in)"
-                                         : " (bools compare with == and !=)"));
+      report(op_token.offset, "'" + std::string(opSpelling(op)) + "' does not apply to " +
+                                  describe(subject) +
+                                  (lhs.kind == Kind::Enum ? " (enums compare with ==, != and in)"
+                                                          : " (bools compare with == and !=)"));
       return false;
     }
     return true;
@@ -1019,6 +1038,8 @@ class Parser {
   config::Diagnostics& diagnostics_;
   Condition::Node& node_;
   std::vector<Token> tokens_;
+  std::vector<std::size_t> line_starts_;  // offsets just after each '\n'
+  std::vector<std::string> field_paths_;  // "event.<name>" for suggestions, built on first use
   std::size_t pos_ = 0;
   std::size_t errors_ = 0;
   bool stopped_ = false;

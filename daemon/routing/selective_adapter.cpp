@@ -43,7 +43,22 @@ std::vector<Edge> compileSelectiveAdapter(const config::AdapterConfig& adapter,
     return resolve(target);
   };
   for (const auto& rule : adapter.rules) {
-    auto condition = compileCondition(rule.condition.text, rule.condition.mark, diagnostics);
+    std::optional<Condition> condition;
+    if (rule.structured) {
+      // The text was generated from {field, operator, value}: columns inside it mean nothing in
+      // the file, so report at the rule's field, quoting the generated condition.
+      config::Diagnostics inner;
+      condition = compileCondition(rule.condition.text, rule.condition.mark, inner);
+      for (const auto& d : inner.all()) {
+        if (d.severity == config::Severity::Error) {
+          diagnostics.error(rule.condition.mark, d.message + " (in `" + rule.condition.text + "`)");
+        } else {
+          diagnostics.warning(rule.condition.mark, d.message + " (in `" + rule.condition.text + "`)");
+        }
+      }
+    } else {
+      condition = compileCondition(rule.condition.text, rule.condition.mark, diagnostics);
+    }
     const auto target = resolveTarget(rule.target);
     if (!condition || !target) {
       ok = false;

@@ -108,9 +108,11 @@ void warnOnLikelyTypos(const config::Config& config, Diagnostics& diagnostics) {
     std::size_t best_count = 0;
     for (const auto& [other, other_seen] : names) {
       if (other == name) continue;
+      const std::size_t longer = std::max(name.size(), other.size());
+      if (longer - std::min(name.size(), other.size()) > 2) continue;  // more than 2 edits
       const std::size_t distance = editDistance(name, other);
       // As for "did you mean": at most 2 edits, and less than half of the longer name.
-      if (distance > 2 || distance * 2 >= std::max(name.size(), other.size())) continue;
+      if (distance > 2 || distance * 2 >= longer) continue;
       if (differOnlyByNumbering(name, other)) continue;
       if (distance < best_distance ||
           (distance == best_distance && other_seen.count > best_count)) {
@@ -276,6 +278,7 @@ void warnOnCycles(std::span<const AdapterConfig> adapters, const RoutingTable& t
     if (component.size() < 2) continue;
     std::vector<bool> in_component(n, false);
     for (const auto node : component) in_component[node] = true;
+    // TODO(perf): one search per edge of the component; fine for configs of hundreds of edges.
     std::optional<Cycle> best;
     for (const auto source : component) {
       for (const auto& edge : out[source]) {
@@ -283,7 +286,9 @@ void warnOnCycles(std::span<const AdapterConfig> adapters, const RoutingTable& t
         auto cycle = shortestMixedCycle(out, in_component, source, edge);
         if (!cycle || !isSimple(*cycle)) continue;
         if (!best || cycle->nodes.size() < best->nodes.size()) best = std::move(cycle);
+        if (best->nodes.size() == 3) break;  // a -> b -> a: none is shorter
       }
+      if (best && best->nodes.size() == 3) break;
     }
     // No loop needs two adapters: every loop here is one adapter's own (deliberate) shape.
     if (!best) continue;

@@ -113,8 +113,8 @@ FieldValue toValue(V value) {
 template <Which W, auto PayloadGet, auto FieldGet>
 struct From {
   static constexpr EventType kType = static_cast<EventType>(W);
-  using Value = std::remove_cvref_t<decltype(((std::declval<Payload::Reader>().*PayloadGet)().*
-                                              FieldGet)())>;
+  using Value =
+      std::remove_cvref_t<decltype(((std::declval<Payload::Reader>().*PayloadGet)().*FieldGet)())>;
   static bool read(Payload::Reader payload, FieldValue& out) {
     if (payload.which() != W) return false;
     out = toValue(((payload.*PayloadGet)().*FieldGet)());
@@ -218,8 +218,8 @@ constexpr std::array kFields = {
     payloadField<FromIndicator<&s::Indicator::Reader::getValue>>("value"),
     // SIGNAL
     payloadField<FromSignal<&s::Signal::Reader::getStrategy>,
-                 FromOrder<&s::Order::Reader::getStrategy>, FromFill<&s::Fill::Reader::getStrategy>>(
-        "strategy"),
+                 FromOrder<&s::Order::Reader::getStrategy>,
+                 FromFill<&s::Fill::Reader::getStrategy>>("strategy"),
     payloadField<FromSignal<&s::Signal::Reader::getDirection>>("direction"),
     payloadField<FromSignal<&s::Signal::Reader::getStrength>>("strength"),
     // ORDER
@@ -228,10 +228,11 @@ constexpr std::array kFields = {
     payloadField<FromOrder<&s::Order::Reader::getPortfolio>,
                  FromFill<&s::Fill::Reader::getPortfolio>,
                  FromPortfolio<&s::Portfolio::Reader::getPortfolio>>("portfolio"),
-    payloadField<FromOrder<&s::Order::Reader::getSide>, FromFill<&s::Fill::Reader::getSide>>("side"),
+    payloadField<FromOrder<&s::Order::Reader::getSide>, FromFill<&s::Fill::Reader::getSide>>(
+        "side"),
     payloadField<FromOrder<&s::Order::Reader::getOrderKind>>("order_kind"),
-    payloadField<FromOrder<&s::Order::Reader::getQuantity>, FromFill<&s::Fill::Reader::getQuantity>>(
-        "quantity"),
+    payloadField<FromOrder<&s::Order::Reader::getQuantity>,
+                 FromFill<&s::Fill::Reader::getQuantity>>("quantity"),
     payloadField<FromOrder<&s::Order::Reader::getLimitPrice>>("limit_price"),
     // FILL
     payloadField<FromFill<&s::Fill::Reader::getCommission>>("commission"),

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/config_loader.hpp"
+#include "topology/topology.hpp"
 
 using evr::EventType;
 using evr::EventTypeSet;
@@ -104,7 +105,7 @@ BOOST_AUTO_TEST_CASE(unknown_adapter_key_lists_the_keys_of_that_adapter_type) {
 )",
                {{4, 7,
                  "unknown key 'containrs' in pipeline adapter; expected one of: containers, "
-                 "events, name, type (did you mean 'containers'?)"},
+                 "events, name, transform, type (did you mean 'containers'?)"},
                 {3, 7, "pipeline adapter 'pipeline#1' needs 'containers'"}});
 }
 
@@ -286,7 +287,9 @@ BOOST_AUTO_TEST_CASE(adapter_without_type_is_an_error_at_the_adapter) {
     - name: "untyped"
       containers: [b, c]
 )",
-              5, 7, "adapter #2 has no 'type'; known types: broadcast, pipeline");
+              5, 7,
+              "adapter #2 has no 'type'; known types: broadcast, hierarchical, pipeline, "
+              "selective");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_adapter_type_lists_the_known_types) {
@@ -296,28 +299,8 @@ BOOST_AUTO_TEST_CASE(unknown_adapter_type_lists_the_known_types) {
       containers: [a, b]
 )",
               3, 13,
-              "unknown adapter type 'pipline'; known types: broadcast, pipeline (did you mean "
-              "'pipeline'?)");
-}
-
-BOOST_AUTO_TEST_CASE(spec_adapter_types_not_built_yet_say_so) {
-  expectErrors(R"(event_communication:
-  adapters:
-    - type: "selective"
-      source: "classifier"
-      rules:
-        - condition: "event.regime == 'BULL'"
-          target: "aggressive_portfolio"
-    - type: "hierarchical"
-      parent: "hmm_classifier"
-      children: ["conservative_risk", "balanced_risk"]
-)",
-               {{3, 13,
-                 "adapter type 'selective' is not implemented yet (implemented: broadcast, "
-                 "pipeline)"},
-                {8, 13,
-                 "adapter type 'hierarchical' is not implemented yet (implemented: broadcast, "
-                 "pipeline)"}});
+              "unknown adapter type 'pipline'; known types: broadcast, hierarchical, pipeline, "
+              "selective (did you mean 'pipeline'?)");
 }
 
 BOOST_AUTO_TEST_CASE(adapter_that_is_not_a_map_is_an_error) {
@@ -572,25 +555,6 @@ BOOST_AUTO_TEST_CASE(events_may_be_a_single_name) {
   BOOST_TEST((config.adapters.front().events->value == EventTypeSet::of(EventType::END_OF_DATA)));
 }
 
-BOOST_AUTO_TEST_CASE(organization_sections_are_accepted_as_they_are) {
-  const Config config = expectValid(R"(organization: "classifier_first"
-classifiers:
-  - name: "regime_detector"
-    risk_profiles:
-      - portfolios:
-          - strategies:
-              - name: "momentum_strategy"
-strategies: []
-risk_profiles: {}
-portfolios: ~
-containers: [a, b]
-)");
-  BOOST_TEST_REQUIRE(config.organization.has_value());
-  BOOST_TEST(config.organization->value == "classifier_first");
-  BOOST_TEST(config.organization->mark.line == 1u);
-  BOOST_TEST(config.organization->mark.column == 15u);
-}
-
 BOOST_AUTO_TEST_CASE(diagnostic_text_is_file_line_column_severity_message) {
   Diagnostics diagnostics;
   diagnostics.error({"a.yaml", 3, 7}, "bad");
@@ -674,6 +638,504 @@ BOOST_AUTO_TEST_CASE(valid_fixture_with_every_key_loads) {
   BOOST_TEST(config->router.shutdown_grace_ms == 0u);
   BOOST_TEST(config->adapters.size() == 2u);
   BOOST_TEST(config->organization->value == "portfolio_first");
+}
+
+// ---- hierarchical and selective adapters ------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(spec_adapter_types_load_with_their_keys) {
+  const Config config = expectValid(R"(event_communication:
+  adapters:
+    - type: "hierarchical"
+      name: "classifier_hierarchy"
+      parent: "hmm_classifier"
+      children: ["conservative_risk", "balanced_risk"]
+      context_events: [REGIME, portfolio]
+      result_events: SIGNAL
+    - type: "selective"
+      name: "regime_routing"
+      source: "classifier"
+      rules:
+        - condition: "event.regime == 'BULL'"
+          target: "aggressive_portfolio"
+      default: "balanced_portfolio"
+      mode: all
+)");
+  BOOST_TEST_REQUIRE(config.adapters.size() == 2u);
+  const auto& hierarchical = config.adapters[0];
+  BOOST_TEST(hierarchical.type == "hierarchical");
+  BOOST_TEST_REQUIRE(hierarchical.parent.has_value());
+  BOOST_TEST(hierarchical.parent->value == "hmm_classifier");
+  BOOST_TEST(hierarchical.parent->mark.line == 5u);
+  BOOST_TEST(hierarchical.parent->mark.column == 15u);
+  BOOST_TEST_REQUIRE(hierarchical.children.size() == 2u);
+  BOOST_TEST(hierarchical.children[1].value == "balanced_risk");
+  BOOST_TEST(hierarchical.children[1].mark.column == 39u);  // at the quote, like every name
+  BOOST_TEST_REQUIRE(hierarchical.context_events.has_value());
+  EventTypeSet context = EventTypeSet::of(EventType::REGIME);
+  context.add(EventType::PORTFOLIO);
+  BOOST_TEST((hierarchical.context_events->value == context));
+  BOOST_TEST(hierarchical.context_events->mark.line == 7u);
+  BOOST_TEST_REQUIRE(hierarchical.result_events.has_value());
+  BOOST_TEST((hierarchical.result_events->value == EventTypeSet::of(EventType::SIGNAL)));
+  BOOST_TEST(!hierarchical.events.has_value());
+
+  const auto& selective = config.adapters[1];
+  BOOST_TEST(selective.type == "selective");
+  BOOST_TEST_REQUIRE(selective.source.has_value());
+  BOOST_TEST(selective.source->value == "classifier");
+  BOOST_TEST_REQUIRE(selective.rules.size() == 1u);
+  BOOST_TEST(selective.rules[0].condition.text == "event.regime == 'BULL'");
+  BOOST_TEST(!selective.rules[0].structured);
+  BOOST_TEST(selective.rules[0].target.value == "aggressive_portfolio");
+  BOOST_TEST(selective.rules[0].target.mark.line == 14u);
+  BOOST_TEST(selective.rules[0].mark.line == 13u);
+  BOOST_TEST(selective.rules[0].mark.column == 11u);
+  BOOST_TEST_REQUIRE(selective.default_target.has_value());
+  BOOST_TEST(selective.default_target->value == "balanced_portfolio");
+  BOOST_TEST(selective.default_target->mark.line == 15u);
+  BOOST_TEST(selective.mode_all);
+}
+
+BOOST_AUTO_TEST_CASE(hierarchical_context_events_are_absent_unless_given) {
+  const Config config = expectValid(R"(event_communication:
+  adapters:
+    - {type: hierarchical, parent: p, children: [c]}
+)");
+  BOOST_TEST(!config.adapters[0].context_events.has_value());  // the adapter uses {REGIME}
+  BOOST_TEST(!config.adapters[0].result_events.has_value());   // every type
+}
+
+BOOST_AUTO_TEST_CASE(hierarchical_needs_a_parent_and_a_child) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: hierarchical
+      name: h
+      children: []
+)",
+               {{3, 7, "hierarchical adapter 'h' needs 'parent'"},
+                {5, 17, "hierarchical adapter 'h' needs at least 1 children, got 0"}});
+}
+
+BOOST_AUTO_TEST_CASE(empty_context_or_result_events_are_an_error) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: hierarchical
+      parent: p
+      children: [c]
+      context_events: []
+      result_events: [BAR, BRA]
+)",
+               {{6, 23, "an empty 'context_events' filter would route nothing"},
+                {7, 28, "unknown event type 'BRA'"}});
+}
+
+BOOST_AUTO_TEST_CASE(condition_mark_is_the_first_character_of_the_text) {
+  // yaml-cpp marks a quoted scalar at its quote, a block scalar at its indicator: the mark must
+  // be where the condition text itself starts, since errors are reported at offsets from it.
+  const Config config = expectValid(R"(event_communication:
+  adapters:
+    - type: selective
+      source: classifier
+      rules:
+        - condition: "event.regime == 'BULL'"
+          target: a
+        - condition: 'event.regime == "BEAR"'
+          target: b
+        - condition: event.confidence > 0.5
+          target: c
+        - {target: d, condition: "event.regime == 'X'"}
+        - condition: |
+            event.regime == 'Y'
+          target: e
+        - condition: !!str "event.regime == 'Z'"
+          target: f
+)");
+  const auto& rules = config.adapters.at(0).rules;
+  BOOST_TEST_REQUIRE(rules.size() == 6u);
+  struct Place {
+    std::uint32_t line, column;
+  };
+  const Place expected[] = {{6, 23}, {8, 23}, {10, 22}, {12, 35}, {14, 13}, {16, 29}};
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    BOOST_TEST_CONTEXT("rule " << i) {
+      BOOST_TEST(rules[i].condition.text.rfind("event.", 0) == 0u);
+      BOOST_TEST(rules[i].condition.mark.line == expected[i].line);
+      BOOST_TEST(rules[i].condition.mark.column == expected[i].column);
+    }
+  }
+  BOOST_TEST(rules[1].condition.text == "event.regime == \"BEAR\"");
+  BOOST_TEST(rules[4].condition.text == "event.regime == 'Y'\n");
+}
+
+BOOST_AUTO_TEST_CASE(condition_errors_point_into_the_quoted_text) {
+  // Loading succeeds; compiling the condition reports the unknown field at its own column.
+  Diagnostics diagnostics;
+  const auto config = loadConfigText(R"(event_communication:
+  adapters:
+    - type: selective
+      source: classifier
+      rules:
+        - condition: "event.regime == 'BULL' and event.confidnce > 0.5"
+          target: a
+)",
+                                     "test.yaml", diagnostics);
+  BOOST_TEST_REQUIRE(config.has_value());
+  const auto& condition = config->adapters[0].rules[0].condition;
+  // "event.confidnce" starts 27 characters into the text, which starts after the quote at 22.
+  BOOST_TEST(condition.mark.column + condition.text.find("event.confidnce") == 50u);
+  BOOST_TEST(evr::topology::compileTopology(*config, diagnostics) == nullptr);
+  BOOST_TEST_INFO(diagnostics.toString());
+  BOOST_TEST_REQUIRE(diagnostics.errorCount() == 1u);
+  BOOST_TEST(diagnostics.all()[0].mark.line == 6u);
+  BOOST_TEST(diagnostics.all()[0].mark.column == 50u);
+  BOOST_TEST(diagnostics.all()[0].message.find("event.confidnce") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(structured_rules_become_condition_text) {
+  const Config config = expectValid(R"(event_communication:
+  adapters:
+    - type: selective
+      source: classifier
+      rules:
+        - {field: regime, operator: equals, value: BULL, target: a}
+        - {field: confidence, operator: gte, value: 0.75, target: b}
+        - {field: regime, operator: in, value: [BEAR, "NEUTRAL"], target: c}
+        - {field: event.quantity, operator: not_in, value: [1, 2.5, -3], target: d}
+        - {field: name, operator: matches, value: 20, target: e}
+        - {field: strategy, operator: contains, value: 'it''s \ok', target: f}
+        - {field: symbol, operator: not_equals, value: "42", target: g}
+        - {field: confidence, operator: lt, value: 1e3, target: h}
+        - {field: flag, operator: equals, value: True, target: i}
+        - {field: period_seconds, operator: gt, value: +60, target: j}
+        - {field: confidence, operator: lte, value: .5, target: k}
+)");
+  const auto& rules = config.adapters.at(0).rules;
+  const std::vector<std::string> expected = {
+      "event.regime == 'BULL'",
+      "event.confidence >= 0.75",
+      "event.regime in ['BEAR', 'NEUTRAL']",
+      "event.quantity not in [1, 2.5, -3]",
+      "event.name matches '20'",
+      "event.strategy contains 'it\\'s \\\\ok'",
+      "event.symbol != '42'",
+      "event.confidence < 1000.0",
+      "event.flag == true",
+      "event.period_seconds > 60",
+      "event.confidence <= 0.5",
+  };
+  BOOST_TEST_REQUIRE(rules.size() == expected.size());
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    BOOST_TEST(rules[i].condition.text == expected[i]);
+    BOOST_TEST(rules[i].structured);
+    BOOST_TEST(rules[i].mark.line == 6u + i);
+  }
+  // Marked at the rule's `field` value.
+  BOOST_TEST(rules[0].condition.mark.line == 6u);
+  BOOST_TEST(rules[0].condition.mark.column == 19u);
+  BOOST_TEST(rules[0].target.value == "a");
+}
+
+BOOST_AUTO_TEST_CASE(structured_rules_compile_like_written_ones) {
+  // The generated text is valid condition language (checked by the condition compiler).
+  Diagnostics diagnostics;
+  const auto config = loadConfigText(R"(event_communication:
+  adapters:
+    - type: selective
+      source: classifier
+      rules:
+        - {field: regime, operator: in, value: [BULL, "it's"], target: a}
+        - {field: confidence, operator: gt, value: 0.5, target: b}
+)",
+                                     "test.yaml", diagnostics);
+  BOOST_TEST_REQUIRE(config.has_value());
+  const auto table = evr::topology::compileTopology(*config, diagnostics);
+  BOOST_TEST_INFO(diagnostics.toString());
+  BOOST_TEST(table != nullptr);
+  BOOST_TEST(!diagnostics.hasErrors());
+}
+
+BOOST_AUTO_TEST_CASE(structured_rule_mistakes_are_errors_at_their_place) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: selective
+      source: classifier
+      rules:
+        - {field: regime, operator: equal, value: BULL, target: a}
+        - {field: regime, operator: in, value: BULL, target: b}
+        - {field: regime, operator: equals, value: [BULL], target: c}
+        - {field: regime, operator: equals, value: BULL}
+        - {field: regime, condition: "event.regime == 'BULL'", target: e}
+        - {field: regime, operator: equals, target: f}
+        - {field: "1st", operator: equals, value: x, target: g}
+        - {condition: "event.regime == 'BULL'", traget: h}
+        - {condition: "  ", target: i}
+        - target: j
+        - [condition, target]
+)",
+               {{6, 37,
+                 "unknown operator 'equal'; expected one of: equals, not_equals, gt, gte, lt, lte, "
+                 "in, not_in, contains, matches (did you mean 'equals'?)"},
+                {7, 48, "operator 'in' needs a non-empty list value, e.g. [BULL, BEAR], got 'BULL'"},
+                {8, 52, "operator 'equals' needs a single value, got a list (use 'in'"},
+                {9, 11, "a selective rule needs a 'target'"},
+                {10, 12, "a rule has either 'condition' or 'field', 'operator' and 'value', not both"},
+                {11, 11, "a structured rule needs 'value'"},
+                {12, 19, "'1st' is not a field name"},
+                {13, 49, "unknown key 'traget' in selective rule; expected one of: condition, field, "
+                         "operator, target, value (did you mean 'target'?)"},
+                {13, 11, "a selective rule needs a 'target'"},
+                {14, 23, "empty condition"},
+                {15, 11, "a selective rule needs a 'condition' (or 'field', 'operator' and 'value')"},
+                {16, 11, "expected a rule (a map with 'condition' and 'target'), got a list"}});
+}
+
+BOOST_AUTO_TEST_CASE(selective_mode_is_first_or_all) {
+  const Config first = expectValid(R"(event_communication:
+  adapters:
+    - {type: selective, source: s, default: d, mode: first}
+)");
+  BOOST_TEST(!first.adapters[0].mode_all);
+  BOOST_TEST(first.adapters[0].rules.empty());
+  expectError(R"(event_communication:
+  adapters:
+    - type: selective
+      source: s
+      default: d
+      mode: "al"
+)",
+              6, 13, "unknown mode 'al'; accepted: first, all (did you mean 'all'?)");
+  expectError(R"(event_communication:
+  adapters:
+    - {type: selective, source: s, default: d, mode: [all]}
+)",
+              3, 54, "expected a mode for 'mode', got a list");
+}
+
+BOOST_AUTO_TEST_CASE(selective_needs_a_rule_or_a_default) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: selective
+      name: nowhere
+      source: s
+    - type: selective
+      name: empty
+      source: s
+      rules: []
+    - type: selective
+      name: fallback
+      source: s
+      rules: []
+      default: d
+)",
+               {{3, 7, "selective adapter 'nowhere' needs 'rules' (or a 'default' target)"},
+                {9, 14, "selective adapter 'empty' needs at least 1 rule (or a 'default' target)"}});
+}
+
+BOOST_AUTO_TEST_CASE(rules_of_the_wrong_type_are_an_error) {
+  expectError(R"(event_communication:
+  adapters:
+    - type: selective
+      source: s
+      rules: {condition: "event.regime == 'BULL'", target: a}
+)",
+              5, 14, "expected a list of rules for 'rules', got a map");
+}
+
+// ---- pipeline transform -----------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(pipeline_transform_is_read) {
+  const Config config = expectValid(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: [indicators, strategy]
+      transform:
+        retype: {INDICATOR: SIGNAL, classification: portfolio}
+        tags: {stage: enriched, version: 2}
+)");
+  const auto& adapter = config.adapters.at(0);
+  BOOST_TEST_REQUIRE(adapter.transform.has_value());
+  const auto& transform = *adapter.transform;
+  BOOST_TEST(transform.mark.line == 6u);
+  BOOST_TEST(transform.mark.column == 9u);
+  BOOST_TEST_REQUIRE(transform.retype.size() == 2u);
+  BOOST_TEST((transform.retype[0].first.value == EventType::INDICATOR));
+  BOOST_TEST((transform.retype[0].second.value == EventType::SIGNAL));
+  BOOST_TEST(transform.retype[0].first.mark.column == 18u);
+  BOOST_TEST(transform.retype[0].second.mark.column == 29u);
+  BOOST_TEST((transform.retype[1].first.value == EventType::REGIME));
+  BOOST_TEST((transform.retype[1].second.value == EventType::PORTFOLIO));
+  BOOST_TEST_REQUIRE(transform.tags.size() == 2u);
+  BOOST_TEST(transform.tags[0].first.value == "stage");
+  BOOST_TEST(transform.tags[0].second.value == "enriched");
+  BOOST_TEST(transform.tags[1].first.value == "version");
+  BOOST_TEST(transform.tags[1].second.value == "2");
+  BOOST_TEST(transform.tags[1].second.mark.column == 42u);
+}
+
+BOOST_AUTO_TEST_CASE(transform_mistakes_are_errors_at_their_place) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: pipeline
+      containers: [a, b]
+      transform:
+        retype: {INDICATR: SIGNAL, BAR: [TICK], REGIME: BAR, CLASSIFICATION: TICK}
+        tag: {x: y}
+        tags: {k: [v]}
+    - type: pipeline
+      containers: [b, c]
+      transform: [retype]
+    - type: broadcast
+      source: c
+      targets: [d]
+      transform: {tags: {k: v}}
+)",
+               {{6, 18, "unknown event type 'INDICATR'"},
+                {6, 41, "expected an event type name, got a list"},
+                {6, 62, "transform retypes REGIME twice (first at 6:49)"},
+                {7, 9, "unknown key 'tag' in transform; expected one of: retype, tags (did you "
+                       "mean 'tags'?)"},
+                {8, 19, "expected a tag value (a string) for 'k', got a list"},
+                {11, 18, "expected a map with 'retype' and/or 'tags' for 'transform', got a list"},
+                {15, 7, "unknown key 'transform' in broadcast adapter"}});
+}
+
+// ---- organization sections --------------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(organization_sections_declare_containers_with_roles_and_parents) {
+  const Config config = expectValid(R"(organization: "classifier_first"
+classifiers:
+  - name: "regime_detector"
+    model: hmm          # a free-form parameter
+    risk_profiles:
+      - name: conservative
+        portfolios:
+          - strategies:
+              - name: "momentum_strategy"
+                lookback: 20
+      - portfolios:
+          - name: balanced
+strategies:
+  - name: mean_reversion
+  - breakout
+risk_profiles: ~
+portfolios: []
+containers:
+  - {name: feed, role: data, produces: [BAR, END_OF_DATA]}
+  - name: sink
+    produces: []
+)");
+  BOOST_TEST_REQUIRE(config.organization.has_value());
+  BOOST_TEST(config.organization->value == "classifier_first");
+  BOOST_TEST(config.organization->mark.line == 1u);
+  BOOST_TEST(config.organization->mark.column == 15u);
+  struct Expected {
+    std::string name, role, parent;
+    std::uint32_t line;
+  };
+  const std::vector<Expected> expected = {
+      {"regime_detector", "classifier", "", 3},
+      {"conservative", "risk", "regime_detector", 6},
+      {"momentum_strategy", "strategy", "conservative", 9},
+      {"balanced", "portfolio", "regime_detector", 12},
+      {"mean_reversion", "strategy", "", 14},
+      {"breakout", "strategy", "", 15},
+      {"feed", "data", "", 19},
+      {"sink", "", "", 20},
+  };
+  BOOST_TEST_REQUIRE(config.containers.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    BOOST_TEST_CONTEXT(expected[i].name) {
+      BOOST_TEST(config.containers[i].name.value == expected[i].name);
+      BOOST_TEST(config.containers[i].role == expected[i].role);
+      BOOST_TEST(config.containers[i].parent == expected[i].parent);
+      BOOST_TEST(config.containers[i].name.mark.line == expected[i].line);
+    }
+  }
+  BOOST_TEST(config.containers[4].name.mark.column == 11u);
+  BOOST_TEST(config.containers[5].name.mark.column == 5u);
+  BOOST_TEST_REQUIRE(config.containers[6].produces.has_value());
+  EventTypeSet feed = EventTypeSet::of(EventType::BAR);
+  feed.add(EventType::END_OF_DATA);
+  BOOST_TEST((config.containers[6].produces->value == feed));
+  BOOST_TEST_REQUIRE(config.containers[7].produces.has_value());
+  BOOST_TEST(config.containers[7].produces->value.empty());
+  BOOST_TEST(!config.containers[0].produces.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(organization_section_mistakes_are_errors_at_their_place) {
+  expectErrors(R"(strategies:
+  - name: strategy_a
+  - lookback: 20
+  - name: strategy_a
+  - name: "my strategy"
+  - [x]
+classifiers:
+  - name: c
+    risk_profiles:
+      - portfolios:
+          - strategies:
+              - lookback: 5
+risk_profiles: {a: b}
+containers:
+  - {name: feed, role: feeder}
+  - {name: sink, kind: tracker}
+  - {role: execution}
+)",
+               {{3, 5, "an entry of 'strategies' needs a 'name'"},
+                {4, 11, "container 'strategy_a' is declared twice (first at 2:11)"},
+                {5, 11, "'my strategy': container name may use only letters, digits"},
+                {6, 5, "expected a name or a map with 'name' in 'strategies', got a list"},
+                {12, 17, "an entry of 'strategies' needs a 'name'"},
+                {13, 16, "expected a list of risk profiles for 'risk_profiles', got a map"},
+                {15, 24, "unknown role 'feeder'; expected one of: classifier, data, execution"},
+                {16, 18, "unknown key 'kind' in containers; expected one of: name, produces, role"},
+                {17, 5, "an entry of 'containers' needs a 'name'"}});
+}
+
+BOOST_AUTO_TEST_CASE(spec_organization_shapes_load) {
+  // The spec's two organizations of "Organizational Pattern Independence".
+  const Config strategy_first = expectValid(R"(organization: "strategy_first"
+strategies:
+  - name: "momentum_strategy"
+    # ...
+)");
+  BOOST_TEST_REQUIRE(strategy_first.containers.size() == 1u);
+  BOOST_TEST(strategy_first.containers[0].role == "strategy");
+  const Config classifier_first = expectValid(R"(organization: "classifier_first"
+classifiers:
+  - name: "regime_detector"
+    risk_profiles:
+      - portfolios:
+          - strategies:
+              - name: "momentum_strategy"
+                # ...
+)");
+  BOOST_TEST_REQUIRE(classifier_first.containers.size() == 2u);
+  BOOST_TEST(classifier_first.containers[1].name.value == "momentum_strategy");
+  // The unnamed risk profile and portfolio are grouping only: the strategy's nearest named
+  // enclosing entry is the classifier.
+  BOOST_TEST(classifier_first.containers[1].parent == "regime_detector");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_top_level_keys_stay_errors_beside_organization_sections) {
+  expectError("strategies: [a]\nstrategie: [b]\n", 2, 1,
+              "unknown top-level key 'strategie'; expected one of: classifiers, containers, "
+              "event_communication, organization, portfolios, risk_profiles, router, strategies "
+              "(did you mean 'strategies'?)");
+}
+
+BOOST_AUTO_TEST_CASE(organization_examples_without_adapters_load) {
+  for (const std::string name : {"classifier_first.yaml", "portfolio_first.yaml"}) {
+    Diagnostics diagnostics;
+    const auto config = loadConfigFile(shipped(name), diagnostics);
+    BOOST_TEST_CONTEXT(name << ":\n" << diagnostics.toString()) {
+      BOOST_TEST_REQUIRE(config.has_value());
+      BOOST_TEST(diagnostics.all().empty());
+      BOOST_TEST(!config->adapters_present);
+      BOOST_TEST(config->organization.has_value());
+      BOOST_TEST(!config->containers.empty());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -118,8 +118,8 @@ std::partial_ordering compareNumeric(const FieldValue& a, const FieldValue& b);
 struct FieldInfo {
   std::string_view name;  // as written after `event.`
   FieldKind kind;
-  bool header;            // true: a header field, every event has it
-  EventTypeSet types;     // payload types that carry it; all() for header fields
+  bool header;                             // true: a header field, every event has it
+  EventTypeSet types;                      // payload types that carry it; all() for header fields
   std::span<const EnumValue> enum_values;  // Enum only
   // Reads the field in place; `hops` comes from the link envelope. Never allocates.
   FieldValue (*read)(schema::Event::Reader event, std::uint8_t hops);
