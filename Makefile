@@ -1,7 +1,7 @@
 # evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
 #   make demo   installs what is missing, builds, and runs the demo on configs/default.yaml
 #   make test   installs what is missing, builds, and runs every test (ctest)
-# Other targets: deps, build, install (PREFIX=/usr/local), clean.
+# Other targets: deps, build, bench, install (PREFIX=/usr/local), clean.
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -10,7 +10,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Warnings are errors in CI (CI=true) and whenever EVR_WERROR=ON is given.
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,OFF)
 
-.PHONY: all deps configure build test demo install clean
+.PHONY: all deps configure build test demo bench install clean
 
 all: build
 
@@ -29,6 +29,10 @@ test: build
 
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
+
+# Micro benchmarks: medians of 3 repetitions (speed is measured here, never asserted in tests).
+bench: build
+	@$(BUILD_DIR)/bench/evr_micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
 install: build
 	@cmake --install $(BUILD_DIR)

@@ -112,4 +112,4 @@ BENCHMARK(BM_AbsentFieldMiss);
 BENCHMARK(BM_Matches);
 BENCHMARK(BM_HandWrittenTextEquality);
 
-BENCHMARK_MAIN();
+
