@@ -43,9 +43,7 @@ std::string Diagnostics::toString() const {
   return out;
 }
 
-namespace {
-
-// Levenshtein distance; the words are config keys and type names, so O(n*m) is nothing.
+// The words are names and keys, so O(n*m) is nothing.
 std::size_t editDistance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
@@ -60,8 +58,6 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
-
-}  // namespace
 
 std::string didYouMean(std::string_view word, std::span<const std::string_view> candidates) {
   std::string_view best;

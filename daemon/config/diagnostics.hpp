@@ -56,4 +56,7 @@ std::string toString(const Mark& mark);
 // `word` (edit distance at most 2, and less than half the word), "" otherwise.
 std::string didYouMean(std::string_view word, std::span<const std::string_view> candidates);
 
+// Levenshtein distance (used for "did you mean" and for the typo warning of the topology).
+std::size_t editDistance(std::string_view a, std::string_view b);
+
 }  // namespace evr::config

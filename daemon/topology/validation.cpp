@@ -24,21 +24,6 @@ using routing::RoutingTable;
 
 // ---- likely typos ---------------------------------------------------------------------------
 
-std::size_t editDistance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t substitution = diagonal + (a[i - 1] == b[j - 1] ? 0 : 1);
-      diagonal = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, substitution});
-    }
-  }
-  return row[b.size()];
-}
-
 bool allDigits(std::string_view text) {
   return std::all_of(text.begin(), text.end(),
                      [](unsigned char c) { return std::isdigit(c) != 0; });
@@ -110,7 +95,7 @@ void warnOnLikelyTypos(const config::Config& config, Diagnostics& diagnostics) {
       if (other == name) continue;
       const std::size_t longer = std::max(name.size(), other.size());
       if (longer - std::min(name.size(), other.size()) > 2) continue;  // more than 2 edits
-      const std::size_t distance = editDistance(name, other);
+      const std::size_t distance = config::editDistance(name, other);
       // As for "did you mean": at most 2 edits, and less than half of the longer name.
       if (distance > 2 || distance * 2 >= longer) continue;
       if (differOnlyByNumbering(name, other)) continue;

@@ -16,13 +16,6 @@ using namespace evr::test;
 
 namespace {
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // The container names `evrouterd --check` lists for a config.
 std::vector<std::string> containersOf(const std::string& config_path) {
   Process check({EVR_EVROUTERD_PATH, "--check", "-c", config_path});

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
@@ -26,6 +27,13 @@ std::string TempDir::write(const std::string& name, const std::string& text) con
   out << text;
   if (!out) throw std::runtime_error("cannot write " + file.string());
   return file.string();
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 std::string TempDir::ipc(const std::string& name) const { return "ipc://" + (path_ / name).string(); }

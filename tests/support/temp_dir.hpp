@@ -24,4 +24,7 @@ class TempDir {
   std::filesystem::path path_;
 };
 
+// The whole content of a file ("" when it cannot be read).
+std::string readFile(const std::string& path);
+
 }  // namespace evr::test

@@ -7,18 +7,8 @@
 #include <sstream>
 
 #include "config/config_loader.hpp"
+#include "temp_dir.hpp"
 #include "topology/topology.hpp"
-
-namespace {
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-}  // namespace
 
 BOOST_AUTO_TEST_SUITE(config_fuzz)
 
@@ -28,7 +18,7 @@ BOOST_AUTO_TEST_CASE(mutated_configs_give_diagnostics_and_never_throw) {
   std::mt19937 random(20261127);
   std::size_t loaded = 0, rejected = 0;
   for (const char* name : {"default.yaml", "risk_first.yaml", "strategy_first.yaml"}) {
-    const std::string original = readFile(source + name);
+    const std::string original = evr::test::readFile(source + name);
     BOOST_REQUIRE(!original.empty());
     for (int round = 0; round < 700; ++round) {
       std::string text = original;
