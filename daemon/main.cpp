@@ -9,6 +9,7 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -18,6 +19,9 @@
 #include "config/config_loader.hpp"
 #include "daemon_options.hpp"
 #include "topology/topology.hpp"
+#include "control/control_server.hpp"
+#include "control/requests.hpp"
+#include "control/reloader.hpp"
 #include "transport/relay_loop.hpp"
 
 namespace {
@@ -124,22 +128,54 @@ int main(int argc, char** argv) {
   spdlog::info("config {} loaded: {} containers, {} adapters", config_path,
                table->containers().size(), table->adapters().size());
 
-  loop.setReloadHandler([&]() {
-    spdlog::info("SIGHUP: reloading {}", config_path);
+  // One reload path for SIGHUP and `evrctl reload`: parse -> compile -> diff -> swap.
+  evr::control::Reloader reloader(config_path, *config, table);
+  const auto applyReload = [&](const std::string& path) {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
                static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
                    static_cast<unsigned long long>(now.tv_nsec) / 1000ULL);
-    std::optional<evr::config::Config> next_config;
-    if (auto next = loadTable(config_path, next_config)) {
-      loop.installTable(std::move(next));
-      spdlog::info("reload applied: routes from {} are in force", config_path);
+    auto outcome = reloader.reload(path);
+    for (const auto& warning : outcome.warnings) spdlog::warn("{}", warning);
+    if (!outcome.ok) {
+      for (const auto& error : outcome.errors) spdlog::error("{}", error);
+      spdlog::error("reload rejected ({} failed so far): the running routes stay in force",
+                    reloader.failures());
+    } else if (!outcome.changed) {
+      spdlog::info("reload: {} is unchanged (generation {}); nothing to do", reloader.configPath(),
+                   outcome.generation);
     } else {
-      spdlog::error("reload rejected: the running routes stay in force");
+      loop.installTable(outcome.table);
+      spdlog::info("reload applied: generation {} digest {} from {}: {} routes added, {} removed",
+                   outcome.generation, outcome.digest, reloader.configPath(),
+                   outcome.routes_added.size(), outcome.routes_removed.size());
     }
     sd_notify(0, "READY=1");
+    return outcome;
+  };
+  loop.setReloadHandler([&]() {
+    spdlog::info("SIGHUP: reloading {}", reloader.configPath());
+    applyReload({});
   });
+
+  const auto started = std::chrono::steady_clock::now();
+  evr::control::ControlServer control(
+      context,
+      evr::daemon::resolveEndpoint(config->router.control ? config->router.control->value
+                                                          : evr::control::kDefaultControl,
+                                   runtime),
+      [&](evr::schema::ControlRequest::Reader request, evr::schema::ControlReply::Builder reply) {
+        evr::control::answer(request, reply,
+                             evr::control::ControlContext{loop, reloader, started, applyReload});
+      });
+  try {
+    control.bind();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  loop.addSidePoller(control.socket(), [&]() { control.serve(); });
 
   sd_notify(0, "READY=1");
   loop.run(signal_fd);

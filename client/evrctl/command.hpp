@@ -42,6 +42,9 @@ struct Command {
 
 Command addSendCommand(CLI::App& parent);
 Command addRecvCommand(CLI::App& parent);
+Command addStatusCommand(CLI::App& parent);
+Command addStatsCommand(CLI::App& parent);
+Command addReloadCommand(CLI::App& parent);
 
 // The whole command's time budget (--timeout SECONDS; 0 or less: no limit).
 class Deadline {

@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   const std::array commands = {
       ctl::addSendCommand(app),
       ctl::addRecvCommand(app),
+      ctl::addStatusCommand(app),
+      ctl::addStatsCommand(app),
+      ctl::addReloadCommand(app),
   };
 
   try {

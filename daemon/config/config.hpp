@@ -33,6 +33,11 @@ struct RouterSettings {
   std::uint32_t max_message_size = 1 << 20;  // bytes of one event frame
   std::uint32_t heartbeat_ms = 1000;         // link liveness interval
   std::uint32_t shutdown_grace_ms = 2000;    // SIGTERM: time allowed to flush queues
+  // The control endpoint (evrctl). ipc with a relative path lives in the runtime directory;
+  // absent: `ipc://evrouterd.ctl`. A tcp endpoint must be on loopback unless
+  // `control_allow_remote: true`.
+  std::optional<Located<std::string>> control;
+  bool control_allow_remote = false;
   Mark mark;                                 // of the `router:` key, or of the document
 };
 

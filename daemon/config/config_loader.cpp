@@ -55,9 +55,10 @@ constexpr RuleOperator kRuleOperators[] = {
     {"gte", ">="},     {"lt", "<"},                 {"lte", "<="},
     {"in", "in", true}, {"not_in", "not in", true}, {"contains", "contains"},
     {"matches", "matches"}};
-constexpr std::string_view kRouterKeys[] = {"heartbeat_ms", "listen",      "max_hops",
-                                            "max_message_size", "queue_limit",
-                                            "shutdown_grace_ms"};
+constexpr std::string_view kRouterKeys[] = {"control",          "control_allow_remote",
+                                            "heartbeat_ms",     "listen",
+                                            "max_hops",         "max_message_size",
+                                            "queue_limit",      "shutdown_grace_ms"};
 constexpr std::string_view kEventCommunicationKeys[] = {"adapters", "pattern"};
 constexpr std::string_view kPatterns[] = {"flexible"};
 constexpr std::string_view kOrganizations[] = {"strategy_first", "classifier_first", "risk_first",
@@ -251,10 +252,41 @@ class Loader {
         loadInteger(entry, router.heartbeat_ms, 10, 600000);
       } else if (entry.key == "shutdown_grace_ms") {
         loadInteger(entry, router.shutdown_grace_ms, 0, 600000);
+      } else if (entry.key == "control") {
+        if (!entry.value.IsScalar()) {
+          diagnostics_.error(entry.value_mark, "expected an endpoint for 'control', got " + describe(entry.value));
+        } else if (const auto problem = checkEndpoint(entry.value.Scalar())) {
+          diagnostics_.error(entry.value_mark, *problem);
+        } else {
+          router.control = Located<std::string>{entry.value.Scalar(), entry.value_mark};
+        }
+      } else if (entry.key == "control_allow_remote") {
+        const std::string text = entry.value.IsScalar() ? entry.value.Scalar() : "";
+        if (text == "true" || text == "false") {
+          router.control_allow_remote = text == "true";
+        } else {
+          diagnostics_.error(entry.value_mark, "control_allow_remote must be true or false, got " +
+                                                   describe(entry.value));
+        }
       } else {
         unknownKey(entry, "key", "router", kRouterKeys);
       }
     }
+    // The admin plane stays on this machine unless the operator says otherwise.
+    if (router.control && !router.control_allow_remote && !isLocalEndpoint(router.control->value)) {
+      diagnostics_.error(router.control->mark,
+                         "control endpoint '" + router.control->value +
+                             "' is not on loopback; evrctl could be reached from other machines. "
+                             "Use 127.0.0.1/[::1]/localhost, an ipc endpoint, or set "
+                             "control_allow_remote: true");
+    }
+  }
+
+  // ipc and inproc endpoints, and tcp on a loopback address.
+  static bool isLocalEndpoint(const std::string& endpoint) {
+    if (endpoint.rfind("tcp://", 0) != 0) return true;
+    const std::string rest = endpoint.substr(6);
+    return rest.rfind("127.", 0) == 0 || rest.rfind("localhost:", 0) == 0 || rest.rfind("[::1]:", 0) == 0;
   }
 
   // A value that may be given as one scalar or as a list: "an endpoint", "endpoints".

@@ -117,12 +117,14 @@ void RelayLoop::run(int signal_fd) {
                table_->containers().size(), table_->adapters().size());
   const auto timer_interval = std::chrono::milliseconds(std::max<std::uint32_t>(settings_.heartbeat_ms / 4, 10));
   while (!stop_requested_.load(std::memory_order_acquire)) {
-    std::array<zmq::pollitem_t, 2> items{{
+    std::array<zmq::pollitem_t, 3> items{{
         {socket_.handle(), 0, ZMQ_POLLIN, 0},
         {nullptr, signal_fd, ZMQ_POLLIN, 0},
+        {side_socket_ != nullptr ? side_socket_->handle() : nullptr, -1, ZMQ_POLLIN, 0},
     }};
     const auto timeout = backlogged_.empty() ? timer_interval : kBacklogRetry;
-    zmq::poll(items.data(), signal_fd >= 0 ? 2 : 1, timeout);
+    zmq::poll(items.data(), side_socket_ != nullptr ? 3 : 2, timeout);
+    if (side_socket_ != nullptr && (items[2].revents & ZMQ_POLLIN)) side_serve_();
     if (signal_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
       signalfd_siginfo info{};
       if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {

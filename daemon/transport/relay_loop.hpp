@@ -51,6 +51,12 @@ class RelayLoop {
   void stop() { stop_requested_.store(true, std::memory_order_release); }
   // Called on the loop thread when SIGHUP arrives (main wires it to a config reload).
   void setReloadHandler(std::function<void()> handler) { on_reload_ = std::move(handler); }
+  // A socket the loop polls too, calling `serve` on the loop thread when it is readable (the
+  // control server): no locks, and requests are handled between two messages.
+  void addSidePoller(zmq::socket_t& socket, std::function<void()> serve) {
+    side_socket_ = &socket;
+    side_serve_ = std::move(serve);
+  }
 
   stats::Snapshot snapshot() const;
   std::uint64_t instance() const { return instance_; }
@@ -86,6 +92,8 @@ class RelayLoop {
 
   zmq::socket_t socket_;
   std::function<void()> on_reload_;
+  zmq::socket_t* side_socket_ = nullptr;
+  std::function<void()> side_serve_;
   config::RouterSettings settings_;
   std::vector<std::string> endpoints_;
   std::uint64_t instance_;

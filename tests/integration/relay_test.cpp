@@ -191,9 +191,11 @@ event_communication:
     - type: pipeline
       containers: [over_tcp, over_ipc]
 )");
-  const auto line = daemon.process().waitForLine("listening on tcp://127.0.0.1:", 30s, Process::Stream::Stderr);
-  BOOST_REQUIRE(line);
-  const std::string tcp = line->substr(line->find("tcp://"));
+  // Startup logged every bound endpoint before the daemon counted as ready.
+  const std::string& log = daemon.process().seen(Process::Stream::Stderr);
+  const auto at = log.find("listening on tcp://127.0.0.1:");
+  BOOST_REQUIRE(at != std::string::npos);
+  const std::string tcp = log.substr(log.find("tcp://", at), log.find('\n', at) - log.find("tcp://", at));
   BOOST_TEST_MESSAGE("tcp endpoint " << tcp);
   auto receiver = daemon.peer({"--as", "over_ipc", "--expect", "500"});
   auto sender = std::make_unique<Process>(std::vector<std::string>{

@@ -17,7 +17,8 @@ void RunningDaemon::start() {
   process_ = std::make_unique<Process>(std::vector<std::string>{
       EVR_EVROUTERD_PATH, "-c", config_path_, "--runtime-dir", dir_.path().string(),
       "--log-level", "info"});
-  if (!process_->waitForLine("listening on", 20s, Process::Stream::Stderr)) {
+  // Logged by the relay loop as it starts: every socket (data and control) is bound by then.
+  if (!process_->waitForLine("evrouterd instance", 20s, Process::Stream::Stderr)) {
     throw std::runtime_error("evrouterd did not start listening: " +
                              process_->seen(Process::Stream::Stderr) + process_->readAllStderr(1s));
   }
@@ -44,6 +45,12 @@ std::unique_ptr<Process> RunningDaemon::peer(std::vector<std::string> args) cons
 std::unique_ptr<Process> RunningDaemon::evrctl(std::vector<std::string> args) const {
   args.insert(args.begin(), EVR_EVRCTL_PATH);
   args.insert(args.begin() + 2, {"--endpoint", endpoint_});
+  return std::make_unique<Process>(std::move(args));
+}
+
+std::unique_ptr<Process> RunningDaemon::evrctlControl(std::vector<std::string> args) const {
+  args.insert(args.begin(), EVR_EVRCTL_PATH);
+  args.insert(args.begin() + 2, {"--control", dir_.ipc("evrouterd.ctl")});
   return std::make_unique<Process>(std::move(args));
 }
 

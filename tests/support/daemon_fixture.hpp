@@ -1,6 +1,6 @@
 // Integration-test helpers: a real evrouterd in a temporary runtime directory, and container
 // processes (evr_test_peer, evrctl) pointed at it. Everything is bounded by timeouts; nothing
-// sleeps to synchronise (readiness is the daemon's own "listening on" log line).
+// sleeps to synchronise (readiness is the daemon's own start-of-loop log line).
 
 #pragma once
 
@@ -38,6 +38,8 @@ class RunningDaemon {
   std::unique_ptr<Process> peer(std::vector<std::string> args) const;
   // evrctl <args...> with --endpoint <ours> appended after the subcommand (args[0]).
   std::unique_ptr<Process> evrctl(std::vector<std::string> args) const;
+  // evrctl <args...> with --control <our control socket> after the subcommand (status, stats, reload).
+  std::unique_ptr<Process> evrctlControl(std::vector<std::string> args) const;
 
  private:
   void start();

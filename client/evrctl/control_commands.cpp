@@ -1,0 +1,229 @@
+// evrctl status / stats / reload: requests over evrouterd's control socket (schemas/control.capnp).
+//
+// One DEALER, one request frame, one reply frame, bounded by --timeout. --json prints the reply
+// as one JSON object for scripts; the default is a short human-readable form.
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "command.hpp"
+#include "control.capnp.h"
+#include "evr/frames.hpp"
+#include "evr/framing.hpp"
+
+namespace evr::ctl {
+namespace {
+
+std::string defaultControlEndpoint() {
+  if (const char* endpoint = std::getenv("EVR_CONTROL"); endpoint != nullptr && *endpoint != 0) return endpoint;
+  std::string dir = "./run";
+  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime != nullptr && *runtime != 0) {
+    dir = runtime;
+    if (const auto colon = dir.find(':'); colon != std::string::npos) dir.resize(colon);
+  }
+  return "ipc://" + dir + "/evrouterd.ctl";
+}
+
+struct ControlOptions {
+  std::string endpoint;
+  double timeout = 5;
+  bool json = false;
+};
+
+void addControlOptions(CLI::App& app, ControlOptions& options) {
+  app.add_option("--control", options.endpoint,
+                 "evrouterd control endpoint (default: $EVR_CONTROL, else "
+                 "ipc://$RUNTIME_DIRECTORY/evrouterd.ctl, ./run when unset)");
+  app.add_option("--timeout", options.timeout, "Seconds to wait for the answer")->capture_default_str();
+  app.add_flag("--json", options.json, "Print the answer as one JSON object");
+}
+
+// Sends `request`, returns the reply's words, or throws / returns nullopt on timeout.
+std::optional<kj::Array<capnp::word>> exchange(const ControlOptions& options,
+                                               capnp::MallocMessageBuilder& request) {
+  zmq::context_t context(1);
+  zmq::socket_t socket(context, zmq::socket_type::dealer);
+  socket.set(zmq::sockopt::linger, 0);
+  const std::string endpoint = options.endpoint.empty() ? defaultControlEndpoint() : options.endpoint;
+  try {
+    socket.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    throw std::runtime_error("cannot connect to '" + endpoint + "': " + e.what());
+  }
+  auto out = wordsMessage(capnp::messageToFlatArray(request));
+  socket.send(out, zmq::send_flags::none);
+  zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+  const Deadline deadline(options.timeout);
+  while (!deadline.expired()) {
+    if (zmq::poll(&item, 1, deadline.remaining(std::chrono::milliseconds(1000))) > 0) {
+      zmq::message_t reply;
+      (void)socket.recv(reply, zmq::recv_flags::none);
+      while (reply.more()) (void)socket.recv(reply, zmq::recv_flags::none);  // the last frame is the reply
+      const auto bytes = bytesOf(reply);
+      if (checkFraming(bytes) != FramingError::None) throw std::runtime_error("malformed reply from evrouterd");
+      AlignedWords aligned(bytes);
+      auto words = kj::heapArray<capnp::word>(aligned.words());
+      return words;
+    }
+  }
+  std::cerr << "evrctl: no answer from evrouterd at " << endpoint << " within "
+            << describeSeconds(options.timeout) << " (is it running?)\n";
+  return std::nullopt;
+}
+
+nlohmann::json texts(capnp::List<capnp::Text>::Reader list) {
+  auto out = nlohmann::json::array();
+  for (const auto text : list) out.push_back(std::string(text.cStr()));
+  return out;
+}
+
+nlohmann::json counters(capnp::List<schema::Counter>::Reader list) {
+  auto out = nlohmann::json::object();
+  for (const auto counter : list) out[counter.getName().cStr()] = counter.getValue();
+  return out;
+}
+
+// Runs one request and prints the reply; the exit code.
+template <typename Fill, typename Print>
+int run(const ControlOptions& options, Fill fill, Print print) {
+  capnp::MallocMessageBuilder request;
+  fill(request.initRoot<schema::ControlRequest>());
+  const auto words = exchange(options, request);
+  if (!words) return kExitTimeout;
+  capnp::FlatArrayMessageReader message(*words);
+  const auto reply = message.getRoot<schema::ControlReply>();
+  nlohmann::json json = print(reply);
+  json["ok"] = reply.getOk();
+  if (reply.getErrors().size() > 0) json["errors"] = texts(reply.getErrors());
+  if (options.json) {
+    std::cout << json.dump() << std::endl;
+  } else {
+    for (const auto error : reply.getErrors()) std::cerr << error.cStr() << '\n';
+  }
+  return reply.getOk() ? kExitOk : kExitError;
+}
+
+}  // namespace
+
+Command addStatusCommand(CLI::App& parent) {
+  auto* app = parent.add_subcommand("status", "Show evrouterd's version, uptime, config generation and connected containers.");
+  auto options = std::make_shared<ControlOptions>();
+  addControlOptions(*app, *options);
+  return {app, [options]() {
+            return run(*options, [](auto request) { request.setStatus(); }, [&](schema::ControlReply::Reader reply) {
+              const auto status = reply.getStatus();
+              nlohmann::json json{{"version", status.getVersion().cStr()},
+                                  {"uptime_ms", status.getUptimeMs()},
+                                  {"config", status.getConfigPath().cStr()},
+                                  {"generation", status.getGeneration()},
+                                  {"digest", status.getDigest().cStr()},
+                                  {"instance", status.getInstance()},
+                                  {"failed_reloads", status.getFailedReloads()},
+                                  {"connected", texts(status.getConnected())}};
+              if (!options->json) {
+                std::cout << "evrouterd " << status.getVersion().cStr() << ", up "
+                          << status.getUptimeMs() / 1000.0 << " s\nconfig " << status.getConfigPath().cStr()
+                          << " (generation " << status.getGeneration() << ", digest "
+                          << status.getDigest().cStr() << ", " << status.getFailedReloads()
+                          << " failed reloads)\nconnected (" << status.getConnected().size() << "):";
+                for (const auto name : status.getConnected()) std::cout << ' ' << name.cStr();
+                std::cout << std::endl;
+              }
+              return json;
+            });
+          }};
+}
+
+Command addStatsCommand(CLI::App& parent) {
+  auto* app = parent.add_subcommand("stats", "Show counters per container and adapter: events and bytes in and out, queue depth, drops by reason, unrouted, unmatched.");
+  auto options = std::make_shared<ControlOptions>();
+  addControlOptions(*app, *options);
+  return {app, [options]() {
+            return run(*options, [](auto request) { request.setStats(); }, [&](schema::ControlReply::Reader reply) {
+              const auto stats = reply.getStats();
+              nlohmann::json json{{"events_in", stats.getEventsIn()},
+                                  {"deliveries", stats.getDeliveries()},
+                                  {"unrouted", stats.getUnrouted()},
+                                  {"unmatched", stats.getUnmatched()},
+                                  {"drops", counters(stats.getDrops())}};
+              auto containers = nlohmann::json::array();
+              for (const auto c : stats.getContainers()) {
+                containers.push_back({{"name", c.getName().cStr()}, {"connected", c.getConnected()},
+                                      {"declared", c.getDeclared()}, {"queue_depth", c.getQueueDepth()},
+                                      {"events_in", c.getEventsIn()}, {"bytes_in", c.getBytesIn()},
+                                      {"events_out", c.getEventsOut()}, {"bytes_out", c.getBytesOut()},
+                                      {"unrouted", c.getUnrouted()}, {"joins", c.getJoins()},
+                                      {"drops_from", counters(c.getDropsFrom())},
+                                      {"drops_to", counters(c.getDropsTo())}});
+              }
+              json["containers"] = containers;
+              auto adapters = nlohmann::json::array();
+              for (const auto a : stats.getAdapters()) {
+                adapters.push_back({{"name", a.getName().cStr()}, {"matched", a.getMatched()}, {"unmatched", a.getUnmatched()}});
+              }
+              json["adapters"] = adapters;
+              if (!options->json) {
+                std::cout << "in " << stats.getEventsIn() << ", delivered " << stats.getDeliveries()
+                          << ", unrouted " << stats.getUnrouted() << ", unmatched " << stats.getUnmatched()
+                          << ", drops " << json["drops"].dump() << "\n";
+                std::printf("%-24s %-5s %10s %10s %8s %s\n", "container", "conn", "in", "out", "queued", "drops (from / to)");
+                for (const auto& c : containers) {
+                  std::printf("%-24s %-5s %10llu %10llu %8llu %s / %s\n", c["name"].get<std::string>().c_str(),
+                              c["connected"].get<bool>() ? "yes" : "no",
+                              static_cast<unsigned long long>(c["events_in"].get<std::uint64_t>()),
+                              static_cast<unsigned long long>(c["events_out"].get<std::uint64_t>()),
+                              static_cast<unsigned long long>(c["queue_depth"].get<std::uint64_t>()),
+                              c["drops_from"].dump().c_str(), c["drops_to"].dump().c_str());
+                }
+                for (const auto& a : adapters) {
+                  std::printf("adapter %-40s matched %llu unmatched %llu\n", a["name"].get<std::string>().c_str(),
+                              static_cast<unsigned long long>(a["matched"].get<std::uint64_t>()),
+                              static_cast<unsigned long long>(a["unmatched"].get<std::uint64_t>()));
+                }
+                std::fflush(stdout);
+              }
+              return json;
+            });
+          }};
+}
+
+Command addReloadCommand(CLI::App& parent) {
+  auto* app = parent.add_subcommand("reload", "Reload evrouterd's routing config (its own file, or FILE); exit 1 with every error when it is rejected (the running routes stay).");
+  auto options = std::make_shared<ControlOptions>();
+  auto file = std::make_shared<std::string>();
+  app->add_option("file", *file, "Config file to load instead of the daemon's own (absolute path)");
+  addControlOptions(*app, *options);
+  return {app, [options, file]() {
+            return run(*options, [&](auto request) { request.setReload(*file); }, [&](schema::ControlReply::Reader reply) {
+              const auto result = reply.getReload();
+              nlohmann::json json{{"changed", result.getChanged()},
+                                  {"generation", result.getGeneration()},
+                                  {"digest", result.getDigest().cStr()},
+                                  {"routes_added", texts(result.getRoutesAdded())},
+                                  {"routes_removed", texts(result.getRoutesRemoved())},
+                                  {"warnings", texts(result.getWarnings())}};
+              if (!options->json) {
+                if (!reply.getOk()) {
+                  std::cout << "reload rejected; generation " << result.getGeneration() << " stays in force" << std::endl;
+                } else if (!result.getChanged()) {
+                  std::cout << "unchanged (generation " << result.getGeneration() << ", digest "
+                            << result.getDigest().cStr() << ")" << std::endl;
+                } else {
+                  std::cout << "applied generation " << result.getGeneration() << " (digest "
+                            << result.getDigest().cStr() << ")\n";
+                  for (const auto line : result.getRoutesAdded()) std::cout << "+ " << line.cStr() << '\n';
+                  for (const auto line : result.getRoutesRemoved()) std::cout << "- " << line.cStr() << '\n';
+                  std::cout.flush();
+                }
+                for (const auto warning : result.getWarnings()) std::cerr << warning.cStr() << '\n';
+              }
+              return json;
+            });
+          }};
+}
+
+}  // namespace evr::ctl

@@ -1,0 +1,41 @@
+// ControlServer: the daemon's end of the control socket (evrctl's requests).
+//
+// Beside the relay loop: the loop polls socket() with its data sockets and calls serve() when it
+// is readable, so requests are handled on the loop thread between two messages and need no
+// locks. Requests and replies are schemas/control.capnp, one frame each, over a ROUTER bound to
+// router.control (default ipc://<runtime dir>/evrouterd.ctl; an ipc socket file gets mode 0660).
+// A malformed request gets an error reply, never a crash.
+
+#pragma once
+
+#include <capnp/message.h>
+
+#include <functional>
+#include <string>
+#include <zmq.hpp>
+
+#include "control.capnp.h"
+
+namespace evr::control {
+
+inline constexpr const char* kDefaultControl = "ipc://evrouterd.ctl";
+
+class ControlServer {
+ public:
+  using Handler = std::function<void(schema::ControlRequest::Reader, schema::ControlReply::Builder)>;
+
+  ControlServer(zmq::context_t& context, std::string endpoint, Handler handler);
+  // Binds; throws std::runtime_error naming the endpoint. Sets mode 0660 on an ipc socket file.
+  void bind();
+  zmq::socket_t& socket() { return socket_; }
+  const std::string& endpoint() const { return endpoint_; }
+  // Answers every request waiting on the socket.
+  void serve();
+
+ private:
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  Handler handler_;
+};
+
+}  // namespace evr::control

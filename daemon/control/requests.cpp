@@ -1,0 +1,113 @@
+#include "control/requests.hpp"
+
+#include <vector>
+
+namespace evr::control {
+namespace {
+
+template <typename Texts>
+void setTexts(capnp::List<capnp::Text>::Builder list, const Texts& texts) {
+  unsigned i = 0;
+  for (const auto& text : texts) list.set(i++, text);
+}
+
+void setDrops(capnp::List<schema::Counter>::Builder list, const std::vector<std::pair<std::string, std::uint64_t>>& drops) {
+  for (unsigned i = 0; i < drops.size(); ++i) {
+    list[i].setName(drops[i].first);
+    list[i].setValue(drops[i].second);
+  }
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> nonZero(const stats::DropCounts& counts) {
+  std::vector<std::pair<std::string, std::uint64_t>> out;
+  for (std::size_t r = 0; r < counts.size(); ++r) {
+    if (counts[r] != 0) out.emplace_back(std::string(stats::dropReasonName(static_cast<stats::DropReason>(r))), counts[r]);
+  }
+  return out;
+}
+
+void fillStatus(schema::Status::Builder status, const ControlContext& context) {
+  const auto snapshot = context.loop.snapshot();
+  status.setVersion(EVR_VERSION);
+  status.setUptimeMs(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    std::chrono::steady_clock::now() - context.started)
+                                                    .count()));
+  status.setConfigPath(context.reloader.configPath());
+  status.setGeneration(context.reloader.generation());
+  status.setDigest(context.reloader.digest());
+  status.setInstance(context.loop.instance());
+  status.setFailedReloads(context.reloader.failures());
+  std::vector<std::string> connected;
+  for (const auto& container : snapshot.containers) {
+    if (container.connected) connected.push_back(container.name);
+  }
+  setTexts(status.initConnected(static_cast<unsigned>(connected.size())), connected);
+}
+
+void fillStats(schema::Stats::Builder out, const ControlContext& context) {
+  const auto snapshot = context.loop.snapshot();
+  out.setEventsIn(snapshot.events_in);
+  out.setDeliveries(snapshot.deliveries);
+  out.setUnrouted(snapshot.unrouted);
+  out.setUnmatched(snapshot.unmatched);
+  const auto drops = nonZero(snapshot.drops);
+  setDrops(out.initDrops(static_cast<unsigned>(drops.size())), drops);
+  auto containers = out.initContainers(static_cast<unsigned>(snapshot.containers.size()));
+  for (unsigned i = 0; i < snapshot.containers.size(); ++i) {
+    const auto& in = snapshot.containers[i];
+    auto c = containers[i];
+    c.setName(in.name);
+    c.setConnected(in.connected);
+    c.setDeclared(in.declared);
+    c.setQueueDepth(in.queue_depth);
+    c.setEventsIn(in.counters.events_in);
+    c.setBytesIn(in.counters.bytes_in);
+    c.setEventsOut(in.counters.events_out);
+    c.setBytesOut(in.counters.bytes_out);
+    c.setUnrouted(in.counters.unrouted);
+    c.setJoins(in.counters.joins);
+    const auto from = nonZero(in.counters.drops_from);
+    setDrops(c.initDropsFrom(static_cast<unsigned>(from.size())), from);
+    const auto to = nonZero(in.counters.drops_to);
+    setDrops(c.initDropsTo(static_cast<unsigned>(to.size())), to);
+  }
+  auto adapters = out.initAdapters(static_cast<unsigned>(snapshot.adapter_matches.size()));
+  for (unsigned i = 0; i < snapshot.adapter_matches.size(); ++i) {
+    adapters[i].setName(snapshot.adapter_matches[i].first);
+    adapters[i].setMatched(snapshot.adapter_matches[i].second);
+    adapters[i].setUnmatched(i < snapshot.adapter_unmatched.size() ? snapshot.adapter_unmatched[i].second : 0);
+  }
+}
+
+}  // namespace
+
+void answer(schema::ControlRequest::Reader request, schema::ControlReply::Builder reply,
+            const ControlContext& context) {
+  switch (request.which()) {
+    case schema::ControlRequest::STATUS:
+      reply.setOk(true);
+      fillStatus(reply.initStatus(), context);
+      return;
+    case schema::ControlRequest::STATS:
+      reply.setOk(true);
+      fillStats(reply.initStats(), context);
+      return;
+    case schema::ControlRequest::RELOAD: {
+      const auto outcome = context.reload(request.getReload().cStr());
+      reply.setOk(outcome.ok);
+      setTexts(reply.initErrors(static_cast<unsigned>(outcome.errors.size())), outcome.errors);
+      auto result = reply.initReload();
+      result.setChanged(outcome.changed);
+      result.setGeneration(outcome.generation);
+      result.setDigest(outcome.digest);
+      setTexts(result.initRoutesAdded(static_cast<unsigned>(outcome.routes_added.size())), outcome.routes_added);
+      setTexts(result.initRoutesRemoved(static_cast<unsigned>(outcome.routes_removed.size())), outcome.routes_removed);
+      setTexts(result.initWarnings(static_cast<unsigned>(outcome.warnings.size())), outcome.warnings);
+      return;
+    }
+  }
+  reply.setOk(false);
+  reply.initErrors(1).set(0, "unknown control request (a newer evrctl?)");
+}
+
+}  // namespace evr::control

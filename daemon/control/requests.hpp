@@ -1,0 +1,26 @@
+// answer(): what each control request does. Runs on the loop thread (via ControlServer), so it
+// reads the loop's counters and swaps its table without locks.
+
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "control.capnp.h"
+#include "control/reloader.hpp"
+#include "transport/relay_loop.hpp"
+
+namespace evr::control {
+
+struct ControlContext {
+  transport::RelayLoop& loop;
+  Reloader& reloader;
+  std::chrono::steady_clock::time_point started;
+  std::function<ReloadOutcome(const std::string&)> reload;  // the shared reload path
+};
+
+void answer(schema::ControlRequest::Reader request, schema::ControlReply::Builder reply,
+            const ControlContext& context);
+
+}  // namespace evr::control

@@ -1,0 +1,82 @@
+# evrctl <-> evrouterd control messages (docs/control.md). One request frame, one reply frame,
+# over the control socket (router.control; default ipc://<runtime dir>/evrouterd.ctl, mode 0660).
+
+@0xc6c9e8a735826bb9;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("evr::schema");
+
+struct ControlRequest {
+  union {
+    status @0 :Void;
+    stats @1 :Void;
+    reload @2 :Text;        # config file to load; empty: the daemon's own config path
+  }
+}
+
+struct ControlReply {
+  ok @0 :Bool;
+  errors @1 :List(Text);    # when not ok: every problem, config errors as file:line:col
+  union {
+    none @2 :Void;
+    status @3 :Status;
+    stats @4 :Stats;
+    reload @5 :ReloadResult;
+  }
+}
+
+struct Status {
+  version @0 :Text;
+  uptimeMs @1 :UInt64;
+  configPath @2 :Text;
+  generation @3 :UInt64;     # 1 at start, +1 per applied reload
+  digest @4 :Text;           # of the config file's bytes
+  connected @5 :List(Text);  # containers joined now
+  instance @6 :UInt64;
+  failedReloads @7 :UInt64;
+}
+
+struct Counter {
+  name @0 :Text;
+  value @1 :UInt64;
+}
+
+struct ContainerStats {
+  name @0 :Text;
+  connected @1 :Bool;
+  declared @2 :Bool;         # named by the routing table in force
+  queueDepth @3 :UInt64;
+  eventsIn @4 :UInt64;
+  bytesIn @5 :UInt64;
+  eventsOut @6 :UInt64;
+  bytesOut @7 :UInt64;
+  unrouted @8 :UInt64;
+  joins @9 :UInt64;
+  dropsFrom @10 :List(Counter);  # its events dropped, by reason (non-zero only)
+  dropsTo @11 :List(Counter);    # events meant for it dropped, by reason (non-zero only)
+}
+
+struct AdapterStats {
+  name @0 :Text;
+  matched @1 :UInt64;
+  unmatched @2 :UInt64;
+}
+
+struct Stats {
+  eventsIn @0 :UInt64;
+  deliveries @1 :UInt64;
+  unrouted @2 :UInt64;
+  unmatched @3 :UInt64;
+  drops @4 :List(Counter);
+  containers @5 :List(ContainerStats);
+  adapters @6 :List(AdapterStats);
+}
+
+struct ReloadResult {
+  changed @0 :Bool;          # false: the same config was already in force (a no-op)
+  generation @1 :UInt64;
+  digest @2 :Text;
+  routesAdded @3 :List(Text);
+  routesRemoved @4 :List(Text);
+  warnings @5 :List(Text);
+}
