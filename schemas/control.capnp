@@ -11,6 +11,7 @@ struct ControlRequest {
     status @0 :Void;
     stats @1 :Void;
     reload @2 :Text;        # config file to load; empty: the daemon's own config path
+    graph @3 :Void;
   }
 }
 
@@ -22,7 +23,30 @@ struct ControlReply {
     status @3 :Status;
     stats @4 :Stats;
     reload @5 :ReloadResult;
+    graph @6 :Graph;
   }
+}
+
+# The routing topology in force: containers and the edges adapters draw between them.
+struct Graph {
+  containers @0 :List(GraphNode);
+  edges @1 :List(GraphEdge);
+  generation @2 :UInt64;
+}
+
+struct GraphNode {
+  name @0 :Text;
+  connected @1 :Bool;
+}
+
+struct GraphEdge {
+  adapter @0 :Text;
+  adapterType @1 :Text;
+  source @2 :Text;
+  target @3 :Text;
+  types @4 :Text;        # "ALL" or "BAR|SIGNAL"
+  condition @5 :Text;    # selective: the rules that send to this target ("default" for the default)
+  transform @6 :Text;    # pipeline transform on this edge, "" when none
 }
 
 struct Status {

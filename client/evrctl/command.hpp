@@ -45,6 +45,7 @@ Command addRecvCommand(CLI::App& parent);
 Command addStatusCommand(CLI::App& parent);
 Command addStatsCommand(CLI::App& parent);
 Command addReloadCommand(CLI::App& parent);
+Command addGraphCommand(CLI::App& parent);
 
 // The whole command's time budget (--timeout SECONDS; 0 or less: no limit).
 class Deadline {

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
       ctl::addStatusCommand(app),
       ctl::addStatsCommand(app),
       ctl::addReloadCommand(app),
+      ctl::addGraphCommand(app),
   };
 
   try {

@@ -45,6 +45,8 @@ class Reloader {
   std::uint64_t generation() const { return generation_; }
   const std::string& digest() const { return digest_; }
   std::uint64_t failures() const { return failures_; }
+  // The routing table in force (the initial one, or the last applied reload's).
+  const routing::RoutingTable& table() const { return *table_; }
 
   // "sha-like" hex digest of bytes (FNV-1a 64; identifies a config, not a security measure).
   static std::string digestOf(const std::string& bytes);

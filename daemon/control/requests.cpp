@@ -79,6 +79,45 @@ void fillStats(schema::Stats::Builder out, const ControlContext& context) {
   }
 }
 
+void fillGraph(schema::Graph::Builder graph, const ControlContext& context) {
+  const auto& table = context.reloader.table();
+  const auto snapshot = context.loop.snapshot();
+  graph.setGeneration(context.reloader.generation());
+  auto nodes = graph.initContainers(static_cast<unsigned>(table.containers().size()));
+  for (unsigned i = 0; i < table.containers().size(); ++i) {
+    nodes[i].setName(table.containers()[i]);
+    for (const auto& container : snapshot.containers) {
+      if (container.name == table.containers()[i]) nodes[i].setConnected(container.connected);
+    }
+  }
+  std::size_t count = 0;
+  for (const auto& adapter : table.adapters()) count += adapter.edges.size();
+  auto edges = graph.initEdges(static_cast<unsigned>(count));
+  unsigned e = 0;
+  for (const auto& adapter : table.adapters()) {
+    for (const auto& edge : adapter.edges) {
+      auto out = edges[e++];
+      out.setAdapter(adapter.name);
+      out.setAdapterType(adapter.type);
+      out.setSource(table.name(edge.source));
+      out.setTarget(table.name(edge.target));
+      out.setTypes(edge.types.toString());
+      if (edge.transform) out.setTransform(edge.transform->describe());
+      if (edge.selective) {
+        std::string condition;
+        for (const auto& rule : edge.selective->rules) {
+          if (rule.target != edge.target) continue;
+          condition += (condition.empty() ? "" : " or ") + rule.condition.text();
+        }
+        if (edge.selective->default_target == edge.target) {
+          condition += condition.empty() ? "default" : " (or default)";
+        }
+        out.setCondition(condition);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void answer(schema::ControlRequest::Reader request, schema::ControlReply::Builder reply,
@@ -91,6 +130,10 @@ void answer(schema::ControlRequest::Reader request, schema::ControlReply::Builde
     case schema::ControlRequest::STATS:
       reply.setOk(true);
       fillStats(reply.initStats(), context);
+      return;
+    case schema::ControlRequest::GRAPH:
+      reply.setOk(true);
+      fillGraph(reply.initGraph(), context);
       return;
     case schema::ControlRequest::RELOAD: {
       const auto outcome = context.reload(request.getReload().cStr());

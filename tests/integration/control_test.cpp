@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include <filesystem>
+
 #include "daemon_fixture.hpp"
 
 using namespace evr::test;
@@ -137,6 +139,34 @@ BOOST_AUTO_TEST_CASE(a_tcp_control_endpoint_off_loopback_is_refused_unless_allow
   const auto loopback = dir.write("loopback.yaml", "router:\n  control: \"tcp://127.0.0.1:7777\"\n");
   Process local({EVR_EVROUTERD_PATH, "--check", "-c", loopback});
   BOOST_CHECK_EQUAL(local.waitFor(30s).value_or(-1), 0);
+}
+
+BOOST_AUTO_TEST_CASE(graph_prints_the_topology_as_dot_mermaid_and_json) {
+  RunningDaemon daemon(readFile(std::string(EVR_FIXTURES_DIR) + "/configs/spec/yaml_configuration_example.yaml"));
+  const auto graph = jsonOf(*daemon.evrctlControl({"graph", "--format", "json"}));
+  BOOST_CHECK_EQUAL(graph.at("containers").size(), 17u);
+  std::size_t conditional = 0;
+  for (const auto& edge : graph.at("edges")) {
+    if (!edge.at("condition").get<std::string>().empty()) ++conditional;
+  }
+  BOOST_CHECK_EQUAL(conditional, 3u);  // the three regime rules
+
+  auto dot_text = daemon.evrctlControl({"graph", "--format", "dot"});
+  BOOST_REQUIRE_EQUAL(dot_text->waitFor(kTimeout).value_or(-1), 0);
+  const std::string dot = dot_text->readAllStdout(2s);
+  BOOST_CHECK(dot.find("\"classifier\" -> \"aggressive_portfolio\"") != std::string::npos);
+  // Graphviz itself must accept it.
+  const auto file = daemon.dir().write("graph.dot", dot);
+  Process render({"/usr/bin/dot", "-Tsvg", "-o", (daemon.dir().path() / "graph.svg").string(), file});
+  BOOST_CHECK_EQUAL(render.waitFor(kTimeout).value_or(-1), 0);
+  BOOST_CHECK(std::filesystem::file_size(daemon.dir().path() / "graph.svg") > 1000);
+
+  auto mermaid = daemon.evrctlControl({"graph", "--format", "mermaid"});
+  BOOST_REQUIRE_EQUAL(mermaid->waitFor(kTimeout).value_or(-1), 0);
+  const std::string chart = mermaid->readAllStdout(2s);
+  BOOST_CHECK(chart.rfind("flowchart LR\n", 0) == 0);
+  BOOST_CHECK(chart.find("-.->") != std::string::npos);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
 BOOST_AUTO_TEST_CASE(evrctl_says_when_no_daemon_answers) {
