@@ -46,6 +46,7 @@ Command addStatusCommand(CLI::App& parent);
 Command addStatsCommand(CLI::App& parent);
 Command addReloadCommand(CLI::App& parent);
 Command addGraphCommand(CLI::App& parent);
+Command addTopCommand(CLI::App& parent);
 
 // The whole command's time budget (--timeout SECONDS; 0 or less: no limit).
 class Deadline {

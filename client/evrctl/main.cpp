@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
       ctl::addStatsCommand(app),
       ctl::addReloadCommand(app),
       ctl::addGraphCommand(app),
+      ctl::addTopCommand(app),
   };
 
   try {

@@ -3,7 +3,9 @@
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <sstream>
 
 #include "daemon_fixture.hpp"
 
@@ -166,6 +168,28 @@ BOOST_AUTO_TEST_CASE(graph_prints_the_topology_as_dot_mermaid_and_json) {
   const std::string chart = mermaid->readAllStdout(2s);
   BOOST_CHECK(chart.rfind("flowchart LR\n", 0) == 0);
   BOOST_CHECK(chart.find("-.->") != std::string::npos);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
+BOOST_AUTO_TEST_CASE(top_prints_rates_and_queue_depths_per_container) {
+  RunningDaemon daemon(kBefore);
+  // 7 events for a sink that never connects: they wait in its queue, and top shows them.
+  auto source = daemon.peer({"--as", "source", "--publish", "7"});
+  BOOST_REQUIRE_EQUAL(source->waitFor(kTimeout).value_or(-1), 0);
+  auto top = daemon.evrctlControl({"top", "--iterations", "2", "--interval", "0.1"});
+  BOOST_REQUIRE_EQUAL(top->waitFor(kTimeout).value_or(-1), 0);
+  const std::string screen = top->readAllStdout(2s);
+  BOOST_CHECK_EQUAL(std::count(screen.begin(), screen.end(), '\n'), 2 * (2 + 2));  // 2 refreshes of header + 2 containers
+  std::istringstream lines(screen);
+  std::string line;
+  bool queued_row = false;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string name, connected, in, out, queued;
+    words >> name >> connected >> in >> out >> queued;
+    if (name == "first_sink" && queued == "7") queued_row = true;
+  }
+  BOOST_CHECK_MESSAGE(queued_row, screen);
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
