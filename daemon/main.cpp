@@ -23,6 +23,7 @@
 #include "control/requests.hpp"
 #include "control/reloader.hpp"
 #include "transport/relay_loop.hpp"
+#include "stats/metrics_server.hpp"
 
 namespace {
 
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   bool check = false;
   std::optional<std::string> runtime_dir;
   std::string log_level = "info";
+  std::optional<std::string> metrics_override;
   app.add_option("-c,--config", config_path, "config file (YAML)")->capture_default_str();
   app.add_flag("--check", check, "validate the config, print the compiled routes, and exit (0: valid, 1: not)");
   app.add_option("--runtime-dir", runtime_dir,
@@ -78,6 +80,9 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  app.add_option("--metrics", metrics_override,
+                 "HTTP address for /metrics, /healthz, /ready (host:port, port 0: any; or off); "
+                 "overrides router.metrics");
   app.set_version_flag("--version", std::string("evrouterd ") + EVR_VERSION);
   app.footer("Exit codes: 0 stopped cleanly (or --check: valid), 1 bad config or cannot listen.\n"
              "Signals: SIGTERM/SIGINT drain queues for router.shutdown_grace_ms and stop; "
@@ -130,6 +135,11 @@ int main(int argc, char** argv) {
 
   // One reload path for SIGHUP and `evrctl reload`: parse -> compile -> diff -> swap.
   evr::control::Reloader reloader(config_path, *config, table);
+  // Reload outcomes for evrouter_reloads_total; loop thread only (SIGHUP and evrctl both reload
+  // there, and the metrics snapshot sink runs there too).
+  std::uint64_t reloads_applied = 0;
+  std::uint64_t reloads_unchanged = 0;
+  std::uint64_t reloads_rejected = 0;
   const auto applyReload = [&](const std::string& path) {
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -139,13 +149,16 @@ int main(int argc, char** argv) {
     auto outcome = reloader.reload(path);
     for (const auto& warning : outcome.warnings) spdlog::warn("{}", warning);
     if (!outcome.ok) {
+      ++reloads_rejected;
       for (const auto& error : outcome.errors) spdlog::error("{}", error);
       spdlog::error("reload rejected ({} failed so far): the running routes stay in force",
                     reloader.failures());
     } else if (!outcome.changed) {
+      ++reloads_unchanged;
       spdlog::info("reload: {} is unchanged (generation {}); nothing to do", reloader.configPath(),
                    outcome.generation);
     } else {
+      ++reloads_applied;
       loop.installTable(outcome.table);
       spdlog::info("reload applied: generation {} digest {} from {}: {} routes added, {} removed",
                    outcome.generation, outcome.digest, reloader.configPath(),
@@ -177,8 +190,45 @@ int main(int argc, char** argv) {
   }
   loop.addSidePoller(control.socket(), [&]() { control.serve(); });
 
+  // Prometheus /metrics, /healthz, /ready on their own thread; the loop publishes snapshots.
+  std::unique_ptr<evr::stats::MetricsServer> metrics;
+  const auto metricsExtras = [&]() {
+    return evr::stats::MetricsExtras{
+        reloader.generation(), reloads_applied, reloads_unchanged, reloads_rejected,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
+  };
+  if (metrics_override) {
+    if (*metrics_override != "off" && !evr::stats::parseHostPort(*metrics_override)) {
+      spdlog::error("--metrics must be host:port or off, got '{}'", *metrics_override);
+      return 1;
+    }
+    config->router.metrics = *metrics_override;
+  }
+  if (config->router.metrics != "off") {
+    const auto address = evr::stats::parseHostPort(config->router.metrics);  // checked by the loader
+    metrics = std::make_unique<evr::stats::MetricsServer>(address->host, address->port);
+    if (!metrics->start()) {
+      spdlog::error("{}", metrics->error());
+      return 1;
+    }
+    const bool v6 = metrics->host().find(':') != std::string::npos;
+    spdlog::info("metrics on http://{}{}{}:{}", v6 ? "[" : "", metrics->host(), v6 ? "]" : "",
+                 metrics->port());
+    metrics->publish(std::make_shared<const evr::stats::Snapshot>(loop.snapshot()), metricsExtras());
+    loop.setSnapshotSink(
+        [&](std::shared_ptr<const evr::stats::Snapshot> snapshot) {
+          metrics->publish(std::move(snapshot), metricsExtras());
+        },
+        std::chrono::milliseconds(250));
+  }
+
   sd_notify(0, "READY=1");
+  if (metrics) metrics->setReady(true);
   loop.run(signal_fd);
+  if (metrics) {
+    metrics->setReady(false);
+    metrics->publish(std::make_shared<const evr::stats::Snapshot>(loop.snapshot()), metricsExtras());
+  }
   sd_notify(0, "STOPPING=1");
   ::close(signal_fd);
   return 0;

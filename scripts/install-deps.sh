@@ -10,9 +10,9 @@ packages=(
   # libraries
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libboost-test-dev libsystemd-dev libcli11-dev nlohmann-json3-dev
-  libbenchmark-dev
+  libbenchmark-dev libcpp-httplib-dev
   # tests and demo tools
-  python3
+  python3 python3-prometheus-client
 )
 
 missing=()

@@ -39,6 +39,7 @@ int main(int argc, char** argv) {
       ctl::addReloadCommand(app),
       ctl::addGraphCommand(app),
       ctl::addTopCommand(app),
+      ctl::addTapCommand(app),
   };
 
   try {

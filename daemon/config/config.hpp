@@ -38,6 +38,9 @@ struct RouterSettings {
   // `control_allow_remote: true`.
   std::optional<Located<std::string>> control;
   bool control_allow_remote = false;
+  // Prometheus /metrics, /healthz and /ready over HTTP: "host:port" ("[::1]:9464" for IPv6;
+  // port 0 picks a free one), or "off". A host off loopback is allowed, with a startup warning.
+  std::string metrics = "127.0.0.1:9464";
   Mark mark;                                 // of the `router:` key, or of the document
 };
 

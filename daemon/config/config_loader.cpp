@@ -20,6 +20,7 @@
 
 #include "evr/link_messages.hpp"
 #include "routing/adapter_registry.hpp"
+#include "stats/metrics_server.hpp"
 
 namespace evr::config {
 namespace {
@@ -58,7 +59,8 @@ constexpr RuleOperator kRuleOperators[] = {
 constexpr std::string_view kRouterKeys[] = {"control",          "control_allow_remote",
                                             "heartbeat_ms",     "listen",
                                             "max_hops",         "max_message_size",
-                                            "queue_limit",      "shutdown_grace_ms"};
+                                            "metrics",          "queue_limit",
+                                            "shutdown_grace_ms"};
 constexpr std::string_view kEventCommunicationKeys[] = {"adapters", "pattern"};
 constexpr std::string_view kPatterns[] = {"flexible"};
 constexpr std::string_view kOrganizations[] = {"strategy_first", "classifier_first", "risk_first",
@@ -267,6 +269,26 @@ class Loader {
         } else {
           diagnostics_.error(entry.value_mark, "control_allow_remote must be true or false, got " +
                                                    describe(entry.value));
+        }
+      } else if (entry.key == "metrics") {
+        // "off", or host:port (stats/metrics_server.hpp parses it again when main starts it).
+        if (!entry.value.IsScalar()) {
+          diagnostics_.error(entry.value_mark,
+                             "expected \"host:port\" or \"off\" for 'metrics', got " +
+                                 describe(entry.value));
+        } else if (entry.value.Scalar() != "off" && !stats::parseHostPort(entry.value.Scalar())) {
+          diagnostics_.error(entry.value_mark,
+                             "metrics must be \"host:port\" (port 0..65535; \"[::1]:9464\" for "
+                             "IPv6) or \"off\", got '" + entry.value.Scalar() + "'");
+        } else {
+          router.metrics = entry.value.Scalar();
+          if (router.metrics != "off" &&
+              !stats::isLoopbackHost(stats::parseHostPort(router.metrics)->host)) {
+            diagnostics_.warning(entry.value_mark,
+                                 "metrics endpoint '" + router.metrics +
+                                     "' is not on loopback: /metrics can be read from other "
+                                     "machines");
+          }
         }
       } else {
         unknownKey(entry, "key", "router", kRouterKeys);

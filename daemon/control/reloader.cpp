@@ -103,6 +103,9 @@ ReloadOutcome Reloader::reload(const std::string& requested_path) {
       before.control_allow_remote != after.control_allow_remote) {
     refused.push_back(path + ": router.control cannot change by a reload (restart evrouterd)");
   }
+  if (before.metrics != after.metrics) {
+    refused.push_back(path + ": router.metrics cannot change by a reload (restart evrouterd)");
+  }
   if (before.max_message_size != after.max_message_size || before.queue_limit != after.queue_limit ||
       before.max_hops != after.max_hops || before.heartbeat_ms != after.heartbeat_ms ||
       before.shutdown_grace_ms != after.shutdown_grace_ms) {

@@ -50,6 +50,29 @@ struct ContainerSnapshot {
   ContainerCounters counters;
 };
 
+// Time an event spends in the router, from handleEvent's entry to the end of routing (deliver or
+// queue to every target), in fixed log-spaced buckets 250 ns .. 10 ms plus +Inf. A value: the
+// loop thread records into its own copy and snapshots copy it. record() is O(1) (a scan of a
+// fixed 15-entry table) and never allocates.
+struct LatencyHistogram {
+  // Upper bounds (inclusive, Prometheus `le`) in nanoseconds: a 1-2.5-5 series.
+  static constexpr std::array<std::uint64_t, 15> kBoundsNs = {
+      250,     500,     1'000,     2'500,     5'000,     10'000,    25'000,    50'000,
+      100'000, 250'000, 500'000,   1'000'000, 2'500'000, 5'000'000, 10'000'000};
+  // counts[i]: events with bound[i-1] < ns <= bound[i] (not cumulative); counts.back(): over 10 ms.
+  std::array<std::uint64_t, kBoundsNs.size() + 1> counts{};
+  std::uint64_t sum_ns = 0;
+  std::uint64_t count = 0;
+
+  void record(std::uint64_t ns) {
+    std::size_t bucket = 0;
+    while (bucket < kBoundsNs.size() && ns > kBoundsNs[bucket]) ++bucket;
+    ++counts[bucket];
+    sum_ns += ns;
+    ++count;
+  }
+};
+
 struct Snapshot {
   std::uint64_t events_in = 0;
   std::uint64_t deliveries = 0;  // events sent to targets (one per target)
@@ -59,6 +82,7 @@ struct Snapshot {
   std::vector<ContainerSnapshot> containers;
   std::vector<std::pair<std::string, std::uint64_t>> adapter_matches;    // adapter name, events
   std::vector<std::pair<std::string, std::uint64_t>> adapter_unmatched;  // adapter name, events
+  LatencyHistogram latency;  // time in the router per routed (or unrouted) event
 
   // One line: "in=.. delivered=.. unrouted=.. unmatched=.. dropped: malformed=.. ..." (only
   // non-zero drops).

@@ -137,7 +137,8 @@ std::unique_ptr<Process> startNotifyingDaemon(const TempDir& dir, const std::str
   Process::Options options;
   options.env.emplace_back("NOTIFY_SOCKET", notify.path());
   return std::make_unique<Process>(
-      std::vector<std::string>{EVR_EVROUTERD_PATH, "-c", config, "--runtime-dir", dir.path().string()},
+      std::vector<std::string>{EVR_EVROUTERD_PATH, "-c", config, "--runtime-dir", dir.path().string(),
+                               "--metrics", "127.0.0.1:0"},
       options);
 }
 

@@ -401,7 +401,8 @@ BOOST_AUTO_TEST_CASE(the_daemon_refuses_to_start_on_a_bad_config) {
 
 BOOST_AUTO_TEST_CASE(a_second_daemon_does_not_steal_a_live_socket) {
   RunningDaemon first(kFastHeartbeat);
-  Process second({EVR_EVROUTERD_PATH, "-c", first.configPath(), "--runtime-dir", first.dir().path().string()});
+  Process second({EVR_EVROUTERD_PATH, "-c", first.configPath(), "--runtime-dir", first.dir().path().string(),
+                  "--metrics", "127.0.0.1:0"});
   BOOST_CHECK_EQUAL(second.waitFor(30s).value_or(-1), 1);
   BOOST_CHECK(second.readAllStderr(2s).find("another process") != std::string::npos);
   BOOST_CHECK_EQUAL(first.stop(), 0);

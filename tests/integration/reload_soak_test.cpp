@@ -41,6 +41,10 @@ BOOST_AUTO_TEST_CASE(twenty_reloads_while_three_sources_stream_lose_and_duplicat
                                      "--count", std::to_string(kPerSource), "--rate", "2500", "--timeout", "60"}));
   }
 
+  // Reload only once events flow, so the reloads interleave with the streams.
+  const auto first_line = receivers[0]->readLine(60s);
+  BOOST_REQUIRE(first_line);
+
   int applied = 0, unchanged = 0, rejected = 0;
   const auto viaEvrctl = [&](int expected_exit) {
     auto reload = daemon.evrctlControl({"reload", "--json", "--timeout", "30"});
@@ -101,20 +105,22 @@ BOOST_AUTO_TEST_CASE(twenty_reloads_while_three_sources_stream_lose_and_duplicat
   std::map<std::string, std::map<std::string, std::uint64_t>> last;   // receiver -> source -> seq
   std::size_t total = 0, reordered = 0;
   std::set<std::string> receivers_used;
+  const auto take = [&](const std::string& receiver, const std::string& line) {
+    const auto event = nlohmann::json::parse(line);
+    const auto source = event.at("source").get<std::string>();
+    const auto seq = event.at("seq").get<std::uint64_t>();
+    auto& previous = last[receiver][source];
+    if (seq <= previous) ++reordered;
+    previous = seq;
+    by_source[source].push_back(seq);
+    receivers_used.insert(receiver);
+    ++total;
+  };
+  take("t1", *first_line);
   const auto deadline = std::chrono::steady_clock::now() + 120s;
   while (total < 3u * kPerSource && std::chrono::steady_clock::now() < deadline) {
     for (std::size_t r = 0; r < receivers.size(); ++r) {
-      while (auto line = receivers[r]->readLine(20ms)) {
-        const auto event = nlohmann::json::parse(*line);
-        const auto source = event.at("source").get<std::string>();
-        const auto seq = event.at("seq").get<std::uint64_t>();
-        auto& previous = last[r == 0 ? "t1" : "t2"][source];
-        if (seq <= previous) ++reordered;
-        previous = seq;
-        by_source[source].push_back(seq);
-        receivers_used.insert(r == 0 ? "t1" : "t2");
-        ++total;
-      }
+      while (auto line = receivers[r]->readLine(20ms)) take(r == 0 ? "t1" : "t2", *line);
     }
   }
   BOOST_CHECK_EQUAL(total, 3u * kPerSource);

@@ -14,9 +14,15 @@ RunningDaemon::RunningDaemon(const std::string& yaml) {
 }
 
 void RunningDaemon::start() {
-  process_ = std::make_unique<Process>(std::vector<std::string>{
-      EVR_EVROUTERD_PATH, "-c", config_path_, "--runtime-dir", dir_.path().string(),
-      "--log-level", "info"});
+  std::vector<std::string> args{EVR_EVROUTERD_PATH, "-c", config_path_, "--runtime-dir",
+                                dir_.path().string()};
+  // Tests run in parallel: a free metrics port each, never the default 9464 — unless the test's
+  // config chooses the metrics address itself.
+  if (readFile(config_path_).find("metrics:") == std::string::npos) {
+    args.insert(args.end(), {"--metrics", "127.0.0.1:0"});
+  }
+  args.insert(args.end(), {"--log-level", "info"});
+  process_ = std::make_unique<Process>(std::move(args));
   // Logged by the relay loop as it starts: every socket (data and control) is bound by then.
   if (!process_->waitForLine("evrouterd instance", 20s, Process::Stream::Stderr)) {
     throw std::runtime_error("evrouterd did not start listening: " +

@@ -1,0 +1,132 @@
+// evrctl tap: a live copy of routed events as JSON lines, from evrouterd's tap socket.
+//
+// Filters run here, so the daemon's cost stays one copy per routed event while someone taps:
+// --container (source or target), --adapter, --type, and --where in the condition language
+// (docs/conditions.md), compiled before subscribing so a bad expression fails at once.
+
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "command.hpp"
+#include "config/diagnostics.hpp"
+#include "evr/event.hpp"
+#include "evr/event_json.hpp"
+#include "evr/frames.hpp"
+#include "routing/condition.hpp"
+
+namespace evr::ctl {
+namespace {
+
+std::string defaultTapEndpoint() {
+  if (const char* endpoint = std::getenv("EVR_TAP"); endpoint != nullptr && *endpoint != 0) return endpoint;
+  std::string dir = "./run";
+  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime != nullptr && *runtime != 0) {
+    dir = runtime;
+    if (const auto colon = dir.find(':'); colon != std::string::npos) dir.resize(colon);
+  }
+  return "ipc://" + dir + "/evrouterd.tap";
+}
+
+struct TapOptions {
+  std::string endpoint;
+  std::string container;
+  std::string adapter;
+  std::string type;
+  std::string where;
+  std::uint64_t count = 0;
+  double timeout = 0;
+};
+
+bool contains(const nlohmann::json& list, const std::string& value) {
+  for (const auto& item : list) {
+    if (item.get<std::string>() == value) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Command addTapCommand(CLI::App& parent) {
+  auto* app = parent.add_subcommand("tap", "Print a live copy of routed events as JSON lines (with from, to, adapters), filtered.");
+  auto options = std::make_shared<TapOptions>();
+  app->add_option("--tap", options->endpoint,
+                  "evrouterd tap endpoint (default: $EVR_TAP, else ipc://$RUNTIME_DIRECTORY/evrouterd.tap, ./run when unset)");
+  app->add_option("--container", options->container, "Only events from or to this container");
+  app->add_option("--adapter", options->adapter, "Only events this adapter carried");
+  app->add_option("--type", options->type, "Only events of this type (BAR, SIGNAL, ...)");
+  app->add_option("--where", options->where, "Only events for which this condition holds, e.g. \"event.regime == 'BULL'\"");
+  app->add_option("--count", options->count, "Exit 0 after this many events (0: until Ctrl-C or --timeout)");
+  app->add_option("--timeout", options->timeout, "Seconds in all (0: no limit); with --count, running out is exit 2")
+      ->capture_default_str();
+  return {app, [options]() {
+            std::optional<EventType> type;
+            if (!options->type.empty()) {
+              type = parseEventType(options->type);
+              if (!type) throw std::runtime_error("unknown event type '" + options->type + "'; expected one of " + eventTypeNameList());
+            }
+            std::optional<routing::Condition> where;
+            if (!options->where.empty()) {
+              config::Diagnostics diagnostics;
+              where = routing::compileCondition(options->where, config::Mark{"--where", 1, 1}, diagnostics);
+              if (!where) {
+                std::cerr << diagnostics.toString();
+                return kExitError;
+              }
+            }
+            sigset_t stop_signals;
+            sigemptyset(&stop_signals);
+            sigaddset(&stop_signals, SIGINT);
+            sigaddset(&stop_signals, SIGTERM);
+            sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+
+            zmq::context_t context(1);
+            zmq::socket_t socket(context, zmq::socket_type::sub);
+            socket.set(zmq::sockopt::linger, 0);
+            const std::string endpoint = options->endpoint.empty() ? defaultTapEndpoint() : options->endpoint;
+            socket.connect(endpoint);
+            socket.set(zmq::sockopt::subscribe, "");
+            const Deadline deadline(options->timeout);
+            std::uint64_t printed = 0;
+            while (options->count == 0 || printed < options->count) {
+              if (deadline.expired()) {
+                if (options->count == 0) return kExitOk;
+                std::cerr << "evrctl tap: " << printed << " of " << options->count << " events before the timeout\n";
+                return kExitTimeout;
+              }
+              timespec none{};
+              if (sigtimedwait(&stop_signals, nullptr, &none) > 0) return options->count == 0 ? kExitOk : kExitTimeout;
+              zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+              if (zmq::poll(&item, 1, deadline.remaining(std::chrono::milliseconds(200))) <= 0) continue;
+              zmq::message_t head, body;
+              (void)socket.recv(head, zmq::recv_flags::none);
+              if (!head.more()) continue;
+              (void)socket.recv(body, zmq::recv_flags::none);
+              while (body.more()) (void)socket.recv(body, zmq::recv_flags::none);
+              nlohmann::json meta = nlohmann::json::parse(head.to_string_view(), nullptr, false);
+              if (meta.is_discarded()) continue;
+              const unsigned hops = meta.value("hops", 0u);
+              std::string why;
+              const Event event = Event::fromWire(std::move(body), static_cast<std::uint8_t>(hops), why);
+              if (!event.valid()) continue;
+              if (type && event.type() != *type) continue;
+              if (!options->container.empty() && meta["from"].get<std::string>() != options->container &&
+                  !contains(meta["to"], options->container)) {
+                continue;
+              }
+              if (!options->adapter.empty() && !contains(meta["adapters"], options->adapter)) continue;
+              if (where && !where->evaluate(routing::EventView{event.reader(), event.hops()})) continue;
+              nlohmann::json line = toJson(event);
+              line["from"] = meta["from"];
+              line["to"] = meta["to"];
+              line["adapters"] = meta["adapters"];
+              std::cout << line.dump() << std::endl;
+              ++printed;
+            }
+            return kExitOk;
+          }};
+}
+
+}  // namespace evr::ctl
