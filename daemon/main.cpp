@@ -21,6 +21,7 @@
 #include "topology/topology.hpp"
 #include "control/control_server.hpp"
 #include "control/requests.hpp"
+#include "control/tap.hpp"
 #include "control/reloader.hpp"
 #include "transport/relay_loop.hpp"
 #include "stats/metrics_server.hpp"
@@ -189,6 +190,17 @@ int main(int argc, char** argv) {
     return 1;
   }
   loop.addSidePoller(control.socket(), [&]() { control.serve(); });
+
+  // A live copy of routed events for `evrctl tap`; costs one compare per event when unused.
+  evr::control::Tap tap(context, evr::daemon::resolveEndpoint(evr::control::kDefaultTap, runtime));
+  try {
+    tap.bind();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  loop.addSidePoller(tap.socket(), [&]() { tap.serve(); });
+  loop.setTap(&tap);
 
   // Prometheus /metrics, /healthz, /ready on their own thread; the loop publishes snapshots.
   std::unique_ptr<evr::stats::MetricsServer> metrics;

@@ -40,6 +40,7 @@ void Tap::serve() {
     const auto kind = static_cast<const unsigned char*>(message.data())[0];
     if (kind == 1) ++subscribers_;
     if (kind == 0 && subscribers_ > 0) --subscribers_;
+    spdlog::info("tap: {} subscriber(s)", subscribers_);
   }
 }
 

@@ -13,11 +13,13 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "transport/relay_loop.hpp"
+
 namespace evr::control {
 
 inline constexpr const char* kDefaultTap = "ipc://evrouterd.tap";
 
-class Tap {
+class Tap final : public transport::EventTap {
  public:
   Tap(zmq::context_t& context, std::string endpoint);
   void bind();  // throws std::runtime_error naming the endpoint
@@ -26,12 +28,12 @@ class Tap {
 
   // Reads subscription changes (the loop calls it when socket() is readable).
   void serve();
-  bool active() const { return subscribers_ > 0; }
+  bool active() const override { return subscribers_ > 0; }
 
   // One routed event. Never blocks: a slow tapper loses copies (XPUB drops at its HWM), never
   // slows routing.
   void publish(const std::string& source, const std::vector<std::string>& targets,
-               const std::vector<std::string>& adapters, unsigned hops, zmq::message_t& event);
+               const std::vector<std::string>& adapters, unsigned hops, zmq::message_t& event) override;
 
  private:
   zmq::socket_t socket_;

@@ -26,6 +26,8 @@ namespace {
 constexpr int kReceiveBurst = 4096;
 // How often a backlogged queue is retried (a ROUTER cannot say which peer became writable).
 constexpr std::chrono::milliseconds kBacklogRetry{1};
+// Control socket and tap.
+constexpr std::size_t kMaxSidePollers = 4;
 // A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
 constexpr int kMissedHeartbeats = 3;
 
@@ -117,14 +119,17 @@ void RelayLoop::run(int signal_fd) {
                table_->containers().size(), table_->adapters().size());
   const auto timer_interval = std::chrono::milliseconds(std::max<std::uint32_t>(settings_.heartbeat_ms / 4, 10));
   while (!stop_requested_.load(std::memory_order_acquire)) {
-    std::array<zmq::pollitem_t, 3> items{{
-        {socket_.handle(), 0, ZMQ_POLLIN, 0},
-        {nullptr, signal_fd, ZMQ_POLLIN, 0},
-        {side_socket_ != nullptr ? side_socket_->handle() : nullptr, -1, ZMQ_POLLIN, 0},
-    }};
+    std::array<zmq::pollitem_t, 2 + kMaxSidePollers> items{};
+    items[0] = {socket_.handle(), 0, ZMQ_POLLIN, 0};
+    items[1] = {nullptr, signal_fd, ZMQ_POLLIN, 0};
+    for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
+      items[2 + i] = {side_pollers_[i].socket->handle(), -1, ZMQ_POLLIN, 0};
+    }
     const auto timeout = backlogged_.empty() ? timer_interval : kBacklogRetry;
-    zmq::poll(items.data(), side_socket_ != nullptr ? 3 : 2, timeout);
-    if (side_socket_ != nullptr && (items[2].revents & ZMQ_POLLIN)) side_serve_();
+    zmq::poll(items.data(), 2 + side_pollers_.size(), timeout);
+    for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
+      if (items[2 + i].revents & ZMQ_POLLIN) side_pollers_[i].serve();
+    }
     if (signal_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
       signalfd_siginfo info{};
       if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
@@ -400,7 +405,13 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   for (const auto adapter : entry->adapters) ++adapter_matches_[adapter];
   // The common case: plain deliveries only. The event is never decoded.
   for (const auto target : entry->targets) deliver(peer_of_container_[target], event_type, hops, body);
-  if (entry->transformed.empty() && entry->selective.empty()) return;
+  const bool tapping = tap_ != nullptr && tap_->active();
+  if (entry->transformed.empty() && entry->selective.empty()) {
+    if (tapping) tapEvent(source, *entry, {}, {}, hops, body);
+    return;
+  }
+  std::vector<routing::ContainerId> chosen;      // selective targets, for the tap only
+  std::vector<routing::AdapterIndex> deciders;   // selective adapters that matched, likewise
 
   // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
   const auto raw = bytesOf(body);
@@ -422,20 +433,37 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
         if (delivered_stamp_[target] == route_stamp_) return;  // already has it from another route
         delivered_stamp_[target] = route_stamp_;
         deliver(peer_of_container_[target], event_type, hops, body);
+        if (tapping) chosen.push_back(target);
       });
       if (matched) {
         ++adapter_matches_[step.adapter];
+        if (tapping) deciders.push_back(step.adapter);
       } else {
         ++adapter_unmatched_[step.adapter];
         ++totals_.unmatched;
       }
     }
+    if (tapping) tapEvent(source, *entry, chosen, deciders, hops, body);
   } catch (const kj::Exception& e) {
     // Plain deliveries went out already; the parts that needed the event's content could not.
     drop(stats::DropReason::Malformed, source, std::nullopt,
          std::string("event content unreadable for a condition or transform: ") +
              e.getDescription().cStr());
   }
+}
+
+void RelayLoop::tapEvent(PeerId source, const routing::RouteEntry& entry,
+                         const std::vector<routing::ContainerId>& chosen,
+                         const std::vector<routing::AdapterIndex>& deciders, std::uint8_t hops,
+                         zmq::message_t& body) {
+  std::vector<std::string> targets;
+  for (const auto target : entry.targets) targets.push_back(table_->name(target));
+  for (const auto& transformed : entry.transformed) targets.push_back(table_->name(transformed.target));
+  for (const auto target : chosen) targets.push_back(table_->name(target));
+  std::vector<std::string> adapters;
+  for (const auto adapter : entry.adapters) adapters.push_back(table_->adapters()[adapter].name);
+  for (const auto adapter : deciders) adapters.push_back(table_->adapters()[adapter].name);
+  tap_->publish(peers_[source].name, targets, adapters, hops, body);
 }
 
 zmq::message_t RelayLoop::applyTransform(const schema::Event::Reader& event,

@@ -31,6 +31,17 @@
 
 namespace evr::transport {
 
+// A live copy of routed events (control/tap implements it). active() is asked per routed event,
+// so it must be cheap; publish() only runs while it is true.
+class EventTap {
+ public:
+  virtual ~EventTap() = default;
+  virtual bool active() const = 0;
+  virtual void publish(const std::string& source, const std::vector<std::string>& targets,
+                       const std::vector<std::string>& adapters, unsigned hops,
+                       zmq::message_t& event) = 0;
+};
+
 class RelayLoop {
  public:
   RelayLoop(zmq::context_t& context, const config::RouterSettings& settings,
@@ -54,9 +65,10 @@ class RelayLoop {
   // A socket the loop polls too, calling `serve` on the loop thread when it is readable (the
   // control server): no locks, and requests are handled between two messages.
   void addSidePoller(zmq::socket_t& socket, std::function<void()> serve) {
-    side_socket_ = &socket;
-    side_serve_ = std::move(serve);
+    side_pollers_.push_back(SidePoller{&socket, std::move(serve)});
   }
+  // Where copies of routed events go while someone taps (evrctl tap). Loop thread only.
+  void setTap(EventTap* tap) { tap_ = tap; }
 
   // [metrics] Every `every` (checked on the loop's timer, so no finer than heartbeat_ms / 4),
   // calls `sink` on the loop thread with a fresh immutable snapshot (the metrics server's
@@ -77,6 +89,10 @@ class RelayLoop {
   void handleHello(zmq::message_t& routing_id, zmq::message_t* body);
   void handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body);
   void routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops, zmq::message_t& body);
+  void tapEvent(PeerId source, const routing::RouteEntry& entry,
+                const std::vector<routing::ContainerId>& chosen,
+                const std::vector<routing::AdapterIndex>& deciders, std::uint8_t hops,
+                zmq::message_t& body);
   // A copy of `event` changed by `transform`; `new_type` is its type afterwards.
   static zmq::message_t applyTransform(const schema::Event::Reader& event,
                                        const routing::Transform& transform, EventType& new_type);
@@ -101,8 +117,12 @@ class RelayLoop {
 
   zmq::socket_t socket_;
   std::function<void()> on_reload_;
-  zmq::socket_t* side_socket_ = nullptr;
-  std::function<void()> side_serve_;
+  struct SidePoller {
+    zmq::socket_t* socket;
+    std::function<void()> serve;
+  };
+  std::vector<SidePoller> side_pollers_;
+  EventTap* tap_ = nullptr;
   config::RouterSettings settings_;
   std::vector<std::string> endpoints_;
   std::uint64_t instance_;
