@@ -18,6 +18,7 @@
 
 #include "config/config_loader.hpp"
 #include "daemon_options.hpp"
+#include "topology/check_config.hpp"
 #include "topology/topology.hpp"
 #include "control/control_server.hpp"
 #include "control/requests.hpp"
@@ -50,20 +51,6 @@ std::shared_ptr<const evr::routing::RoutingTable> loadTable(const std::string& p
   return table;
 }
 
-int checkOnly(const std::string& path) {
-  evr::config::Diagnostics diagnostics;
-  auto config = evr::config::loadConfigFile(path, diagnostics);
-  std::shared_ptr<const evr::routing::RoutingTable> table;
-  if (config) table = evr::topology::compileTopology(*config, diagnostics);
-  for (const auto& diagnostic : diagnostics.all()) std::cerr << diagnostic.toString() << '\n';
-  if (diagnostics.hasErrors() || !table) {
-    std::cerr << path << ": " << diagnostics.errorCount() << " error(s)\n";
-    return 1;
-  }
-  std::cout << "config OK: " << path << '\n' << table->describe();
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,7 +77,7 @@ int main(int argc, char** argv) {
              "SIGHUP reloads the config (a bad config is rejected and the running routes stay).");
   CLI11_PARSE(app, argc, argv);
 
-  if (check) return checkOnly(config_path);
+  if (check) return evr::topology::checkConfigFile(config_path, std::cout, std::cerr);
 
   // Logs go to stderr (journald and docker collect it); stdout is for --check output.
   auto logger = spdlog::stderr_color_mt("evrouterd");
@@ -201,6 +188,15 @@ int main(int argc, char** argv) {
   }
   loop.addSidePoller(tap.socket(), [&]() { tap.serve(); });
   loop.setTap(&tap);
+
+  // WatchdogSec= in the unit: ping at half the interval from the loop itself, so a stuck loop
+  // (not merely a live process) makes systemd restart the daemon.
+  std::uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+    const auto every = std::chrono::milliseconds(std::max<std::uint64_t>(watchdog_usec / 2000, 1));
+    loop.addPeriodic(every, []() { sd_notify(0, "WATCHDOG=1"); });
+    spdlog::info("systemd watchdog: pinging every {} ms", every.count());
+  }
 
   // Prometheus /metrics, /healthz, /ready on their own thread; the loop publishes snapshots.
   std::unique_ptr<evr::stats::MetricsServer> metrics;

@@ -48,6 +48,7 @@ Command addReloadCommand(CLI::App& parent);
 Command addGraphCommand(CLI::App& parent);
 Command addTopCommand(CLI::App& parent);
 Command addTapCommand(CLI::App& parent);
+Command addCheckCommand(CLI::App& parent);
 
 // The whole command's time budget (--timeout SECONDS; 0 or less: no limit).
 class Deadline {

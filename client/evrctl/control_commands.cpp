@@ -17,6 +17,7 @@
 #include "control.capnp.h"
 #include "evr/frames.hpp"
 #include "evr/framing.hpp"
+#include "topology/check_config.hpp"
 
 namespace evr::ctl {
 namespace {
@@ -286,6 +287,13 @@ std::string renderMermaid(const nlohmann::json& graph) {
 }
 
 }  // namespace
+
+Command addCheckCommand(CLI::App& parent) {
+  auto* app = parent.add_subcommand("check", "Validate a config offline (no daemon needed): every error as file:line:col, then the compiled routes. Exit 0 valid, 1 not.");
+  auto file = std::make_shared<std::string>();
+  app->add_option("file", *file, "Config file")->required();
+  return {app, [file]() { return topology::checkConfigFile(*file, std::cout, std::cerr); }};
+}
 
 Command addTopCommand(CLI::App& parent) {
   auto* app = parent.add_subcommand("top", "A live table of event rates, queue depths and drops per container, refreshed every --interval (Ctrl-C ends it).");

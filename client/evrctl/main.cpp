@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
       ctl::addGraphCommand(app),
       ctl::addTopCommand(app),
       ctl::addTapCommand(app),
+      ctl::addCheckCommand(app),
   };
 
   try {

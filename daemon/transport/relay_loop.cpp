@@ -623,6 +623,11 @@ void RelayLoop::onTimer() {
     last_snapshot_ = now;
     snapshot_sink_(std::make_shared<const stats::Snapshot>(snapshot()));
   }
+  for (auto& task : periodic_) {
+    if (now - task.last < task.every) continue;
+    task.last = now;
+    task.run();
+  }
   const auto silence_limit = kMissedHeartbeats * std::chrono::milliseconds(settings_.heartbeat_ms);
   for (PeerId id = 0; id < peers_.size(); ++id) {
     Peer& peer = peers_[id];

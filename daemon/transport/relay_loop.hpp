@@ -67,6 +67,11 @@ class RelayLoop {
   void addSidePoller(zmq::socket_t& socket, std::function<void()> serve) {
     side_pollers_.push_back(SidePoller{&socket, std::move(serve)});
   }
+  // Runs `task` on the loop thread about every `every` (the timer's resolution is
+  // heartbeat_ms / 4), e.g. the systemd watchdog: a stuck loop stops the pings.
+  void addPeriodic(std::chrono::milliseconds every, std::function<void()> task) {
+    periodic_.push_back(Periodic{every, std::move(task), {}});
+  }
   // Where copies of routed events go while someone taps (evrctl tap). Loop thread only.
   void setTap(EventTap* tap) { tap_ = tap; }
 
@@ -122,6 +127,12 @@ class RelayLoop {
     std::function<void()> serve;
   };
   std::vector<SidePoller> side_pollers_;
+  struct Periodic {
+    std::chrono::milliseconds every;
+    std::function<void()> run;
+    Clock::time_point last;
+  };
+  std::vector<Periodic> periodic_;
   EventTap* tap_ = nullptr;
   config::RouterSettings settings_;
   std::vector<std::string> endpoints_;

@@ -193,6 +193,18 @@ BOOST_AUTO_TEST_CASE(top_prints_rates_and_queue_depths_per_container) {
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
+BOOST_AUTO_TEST_CASE(evrctl_check_validates_offline) {
+  TempDir dir;
+  const auto good = dir.write("good.yaml", kBefore);
+  Process ok({EVR_EVRCTL_PATH, "check", good});
+  BOOST_CHECK_EQUAL(ok.waitFor(30s).value_or(-1), 0);
+  BOOST_CHECK(ok.readAllStdout(2s).find("source: ALL -> first_sink") != std::string::npos);
+  const auto bad = dir.write("bad.yaml", "router:\n  max_hops: 0\n");
+  Process rejected({EVR_EVRCTL_PATH, "check", bad});
+  BOOST_CHECK_EQUAL(rejected.waitFor(30s).value_or(-1), 1);
+  BOOST_CHECK(rejected.readAllStderr(2s).find(bad + ":2:13: error: max_hops") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(evrctl_says_when_no_daemon_answers) {
   TempDir dir;
   Process status({EVR_EVRCTL_PATH, "status", "--control", dir.ipc("nobody.ctl"), "--timeout", "0.3"});

@@ -133,9 +133,11 @@ event_communication:
 
 // evrouterd on `config` in `dir`, announcing itself on `notify`.
 std::unique_ptr<Process> startNotifyingDaemon(const TempDir& dir, const std::string& config,
-                                              const NotifySocket& notify) {
+                                              const NotifySocket& notify,
+                                              std::optional<std::string> watchdog_usec = std::nullopt) {
   Process::Options options;
   options.env.emplace_back("NOTIFY_SOCKET", notify.path());
+  if (watchdog_usec) options.env.emplace_back("WATCHDOG_USEC", *watchdog_usec);
   return std::make_unique<Process>(
       std::vector<std::string>{EVR_EVROUTERD_PATH, "-c", config, "--runtime-dir", dir.path().string(),
                                "--metrics", "127.0.0.1:0"},
@@ -317,6 +319,19 @@ BOOST_AUTO_TEST_CASE(rejected_reload_still_returns_to_ready) {
 
   daemon->signal(SIGTERM);
   BOOST_CHECK_EQUAL(notify.next(20s).value_or("<none>"), "STOPPING=1");
+  BOOST_CHECK_EQUAL(daemon->waitFor(20s).value_or(-1), 0);
+}
+
+BOOST_AUTO_TEST_CASE(with_a_watchdog_the_loop_pings_it) {
+  TempDir dir;
+  NotifySocket notify(dir.path() / "notify.sock");
+  const auto config = dir.write("evrouter.yaml", std::string("router:\n  heartbeat_ms: 100\n") + kConfig);
+  auto daemon = startNotifyingDaemon(dir, config, notify, "400000");  // WatchdogSec=0.4s
+  BOOST_REQUIRE_EQUAL(notify.next(20s).value_or("<none>"), "READY=1");
+  // Pings every 200 ms from the relay loop: two in a row prove they repeat.
+  BOOST_CHECK_EQUAL(notify.next(5s).value_or("<none>"), "WATCHDOG=1");
+  BOOST_CHECK_EQUAL(notify.next(5s).value_or("<none>"), "WATCHDOG=1");
+  daemon->signal(SIGTERM);
   BOOST_CHECK_EQUAL(daemon->waitFor(20s).value_or(-1), 0);
 }
 
