@@ -18,6 +18,7 @@
 
 #include "config/config_loader.hpp"
 #include "daemon_options.hpp"
+#include "logging.hpp"
 #include "topology/check_config.hpp"
 #include "topology/topology.hpp"
 #include "control/control_server.hpp"
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "text, or json (one JSON object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
   app.add_option("--metrics", metrics_override,
                  "HTTP address for /metrics, /healthz, /ready (host:port, port 0: any; or off); "
                  "overrides router.metrics");
@@ -80,10 +85,7 @@ int main(int argc, char** argv) {
   if (check) return evr::topology::checkConfigFile(config_path, std::cout, std::cerr);
 
   // Logs go to stderr (journald and docker collect it); stdout is for --check output.
-  auto logger = spdlog::stderr_color_mt("evrouterd");
-  spdlog::set_default_logger(logger);
-  logger->set_level(spdlog::level::from_str(log_level));
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ evrouterd: %v");
+  evr::daemon::configureLogging(log_format, log_level);
 
   // Signals arrive on a signalfd polled by the loop. Block them before the zmq context starts its
   // I/O threads, so those threads inherit the mask and never take them.

@@ -78,6 +78,14 @@ struct ContainerStats {
   joins @9 :UInt64;
   dropsFrom @10 :List(Counter);  # its events dropped, by reason (non-zero only)
   dropsTo @11 :List(Counter);    # events meant for it dropped, by reason (non-zero only)
+  idleMs @12 :UInt64;            # since the daemon last heard from it
+  everHeard @13 :Bool;           # false: never connected (idleMs is meaningless)
+}
+
+struct RouteStats {
+  source @0 :Text;
+  target @1 :Text;
+  events @2 :UInt64;             # since the routing table in force was installed
 }
 
 struct AdapterStats {
@@ -94,6 +102,7 @@ struct Stats {
   drops @4 :List(Counter);
   containers @5 :List(ContainerStats);
   adapters @6 :List(AdapterStats);
+  routes @7 :List(RouteStats);
 }
 
 struct ReloadResult {

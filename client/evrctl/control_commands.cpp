@@ -162,7 +162,8 @@ Command addStatsCommand(CLI::App& parent) {
                                       {"events_out", c.getEventsOut()}, {"bytes_out", c.getBytesOut()},
                                       {"unrouted", c.getUnrouted()}, {"joins", c.getJoins()},
                                       {"drops_from", counters(c.getDropsFrom())},
-                                      {"drops_to", counters(c.getDropsTo())}});
+                                      {"drops_to", counters(c.getDropsTo())},
+                                      {"last_seen_ms_ago", c.getEverHeard() ? nlohmann::json(c.getIdleMs()) : nlohmann::json()}});
               }
               json["containers"] = containers;
               auto adapters = nlohmann::json::array();
@@ -170,6 +171,11 @@ Command addStatsCommand(CLI::App& parent) {
                 adapters.push_back({{"name", a.getName().cStr()}, {"matched", a.getMatched()}, {"unmatched", a.getUnmatched()}});
               }
               json["adapters"] = adapters;
+              auto routes = nlohmann::json::array();
+              for (const auto r : stats.getRoutes()) {
+                routes.push_back({{"source", r.getSource().cStr()}, {"target", r.getTarget().cStr()}, {"events", r.getEvents()}});
+              }
+              json["routes"] = routes;
               if (!options->json) {
                 std::cout << "in " << stats.getEventsIn() << ", delivered " << stats.getDeliveries()
                           << ", unrouted " << stats.getUnrouted() << ", unmatched " << stats.getUnmatched()
@@ -182,6 +188,11 @@ Command addStatsCommand(CLI::App& parent) {
                               static_cast<unsigned long long>(c["events_out"].get<std::uint64_t>()),
                               static_cast<unsigned long long>(c["queue_depth"].get<std::uint64_t>()),
                               c["drops_from"].dump().c_str(), c["drops_to"].dump().c_str());
+                }
+                for (const auto& r : routes) {
+                  std::printf("route %s -> %s: %llu\n", r["source"].get<std::string>().c_str(),
+                              r["target"].get<std::string>().c_str(),
+                              static_cast<unsigned long long>(r["events"].get<std::uint64_t>()));
                 }
                 for (const auto& a : adapters) {
                   std::printf("adapter %-40s matched %llu unmatched %llu\n", a["name"].get<std::string>().c_str(),

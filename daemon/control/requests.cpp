@@ -70,6 +70,14 @@ void fillStats(schema::Stats::Builder out, const ControlContext& context) {
     setDrops(c.initDropsFrom(static_cast<unsigned>(from.size())), from);
     const auto to = nonZero(in.counters.drops_to);
     setDrops(c.initDropsTo(static_cast<unsigned>(to.size())), to);
+    c.setEverHeard(in.idle_ms.has_value());
+    c.setIdleMs(in.idle_ms.value_or(0));
+  }
+  auto routes = out.initRoutes(static_cast<unsigned>(snapshot.routes.size()));
+  for (unsigned i = 0; i < snapshot.routes.size(); ++i) {
+    routes[i].setSource(snapshot.routes[i].source);
+    routes[i].setTarget(snapshot.routes[i].target);
+    routes[i].setEvents(snapshot.routes[i].events);
   }
   auto adapters = out.initAdapters(static_cast<unsigned>(snapshot.adapter_matches.size()));
   for (unsigned i = 0; i < snapshot.adapter_matches.size(); ++i) {

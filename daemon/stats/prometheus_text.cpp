@@ -128,6 +128,13 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
     w.sample("adapter_unmatched_total", {{"adapter", adapter}}, events);
   }
 
+  w.family("route_events_total", "counter",
+           "Events delivered from one container to another since the routing table in force was "
+           "installed (restarts at a reload).");
+  for (const auto& route : snapshot.routes) {
+    w.sample("route_events_total", {{"source", route.source}, {"target", route.target}}, route.events);
+  }
+
   w.family("reloads_total", "counter", "Config reloads, by result.");
   w.sample("reloads_total", {{"result", "applied"}}, extras.reloads_applied);
   w.sample("reloads_total", {{"result", "unchanged"}}, extras.reloads_unchanged);

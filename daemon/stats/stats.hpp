@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,6 +49,14 @@ struct ContainerSnapshot {
   bool declared = false;
   std::size_t queue_depth = 0;
   ContainerCounters counters;
+  std::optional<std::uint64_t> idle_ms;  // since the daemon last heard from it; none: never
+};
+
+// Events that went from one container to another since the routing table in force was installed.
+struct RouteSnapshot {
+  std::string source;
+  std::string target;
+  std::uint64_t events = 0;
 };
 
 // Time an event spends in the router, from handleEvent's entry to the end of routing (deliver or
@@ -80,6 +89,7 @@ struct Snapshot {
   std::uint64_t unmatched = 0;  // selective adapters: events no rule and no default took
   DropCounts drops{};
   std::vector<ContainerSnapshot> containers;
+  std::vector<RouteSnapshot> routes;  // non-zero only
   std::vector<std::pair<std::string, std::uint64_t>> adapter_matches;    // adapter name, events
   std::vector<std::pair<std::string, std::uint64_t>> adapter_unmatched;  // adapter name, events
   LatencyHistogram latency;  // time in the router per routed (or unrouted) event

@@ -101,6 +101,8 @@ void RelayLoop::installTable(std::shared_ptr<const routing::RoutingTable> table)
   table_ = std::move(table);
   adapter_matches_.assign(table_->adapters().size(), 0);
   adapter_unmatched_.assign(table_->adapters().size(), 0);
+  // Routes are the table's: their counters start again with each table.
+  route_counts_.assign(table_->containers().size() * table_->containers().size(), 0);
   rebindTable();
 }
 
@@ -404,7 +406,11 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   }
   for (const auto adapter : entry->adapters) ++adapter_matches_[adapter];
   // The common case: plain deliveries only. The event is never decoded.
-  for (const auto target : entry->targets) deliver(peer_of_container_[target], event_type, hops, body);
+  const std::size_t route_row = static_cast<std::size_t>(container) * table_->containers().size();
+  for (const auto target : entry->targets) {
+    ++route_counts_[route_row + target];
+    deliver(peer_of_container_[target], event_type, hops, body);
+  }
   const bool tapping = tap_ != nullptr && tap_->active();
   if (entry->transformed.empty() && entry->selective.empty()) {
     if (tapping) tapEvent(source, *entry, {}, {}, hops, body);
@@ -423,6 +429,7 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
     for (const auto target : entry->targets) delivered_stamp_[target] = route_stamp_;
     for (const auto& transformed : entry->transformed) {
       delivered_stamp_[transformed.target] = route_stamp_;
+      ++route_counts_[route_row + transformed.target];
       EventType new_type = EventType::UNKNOWN;
       zmq::message_t changed = applyTransform(event, *transformed.transform, new_type);
       deliver(peer_of_container_[transformed.target], static_cast<std::uint8_t>(new_type), hops, changed);
@@ -432,6 +439,7 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
       const bool matched = step.group->choose(view, [&](routing::ContainerId target) {
         if (delivered_stamp_[target] == route_stamp_) return;  // already has it from another route
         delivered_stamp_[target] = route_stamp_;
+        ++route_counts_[route_row + target];
         deliver(peer_of_container_[target], event_type, hops, body);
         if (tapping) chosen.push_back(target);
       });
@@ -703,9 +711,19 @@ stats::Snapshot RelayLoop::snapshot() const {
   stats::Snapshot out = totals_;
   for (PeerId id = 0; id < peers_.size(); ++id) {
     const Peer& peer = peers_[id];
+    std::optional<std::uint64_t> idle;
+    if (peer.last_heard != Clock::time_point{}) {
+      idle = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - peer.last_heard).count());
+    }
     out.containers.push_back({peer.name, peer.connected,
                               id < container_of_peer_.size() && container_of_peer_[id] >= 0,
-                              peer.queue.size(), peer.counters});
+                              peer.queue.size(), peer.counters, idle});
+  }
+  const std::size_t n = table_->containers().size();
+  for (std::size_t i = 0; i < route_counts_.size(); ++i) {
+    if (route_counts_[i] == 0) continue;
+    out.routes.push_back({table_->containers()[i / n], table_->containers()[i % n], route_counts_[i]});
   }
   for (std::size_t a = 0; a < table_->adapters().size() && a < adapter_matches_.size(); ++a) {
     out.adapter_matches.emplace_back(table_->adapters()[a].name, adapter_matches_[a]);

@@ -150,6 +150,7 @@ class RelayLoop {
   // Per table container: the route_stamp_ of the last event delivered to it, so an event that
   // several routes reach (static and selective) goes to each target once, without allocating.
   std::vector<std::uint64_t> delivered_stamp_;
+  std::vector<std::uint64_t> route_counts_;  // [source * containers + target], this table's
   std::uint64_t route_stamp_ = 0;
 
   std::vector<PeerId> ack_pending_;   // sources that sent events this burst

@@ -70,6 +70,13 @@ BOOST_AUTO_TEST_CASE(status_and_stats_report_the_running_daemon) {
     }
   }
   BOOST_CHECK(saw_sink);
+  BOOST_REQUIRE_EQUAL(stats.at("routes").size(), 1u);
+  BOOST_CHECK_EQUAL(stats.at("routes").at(0).at("source").get<std::string>(), "source");
+  BOOST_CHECK_EQUAL(stats.at("routes").at(0).at("target").get<std::string>(), "first_sink");
+  BOOST_CHECK_EQUAL(stats.at("routes").at(0).at("events").get<int>(), 5);
+  for (const auto& container : stats.at("containers")) {
+    if (container.at("name") == "source") BOOST_CHECK(container.at("last_seen_ms_ago").is_number());
+  }
   BOOST_CHECK_EQUAL(stats.at("adapters").at(0).at("matched").get<int>(), 5);
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }

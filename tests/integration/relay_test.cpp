@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <zmq.hpp>
 
+#include <nlohmann/json.hpp>
 #include <zmq_addon.hpp>
+
+#include <sstream>
 
 #include "daemon_fixture.hpp"
 #include "evr/envelope.hpp"
@@ -360,6 +363,27 @@ event_communication:
   BOOST_CHECK_EQUAL(stopped["malformed"], "3");  // garbage frame, bad body, unknown type
   BOOST_CHECK_EQUAL(stopped["oversized"], "1");
   BOOST_CHECK_EQUAL(stopped["not_joined"], "1");
+}
+
+BOOST_AUTO_TEST_CASE(json_log_lines_are_one_parseable_object_each) {
+  TempDir dir;
+  const auto config = dir.write("evrouter.yaml", "router:\n  heartbeat_ms: 200\n");
+  Process daemon({EVR_EVROUTERD_PATH, "-c", config, "--runtime-dir", dir.path().string(),
+                  "--metrics", "off", "--log-format", "json"});
+  BOOST_REQUIRE(daemon.waitForLine("evrouterd instance", 30s, Process::Stream::Stderr));
+  daemon.signal(SIGTERM);
+  BOOST_REQUIRE_EQUAL(daemon.waitFor(30s).value_or(-1), 0);
+  const std::string log = daemon.seen(Process::Stream::Stderr) + daemon.readAllStderr(2s);
+  std::istringstream lines(log);
+  std::string line;
+  int parsed = 0;
+  while (std::getline(lines, line)) {
+    const auto object = nlohmann::json::parse(line);  // throws (fails the test) if not JSON
+    BOOST_CHECK(object.contains("time") && object.contains("level") && object.contains("msg"));
+    ++parsed;
+  }
+  BOOST_CHECK_GE(parsed, 3);
+  BOOST_CHECK(log.find("\"msg\":\"stopped: ") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
