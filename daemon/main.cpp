@@ -162,24 +162,6 @@ int main(int argc, char** argv) {
     applyReload({});
   });
 
-  const auto started = std::chrono::steady_clock::now();
-  evr::control::ControlServer control(
-      context,
-      evr::daemon::resolveEndpoint(config->router.control ? config->router.control->value
-                                                          : evr::control::kDefaultControl,
-                                   runtime),
-      [&](evr::schema::ControlRequest::Reader request, evr::schema::ControlReply::Builder reply) {
-        evr::control::answer(request, reply,
-                             evr::control::ControlContext{loop, reloader, started, applyReload});
-      });
-  try {
-    control.bind();
-  } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    return 1;
-  }
-  loop.addSidePoller(control.socket(), [&]() { control.serve(); });
-
   // A live copy of routed events for `evrctl tap`; costs one compare per event when unused.
   evr::control::Tap tap(context, evr::daemon::resolveEndpoint(evr::control::kDefaultTap, runtime));
   try {
@@ -190,6 +172,25 @@ int main(int argc, char** argv) {
   }
   loop.addSidePoller(tap.socket(), [&]() { tap.serve(); });
   loop.setTap(&tap);
+
+  const auto started = std::chrono::steady_clock::now();
+  evr::control::ControlServer control(
+      context,
+      evr::daemon::resolveEndpoint(config->router.control ? config->router.control->value
+                                                          : evr::control::kDefaultControl,
+                                   runtime),
+      [&](evr::schema::ControlRequest::Reader request, evr::schema::ControlReply::Builder reply) {
+        evr::control::answer(request, reply,
+                             evr::control::ControlContext{loop, reloader, started, applyReload, tap.endpoint()});
+      });
+  try {
+    control.bind();
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  loop.addSidePoller(control.socket(), [&]() { control.serve(); });
+
 
   // WatchdogSec= in the unit: ping at half the interval from the loop itself, so a stuck loop
   // (not merely a live process) makes systemd restart the daemon.

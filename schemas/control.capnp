@@ -58,6 +58,7 @@ struct Status {
   connected @5 :List(Text);  # containers joined now
   instance @6 :UInt64;
   failedReloads @7 :UInt64;
+  tapEndpoint @8 :Text;      # where `evrctl tap` subscribes
 }
 
 struct Counter {

@@ -12,7 +12,7 @@ packages=(
   libfmt-dev libboost-test-dev libsystemd-dev libcli11-dev nlohmann-json3-dev
   libbenchmark-dev libcpp-httplib-dev
   # tests and demo tools
-  python3 python3-prometheus-client
+  python3 python3-prometheus-client graphviz
 )
 
 missing=()

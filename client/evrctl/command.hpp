@@ -50,6 +50,9 @@ Command addTopCommand(CLI::App& parent);
 Command addTapCommand(CLI::App& parent);
 Command addCheckCommand(CLI::App& parent);
 
+// Asks the daemon at `control` (empty: the default control endpoint) where its tap is.
+std::optional<std::string> tapEndpointOf(const std::string& control, double timeout);
+
 // The whole command's time budget (--timeout SECONDS; 0 or less: no limit).
 class Deadline {
  public:

@@ -113,6 +113,18 @@ int run(const ControlOptions& options, Fill fill, Print print) {
 
 }  // namespace
 
+std::optional<std::string> tapEndpointOf(const std::string& control, double timeout) {
+  ControlOptions options;
+  options.endpoint = control;
+  options.timeout = timeout;
+  capnp::MallocMessageBuilder request;
+  request.initRoot<schema::ControlRequest>().setStatus();
+  const auto words = exchange(options, request);
+  if (!words) return std::nullopt;
+  capnp::FlatArrayMessageReader message(*words);
+  return std::string(message.getRoot<schema::ControlReply>().getStatus().getTapEndpoint().cStr());
+}
+
 Command addStatusCommand(CLI::App& parent) {
   auto* app = parent.add_subcommand("status", "Show evrouterd's version, uptime, config generation and connected containers.");
   auto options = std::make_shared<ControlOptions>();
@@ -127,6 +139,7 @@ Command addStatusCommand(CLI::App& parent) {
                                   {"digest", status.getDigest().cStr()},
                                   {"instance", status.getInstance()},
                                   {"failed_reloads", status.getFailedReloads()},
+                                  {"tap", status.getTapEndpoint().cStr()},
                                   {"connected", texts(status.getConnected())}};
               if (!options->json) {
                 std::cout << "evrouterd " << status.getVersion().cStr() << ", up "

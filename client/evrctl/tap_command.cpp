@@ -20,18 +20,9 @@
 namespace evr::ctl {
 namespace {
 
-std::string defaultTapEndpoint() {
-  if (const char* endpoint = std::getenv("EVR_TAP"); endpoint != nullptr && *endpoint != 0) return endpoint;
-  std::string dir = "./run";
-  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime != nullptr && *runtime != 0) {
-    dir = runtime;
-    if (const auto colon = dir.find(':'); colon != std::string::npos) dir.resize(colon);
-  }
-  return "ipc://" + dir + "/evrouterd.tap";
-}
-
 struct TapOptions {
   std::string endpoint;
+  std::string control;
   std::string container;
   std::string adapter;
   std::string type;
@@ -52,8 +43,10 @@ bool contains(const nlohmann::json& list, const std::string& value) {
 Command addTapCommand(CLI::App& parent) {
   auto* app = parent.add_subcommand("tap", "Print a live copy of routed events as JSON lines (with from, to, adapters), filtered.");
   auto options = std::make_shared<TapOptions>();
-  app->add_option("--tap", options->endpoint,
-                  "evrouterd tap endpoint (default: $EVR_TAP, else ipc://$RUNTIME_DIRECTORY/evrouterd.tap, ./run when unset)");
+  app->add_option("--control", options->control,
+                  "evrouterd control endpoint, asked where the tap is (default: $EVR_CONTROL, else "
+                  "ipc://$RUNTIME_DIRECTORY/evrouterd.ctl, ./run when unset)");
+  app->add_option("--tap", options->endpoint, "The tap endpoint itself, instead of asking --control");
   app->add_option("--container", options->container, "Only events from or to this container");
   app->add_option("--adapter", options->adapter, "Only events this adapter carried");
   app->add_option("--type", options->type, "Only events of this type (BAR, SIGNAL, ...)");
@@ -85,7 +78,12 @@ Command addTapCommand(CLI::App& parent) {
             zmq::context_t context(1);
             zmq::socket_t socket(context, zmq::socket_type::sub);
             socket.set(zmq::sockopt::linger, 0);
-            const std::string endpoint = options->endpoint.empty() ? defaultTapEndpoint() : options->endpoint;
+            std::string endpoint = options->endpoint;
+            if (endpoint.empty()) {
+              const auto found = tapEndpointOf(options->control, 5.0);
+              if (!found) return kExitTimeout;
+              endpoint = *found;
+            }
             socket.connect(endpoint);
             socket.set(zmq::sockopt::subscribe, "");
             const Deadline deadline(options->timeout);

@@ -37,6 +37,7 @@ void fillStatus(schema::Status::Builder status, const ControlContext& context) {
   status.setDigest(context.reloader.digest());
   status.setInstance(context.loop.instance());
   status.setFailedReloads(context.reloader.failures());
+  status.setTapEndpoint(context.tap_endpoint);
   std::vector<std::string> connected;
   for (const auto& container : snapshot.containers) {
     if (container.connected) connected.push_back(container.name);

@@ -18,6 +18,7 @@ struct ControlContext {
   Reloader& reloader;
   std::chrono::steady_clock::time_point started;
   std::function<ReloadOutcome(const std::string&)> reload;  // the shared reload path
+  std::string tap_endpoint;
 };
 
 void answer(schema::ControlRequest::Reader request, schema::ControlReply::Builder reply,

@@ -18,7 +18,8 @@ event_communication:
   adapters:
     - {type: pipeline, name: feed, containers: [source, sink]}
 )");
-  Process tap({EVR_EVRCTL_PATH, "tap", "--tap", daemon.dir().ipc("evrouterd.tap"), "--type", "BAR",
+  // Found through the control socket, as an operator would.
+  Process tap({EVR_EVRCTL_PATH, "tap", "--control", daemon.dir().ipc("evrouterd.ctl"), "--type", "BAR",
                "--where", "event.close > 5", "--count", "2", "--timeout", "60"});
   // The daemon says when the subscription has reached it; only then is anything copied.
   BOOST_REQUIRE(daemon.process().waitForLine("tap: 1 subscriber", 60s, Process::Stream::Stderr));
