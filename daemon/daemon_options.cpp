@@ -1,18 +1,14 @@
 #include "daemon_options.hpp"
 
+#include "evr/runtime_dir.hpp"
+
 #include <cstdlib>
 
 namespace evr::daemon {
 
 std::filesystem::path resolveRuntimeDir(const std::optional<std::string>& flag) {
   if (flag && !flag->empty()) return *flag;
-  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime != nullptr && *runtime != 0) {
-    std::string dir = runtime;
-    // systemd joins several runtime directories with ':'; the first is ours.
-    if (const auto colon = dir.find(':'); colon != std::string::npos) dir.resize(colon);
-    return dir;
-  }
-  return "./run";
+  return defaultRuntimeDir();
 }
 
 std::string resolveEndpoint(const std::string& endpoint, const std::filesystem::path& runtime_dir) {

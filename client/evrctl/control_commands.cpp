@@ -17,20 +17,13 @@
 #include "control.capnp.h"
 #include "evr/frames.hpp"
 #include "evr/framing.hpp"
+#include "evr/runtime_dir.hpp"
 #include "topology/check_config.hpp"
 
 namespace evr::ctl {
 namespace {
 
-std::string defaultControlEndpoint() {
-  if (const char* endpoint = std::getenv("EVR_CONTROL"); endpoint != nullptr && *endpoint != 0) return endpoint;
-  std::string dir = "./run";
-  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime != nullptr && *runtime != 0) {
-    dir = runtime;
-    if (const auto colon = dir.find(':'); colon != std::string::npos) dir.resize(colon);
-  }
-  return "ipc://" + dir + "/evrouterd.ctl";
-}
+std::string defaultControlEndpoint() { return defaultIpcEndpoint("EVR_CONTROL", "evrouterd.ctl"); }
 
 struct ControlOptions {
   std::string endpoint;

@@ -14,6 +14,7 @@
 
 #include "evr/frames.hpp"
 #include "evr/link_messages.hpp"
+#include "evr/runtime_dir.hpp"
 
 namespace evr {
 namespace {
@@ -33,18 +34,7 @@ std::uint64_t randomInstance() {
 
 }  // namespace
 
-std::string defaultEndpoint() {
-  if (const char* endpoint = std::getenv("EVR_ENDPOINT"); endpoint != nullptr && *endpoint != 0) {
-    return endpoint;
-  }
-  std::string dir = "./run";
-  if (const char* runtime = std::getenv("RUNTIME_DIRECTORY"); runtime != nullptr && *runtime != 0) {
-    dir = runtime;
-    // systemd joins several runtime directories with ':'; the first is ours.
-    if (const auto colon = dir.find(':'); colon != std::string::npos) dir.resize(colon);
-  }
-  return "ipc://" + dir + "/evrouterd.sock";
-}
+std::string defaultEndpoint() { return defaultIpcEndpoint("EVR_ENDPOINT", "evrouterd.sock"); }
 
 Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions options)
     : bus_(bus),
