@@ -24,7 +24,9 @@ trap 'echo; echo "demo: interrupted, stopping"; exit 130' INT TERM
 echo "demo: evrouterd --check -c $config"
 "$build_dir/daemon/evrouterd" --check -c "$config" | sed 's/^/    /'
 
-"$build_dir/daemon/evrouterd" -c "$config" --runtime-dir "$run_dir" 2>"$run_dir/evrouterd.log" &
+# Metrics on any free loopback port, so a second demo (or a running evrouterd) never collides.
+"$build_dir/daemon/evrouterd" -c "$config" --runtime-dir "$run_dir" --metrics 127.0.0.1:0 \
+  2>"$run_dir/evrouterd.log" &
 daemon=$!
 pids+=("$daemon")
 
@@ -43,6 +45,9 @@ fi
 for pid in "${pids[@]:1}"; do
   timeout 10 tail --pid="$pid" -f /dev/null || { echo "demo: stopping pid $pid"; kill "$pid" 2>/dev/null || true; }
 done
+echo
+echo "demo: evrctl stats (where every event went):"
+"$build_dir/client/evrctl" stats --control "ipc://$run_dir/evrouterd.ctl" | sed 's/^/    /' || true
 kill -TERM "$daemon"
 timeout 10 tail --pid="$daemon" -f /dev/null || kill -KILL "$daemon"
 pids=()
