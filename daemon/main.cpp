@@ -226,11 +226,10 @@ int main(int argc, char** argv) {
     spdlog::info("metrics on http://{}{}{}:{}", v6 ? "[" : "", metrics->host(), v6 ? "]" : "",
                  metrics->port());
     metrics->publish(std::make_shared<const evr::stats::Snapshot>(loop.snapshot()), metricsExtras());
-    loop.setSnapshotSink(
-        [&](std::shared_ptr<const evr::stats::Snapshot> snapshot) {
-          metrics->publish(std::move(snapshot), metricsExtras());
-        },
-        std::chrono::milliseconds(250));
+    // The HTTP thread only ever sees immutable snapshots the loop hands it.
+    loop.addPeriodic(std::chrono::milliseconds(250), [&]() {
+      metrics->publish(std::make_shared<const evr::stats::Snapshot>(loop.snapshot()), metricsExtras());
+    });
   }
 
   sd_notify(0, "READY=1");

@@ -626,11 +626,6 @@ void RelayLoop::sendAcks() {
 void RelayLoop::onTimer() {
   const auto now = Clock::now();
   last_timer_ = now;
-  // [metrics] Publish a snapshot when due.
-  if (snapshot_sink_ && now - last_snapshot_ >= snapshot_every_) {
-    last_snapshot_ = now;
-    snapshot_sink_(std::make_shared<const stats::Snapshot>(snapshot()));
-  }
   for (auto& task : periodic_) {
     if (now - task.last < task.every) continue;
     task.last = now;

@@ -77,12 +77,6 @@ class RelayLoop {
 
   // [metrics] Every `every` (checked on the loop's timer, so no finer than heartbeat_ms / 4),
   // calls `sink` on the loop thread with a fresh immutable snapshot (the metrics server's
-  // publish). The sink must be quick and must not call back into the loop.
-  void setSnapshotSink(std::function<void(std::shared_ptr<const stats::Snapshot>)> sink,
-                       std::chrono::milliseconds every) {
-    snapshot_sink_ = std::move(sink);
-    snapshot_every_ = every;
-  }
 
   stats::Snapshot snapshot() const;
   std::uint64_t instance() const { return instance_; }
@@ -157,10 +151,6 @@ class RelayLoop {
   std::vector<PeerId> backlogged_;    // connected peers with a non-empty queue
   Clock::time_point last_timer_{};
 
-  // [metrics] setSnapshotSink()
-  std::function<void(std::shared_ptr<const stats::Snapshot>)> snapshot_sink_;
-  std::chrono::milliseconds snapshot_every_{0};
-  Clock::time_point last_snapshot_{};
 
   stats::Snapshot totals_;  // events_in, deliveries, unrouted, drops (containers filled on snapshot)
   stats::RateLimiter log_limiter_;
