@@ -41,8 +41,9 @@ void Bus::claimOwnership() { owner_ = std::this_thread::get_id(); }
 
 void Bus::setWakeup(std::function<void()> wakeup) { wakeup_ = std::move(wakeup); }
 
-void Bus::setExporter(std::function<void(const Event&)> exporter) {
+void Bus::setExporter(std::function<void(const Event&)> exporter, std::function<void()> flush) {
   exporter_ = std::move(exporter);
+  flush_ = std::move(flush);
 }
 
 Event Bus::stamp(EventBuilder&& builder) {
@@ -119,11 +120,15 @@ void Bus::dispatchQueued() {
       bus.current_ = nullptr;
     }
   } reset{*this};
+  exported_ = false;
   while (!queue_.empty()) {
     const Event event = std::move(queue_.front());
     queue_.pop_front();
     current_ = &event;
-    if (event.origin() == Origin::Local && exporter_) exporter_(event);
+    if (event.origin() == Origin::Local && exporter_) {
+      exporter_(event);
+      exported_ = true;
+    }
     const EventType type = event.type();
     const Origin origin = event.origin();
     // Index loop: a handler may subscribe more handlers (they see the next event, not this one).
@@ -138,6 +143,8 @@ void Bus::dispatchQueued() {
       }
     }
   }
+  // The round is over (a throwing handler skips this; the next round's flush covers its events).
+  if (exported_ && flush_) flush_();
 }
 
 }  // namespace evr

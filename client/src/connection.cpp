@@ -12,6 +12,7 @@
 #include <random>
 #include <system_error>
 
+#include "evr/batch.hpp"
 #include "evr/frames.hpp"
 #include "evr/link_messages.hpp"
 #include "evr/runtime_dir.hpp"
@@ -74,7 +75,10 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
 
   bus_.setSource(options_.container);
   bus_.claimOwnership();
-  bus_.setExporter([this](const Event& event) { onExport(event); });
+  bus_.setExporter([this](const Event& event) { onExport(event); },
+                   [this]() {
+                     if (corked_ == 0) sendUnsent();
+                   });
   const int wake_fd = wake_fd_;
   bus_.setWakeup([wake_fd]() {
     const std::uint64_t one = 1;
@@ -145,8 +149,20 @@ std::size_t Connection::drainWakeups() {
   return bus_.drain();
 }
 
+std::size_t Connection::serveReady() {
+  // What other threads published and what the daemon sent, plus everything handlers publish in
+  // response, leaves in as few EVENTS messages as fit: one flush at the end.
+  std::size_t work = 0;
+  {
+    Cork cork(*this);
+    work = drainWakeups() + receiveBurst();
+  }
+  sendUnsent();
+  return work;
+}
+
 bool Connection::serveOnce(std::chrono::milliseconds timeout) {
-  std::size_t work = drainWakeups() + receiveBurst();
+  std::size_t work = serveReady();
   if (work == 0 && timeout.count() > 0) {
     // Wake for the socket, another thread, or the next timer, whichever comes first.
     auto wait = timeout;
@@ -157,7 +173,7 @@ bool Connection::serveOnce(std::chrono::milliseconds timeout) {
         {nullptr, wake_fd_, ZMQ_POLLIN, 0},
     }};
     zmq::poll(items.data(), items.size(), wait);
-    work += drainWakeups() + receiveBurst();
+    work += serveReady();
   }
   onTimer();
   return work > 0;
@@ -198,30 +214,48 @@ bool Connection::sendControl(MessageKind kind) {
   return true;
 }
 
-bool Connection::sendEvent(const Pending& pending) {
-  Envelope envelope;
-  envelope.kind = MessageKind::Event;
-  envelope.hops = pending.event.hops();
-  envelope.event_type = static_cast<std::uint8_t>(pending.event.type());
-  envelope.seq = pending.seq;
-  envelope.ack = rx_seq_;
-  auto head = envelopeMessage(envelope);
-  auto body = pending.event.shareAsMessage();
-  if (!sendFrames(head, &body)) return false;
-  rx_acked_sent_ = rx_seq_;
-  ++stats_.sent;
-  return true;
+std::size_t Connection::batchLimit() const {
+  // One event over the limit still goes (alone): the daemon judges each event's size.
+  return max_message_size_ != 0 ? std::min<std::size_t>(kBatchTargetBytes, max_message_size_)
+                                : kBatchTargetBytes;
 }
 
 void Connection::sendUnsent() {
   if (!joined_ || unacked_.empty()) return;
   const std::uint64_t first = unacked_.front().seq;
   if (next_unsent_seq_ < first) next_unsent_seq_ = first;
+  const std::size_t limit = batchLimit();
   while (next_unsent_seq_ < next_seq_) {
-    const Pending& pending = unacked_[next_unsent_seq_ - first];
-    if (!sendEvent(pending)) return;  // EAGAIN: POLLOUT or the timer brings us back
-    ++next_unsent_seq_;
+    BatchWriter batch;
+    std::size_t event_bytes = 0;
+    for (std::uint64_t seq = next_unsent_seq_; seq < next_seq_; ++seq) {
+      const Event& event = unacked_[seq - first].event;
+      if (batch.full(event.bytes().size(), limit)) break;
+      batch.append(event.bytes(), static_cast<std::uint8_t>(event.type()), event.hops());
+      event_bytes += event.bytes().size();
+    }
+    const std::size_t count = batch.count();
+    Envelope envelope;
+    envelope.kind = MessageKind::Events;
+    envelope.flags = static_cast<std::uint16_t>(count);
+    envelope.seq = next_unsent_seq_;
+    envelope.ack = rx_seq_;
+    auto head = envelopeMessage(envelope);
+    auto body = batch.take();
+    if (!sendFrames(head, &body)) return;  // EAGAIN: POLLOUT or the timer brings us back
+    rx_acked_sent_ = rx_seq_;
+    next_unsent_seq_ += count;
+    unsent_bytes_ -= std::min(unsent_bytes_, event_bytes);
+    stats_.sent += count;
+    ++stats_.batches;
   }
+  unsent_bytes_ = 0;
+}
+
+void Connection::cork() { ++corked_; }
+
+void Connection::uncork() {
+  if (corked_ > 0 && --corked_ == 0) sendUnsent();
 }
 
 void Connection::onExport(const Event& event) {
@@ -235,6 +269,7 @@ void Connection::onExport(const Event& event) {
   // Backpressure: the resend buffer is full, so serve the link until the daemon acks. Events that
   // arrive meanwhile are queued on the bus, not dispatched (we are inside a dispatch).
   while (unacked_.size() >= options_.max_unacked) {
+    sendUnsent();  // a corked batch waits for nothing now
     if (!warned_full_) {
       // Once per join: with a small buffer this is the steady state, not news.
       spdlog::info("evr[{}]: {} events await acknowledgement from evrouterd at {}; publish waits",
@@ -249,9 +284,9 @@ void Connection::onExport(const Event& event) {
   }
   unacked_.push_back({next_seq_++, event});
   ++stats_.published;
-  if (joined_ && next_unsent_seq_ == unacked_.back().seq) {
-    if (sendEvent(unacked_.back())) ++next_unsent_seq_;
-  }
+  // Sent when the dispatch round ends (Bus flush), or now if a corked batch is already full.
+  unsent_bytes_ += event.bytes().size();
+  if (corked_ > 0 && unsent_bytes_ >= batchLimit()) sendUnsent();
 }
 
 std::size_t Connection::receiveBurst() {
@@ -290,32 +325,55 @@ void Connection::handleMessage(const Envelope& envelope, zmq::message_t* body) {
     case MessageKind::Ack: handleAck(envelope.ack); return;
     case MessageKind::Heartbeat: handleAck(envelope.ack); return;
     case MessageKind::Event: break;
+    case MessageKind::Events: handleEvents(envelope, body); return;
     case MessageKind::Hello:
     case MessageKind::Bye: return;  // not sent by a daemon; ignore
   }
   // Dispatched even while rejoining: the daemon sent it on this connection, in order.
   handleAck(envelope.ack);
-  if (envelope.seq != rx_seq_ + 1) {
-    spdlog::warn("evr[{}]: link sequence jumped from {} to {}", options_.container, rx_seq_,
-                 envelope.seq);
-  }
-  rx_seq_ = std::max(rx_seq_, envelope.seq);
   if (body == nullptr) {
-    ++stats_.malformed;
-    spdlog::warn("evr[{}]: EVENT seq {} without an event frame: dropped", options_.container,
-                 envelope.seq);
+    takeEvent(envelope.seq, envelope.event_type, Event(), "an EVENT without an event frame");
     return;
   }
   std::string why;
-  Event event = Event::fromWire(std::move(*body), envelope.hops, why);
+  takeEvent(envelope.seq, envelope.event_type, Event::fromWire(std::move(*body), envelope.hops, why), why);
+}
+
+void Connection::handleEvents(const Envelope& envelope, zmq::message_t* body) {
+  handleAck(envelope.ack);
+  const std::size_t count = envelope.flags;
+  const BatchError error = body == nullptr ? BatchError::Truncated : checkBatch(bytesOf(*body), count);
+  if (count == 0 || error != BatchError::None) {
+    stats_.malformed += std::max<std::size_t>(count, 1);
+    spdlog::warn("evr[{}]: dropped an EVENTS message of {} events from evrouterd (link seq {}): {}",
+                 options_.container, count, envelope.seq, batchErrorName(error));
+    if (count > 0) rx_seq_ = std::max(rx_seq_, envelope.seq + count - 1);
+    return;
+  }
+  // The events of a batch share its buffer; the last one dispatched releases it.
+  const auto batch = std::make_shared<const zmq::message_t>(std::move(*body));
+  BatchReader reader(bytesOf(*batch));
+  BatchRecord record;
+  std::uint64_t seq = envelope.seq;
+  std::string why;
+  while (reader.next(record)) {
+    takeEvent(seq++, record.event_type, Event::fromWireRecord(batch, record.event, record.hops, why), why);
+  }
+}
+
+void Connection::takeEvent(std::uint64_t seq, std::uint8_t envelope_type, Event event,
+                           std::string_view why) {
+  if (seq != rx_seq_ + 1) {
+    spdlog::warn("evr[{}]: link sequence jumped from {} to {}", options_.container, rx_seq_, seq);
+  }
+  rx_seq_ = std::max(rx_seq_, seq);
   if (!event.valid()) {
     ++stats_.malformed;
-    spdlog::warn("evr[{}]: dropped unreadable event (link seq {}): {}", options_.container,
-                 envelope.seq, why);
-  } else if (static_cast<std::uint8_t>(event.type()) != envelope.event_type) {
+    spdlog::warn("evr[{}]: dropped unreadable event (link seq {}): {}", options_.container, seq, why);
+  } else if (static_cast<std::uint8_t>(event.type()) != envelope_type) {
     ++stats_.malformed;
     spdlog::warn("evr[{}]: dropped event whose type {} disagrees with its envelope ({})",
-                 options_.container, eventTypeName(event.type()), envelope.event_type);
+                 options_.container, eventTypeName(event.type()), envelope_type);
   } else {
     ++stats_.received;
     bus_.deliver(std::move(event));

@@ -3,7 +3,6 @@
 #include <capnp/serialize.h>
 
 #include <cstring>
-#include <variant>
 
 #include "evr/framing.hpp"
 
@@ -13,16 +12,54 @@ namespace evr {
 // bytes), which is why Event holds it through a shared_ptr.
 struct Event::Data {
   Data(zmq::message_t&& m, std::uint8_t h) : wire(std::move(m)), hops(h), origin(Origin::Router) {}
+  Data(std::shared_ptr<const zmq::message_t> b, std::uint8_t h)
+      : batch(std::move(b)), hops(h), origin(Origin::Router) {}
   Data(kj::Array<capnp::word>&& w, std::uint8_t h) : local(std::move(w)), hops(h), origin(Origin::Local) {}
 
-  zmq::message_t wire;               // router events: the frame as received
+  zmq::message_t wire;                           // router events: the EVENT frame as received
+  std::shared_ptr<const zmq::message_t> batch;   // or the EVENTS frame this event is part of
   kj::Array<capnp::word> local;      // local events, or an aligned copy of an unaligned frame
   std::uint8_t hops;
   Origin origin;
+  std::span<const std::byte> raw;    // router events: the event's bytes as received
   kj::ArrayPtr<const capnp::word> words;
   std::optional<capnp::FlatArrayMessageReader> message;
   schema::Event::Reader root;
+
+  // Checks and reads `raw`; false with the reason in `error` when it is not a readable event.
+  bool readReceived(std::string& error);
 };
+
+bool Event::Data::readReceived(std::string& error) {
+  if (const FramingError framing = checkFraming(raw); framing != FramingError::None) {
+    error = std::string(framingErrorName(framing));
+    return false;
+  }
+  const std::size_t word_count = raw.size() / sizeof(capnp::word);
+  if (isWordAligned(raw.data())) {
+    words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(raw.data()), word_count);
+  } else {
+    // Small frames live inside zmq_msg_t and need not be aligned: read a copy, never in place.
+    local = kj::heapArray<capnp::word>(word_count);
+    std::memcpy(local.begin(), raw.data(), raw.size());
+    words = local.asPtr();
+  }
+  // Cap'n Proto reports malformed input by throwing kj::Exception; catch it here, at the edge.
+  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
+    message.emplace(words, peerReaderOptions(raw.size()));
+    root = message->getRoot<schema::Event>();
+    // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
+    (void)root.getType();
+    (void)root.getSource();
+    (void)root.getSymbol();
+    (void)root.getPayload().which();
+  });
+  KJ_IF_MAYBE(exception, failure) {
+    error = std::string("unreadable event: ") + exception->getDescription().cStr();
+    return false;
+  }
+  return true;
+}
 
 std::uint64_t makeEventId(std::string_view source, std::uint64_t seq) {
   std::uint32_t hash = 2166136261u;
@@ -35,36 +72,15 @@ std::uint64_t makeEventId(std::string_view source, std::uint64_t seq) {
 
 Event Event::fromWire(zmq::message_t&& bytes, std::uint8_t hops, std::string& error) {
   auto data = std::make_shared<Data>(std::move(bytes), hops);
-  const std::span<const std::byte> raw(static_cast<const std::byte*>(data->wire.data()),
-                                       data->wire.size());
-  if (const FramingError framing = checkFraming(raw); framing != FramingError::None) {
-    error = std::string(framingErrorName(framing));
-    return Event();
-  }
-  const std::size_t word_count = raw.size() / sizeof(capnp::word);
-  if (isWordAligned(raw.data())) {
-    data->words = kj::arrayPtr(reinterpret_cast<const capnp::word*>(raw.data()), word_count);
-  } else {
-    // Small frames live inside zmq_msg_t and need not be aligned: read a copy, never in place.
-    data->local = kj::heapArray<capnp::word>(word_count);
-    std::memcpy(data->local.begin(), raw.data(), raw.size());
-    data->words = data->local.asPtr();
-  }
-  // Cap'n Proto reports malformed input by throwing kj::Exception; catch it here, at the edge.
-  kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
-    data->message.emplace(data->words, peerReaderOptions(raw.size()));
-    data->root = data->message->getRoot<schema::Event>();
-    // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
-    (void)data->root.getType();
-    (void)data->root.getSource();
-    (void)data->root.getSymbol();
-    (void)data->root.getPayload().which();
-  });
-  KJ_IF_MAYBE(exception, failure) {
-    error = std::string("unreadable event: ") + exception->getDescription().cStr();
-    return Event();
-  }
-  return Event(std::move(data));
+  data->raw = {static_cast<const std::byte*>(data->wire.data()), data->wire.size()};
+  return data->readReceived(error) ? Event(std::move(data)) : Event();
+}
+
+Event Event::fromWireRecord(std::shared_ptr<const zmq::message_t> batch,
+                            std::span<const std::byte> bytes, std::uint8_t hops, std::string& error) {
+  auto data = std::make_shared<Data>(std::move(batch), hops);
+  data->raw = bytes;
+  return data->readReceived(error) ? Event(std::move(data)) : Event();
 }
 
 Event Event::fromLocal(kj::Array<capnp::word>&& words, std::uint8_t hops) {
@@ -82,9 +98,7 @@ Origin Event::origin() const { return data_->origin; }
 std::uint8_t Event::hops() const { return data_->hops; }
 
 std::span<const std::byte> Event::bytes() const {
-  if (data_->origin == Origin::Router) {
-    return {static_cast<const std::byte*>(data_->wire.data()), data_->wire.size()};
-  }
+  if (data_->origin == Origin::Router) return data_->raw;
   return {reinterpret_cast<const std::byte*>(data_->words.begin()),
           data_->words.size() * sizeof(capnp::word)};
 }
@@ -100,21 +114,13 @@ std::string_view Event::symbol() const {
 }
 
 namespace {
-void releaseShared(void* /*data*/, void* hint) {
-  delete static_cast<std::shared_ptr<const void>*>(hint);
-}
+// Cap'n Proto's default first segment is 8 KiB, zeroed on every allocation; an event with its
+// header is a few hundred bytes. Larger events grow into further segments.
+constexpr unsigned kFirstSegmentWords = 128;
 }  // namespace
 
-zmq::message_t Event::shareAsMessage() const {
-  const auto view = bytes();
-  // The zmq message keeps the Data alive until libzmq has sent it (possibly on its I/O thread).
-  auto* keep_alive = new std::shared_ptr<const void>(data_);
-  return zmq::message_t(const_cast<std::byte*>(view.data()), view.size(), &releaseShared,
-                        keep_alive);
-}
-
 EventBuilder::EventBuilder(EventType type)
-    : type_(type), message_(std::make_unique<capnp::MallocMessageBuilder>()) {
+    : type_(type), message_(std::make_unique<capnp::MallocMessageBuilder>(kFirstSegmentWords)) {
   auto root = message_->initRoot<schema::Event>();
   root.setType(type);
   auto payload = root.initPayload();

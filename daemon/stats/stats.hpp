@@ -73,12 +73,13 @@ struct LatencyHistogram {
   std::uint64_t sum_ns = 0;
   std::uint64_t count = 0;
 
-  void record(std::uint64_t ns) {
+  // `events` events took `ns` each (a batch records its average once per event).
+  void record(std::uint64_t ns, std::uint64_t events = 1) {
     std::size_t bucket = 0;
     while (bucket < kBoundsNs.size() && ns > kBoundsNs[bucket]) ++bucket;
-    ++counts[bucket];
-    sum_ns += ns;
-    ++count;
+    counts[bucket] += events;
+    sum_ns += ns * events;
+    count += events;
   }
 };
 

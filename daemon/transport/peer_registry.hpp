@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "evr/batch.hpp"
 #include "stats/stats.hpp"
 
 namespace evr::transport {
@@ -26,7 +27,7 @@ using Clock = std::chrono::steady_clock;
 
 // An event waiting for its target: not connected yet, or its pipe is full.
 struct QueuedEvent {
-  zmq::message_t body;  // shares the bytes of the received frame; never copied
+  zmq::message_t body;  // the event's bytes
   std::uint8_t event_type = 0;
   std::uint8_t hops = 0;
 };
@@ -45,6 +46,10 @@ struct Peer {
   std::uint64_t tx_acked = 0;
 
   Clock::time_point last_heard{};
+  // Events routed to this peer in the current receive burst, sent as one EVENTS message at its
+  // end. Only filled while `queue` is empty (so order holds): a peer has one or the other.
+  BatchWriter out;
+  bool out_listed = false;  // listed in the loop's out list for this burst
   std::deque<QueuedEvent> queue;
   bool backlogged = false;   // listed in the loop's backlog (connected, queue not empty)
   bool ack_pending = false;  // listed in the loop's ack list for this burst

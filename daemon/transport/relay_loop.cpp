@@ -28,6 +28,8 @@ constexpr int kReceiveBurst = 4096;
 constexpr std::chrono::milliseconds kBacklogRetry{1};
 // Control socket and tap.
 constexpr std::size_t kMaxSidePollers = 4;
+// Messages a pipe to or from one peer holds before sends fail with EAGAIN.
+constexpr int kPipeHighWaterMark = 1000;
 // A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
 constexpr int kMissedHeartbeats = 3;
 
@@ -65,8 +67,11 @@ RelayLoop::RelayLoop(zmq::context_t& context, const config::RouterSettings& sett
       table_(std::make_shared<routing::RoutingTable>()) {
   // Report unroutable peers instead of dropping silently, and never block the loop.
   socket_.set(zmq::sockopt::router_mandatory, 1);
-  socket_.set(zmq::sockopt::sndhwm, 100000);
-  socket_.set(zmq::sockopt::rcvhwm, 100000);
+  // High-water marks count messages, and a message is a batch of up to kBatchTargetBytes (or one
+  // event): 1,000 keeps what a stalled peer's pipes can hold to tens of MiB. Past it, events go
+  // to the peer's queue, which router.queue_limit bounds.
+  socket_.set(zmq::sockopt::sndhwm, kPipeHighWaterMark);
+  socket_.set(zmq::sockopt::rcvhwm, kPipeHighWaterMark);
   socket_.set(zmq::sockopt::linger, 0);
   // A hard cap well above the configured limit: frames between the two are dropped and answered
   // with an error by the loop; beyond it libzmq closes the connection before reading the frame.
@@ -143,6 +148,7 @@ void RelayLoop::run(int signal_fd) {
       }
     }
     if (items[0].revents & ZMQ_POLLIN) receiveBurst();
+    flushAllOut();
     sendAcks();
     if (!backlogged_.empty()) flushBacklog();
     if (Clock::now() - last_timer_ >= timer_interval) onTimer();
@@ -209,8 +215,10 @@ void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
       sendError(routing_id.to_string(), schema::ErrorCode::NOT_JOINED,
                 "say HELLO first (evrouterd restarted or dropped this connection)", envelope.seq);
     }
-    if (envelope.kind == MessageKind::Event) {
-      drop(stats::DropReason::NotJoined, kNoPeer, std::nullopt, "EVENT before HELLO");
+    if (envelope.kind == MessageKind::Event || envelope.kind == MessageKind::Events) {
+      const std::uint64_t events = envelope.kind == MessageKind::Event ? 1 : std::max<std::uint16_t>(envelope.flags, 1);
+      drop(stats::DropReason::NotJoined, kNoPeer, std::nullopt,
+           std::string(messageKindName(envelope.kind)) + " before HELLO", events);
     }
     return;
   }
@@ -219,6 +227,7 @@ void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
   if (envelope.ack > peer.tx_acked) peer.tx_acked = envelope.ack;
   switch (envelope.kind) {
     case MessageKind::Event: handleEvent(*known, envelope, body); return;
+    case MessageKind::Events: handleEvents(*known, envelope, body); return;
     case MessageKind::Heartbeat: {
       Envelope reply;
       reply.kind = MessageKind::Heartbeat;
@@ -328,74 +337,105 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
   flushQueue(id);
 }
 
-void RelayLoop::handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body) {
-  const auto entered = Clock::now();  // [metrics] evrouter_route_seconds
+bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq) {
   Peer& peer = peers_[source];
-  if (envelope.seq <= peer.last_rx_seq) {
-    // A resend of what we already took (its ack was lost): ack again, route nothing.
-    drop(stats::DropReason::Duplicate, source, std::nullopt,
-         "link seq " + std::to_string(envelope.seq) + " already taken");
-    if (!peer.ack_pending) {
-      peer.ack_pending = true;
-      ack_pending_.push_back(source);
-    }
-    peer.acked_rx_seq = 0;  // force an ack
-    return;
-  }
-  if (envelope.seq != peer.last_rx_seq + 1) {
-    std::uint64_t suppressed = 0;
-    if (log_limiter_.allow(static_cast<std::size_t>(stats::DropReason::Count), suppressed)) {
-      spdlog::warn("link from '{}' skipped from seq {} to {} ({} more suppressed)", peer.name,
-                   peer.last_rx_seq, envelope.seq, suppressed);
-    }
-  }
-  peer.last_rx_seq = envelope.seq;
   if (!peer.ack_pending) {
     peer.ack_pending = true;
     ack_pending_.push_back(source);
   }
+  if (seq <= peer.last_rx_seq) {
+    // A resend of what we already took (its ack was lost): ack again, route nothing.
+    drop(stats::DropReason::Duplicate, source, std::nullopt,
+         "link seq " + std::to_string(seq) + " already taken");
+    peer.acked_rx_seq = 0;  // force an ack
+    return false;
+  }
+  if (seq != peer.last_rx_seq + 1) {
+    std::uint64_t suppressed = 0;
+    if (log_limiter_.allow(static_cast<std::size_t>(stats::DropReason::Count), suppressed)) {
+      spdlog::warn("link from '{}' skipped from seq {} to {} ({} more suppressed)", peer.name,
+                   peer.last_rx_seq, seq, suppressed);
+    }
+  }
+  peer.last_rx_seq = seq;
   ++totals_.events_in;
   ++peer.counters.events_in;
+  return true;
+}
+
+void RelayLoop::handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body) {
+  const auto entered = Clock::now();  // [metrics] evrouter_route_seconds
+  if (!takeSeq(source, envelope.seq)) return;
   if (body == nullptr) {
     drop(stats::DropReason::Malformed, source, std::nullopt, "EVENT without an event frame");
     return;
   }
-  peer.counters.bytes_in += body->size();
-  if (body->size() > settings_.max_message_size) {
-    const std::string what = std::string(eventTypeName(static_cast<EventType>(
-                                 isKnownEventType(envelope.event_type) ? envelope.event_type : 0))) +
-                             " event of " + std::to_string(body->size()) +
-                             " bytes is over router.max_message_size (" +
-                             std::to_string(settings_.max_message_size) + ")";
-    sendError(peer.routing_id, schema::ErrorCode::MESSAGE_TOO_LARGE, what, envelope.seq);
-    drop(stats::DropReason::Oversized, source, std::nullopt, what);
-    return;
-  }
-  if (const FramingError framing = checkFraming(bytesOf(*body)); framing != FramingError::None) {
-    drop(stats::DropReason::Malformed, source, std::nullopt, std::string(framingErrorName(framing)));
-    return;
-  }
-  if (!isKnownEventType(envelope.event_type)) {
-    drop(stats::DropReason::Malformed, source, std::nullopt,
-         "unknown event type " + std::to_string(envelope.event_type));
-    return;
-  }
-  if (envelope.hops >= settings_.max_hops) {
-    drop(stats::DropReason::HopLimit, source, std::nullopt,
-         std::string(eventTypeName(static_cast<EventType>(envelope.event_type))) +
-             " event has been forwarded " + std::to_string(envelope.hops) +
-             " times (router.max_hops " + std::to_string(settings_.max_hops) +
-             "): is there a routing cycle?");
-    return;
-  }
-  routeEvent(source, envelope.event_type, static_cast<std::uint8_t>(envelope.hops + 1), *body);
-  // [metrics] Events dropped before routing are counted as drops, not timed.
+  acceptEvent(source, envelope.seq, envelope.event_type, envelope.hops, bytesOf(*body));
   totals_.latency.record(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - entered).count()));
 }
 
+void RelayLoop::handleEvents(PeerId source, const Envelope& envelope, zmq::message_t* body) {
+  const auto entered = Clock::now();  // [metrics] evrouter_route_seconds, averaged over the batch
+  const std::size_t count = envelope.flags;
+  const auto raw = body ? bytesOf(*body) : std::span<const std::byte>();
+  const BatchError error = body == nullptr ? BatchError::Truncated : checkBatch(raw, count);
+  if (count == 0 || error != BatchError::None) {
+    // The seqs are the envelope's: take them all, so the sender is acked and does not resend.
+    std::uint64_t taken = 0;
+    for (std::size_t i = 0; i < count; ++i) taken += takeSeq(source, envelope.seq + i) ? 1 : 0;
+    drop(stats::DropReason::Malformed, source, std::nullopt,
+         count == 0 ? std::string("EVENTS with a count of 0") : std::string(batchErrorName(error)),
+         std::max<std::uint64_t>(taken, 1));
+    return;
+  }
+  BatchReader reader(raw);
+  BatchRecord record;
+  std::uint64_t seq = envelope.seq;
+  while (reader.next(record)) {
+    if (takeSeq(source, seq)) acceptEvent(source, seq, record.event_type, record.hops, record.event);
+    ++seq;
+  }
+  const auto spent = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - entered).count());
+  totals_.latency.record(spent / count, count);
+}
+
+void RelayLoop::acceptEvent(PeerId source, std::uint64_t seq, std::uint8_t event_type,
+                            std::uint8_t hops, std::span<const std::byte> event) {
+  Peer& peer = peers_[source];
+  peer.counters.bytes_in += event.size();
+  if (event.size() > settings_.max_message_size) {
+    const std::string what = std::string(eventTypeName(static_cast<EventType>(
+                                 isKnownEventType(event_type) ? event_type : 0))) +
+                             " event of " + std::to_string(event.size()) +
+                             " bytes is over router.max_message_size (" +
+                             std::to_string(settings_.max_message_size) + ")";
+    sendError(peer.routing_id, schema::ErrorCode::MESSAGE_TOO_LARGE, what, seq);
+    drop(stats::DropReason::Oversized, source, std::nullopt, what);
+    return;
+  }
+  if (const FramingError framing = checkFraming(event); framing != FramingError::None) {
+    drop(stats::DropReason::Malformed, source, std::nullopt, std::string(framingErrorName(framing)));
+    return;
+  }
+  if (!isKnownEventType(event_type)) {
+    drop(stats::DropReason::Malformed, source, std::nullopt,
+         "unknown event type " + std::to_string(event_type));
+    return;
+  }
+  if (hops >= settings_.max_hops) {
+    drop(stats::DropReason::HopLimit, source, std::nullopt,
+         std::string(eventTypeName(static_cast<EventType>(event_type))) +
+             " event has been forwarded " + std::to_string(hops) + " times (router.max_hops " +
+             std::to_string(settings_.max_hops) + "): is there a routing cycle?");
+    return;
+  }
+  routeEvent(source, event_type, static_cast<std::uint8_t>(hops + 1), event);
+}
+
 void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops,
-                           zmq::message_t& body) {
+                           std::span<const std::byte> body) {
   const std::int32_t container = container_of_peer_[source];
   const routing::RouteEntry* entry =
       container >= 0 ? &table_->route(static_cast<routing::ContainerId>(container), event_type) : nullptr;
@@ -420,10 +460,9 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   std::vector<routing::AdapterIndex> deciders;   // selective adapters that matched, likewise
 
   // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
-  const auto raw = bytesOf(body);
-  AlignedWords words(raw);
+  AlignedWords words(body);
   try {
-    capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(raw.size()));
+    capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(body.size()));
     const auto event = message.getRoot<schema::Event>();
     ++route_stamp_;
     for (const auto target : entry->targets) delivered_stamp_[target] = route_stamp_;
@@ -431,8 +470,9 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
       delivered_stamp_[transformed.target] = route_stamp_;
       ++route_counts_[route_row + transformed.target];
       EventType new_type = EventType::UNKNOWN;
-      zmq::message_t changed = applyTransform(event, *transformed.transform, new_type);
-      deliver(peer_of_container_[transformed.target], static_cast<std::uint8_t>(new_type), hops, changed);
+      const zmq::message_t changed = applyTransform(event, *transformed.transform, new_type);
+      deliver(peer_of_container_[transformed.target], static_cast<std::uint8_t>(new_type), hops,
+              bytesOf(changed));
     }
     const routing::EventView view{event, hops};
     for (const auto& step : entry->selective) {
@@ -463,7 +503,7 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
 void RelayLoop::tapEvent(PeerId source, const routing::RouteEntry& entry,
                          const std::vector<routing::ContainerId>& chosen,
                          const std::vector<routing::AdapterIndex>& deciders, std::uint8_t hops,
-                         zmq::message_t& body) {
+                         std::span<const std::byte> event) {
   std::vector<std::string> targets;
   for (const auto target : entry.targets) targets.push_back(table_->name(target));
   for (const auto& transformed : entry.transformed) targets.push_back(table_->name(transformed.target));
@@ -471,7 +511,8 @@ void RelayLoop::tapEvent(PeerId source, const routing::RouteEntry& entry,
   std::vector<std::string> adapters;
   for (const auto adapter : entry.adapters) adapters.push_back(table_->adapters()[adapter].name);
   for (const auto adapter : deciders) adapters.push_back(table_->adapters()[adapter].name);
-  tap_->publish(peers_[source].name, targets, adapters, hops, body);
+  zmq::message_t copy(event.data(), event.size());
+  tap_->publish(peers_[source].name, targets, adapters, hops, copy);
 }
 
 zmq::message_t RelayLoop::applyTransform(const schema::Event::Reader& event,
@@ -498,30 +539,62 @@ zmq::message_t RelayLoop::applyTransform(const schema::Event::Reader& event,
 }
 
 void RelayLoop::deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops,
-                        zmq::message_t& body) {
+                        std::span<const std::byte> event) {
   Peer& peer = peers_[target];
-  zmq::message_t copy;
-  copy.copy(body);  // shares the received buffer (reference-counted), no byte copy
+  if (peer.connected && peer.queue.empty() && peer.out.full(event.size())) flushOut(target);
   if (peer.connected && peer.queue.empty()) {
-    Envelope envelope;
-    envelope.kind = MessageKind::Event;
-    envelope.hops = hops;
-    envelope.event_type = event_type;
-    envelope.seq = peer.tx_seq + 1;
-    envelope.ack = peer.last_rx_seq;
-    const std::size_t size = copy.size();
-    switch (sendTo(peer, envelope, &copy)) {
-      case SendResult::Sent:
-        ++peer.tx_seq;
-        ++peer.counters.events_out;
-        peer.counters.bytes_out += size;
-        ++totals_.deliveries;
-        return;
-      case SendResult::WouldBlock: break;
-      case SendResult::Gone: disconnect(target, "connection closed"); break;
+    peer.out.append(event, event_type, hops);
+    if (!peer.out_listed) {
+      peer.out_listed = true;
+      out_pending_.push_back(target);
     }
+    return;
   }
-  enqueue(target, QueuedEvent{std::move(copy), event_type, hops});
+  enqueue(target, QueuedEvent{zmq::message_t(event.data(), event.size()), event_type, hops});
+}
+
+void RelayLoop::flushOut(PeerId target) {
+  Peer& peer = peers_[target];
+  if (peer.out.empty()) return;
+  const std::size_t count = peer.out.count();
+  const std::size_t event_bytes = peer.out.bytes() - count * kBatchRecordHeader;
+  zmq::message_t batch = peer.out.take();
+  Envelope envelope;
+  envelope.kind = MessageKind::Events;
+  envelope.flags = static_cast<std::uint16_t>(count);
+  envelope.seq = peer.tx_seq + 1;
+  envelope.ack = peer.last_rx_seq;
+  switch (sendTo(peer, envelope, &batch)) {
+    case SendResult::Sent:
+      peer.tx_seq += count;
+      peer.acked_rx_seq = peer.last_rx_seq;  // the envelope carried the ack
+      peer.counters.events_out += count;
+      peer.counters.bytes_out += event_bytes;
+      totals_.deliveries += count;
+      return;
+    case SendResult::WouldBlock: spillOut(target, batch); return;
+    case SendResult::Gone:
+      disconnect(target, "connection closed");
+      spillOut(target, batch);
+      return;
+  }
+}
+
+void RelayLoop::flushAllOut() {
+  for (const PeerId id : out_pending_) {
+    peers_[id].out_listed = false;
+    flushOut(id);
+  }
+  out_pending_.clear();
+}
+
+void RelayLoop::spillOut(PeerId target, zmq::message_t& batch) {
+  BatchReader reader(bytesOf(batch));
+  BatchRecord record;
+  while (reader.next(record)) {
+    enqueue(target, QueuedEvent{zmq::message_t(record.event.data(), record.event.size()),
+                                record.event_type, record.hops});
+  }
 }
 
 void RelayLoop::enqueue(PeerId target, QueuedEvent&& event) {
@@ -575,25 +648,33 @@ void RelayLoop::sendError(const std::string& routing_id, schema::ErrorCode code,
 void RelayLoop::flushQueue(PeerId id) {
   Peer& peer = peers_[id];
   while (peer.connected && !peer.queue.empty()) {
-    QueuedEvent& front = peer.queue.front();
+    // One EVENTS message from the front of the queue; the events leave it once it is sent.
+    BatchWriter writer;
+    std::size_t event_bytes = 0;
+    for (const QueuedEvent& queued : peer.queue) {
+      if (writer.full(queued.body.size())) break;
+      writer.append(bytesOf(queued.body), queued.event_type, queued.hops);
+      event_bytes += queued.body.size();
+    }
+    const std::size_t count = writer.count();
+    zmq::message_t batch = writer.take();
     Envelope envelope;
-    envelope.kind = MessageKind::Event;
-    envelope.hops = front.hops;
-    envelope.event_type = front.event_type;
+    envelope.kind = MessageKind::Events;
+    envelope.flags = static_cast<std::uint16_t>(count);
     envelope.seq = peer.tx_seq + 1;
     envelope.ack = peer.last_rx_seq;
-    const std::size_t size = front.body.size();
-    const SendResult result = sendTo(peer, envelope, &front.body);
+    const SendResult result = sendTo(peer, envelope, &batch);
     if (result == SendResult::WouldBlock) break;
     if (result == SendResult::Gone) {
       disconnect(id, "connection closed");
       return;
     }
-    ++peer.tx_seq;
-    ++peer.counters.events_out;
-    peer.counters.bytes_out += size;
-    ++totals_.deliveries;
-    peer.queue.pop_front();
+    peer.tx_seq += count;
+    peer.acked_rx_seq = peer.last_rx_seq;
+    peer.counters.events_out += count;
+    peer.counters.bytes_out += event_bytes;
+    totals_.deliveries += count;
+    peer.queue.erase(peer.queue.begin(), peer.queue.begin() + static_cast<std::ptrdiff_t>(count));
   }
   if (peer.connected && !peer.queue.empty() && !peer.backlogged) {
     peer.backlogged = true;
@@ -652,16 +733,20 @@ void RelayLoop::disconnect(PeerId id, const char* why) {
   Peer& peer = peers_[id];
   if (!peer.connected) return;
   peers_.detach(id);
+  if (!peer.out.empty()) {
+    zmq::message_t batch = peer.out.take();
+    spillOut(id, batch);
+  }
   spdlog::info("container '{}' disconnected ({}); {} events queued for it", peer.name, why,
                peer.queue.size());
 }
 
 void RelayLoop::drop(stats::DropReason reason, PeerId from, std::optional<PeerId> to,
-                     const std::string& why) {
+                     const std::string& why, std::uint64_t events) {
   const auto index = static_cast<std::size_t>(reason);
-  ++totals_.drops[index];
-  if (from != kNoPeer) ++peers_[from].counters.drops_from[index];
-  if (to) ++peers_[*to].counters.drops_to[index];
+  totals_.drops[index] += events;
+  if (from != kNoPeer) peers_[from].counters.drops_from[index] += events;
+  if (to) peers_[*to].counters.drops_to[index] += events;
   std::uint64_t suppressed = 0;
   if (log_limiter_.allow(index, suppressed)) {
     std::string where;
@@ -676,6 +761,7 @@ void RelayLoop::drop(stats::DropReason reason, PeerId from, std::optional<PeerId
 
 void RelayLoop::drainForShutdown() {
   stopping_ = true;
+  flushAllOut();
   const auto deadline = Clock::now() + std::chrono::milliseconds(settings_.shutdown_grace_ms);
   // Stop taking new events (they stay unacked in their senders, who resend them to the next
   // daemon); deliver what is queued for connected containers while the grace period lasts.

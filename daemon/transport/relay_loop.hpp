@@ -1,10 +1,13 @@
 // RelayLoop: the routing thread. Last stage of YAML -> Config -> Topology -> RoutingTable -> here.
 //
 // Owns every socket (one ROUTER bound to each listen endpoint) and runs on one thread, so nothing
-// on the hot path takes a lock. Per message: read the envelope (never the event), look up
-// (source, type) in the current RoutingTable, and send the same event bytes to each target with a
-// fresh per-link envelope; queue when a target is not connected or its pipe is full; count every
-// outcome (stats/). The table is a shared_ptr<const RoutingTable> swapped between two messages.
+// on the hot path takes a lock. Per event (alone in an EVENT message or one of an EVENTS batch):
+// read its envelope or record header (never the event), look up (source, type) in the current
+// RoutingTable, and append the event's bytes to each target's batch; at the end of the receive
+// burst each target gets its batch as one EVENTS message with fresh per-link seqs. Nothing waits
+// for a batch to fill: an idle link carries one event per message. A target that is not connected
+// or whose pipe is full gets its events queued; every outcome is counted (stats/). The table is a
+// shared_ptr<const RoutingTable> swapped between two messages.
 //
 // Link protocol: docs/protocol.md. Failure contract: no exception escapes per-message handling;
 // malformed input is dropped, counted and logged at a limited rate.
@@ -18,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -87,15 +91,28 @@ class RelayLoop {
   void handleMessage(zmq::message_t& routing_id, zmq::message_t& head, zmq::message_t* body);
   void handleHello(zmq::message_t& routing_id, zmq::message_t* body);
   void handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body);
-  void routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops, zmq::message_t& body);
+  void handleEvents(PeerId source, const Envelope& envelope, zmq::message_t* body);
+  // Takes link seq `seq` from `source`: false when it was taken before (a resend).
+  bool takeSeq(PeerId source, std::uint64_t seq);
+  // The checks every event passes (size, framing, type, hop limit), then routing.
+  void acceptEvent(PeerId source, std::uint64_t seq, std::uint8_t event_type, std::uint8_t hops,
+                   std::span<const std::byte> event);
+  void routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops,
+                  std::span<const std::byte> event);
   void tapEvent(PeerId source, const routing::RouteEntry& entry,
                 const std::vector<routing::ContainerId>& chosen,
                 const std::vector<routing::AdapterIndex>& deciders, std::uint8_t hops,
-                zmq::message_t& body);
+                std::span<const std::byte> event);
   // A copy of `event` changed by `transform`; `new_type` is its type afterwards.
   static zmq::message_t applyTransform(const schema::Event::Reader& event,
                                        const routing::Transform& transform, EventType& new_type);
-  void deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops, zmq::message_t& body);
+  void deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops,
+               std::span<const std::byte> event);
+  // Sends the events batched for `target` in this burst as one EVENTS message.
+  void flushOut(PeerId target);
+  void flushAllOut();
+  // Moves what is batched for `target` to its queue (its pipe is full, or it is gone).
+  void spillOut(PeerId target, zmq::message_t& batch);
   void enqueue(PeerId target, QueuedEvent&& event);
 
   enum class SendResult { Sent, WouldBlock, Gone };
@@ -108,7 +125,8 @@ class RelayLoop {
   void sendAcks();
   void onTimer();
   void disconnect(PeerId id, const char* why);
-  void drop(stats::DropReason reason, PeerId from, std::optional<PeerId> to, const std::string& why);
+  void drop(stats::DropReason reason, PeerId from, std::optional<PeerId> to, const std::string& why,
+            std::uint64_t events = 1);
   void drainForShutdown();
   void rebindTable();
 
@@ -148,6 +166,7 @@ class RelayLoop {
   std::uint64_t route_stamp_ = 0;
 
   std::vector<PeerId> ack_pending_;   // sources that sent events this burst
+  std::vector<PeerId> out_pending_;   // targets with events batched in this burst
   std::vector<PeerId> backlogged_;    // connected peers with a non-empty queue
   Clock::time_point last_timer_{};
 

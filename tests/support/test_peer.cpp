@@ -6,6 +6,8 @@
 // final `summary ...` line; exits 0 when every check passed, 1 on a failed check, 3 on timeout.
 
 #include <CLI/CLI.hpp>
+#include <pthread.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstdio>
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
   double timeout_s = 60;
   std::size_t max_unacked = 65536;
   bool no_wait_join = false;
+  std::size_t batch = 0;
+  bool hold = false;
   bool check_forwarded = false;
   app.add_option("--as", name, "container name")->required();
   app.add_option("--endpoint", endpoint, "evrouterd endpoint");
@@ -58,6 +62,8 @@ int main(int argc, char** argv) {
   app.add_flag("--check-forwarded", check_forwarded,
                "each received event's from_seq tag must equal its seq (a 1:1 forwarder upstream)");
   app.add_flag("--no-wait-join", no_wait_join, "publish before evrouterd is reachable");
+  app.add_option("--batch", batch, "publish in evr::PublishBatch scopes of this many events");
+  app.add_flag("--hold", hold, "after publishing, block (not serving the link) until SIGTERM");
   CLI11_PARSE(app, argc, argv);
   try {
 
@@ -114,7 +120,12 @@ int main(int argc, char** argv) {
   if (!no_wait_join) std::cout << "joined " << name << std::endl;
 
   const std::int64_t publish_start_ns = wallNs();
+  std::optional<evr::PublishBatch> scope;
   for (std::uint64_t i = 1; i <= publish; ++i) {
+    if (batch > 0 && (i - 1) % batch == 0) {
+      scope.reset();
+      scope.emplace(connection);
+    }
     evr::EventBuilder event(*type);
     event.symbol("SYM" + std::to_string(i % 4)).eventTime(static_cast<std::int64_t>(i));
     if (*type == evr::EventType::BAR) event.root().getPayload().getBar().setClose(static_cast<double>(i));
@@ -124,6 +135,17 @@ int main(int argc, char** argv) {
       std::cerr << name << ": timed out publishing at " << i << '\n';
       return 3;
     }
+  }
+  scope.reset();
+  if (hold) {
+    // Neither poll nor flush: what was published must already be on its way.
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &term, nullptr);
+    std::cout << "holding" << std::endl;
+    int signal_number = 0;
+    sigwait(&term, &signal_number);
   }
   if (publish > 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());

@@ -72,9 +72,11 @@ class Bus {
   void setSource(std::string source) { source_ = std::move(source); }
   std::uint64_t lastSeq() const { return seq_; }
 
-  // Hooks for Connection.
+  // Hooks for Connection: `exporter` sees each local event as it is dispatched, `flush` runs when
+  // a dispatch round that exported something ends (the bus has nothing left to dispatch), so
+  // events exported in one round can leave together and none waits for a later one.
   void setWakeup(std::function<void()> wakeup);
-  void setExporter(std::function<void(const Event&)> exporter);
+  void setExporter(std::function<void(const Event&)> exporter, std::function<void()> flush = {});
 
  private:
   struct Subscription {
@@ -100,6 +102,8 @@ class Bus {
   const Event* current_ = nullptr;  // event whose handlers are running
 
   std::function<void(const Event&)> exporter_;
+  std::function<void()> flush_;
+  bool exported_ = false;  // this dispatch round exported an event
   std::function<void()> wakeup_;
 
   std::mutex inbox_mutex_;

@@ -5,9 +5,10 @@
 // DEALER socket; the socket, and so everything but publish()/stop(), belongs to the thread that
 // drives the loop (run(), poll(), or the caller's own loop on fd()).
 //
-// Link behaviour (docs/protocol.md): HELLO -> WELCOME, then EVENT both ways with per-link seq and
-// cumulative acks. Published events stay in a resend buffer until the daemon acks them; if the
-// daemon restarts, the connection rejoins by itself and resends what the old daemon never acked,
+// Link behaviour (docs/protocol.md): HELLO -> WELCOME, then EVENTS both ways with per-link seq and
+// cumulative acks. Events published in one dispatch round leave together when it ends (never
+// later: a lone publish is sent at once); see PublishBatch for loops outside handlers.
+// Published events stay in a resend buffer until the daemon acks them; if the daemon restarts, the connection rejoins by itself and resends what the old daemon never acked,
 // so nothing published is lost (an event may be delivered twice if the daemon died between routing
 // it and acking it). When the resend buffer is full, publish() on the loop thread waits (serving
 // the link) until the daemon acks; tryPublish-style callers check canPublish() first.
@@ -48,7 +49,8 @@ class ConnectionError : public std::runtime_error {
 
 struct ConnectionStats {
   std::uint64_t published = 0;        // local events exported
-  std::uint64_t sent = 0;             // EVENT messages sent, resends included
+  std::uint64_t sent = 0;             // events sent, resends included
+  std::uint64_t batches = 0;          // EVENTS messages that carried them
   std::uint64_t resent = 0;
   std::uint64_t acked = 0;            // highest seq the daemon acked
   std::uint64_t received = 0;         // events from the router dispatched
@@ -94,20 +96,34 @@ class Connection {
   };
   using Clock = std::chrono::steady_clock;
 
+  // Keeps exported events back until the last Cork ends (then sends them in batches).
+  struct Cork {
+    explicit Cork(Connection& c) : connection(c) { connection.cork(); }
+    ~Cork() { connection.uncork(); }
+    Connection& connection;
+  };
+  friend class PublishBatch;
+  void cork();
+  void uncork();
   void onExport(const Event& event);
   void sendHello();
+  // Sends every exported, not yet sent event, in EVENTS messages of up to batchLimit() bytes.
   void sendUnsent();
-  bool sendEvent(const Pending& pending);
+  std::size_t batchLimit() const;
   bool sendControl(MessageKind kind);
   bool sendFrames(zmq::message_t& envelope, zmq::message_t* body);
   std::size_t receiveBurst();
   void handleMessage(const Envelope& envelope, zmq::message_t* body);
+  void handleEvents(const Envelope& envelope, zmq::message_t* body);
+  // One event from the daemon, at link seq `seq`: dispatched when readable, else counted.
+  void takeEvent(std::uint64_t seq, std::uint8_t envelope_type, Event event, std::string_view why);
   void handleWelcome(const Envelope& envelope, zmq::message_t* body);
   void handleError(zmq::message_t* body);
   void handleAck(std::uint64_t ack);
   void onTimer();
   void markLost(const char* why);
   bool serveOnce(std::chrono::milliseconds timeout);
+  std::size_t serveReady();  // drains wake-ups and received messages without waiting
   std::size_t drainWakeups();
 
   Bus& bus_;
@@ -134,8 +150,32 @@ class Connection {
   Clock::time_point last_receive_{};
   Clock::time_point last_hello_{};
   bool warned_full_ = false;
+  int corked_ = 0;                       // Cork / PublishBatch scopes alive
+  std::size_t unsent_bytes_ = 0;         // event bytes exported but not yet sent
 
   ConnectionStats stats_;
+};
+
+// Groups the events published on the loop thread while it lives into as few EVENTS messages as
+// fit (each up to kBatchTargetBytes), for code that publishes many events outside a handler, such
+// as a data feed replaying a file. Inside handlers this happens by itself: what one dispatch
+// round or one receive burst publishes leaves together at its end. Events leave when the
+// PublishBatch ends, when a batch is full, or when the connection is served (poll, run, flush).
+class PublishBatch {
+ public:
+  explicit PublishBatch(Connection& connection) : connection_(connection) { connection_.cork(); }
+  ~PublishBatch() {
+    try {
+      connection_.uncork();
+    } catch (const std::exception&) {
+      // Unsent events stay in the resend buffer; the next poll or run sends them.
+    }
+  }
+  PublishBatch(const PublishBatch&) = delete;
+  PublishBatch& operator=(const PublishBatch&) = delete;
+
+ private:
+  Connection& connection_;
 };
 
 }  // namespace evr

@@ -65,6 +65,11 @@ class Event {
   // Wraps bytes received from the router. Returns an Event whose valid() is false, with the
   // reason in `error`, when the bytes are not a readable event; never throws for bad input.
   static Event fromWire(zmq::message_t&& bytes, std::uint8_t hops, std::string& error);
+  // Likewise for one event of an EVENTS batch: `bytes` lie inside `batch`, which the event keeps
+  // alive (the events of a batch share its buffer).
+  static Event fromWireRecord(std::shared_ptr<const zmq::message_t> batch,
+                              std::span<const std::byte> bytes, std::uint8_t hops,
+                              std::string& error);
 
   // Wraps locally built bytes (used by Bus::publish).
   static Event fromLocal(kj::Array<capnp::word>&& words, std::uint8_t hops);
@@ -87,8 +92,6 @@ class Event {
   std::string_view symbol() const;
   std::int64_t eventTime() const { return reader().getEventTime(); }
 
-  // A zmq message that shares these bytes (zero copy; keeps them alive until zmq is done).
-  zmq::message_t shareAsMessage() const;
 
  private:
   struct Data;

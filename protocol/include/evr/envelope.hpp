@@ -10,8 +10,9 @@
 //   3  1  kind (MessageKind)
 //   4  1  hops: how many times evrouterd has forwarded this event or its causal ancestors
 //   5  1  event type (schema::EventType ordinal; 0 for non-event messages)
-//   6  2  flags (none defined in version 1; senders write 0, receivers ignore)
-//   8  8  seq: the sender's per-link sequence number of this EVENT (0 for other kinds)
+//   6  2  flags: EVENTS: the number of events in the body; other kinds: 0, receivers ignore
+//   8  8  seq: the sender's per-link sequence number of this EVENT, or of the first event of an
+//         EVENTS message (0 for other kinds)
 //  16  8  ack: highest contiguous seq the sender has taken from the other side
 
 #pragma once
@@ -24,7 +25,8 @@
 
 namespace evr {
 
-inline constexpr std::uint8_t kProtocolVersion = 1;
+// Version 2 added EVENTS (several events in one message).
+inline constexpr std::uint8_t kProtocolVersion = 2;
 inline constexpr std::size_t kEnvelopeSize = 24;
 
 enum class MessageKind : std::uint8_t {
@@ -35,6 +37,7 @@ enum class MessageKind : std::uint8_t {
   Error = 5,      // daemon -> container, body: schema::Error
   Heartbeat = 6,  // both ways, no body
   Bye = 7,        // container -> daemon, no body: clean leave
+  Events = 8,     // both ways, body: records of several events (batch.hpp); flags = count
 };
 
 std::string_view messageKindName(MessageKind kind);

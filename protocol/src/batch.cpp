@@ -1,0 +1,89 @@
+#include "evr/batch.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace evr {
+namespace {
+
+std::uint32_t loadU32(const std::byte* p) {
+  std::uint32_t value = 0;
+  for (int i = 0; i < 4; ++i) value |= static_cast<std::uint32_t>(std::to_integer<std::uint8_t>(p[i])) << (8 * i);
+  return value;
+}
+
+void freeBuffer(void* data, void* /*hint*/) { std::free(data); }
+
+}  // namespace
+
+BatchWriter::~BatchWriter() { std::free(data_); }
+
+void BatchWriter::append(std::span<const std::byte> event, std::uint8_t event_type,
+                         std::uint8_t hops) {
+  const std::size_t needed = size_ + kBatchRecordHeader + event.size();
+  if (needed > capacity_) {
+    // Sized for the first record (an idle link sends one event per batch), doubling afterwards.
+    const std::size_t capacity = std::max(needed, capacity_ * 2);
+    auto* grown = static_cast<std::byte*>(std::realloc(data_, capacity));
+    if (grown == nullptr) throw std::bad_alloc();
+    data_ = grown;
+    capacity_ = capacity;
+  }
+  std::byte* p = data_ + size_;
+  const auto size = static_cast<std::uint32_t>(event.size());
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>((size >> (8 * i)) & 0xff);
+  p[4] = std::byte{event_type};
+  p[5] = std::byte{hops};
+  p[6] = p[7] = std::byte{0};
+  std::memcpy(p + kBatchRecordHeader, event.data(), event.size());
+  size_ = needed;
+  ++count_;
+}
+
+zmq::message_t BatchWriter::take() {
+  // The message owns the buffer from here (libzmq frees it once sent); the next append allocates.
+  zmq::message_t message(data_, size_, &freeBuffer, nullptr);
+  data_ = nullptr;
+  size_ = capacity_ = count_ = 0;
+  return message;
+}
+
+std::string_view batchErrorName(BatchError error) {
+  switch (error) {
+    case BatchError::None: return "none";
+    case BatchError::Truncated: return "EVENTS body truncated inside a record";
+    case BatchError::BadRecordSize: return "EVENTS record size is 0 or not a multiple of 8";
+    case BatchError::CountMismatch: return "EVENTS body does not hold the count of records its envelope gives";
+  }
+  return "?";
+}
+
+BatchError checkBatch(std::span<const std::byte> body, std::size_t count) {
+  std::size_t offset = 0;
+  std::size_t seen = 0;
+  while (offset < body.size()) {
+    if (body.size() - offset < kBatchRecordHeader) return BatchError::Truncated;
+    const std::size_t size = loadU32(body.data() + offset);
+    if (size == 0 || size % 8 != 0) return BatchError::BadRecordSize;
+    if (body.size() - offset - kBatchRecordHeader < size) return BatchError::Truncated;
+    offset += kBatchRecordHeader + size;
+    if (++seen > count) return BatchError::CountMismatch;
+  }
+  return seen == count ? BatchError::None : BatchError::CountMismatch;
+}
+
+bool BatchReader::next(BatchRecord& record) {
+  if (body_.size() - offset_ < kBatchRecordHeader) return false;
+  const std::byte* p = body_.data() + offset_;
+  const std::size_t size = loadU32(p);
+  if (body_.size() - offset_ - kBatchRecordHeader < size) return false;
+  record.event = body_.subspan(offset_ + kBatchRecordHeader, size);
+  record.event_type = std::to_integer<std::uint8_t>(p[4]);
+  record.hops = std::to_integer<std::uint8_t>(p[5]);
+  offset_ += kBatchRecordHeader + size;
+  return true;
+}
+
+}  // namespace evr
