@@ -29,10 +29,14 @@ Bus::SubscriptionId Bus::subscribeAll(Handler handler, std::optional<Origin> onl
 
 bool Bus::unsubscribe(SubscriptionId id) {
   for (auto it = subscriptions_.begin(); it != subscriptions_.end(); ++it) {
-    if (it->id == id) {
+    if (it->id != id || it->removed) continue;
+    if (dispatching_) {
+      it->removed = true;  // it may be the handler that is running
+      removals_pending_ = true;
+    } else {
       subscriptions_.erase(it);
-      return true;
     }
+    return true;
   }
   return false;
 }
@@ -118,6 +122,10 @@ void Bus::dispatchQueued() {
     ~Reset() {
       bus.dispatching_ = false;
       bus.current_ = nullptr;
+      if (bus.removals_pending_) {
+        std::erase_if(bus.subscriptions_, [](const Subscription& s) { return s.removed; });
+        bus.removals_pending_ = false;
+      }
     }
   } reset{*this};
   exported_ = false;
@@ -133,13 +141,11 @@ void Bus::dispatchQueued() {
     const Origin origin = event.origin();
     // Index loop: a handler may subscribe more handlers (they see the next event, not this one).
     const std::size_t count = subscriptions_.size();
-    for (std::size_t i = 0; i < count && i < subscriptions_.size(); ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
       const auto& subscription = subscriptions_[i];
-      if ((!subscription.type || *subscription.type == type) &&
+      if (!subscription.removed && (!subscription.type || *subscription.type == type) &&
           (!subscription.only || *subscription.only == origin)) {
-        // Copy: the handler may unsubscribe itself, invalidating the vector slot.
-        Handler handler = subscription.handler;
-        handler(event);
+        subscription.handler(event);
       }
     }
   }

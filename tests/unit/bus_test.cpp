@@ -50,6 +50,30 @@ BOOST_AUTO_TEST_CASE(an_event_published_by_a_handler_is_dispatched_after_the_cur
   BOOST_TEST(calls == expected, boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(a_handler_may_unsubscribe_itself_and_subscribe_others_while_it_runs) {
+  evr::Bus bus("unit");
+  std::vector<std::string> calls;
+  evr::Bus::SubscriptionId once = 0;
+  std::string payload(200, 'x');  // a large capture: the handler lives outside std::function's buffer
+  once = bus.subscribe(evr::EventType::BAR, [&, payload](const evr::Event& e) {
+    BOOST_TEST(bus.unsubscribe(once));
+    BOOST_TEST(!bus.unsubscribe(once));  // already gone
+    // Many new subscriptions grow the container while this handler runs; it must stay intact.
+    for (int i = 0; i < 100; ++i) {
+      bus.subscribe(evr::EventType::BAR, [&calls, i](const evr::Event&) {
+        if (i == 99) calls.push_back("late");
+      });
+    }
+    calls.push_back("once " + std::string(e.symbol()) + " " + std::to_string(payload.size()));
+  });
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) { calls.push_back("steady " + std::string(e.symbol())); });
+  bus.publish(bar("A", 1));
+  bus.publish(bar("B", 2));
+  // New subscribers see the next event, not the one being dispatched; `once` saw only the first.
+  const std::vector<std::string> expected{"once A 200", "steady A", "steady B", "late"};
+  BOOST_TEST(calls == expected, boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(stamping_sets_source_seq_id_and_causation) {
   evr::Bus bus("strategy_a");
   std::vector<evr::Event> seen;

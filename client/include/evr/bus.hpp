@@ -84,6 +84,7 @@ class Bus {
     std::optional<EventType> type;  // nullopt: all types
     std::optional<Origin> only;     // nullopt: either origin
     Handler handler;
+    bool removed = false;  // unsubscribed during a dispatch round: erased when it ends
   };
 
   Event stamp(EventBuilder&& builder);
@@ -93,7 +94,11 @@ class Bus {
 
   std::string source_;
   std::thread::id owner_;
-  std::vector<Subscription> subscriptions_;
+  // A deque: subscribing from inside a handler never moves the handler that is running, and
+  // handlers are called in place (no copy per call); unsubscribing from inside a handler only
+  // marks the entry, which is erased when the dispatch round ends.
+  std::deque<Subscription> subscriptions_;
+  bool removals_pending_ = false;
   SubscriptionId next_subscription_ = 1;
   std::uint64_t seq_ = 0;
 
