@@ -1,11 +1,13 @@
 // Micro-benchmarks of the per-event work at both ends of a link: the envelope (decode on every
-// message in the daemon), the framing check the daemon makes before forwarding, the client's
-// checked wrap of a received event, and in-process bus dispatch.
+// message in the daemon), EVENTS batch encode and walk, the framing check the daemon makes before
+// forwarding, the client's checked wrap of a received event, and in-process bus dispatch.
 #include <benchmark/benchmark.h>
 
 #include <array>
 
+#include "evr/batch.hpp"
 #include "evr/bus.hpp"
+#include "evr/frames.hpp"
 #include "evr/envelope.hpp"
 #include "evr/framing.hpp"
 
@@ -53,6 +55,50 @@ void BM_ClientWrapReceivedEvent(benchmark::State& state) {
   }
 }
 
+// Per event: append to a 64-event EVENTS body and hand the body to a zmq message.
+void BM_BatchAppendPerEvent(benchmark::State& state) {
+  const auto event = sampleEvent();
+  evr::BatchWriter writer;
+  for (auto _ : state) {
+    writer.append(event.bytes(), 1, 0);
+    if (writer.count() == 64) benchmark::DoNotOptimize(writer.take());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Per event: check a 64-event EVENTS body and walk its records (what the daemon does before routing).
+void BM_BatchCheckAndWalkPerEvent(benchmark::State& state) {
+  const auto event = sampleEvent();
+  evr::BatchWriter writer;
+  for (int i = 0; i < 64; ++i) writer.append(event.bytes(), 1, 0);
+  const zmq::message_t body = writer.take();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(evr::checkBatch(evr::bytesOf(body), 64));
+    evr::BatchReader reader(evr::bytesOf(body));
+    evr::BatchRecord record;
+    while (reader.next(record)) benchmark::DoNotOptimize(record);
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+
+// Per event: the client's checked wrap of one record of a received 64-event batch.
+void BM_ClientWrapBatchRecord(benchmark::State& state) {
+  const auto event = sampleEvent();
+  evr::BatchWriter writer;
+  for (int i = 0; i < 64; ++i) writer.append(event.bytes(), 1, 0);
+  const auto batch = std::make_shared<const zmq::message_t>(writer.take());
+  std::string why;
+  for (auto _ : state) {
+    evr::BatchReader reader(evr::bytesOf(*batch));
+    evr::BatchRecord record;
+    while (reader.next(record)) {
+      auto received = evr::Event::fromWireRecord(batch, record.event, record.hops, why);
+      benchmark::DoNotOptimize(received);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+
 void BM_BusPublishAndDispatch(benchmark::State& state) {
   evr::Bus bus("bench");
   std::uint64_t seen = 0;
@@ -82,5 +128,8 @@ void BM_BusDeliverReceived(benchmark::State& state) {
 BENCHMARK(BM_EnvelopeDecode);
 BENCHMARK(BM_FramingCheck);
 BENCHMARK(BM_ClientWrapReceivedEvent);
+BENCHMARK(BM_BatchAppendPerEvent);
+BENCHMARK(BM_BatchCheckAndWalkPerEvent);
+BENCHMARK(BM_ClientWrapBatchRecord);
 BENCHMARK(BM_BusPublishAndDispatch);
 BENCHMARK(BM_BusDeliverReceived);

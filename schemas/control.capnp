@@ -104,6 +104,7 @@ struct Stats {
   containers @5 :List(ContainerStats);
   adapters @6 :List(AdapterStats);
   routes @7 :List(RouteStats);
+  backpressureHolds @8 :UInt64;  # times a source's acks were held because a target's queue was long
 }
 
 struct ReloadResult {

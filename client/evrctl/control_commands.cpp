@@ -159,6 +159,7 @@ Command addStatsCommand(CLI::App& parent) {
                                   {"deliveries", stats.getDeliveries()},
                                   {"unrouted", stats.getUnrouted()},
                                   {"unmatched", stats.getUnmatched()},
+                                  {"backpressure_holds", stats.getBackpressureHolds()},
                                   {"drops", counters(stats.getDrops())}};
               auto containers = nlohmann::json::array();
               for (const auto c : stats.getContainers()) {
@@ -185,6 +186,7 @@ Command addStatsCommand(CLI::App& parent) {
               if (!options->json) {
                 std::cout << "in " << stats.getEventsIn() << ", delivered " << stats.getDeliveries()
                           << ", unrouted " << stats.getUnrouted() << ", unmatched " << stats.getUnmatched()
+                          << ", backpressure holds " << stats.getBackpressureHolds()
                           << ", drops " << json["drops"].dump() << "\n";
                 std::printf("%-24s %-5s %10s %10s %8s %s\n", "container", "conn", "in", "out", "queued", "drops (from / to)");
                 for (const auto& c : containers) {

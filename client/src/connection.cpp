@@ -52,8 +52,10 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
   // there, and what was not acked is resent from unacked_ after (re)joining.
   socket_.set(zmq::sockopt::immediate, 1);
   socket_.set(zmq::sockopt::linger, 0);
-  socket_.set(zmq::sockopt::sndhwm, 100000);
-  socket_.set(zmq::sockopt::rcvhwm, 100000);
+  // High-water marks count messages, and a message may be a batch of up to kBatchTargetBytes:
+  // 1,000 bounds what the pipes hold; beyond it the resend buffer and the daemon's queue take over.
+  socket_.set(zmq::sockopt::sndhwm, 1000);
+  socket_.set(zmq::sockopt::rcvhwm, 1000);
   socket_.set(zmq::sockopt::reconnect_ivl, 50);
   socket_.set(zmq::sockopt::reconnect_ivl_max, 1000);
   socket_.connect(endpoint_);

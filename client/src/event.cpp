@@ -121,9 +121,9 @@ constexpr unsigned kFirstSegmentWords = 128;
 
 EventBuilder::EventBuilder(EventType type)
     : type_(type), message_(std::make_unique<capnp::MallocMessageBuilder>(kFirstSegmentWords)) {
-  auto root = message_->initRoot<schema::Event>();
-  root.setType(type);
-  auto payload = root.initPayload();
+  root_ = message_->initRoot<schema::Event>();
+  root_.setType(type);
+  auto payload = root_.initPayload();
   switch (type) {
     case EventType::BAR: payload.initBar(); break;
     case EventType::TICK: payload.initTick(); break;

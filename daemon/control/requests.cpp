@@ -51,6 +51,7 @@ void fillStats(schema::Stats::Builder out, const ControlContext& context) {
   out.setDeliveries(snapshot.deliveries);
   out.setUnrouted(snapshot.unrouted);
   out.setUnmatched(snapshot.unmatched);
+  out.setBackpressureHolds(snapshot.backpressure_holds);
   const auto drops = nonZero(snapshot.drops);
   setDrops(out.initDrops(static_cast<unsigned>(drops.size())), drops);
   auto containers = out.initContainers(static_cast<unsigned>(snapshot.containers.size()));

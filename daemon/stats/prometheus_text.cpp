@@ -76,6 +76,9 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
   w.family("unmatched_total", "counter",
            "Events a selective adapter saw that no rule and no default took.");
   w.sample("unmatched_total", {}, snapshot.unmatched);
+  w.family("backpressure_holds_total", "counter",
+           "Times a source's acks were held because a connected target's queue was long.");
+  w.sample("backpressure_holds_total", {}, snapshot.backpressure_holds);
 
   w.family("drops_total", "counter", "Events dropped, by reason.");
   for (std::size_t i = 0; i < snapshot.drops.size(); ++i) {

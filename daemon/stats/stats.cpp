@@ -27,6 +27,7 @@ std::string Snapshot::summary() const {
     drop_text += fmt::format(" {}={}", dropReasonName(static_cast<DropReason>(i)), drops[i]);
   }
   out += drop_text.empty() ? " dropped=0" : " dropped:" + drop_text;
+  if (backpressure_holds > 0) out += fmt::format(" backpressure_holds={}", backpressure_holds);
   return out;
 }
 

@@ -88,6 +88,7 @@ struct Snapshot {
   std::uint64_t deliveries = 0;  // events sent to targets (one per target)
   std::uint64_t unrouted = 0;
   std::uint64_t unmatched = 0;  // selective adapters: events no rule and no default took
+  std::uint64_t backpressure_holds = 0;  // a source's acks held: a connected target's queue was long
   DropCounts drops{};
   std::vector<ContainerSnapshot> containers;
   std::vector<RouteSnapshot> routes;  // non-zero only

@@ -8,6 +8,7 @@
 
 #include <zmq.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -40,7 +41,11 @@ struct Peer {
 
   // container -> daemon link
   std::uint64_t last_rx_seq = 0;   // highest seq taken from the container
-  std::uint64_t acked_rx_seq = 0;  // last_rx_seq value last acked
+  std::uint64_t acked_rx_seq = 0;  // ackable() value last acked
+  // Backpressure: while set, acks stop here (an event at the next seq met a congested target),
+  // so the container's resend buffer fills and its publish waits instead of the queue overflowing.
+  std::optional<std::uint64_t> ack_hold;
+  std::uint64_t ackable() const { return ack_hold ? std::min(*ack_hold, last_rx_seq) : last_rx_seq; }
   // daemon -> container link (restarts at 1 on every join)
   std::uint64_t tx_seq = 0;
   std::uint64_t tx_acked = 0;

@@ -149,8 +149,9 @@ void RelayLoop::run(int signal_fd) {
     }
     if (items[0].revents & ZMQ_POLLIN) receiveBurst();
     flushAllOut();
-    sendAcks();
     if (!backlogged_.empty()) flushBacklog();
+    releaseHeldAcks();
+    sendAcks();
     if (Clock::now() - last_timer_ >= timer_interval) onTimer();
   }
   drainForShutdown();
@@ -231,8 +232,8 @@ void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
     case MessageKind::Heartbeat: {
       Envelope reply;
       reply.kind = MessageKind::Heartbeat;
-      reply.ack = peer.last_rx_seq;
-      if (sendTo(peer, reply, nullptr) == SendResult::Sent) peer.acked_rx_seq = peer.last_rx_seq;
+      reply.ack = peer.ackable();
+      if (sendTo(peer, reply, nullptr) == SendResult::Sent) peer.acked_rx_seq = reply.ack;
       return;
     }
     case MessageKind::Ack: return;
@@ -288,7 +289,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
     // still reachable (a probe to a closed connection fails at once with EHOSTUNREACH).
     Envelope probe;
     probe.kind = MessageKind::Heartbeat;
-    probe.ack = peer.last_rx_seq;
+    probe.ack = peer.ackable();
     const bool recent = now - peer.last_heard < kMissedHeartbeats * std::chrono::milliseconds(settings_.heartbeat_ms);
     if (recent && sendTo(peer, probe, nullptr) != SendResult::Gone) {
       sendError(routing_id, schema::ErrorCode::NAME_IN_USE,
@@ -308,6 +309,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
       // The same client rejoining: keep what we took so resends are recognised as duplicates.
       peer.last_rx_seq = std::max(peer.last_rx_seq, hello->base_seq);
     }
+    peer.ack_hold.reset();  // WELCOME acks everything taken
     peer.acked_rx_seq = peer.last_rx_seq;
     peer.tx_seq = 0;
     peer.tx_acked = 0;
@@ -431,7 +433,10 @@ void RelayLoop::acceptEvent(PeerId source, std::uint64_t seq, std::uint8_t event
              std::to_string(settings_.max_hops) + "): is there a routing cycle?");
     return;
   }
+  routing_source_ = source;
+  routing_seq_ = seq;
   routeEvent(source, event_type, static_cast<std::uint8_t>(hops + 1), event);
+  routing_source_ = kNoPeer;
 }
 
 void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops,
@@ -551,6 +556,37 @@ void RelayLoop::deliver(PeerId target, std::uint8_t event_type, std::uint8_t hop
     return;
   }
   enqueue(target, QueuedEvent{zmq::message_t(event.data(), event.size()), event_type, hops});
+  if (peer.connected && peer.queue.size() >= pauseThreshold() && routing_source_ != kNoPeer) {
+    holdAcks(routing_source_, routing_seq_);
+  }
+}
+
+std::size_t RelayLoop::pauseThreshold() const { return std::max<std::size_t>(settings_.queue_limit / 4, 1); }
+
+void RelayLoop::holdAcks(PeerId source, std::uint64_t seq) {
+  Peer& peer = peers_[source];
+  if (peer.ack_hold) return;
+  peer.ack_hold = seq - 1;
+  held_.push_back(source);
+  ++totals_.backpressure_holds;
+}
+
+void RelayLoop::releaseHeldAcks() {
+  if (held_.empty()) return;
+  // Resume once every connected target's queue is down to half the pause threshold.
+  for (const PeerId id : backlogged_) {
+    if (peers_[id].queue.size() > pauseThreshold() / 2) return;
+  }
+  for (const PeerId id : held_) {
+    Peer& peer = peers_[id];
+    if (!peer.ack_hold) continue;
+    peer.ack_hold.reset();
+    if (!peer.ack_pending) {
+      peer.ack_pending = true;
+      ack_pending_.push_back(id);
+    }
+  }
+  held_.clear();
 }
 
 void RelayLoop::flushOut(PeerId target) {
@@ -563,11 +599,11 @@ void RelayLoop::flushOut(PeerId target) {
   envelope.kind = MessageKind::Events;
   envelope.flags = static_cast<std::uint16_t>(count);
   envelope.seq = peer.tx_seq + 1;
-  envelope.ack = peer.last_rx_seq;
+  envelope.ack = peer.ackable();
   switch (sendTo(peer, envelope, &batch)) {
     case SendResult::Sent:
       peer.tx_seq += count;
-      peer.acked_rx_seq = peer.last_rx_seq;  // the envelope carried the ack
+      peer.acked_rx_seq = envelope.ack;  // the envelope carried the ack
       peer.counters.events_out += count;
       peer.counters.bytes_out += event_bytes;
       totals_.deliveries += count;
@@ -662,7 +698,7 @@ void RelayLoop::flushQueue(PeerId id) {
     envelope.kind = MessageKind::Events;
     envelope.flags = static_cast<std::uint16_t>(count);
     envelope.seq = peer.tx_seq + 1;
-    envelope.ack = peer.last_rx_seq;
+    envelope.ack = peer.ackable();
     const SendResult result = sendTo(peer, envelope, &batch);
     if (result == SendResult::WouldBlock) break;
     if (result == SendResult::Gone) {
@@ -670,7 +706,7 @@ void RelayLoop::flushQueue(PeerId id) {
       return;
     }
     peer.tx_seq += count;
-    peer.acked_rx_seq = peer.last_rx_seq;
+    peer.acked_rx_seq = envelope.ack;
     peer.counters.events_out += count;
     peer.counters.bytes_out += event_bytes;
     totals_.deliveries += count;
@@ -695,11 +731,11 @@ void RelayLoop::sendAcks() {
   for (const PeerId id : ack_pending_) {
     Peer& peer = peers_[id];
     peer.ack_pending = false;
-    if (!peer.connected || peer.acked_rx_seq == peer.last_rx_seq) continue;
+    if (!peer.connected || peer.acked_rx_seq == peer.ackable()) continue;
     Envelope envelope;
     envelope.kind = MessageKind::Ack;
-    envelope.ack = peer.last_rx_seq;
-    if (sendTo(peer, envelope, nullptr) == SendResult::Sent) peer.acked_rx_seq = peer.last_rx_seq;
+    envelope.ack = peer.ackable();
+    if (sendTo(peer, envelope, nullptr) == SendResult::Sent) peer.acked_rx_seq = envelope.ack;
   }
   ack_pending_.clear();
 }
@@ -720,11 +756,11 @@ void RelayLoop::onTimer() {
       disconnect(id, "silent for 3 heartbeat intervals");
       continue;
     }
-    if (peer.acked_rx_seq != peer.last_rx_seq) {
+    if (peer.acked_rx_seq != peer.ackable()) {
       Envelope envelope;
       envelope.kind = MessageKind::Ack;
-      envelope.ack = peer.last_rx_seq;
-      if (sendTo(peer, envelope, nullptr) == SendResult::Sent) peer.acked_rx_seq = peer.last_rx_seq;
+      envelope.ack = peer.ackable();
+      if (sendTo(peer, envelope, nullptr) == SendResult::Sent) peer.acked_rx_seq = envelope.ack;
     }
   }
 }

@@ -114,6 +114,11 @@ class RelayLoop {
   // Moves what is batched for `target` to its queue (its pipe is full, or it is gone).
   void spillOut(PeerId target, zmq::message_t& batch);
   void enqueue(PeerId target, QueuedEvent&& event);
+  // Backpressure: a connected target's queue at pauseThreshold() holds the acks of the source
+  // whose event was routed there; releaseHeldAcks() lets them go once queues are at half of it.
+  std::size_t pauseThreshold() const;
+  void holdAcks(PeerId source, std::uint64_t seq);
+  void releaseHeldAcks();
 
   enum class SendResult { Sent, WouldBlock, Gone };
   SendResult sendTo(Peer& peer, const Envelope& envelope, zmq::message_t* body);
@@ -167,6 +172,9 @@ class RelayLoop {
 
   std::vector<PeerId> ack_pending_;   // sources that sent events this burst
   std::vector<PeerId> out_pending_;   // targets with events batched in this burst
+  std::vector<PeerId> held_;          // sources whose acks are held (backpressure)
+  PeerId routing_source_ = kNoPeer;   // the source and seq of the event being routed
+  std::uint64_t routing_seq_ = 0;
   std::vector<PeerId> backlogged_;    // connected peers with a non-empty queue
   Clock::time_point last_timer_{};
 

@@ -158,6 +158,46 @@ event_communication:
   BOOST_CHECK(daemon.log().find("queue for 'absent' is at router.queue_limit") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_stalled_target_holds_its_sources_back_instead_of_dropping) {
+  // Backpressure: the sink stops reading; pipes and then its queue fill; at a quarter of
+  // queue_limit the daemon holds the source's acks, so the source's resend buffer (100 events)
+  // fills and its publish waits. Nothing may be dropped. Events of ~16 KiB make a batch hold at
+  // most 2, so the pipes cannot absorb all 10,000 events and the queue must be used.
+  RunningDaemon daemon(R"(
+router:
+  heartbeat_ms: 5000
+  queue_limit: 500
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, sink]
+)");
+  constexpr int kEvents = 10000;
+  const std::string n = std::to_string(kEvents);
+  auto sink = daemon.peer({"--as", "sink", "--expect", n, "--stall-after", "10"});
+  BOOST_REQUIRE(sink->waitForLine("joined", 30s));
+  auto source = daemon.peer({"--as", "src", "--publish", n, "--payload-bytes", "16000", "--max-unacked", "100"});
+  BOOST_REQUIRE(sink->waitForLine("stalled", 60s));
+  // Bounded: ask the daemon until it reports the hold (each ask is a real control round trip).
+  std::uint64_t holds = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (holds == 0 && std::chrono::steady_clock::now() < deadline) {
+    auto stats = daemon.evrctlControl({"stats", "--json"});
+    BOOST_REQUIRE_EQUAL(stats->waitFor(30s).value_or(-1), 0);
+    holds = nlohmann::json::parse(stats->readAllStdout(2s)).at("backpressure_holds").get<std::uint64_t>();
+  }
+  BOOST_REQUIRE_GT(holds, 0u);
+  BOOST_CHECK(source->running());  // its publish waits for acks
+  sink->signal(SIGUSR1);
+  expectClean(finish(*sink), kEvents);
+  BOOST_CHECK_EQUAL(source->waitFor(kPeerTimeout).value_or(-1), 0);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+  auto stopped = parseFields(stoppedLine(daemon.log()));
+  BOOST_TEST_INFO(daemon.log());
+  BOOST_CHECK_EQUAL(stopped["dropped"], "0");
+  BOOST_CHECK_EQUAL(stopped["delivered"], n);
+}
+
 BOOST_AUTO_TEST_CASE(a_small_resend_buffer_throttles_the_publisher_without_losing_events) {
   RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
 event_communication:

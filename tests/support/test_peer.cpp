@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   bool no_wait_join = false;
   std::size_t batch = 0;
   bool hold = false;
+  std::uint64_t stall_after = 0;
   bool check_forwarded = false;
   app.add_option("--as", name, "container name")->required();
   app.add_option("--endpoint", endpoint, "evrouterd endpoint");
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-wait-join", no_wait_join, "publish before evrouterd is reachable");
   app.add_option("--batch", batch, "publish in evr::PublishBatch scopes of this many events");
   app.add_flag("--hold", hold, "after publishing, block (not serving the link) until SIGTERM");
+  app.add_option("--stall-after", stall_after, "after this many events, stop reading (a stalled container) until SIGUSR1");
   CLI11_PARSE(app, argc, argv);
   try {
 
@@ -75,6 +77,12 @@ int main(int argc, char** argv) {
   }
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(timeout_s));
+
+  // Signals this peer waits for are blocked before any thread starts, so only sigwait sees them.
+  sigset_t waited;
+  sigemptyset(&waited);
+  sigaddset(&waited, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &waited, nullptr);
 
   zmq::context_t context(1);
   evr::Bus bus(name);
@@ -89,6 +97,12 @@ int main(int argc, char** argv) {
   bus.subscribeAll([&](const evr::Event& event) {
     if (event.origin() != evr::Origin::Router) return;
     ++received;
+    if (received == stall_after) {
+      // A stalled container: nothing is read while this handler blocks.
+      std::cout << "stalled" << std::endl;
+      int signal_number = 0;
+      sigwait(&waited, &signal_number);
+    }
     last_rx_ns = wallNs();
     if (first_rx_ns == 0) first_rx_ns = last_rx_ns;
     auto& stream = streams[std::string(event.source())];

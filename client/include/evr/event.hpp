@@ -51,12 +51,13 @@ class EventBuilder {
 
   // The whole event, for anything the helpers above do not cover. The payload union has already
   // been initialised to the member matching type() (or `none` for types without one).
-  schema::Event::Builder root() { return message_->getRoot<schema::Event>(); }
+  schema::Event::Builder root() { return root_; }
 
  private:
   friend class Bus;
   EventType type_;
   std::unique_ptr<capnp::MallocMessageBuilder> message_;
+  schema::Event::Builder root_{nullptr};  // points into *message_, which never moves
   std::vector<std::pair<std::string, std::string>> pending_tags_;
 };
 
