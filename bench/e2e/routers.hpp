@@ -1,0 +1,56 @@
+// The router of one run: evrouterd with a config generated for the scenario's pattern, the bare
+// relay with the equivalent fixed forwarding table, or nats-server on a random loopback port.
+// Each is started fresh for every run (so runs are independent and peak RSS belongs to one
+// pattern), is ready when start() returns, and is stopped by stop() or, on any failure, killed by
+// the destructor. "direct" has no router.
+
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "process.hpp"
+#include "scenarios.hpp"
+#include "temp_dir.hpp"
+
+namespace evr::bench {
+
+struct Paths {
+  std::string evrouterd;
+  std::string bare_relay;
+  std::string nats_server;  // empty: not found
+};
+
+// The defaults: evrouterd and evr_bare_relay from the build tree this binary is in, nats-server
+// from PATH (then /usr/sbin, /usr/bin).
+Paths defaultPaths();
+
+// Empty when `system` can run here; otherwise why not, e.g. "not installed: nats-server".
+std::string unavailableReason(System system, const Paths& paths);
+
+// The evrouterd config of a scenario (exposed for the README and tests).
+std::string evrouterdConfig(const Scenario& scenario);
+
+class Router {
+ public:
+  // Starts the scenario's router in `dir` and waits (bounded) until it accepts connections.
+  // nullptr for "direct". Throws std::runtime_error with the router's output on failure.
+  static std::unique_ptr<Router> start(const Scenario& scenario, const evr::test::TempDir& dir,
+                                       const Paths& paths);
+
+  pid_t pid() const { return process_->pid(); }
+  // Where publishers and consumers connect.
+  const std::string& endpoint() const { return endpoint_; }
+  // SIGTERM and a bounded wait. Throws when it does not stop or exits with an error.
+  void stop();
+
+ private:
+  Router(std::string label, std::unique_ptr<evr::test::Process> process, std::string endpoint);
+  std::string label_;
+  std::unique_ptr<evr::test::Process> process_;
+  std::string endpoint_;
+};
+
+}  // namespace evr::bench
