@@ -105,8 +105,8 @@ std::string evrouterdConfig(const Scenario& scenario) {
   return yaml.str();
 }
 
-Router::Router(std::string label, std::unique_ptr<Process> process, std::string endpoint)
-    : label_(std::move(label)), process_(std::move(process)), endpoint_(std::move(endpoint)) {}
+Router::Router(std::string label, std::unique_ptr<Process> process, std::string endpoint, int stop_signal)
+    : label_(std::move(label)), stop_signal_(stop_signal), process_(std::move(process)), endpoint_(std::move(endpoint)) {}
 
 std::unique_ptr<Router> Router::start(const Scenario& scenario, const evr::test::TempDir& dir, const Paths& paths) {
   switch (scenario.system) {
@@ -134,16 +134,19 @@ std::unique_ptr<Router> Router::start(const Scenario& scenario, const evr::test:
       if (!line) throw std::runtime_error("nats-server did not say where it listens:\n" + output(*process));
       const std::string address = line->substr(line->find(listening) + listening.size());
       waitFor(*process, "Server is ready", Process::Stream::Stderr, "nats-server");
-      return std::unique_ptr<Router>(new Router("nats-server", std::move(process), "nats://" + address));
+      // nats-server exits 1 on SIGTERM and 0 on SIGINT.
+      return std::unique_ptr<Router>(new Router("nats-server", std::move(process), "nats://" + address, SIGINT));
     }
   }
   return nullptr;
 }
 
 void Router::stop() {
-  process_->signal(SIGTERM);
+  process_->signal(stop_signal_);
   const auto code = process_->waitFor(kStopTimeout);
-  if (!code) throw std::runtime_error(label_ + " did not stop within 10 s of SIGTERM:\n" + output(*process_));
+  if (!code) {
+    throw std::runtime_error(label_ + " did not stop within 10 s of signal " + std::to_string(stop_signal_) + ":\n" + output(*process_));
+  }
   if (*code != 0) throw std::runtime_error(label_ + " exited with " + std::to_string(*code) + ":\n" + output(*process_));
 }
 

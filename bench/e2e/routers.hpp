@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <csignal>
 #include <memory>
 #include <string>
 
@@ -43,12 +44,14 @@ class Router {
   pid_t pid() const { return process_->pid(); }
   // Where publishers and consumers connect.
   const std::string& endpoint() const { return endpoint_; }
-  // SIGTERM and a bounded wait. Throws when it does not stop or exits with an error.
+  // Its stop signal and a bounded wait. Throws when it does not stop or exits with an error.
   void stop();
 
  private:
-  Router(std::string label, std::unique_ptr<evr::test::Process> process, std::string endpoint);
+  Router(std::string label, std::unique_ptr<evr::test::Process> process, std::string endpoint,
+         int stop_signal = SIGTERM);
   std::string label_;
+  int stop_signal_;
   std::unique_ptr<evr::test::Process> process_;
   std::string endpoint_;
 };

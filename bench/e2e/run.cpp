@@ -34,7 +34,7 @@ std::string describe(Process& process, const std::string& what) {
 
 // The role's JSON report line, parsed; throws when it does not come in time.
 nlohmann::json waitForReport(Process& process, std::string_view role, std::chrono::milliseconds timeout) {
-  const auto line = process.waitForLine("{\"role\":\"" + std::string(role) + "\"", timeout);
+  const auto line = process.waitForLine("\"role\":\"" + std::string(role) + "\"", timeout);
   if (!line) throw std::runtime_error(describe(process, std::string(role) + " did not report"));
   return nlohmann::json::parse(*line);
 }
