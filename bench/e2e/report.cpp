@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 #include "payload.hpp"
 #include "proc_info.hpp"
 #include "stats.hpp"
@@ -10,6 +12,18 @@ namespace evr::bench {
 namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
+
+// How the numbers are made: printed under the table and kept in the JSON file.
+constexpr std::array<std::string_view, 6> kMethod{
+    "n: consumers, each its own process; the publisher is one more process",
+    "throughput: distinct events delivered per second, summed over consumers, from the first publish call "
+    "to the last delivery (steady_clock, one clock for all processes); median [min..max] over the runs",
+    "latency: publish call to handler at a fixed offered rate after a warm-up, all consumers' samples merged",
+    "CPU ns/ev: router utime+stime over a throughput run / deliveries (median over runs); RSS: router VmHWM (max)",
+    "events: 128 payload bytes; direct and nats-server carry them as the message body, bare-relay and "
+    "evrouterd as a tag of a REGIME event (bench/e2e/evr_links.cpp)",
+    "nats-server: throughput runs publish with libnats' default buffering, latency runs with "
+    "natsOptions_SetSendAsap (NATS's best configuration for each)"};
 
 // The numbers a row is reported by, derived from its runs.
 struct Summary {
@@ -162,8 +176,8 @@ void printTable(std::ostream& out, const std::vector<Row>& rows) {
                        optional(s.cpu_ns_per_event, "{:.0f}"), optional(s.peak_rss_mib, "{:.1f}"),
                        lossText(row));
   }
-  out << "\nn: consumers. Throughput: deliveries/s summed over consumers, first publish to last delivery.\n"
-         "Latency: publish call to handler at the offered rate. CPU and RSS: the router process.\n";
+  out << '\n';
+  for (const auto note : kMethod) out << note << '\n';
   for (const auto& row : rows) {
     out << fmt::format("  {} {}: {}\n", systemName(row.scenario.system), patternName(row.scenario.pattern), row.scenario.note);
   }
@@ -183,6 +197,7 @@ nlohmann::json resultsJson(const std::vector<Row>& rows, const nlohmann::json& s
   nlohmann::json json{{"machine", machineInfo()},
                       {"settings", settings},
                       {"payload_bytes", kPayloadSize},
+                      {"method", kMethod},
                       {"rows", nlohmann::json::array()},
                       {"ratios", ratios(rows)}};
   for (const auto& row : rows) json["rows"].push_back(rowJson(row));
