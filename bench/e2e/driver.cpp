@@ -16,9 +16,10 @@ nlohmann::json settingsJson(const DriverOptions& options) {
           {"latency_seconds", options.latency_seconds},
           {"latency_warmup_seconds", options.latency_warmup_seconds},
           {"smoke", options.smoke},
-          {"evrouterd", options.paths.evrouterd},
-          {"bare_relay", options.paths.bare_relay},
-          {"nats_server", options.paths.nats_server}};
+          {"evrouterd", options.routers.evrouterd},
+          {"bare_relay", options.routers.bare_relay},
+          {"nats_server", options.routers.nats_server},
+          {"evrouterd_queue_limit", options.routers.evrouterd_queue_limit}};
 }
 
 bool selected(const DriverOptions& options, System system) {
@@ -31,7 +32,7 @@ bool selected(const DriverOptions& options, System system) {
 
 Row runScenario(const Scenario& scenario, const DriverOptions& options, const std::string& label) {
   Row row{.scenario = scenario};
-  if (row.status = unavailableReason(scenario.system, options.paths); !row.status.empty()) return row;
+  if (row.status = unavailableReason(scenario.system, options.routers); !row.status.empty()) return row;
   row.status = "ok";
   RunSettings throughput{.events = options.events, .timeout_s = options.timeout_s, .idle_timeout_s = options.idle_timeout_s};
   // The latency run: warm-up events first (published, counted, left out of the samples).
@@ -45,10 +46,10 @@ Row runScenario(const Scenario& scenario, const DriverOptions& options, const st
   try {
     for (int run = 1; run <= options.runs; ++run) {
       std::cerr << label << ": throughput run " << run << "/" << options.runs << std::endl;
-      row.throughput.push_back(runOnce(scenario, throughput, options.paths));
+      row.throughput.push_back(runOnce(scenario, throughput, options.routers));
     }
     std::cerr << label << ": latency run at " << options.latency_rate << " events/s" << std::endl;
-    row.latency = runOnce(scenario, latency, options.paths);
+    row.latency = runOnce(scenario, latency, options.routers);
   } catch (const std::exception& e) {
     row.status = std::string("error: ") + e.what();
     std::cerr << label << ": " << row.status << std::endl;

@@ -21,7 +21,7 @@ struct DriverOptions {
   std::vector<std::string> only;  // system names; empty: all
   bool smoke = false;             // CI: small and short; proves the harness runs, measures nothing
   std::string out;
-  Paths paths;
+  RouterOptions routers;
   double timeout_s = 120;
   double idle_timeout_s = 10;
 };

@@ -17,7 +17,7 @@ namespace {
 int driverMain(int argc, char** argv) {
   CLI::App app{"evr_e2e_bench: events through direct ZeroMQ, the bare relay, evrouterd and nats-server, side by side"};
   evr::bench::DriverOptions options;
-  options.paths = evr::bench::defaultPaths();
+  options.routers = evr::bench::defaultRouterOptions();
   options.out = std::string(EVR_BENCH_RESULTS_DIR) + "/latest.json";
   std::string only;
   app.add_option("--runs", options.runs, "throughput runs per scenario (the table shows their median, min, max)")->capture_default_str();
@@ -28,9 +28,12 @@ int driverMain(int argc, char** argv) {
   app.add_option("--only", only, "systems to run, comma-separated: direct,bare-relay,evrouterd,nats-server");
   app.add_flag("--smoke", options.smoke, "a few seconds in all (CI): 1 run of 20,000 events, a 0.25 s latency run");
   app.add_option("--out", options.out, "results file (JSON)")->capture_default_str();
-  app.add_option("--evrouterd", options.paths.evrouterd, "evrouterd binary")->capture_default_str();
-  app.add_option("--bare-relay", options.paths.bare_relay, "evr_bare_relay binary")->capture_default_str();
-  app.add_option("--nats-server", options.paths.nats_server, "nats-server binary (default: from PATH)")->capture_default_str();
+  app.add_option("--evrouterd", options.routers.evrouterd, "evrouterd binary")->capture_default_str();
+  app.add_option("--bare-relay", options.routers.bare_relay, "evr_bare_relay binary")->capture_default_str();
+  app.add_option("--nats-server", options.routers.nats_server, "nats-server binary (default: from PATH)")->capture_default_str();
+  app.add_option("--evrouterd-queue-limit", options.routers.evrouterd_queue_limit,
+                 "router.queue_limit for evrouterd (0: its default); a consumer slower than the publisher "
+                 "loses events beyond it (queue_full), which the table reports");
   app.add_option("--timeout", options.timeout_s, "per-process limit of one run, seconds")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 

@@ -93,6 +93,7 @@ nlohmann::json runJson(const RunResult& run, std::string_view kind) {
                       {"router_cpu_ns_per_event", nullable(run.router_cpu_ns_per_event)},
                       {"router_peak_rss_bytes", run.router_peak_rss_bytes ? nlohmann::json(*run.router_peak_rss_bytes) : nlohmann::json()}};
   if (kind == "latency") json["latency_samples"] = run.latency_ns.size();
+  if (!run.router_says.empty()) json["router_says"] = run.router_says;
   return json;
 }
 
@@ -175,6 +176,14 @@ void printTable(std::ostream& out, const std::vector<Row>& rows) {
                        row.scenario.consumers.size(), throughput, s.p50_us, s.p99_us, s.p999_us,
                        optional(s.cpu_ns_per_event, "{:.0f}"), optional(s.peak_rss_mib, "{:.1f}"),
                        lossText(row));
+  }
+  for (const auto& row : rows) {
+    for (const RunResult* run : allRuns(row)) {
+      for (const auto& said : run->router_says) {
+        out << fmt::format("  {} {} lost events; the router says: {}\n", systemName(row.scenario.system),
+                           patternName(row.scenario.pattern), said);
+      }
+    }
   }
   out << '\n';
   for (const auto note : kMethod) out << note << '\n';

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <csignal>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -18,34 +19,39 @@
 
 namespace evr::bench {
 
-struct Paths {
+struct RouterOptions {
   std::string evrouterd;
   std::string bare_relay;
   std::string nats_server;  // empty: not found
+  // router.queue_limit in the generated evrouterd configs; 0: the daemon's default. evrouterd acks
+  // an event when it takes it, not when the target has it, so a publisher faster than a consumer
+  // fills that consumer's queue and, at the limit, events are dropped (queue_full) and reported.
+  std::uint64_t evrouterd_queue_limit = 0;
 };
 
 // The defaults: evrouterd and evr_bare_relay from the build tree this binary is in, nats-server
 // from PATH (then /usr/sbin, /usr/bin).
-Paths defaultPaths();
+RouterOptions defaultRouterOptions();
 
 // Empty when `system` can run here; otherwise why not, e.g. "not installed: nats-server".
-std::string unavailableReason(System system, const Paths& paths);
+std::string unavailableReason(System system, const RouterOptions& routers);
 
-// The evrouterd config of a scenario (exposed for the README and tests).
-std::string evrouterdConfig(const Scenario& scenario);
+// The evrouterd config of a scenario.
+std::string evrouterdConfig(const Scenario& scenario, std::uint64_t queue_limit);
 
 class Router {
  public:
   // Starts the scenario's router in `dir` and waits (bounded) until it accepts connections.
   // nullptr for "direct". Throws std::runtime_error with the router's output on failure.
   static std::unique_ptr<Router> start(const Scenario& scenario, const evr::test::TempDir& dir,
-                                       const Paths& paths);
+                                       const RouterOptions& routers);
 
   pid_t pid() const { return process_->pid(); }
   // Where publishers and consumers connect.
   const std::string& endpoint() const { return endpoint_; }
-  // Its stop signal and a bounded wait. Throws when it does not stop or exits with an error.
-  void stop();
+  // Its stop signal and a bounded wait; returns everything it printed (its log). Throws when it
+  // does not stop or exits with an error.
+  std::string stop();
 
  private:
   Router(std::string label, std::unique_ptr<evr::test::Process> process, std::string endpoint,

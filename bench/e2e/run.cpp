@@ -1,6 +1,7 @@
 #include "run.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 
 #include "payload.hpp"
@@ -27,10 +28,7 @@ std::string_view roleSystem(System system) {
   return "?";
 }
 
-std::string describe(Process& process, const std::string& what) {
-  return what + ": " + process.commandLine() + "\n" + process.seen(Process::Stream::Stdout) +
-         process.readAllStdout(200ms) + process.seen(Process::Stream::Stderr) + process.readAllStderr(200ms);
-}
+std::string describe(Process& process, const std::string& what) { return what + ": " + everythingSaid(process); }
 
 // The role's JSON report line, parsed; throws when it does not come in time.
 nlohmann::json waitForReport(Process& process, std::string_view role, std::chrono::milliseconds timeout) {
@@ -44,6 +42,18 @@ void expectExit(Process& process, const std::string& role) {
   if (code != 0) {
     throw std::runtime_error(describe(process, role + (code ? " exited with " + std::to_string(*code) : " did not exit")));
   }
+}
+
+// What a router said about drops (evrouterd logs each reason, rate-limited; the bare relay counts
+// them at exit): the explanation next to a loss.
+std::vector<std::string> dropLines(const std::string& log) {
+  constexpr std::size_t kMaxLines = 8;
+  std::vector<std::string> lines;
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line) && lines.size() < kMaxLines;) {
+    if (line.find("drop") != std::string::npos) lines.push_back(line);
+  }
+  return lines;
 }
 
 class RunProcesses {
@@ -83,9 +93,9 @@ class RunProcesses {
 
 }  // namespace
 
-RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const Paths& paths) {
+RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const RouterOptions& routers) {
   evr::test::TempDir dir;
-  auto router = Router::start(scenario, dir, paths);
+  auto router = Router::start(scenario, dir, routers);
   const RunProcesses processes(scenario, settings, router ? router->endpoint() : dir.ipc("direct.sock"));
 
   std::vector<std::unique_ptr<Process>> consumers;
@@ -131,7 +141,8 @@ RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const P
           static_cast<double>((*cpu_after - *cpu_before).count()) / static_cast<double>(result.delivered);
     }
     result.router_peak_rss_bytes = peakRssBytes(router->pid());
-    router->stop();
+    const std::string log = router->stop();
+    if (result.lost + result.duplicates > 0) result.router_says = dropLines(log);
   }
   return result;
 }

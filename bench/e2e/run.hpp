@@ -38,10 +38,11 @@ struct RunResult {
   std::optional<double> router_cpu_ns_per_event;        // router utime+stime / delivered
   std::optional<std::uint64_t> router_peak_rss_bytes;   // router VmHWM at the end
   std::vector<std::int64_t> latency_ns;                 // latency run: all consumers' samples
+  std::vector<std::string> router_says;                 // when events went missing: the router's log lines about drops
 };
 
 // Throws std::runtime_error, naming the process and quoting its output, when a process fails
 // or does not answer in time.
-RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const Paths& paths);
+RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const RouterOptions& routers);
 
 }  // namespace evr::bench

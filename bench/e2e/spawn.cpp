@@ -13,6 +13,13 @@ namespace evr::bench {
 
 std::string selfExe() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
 
+std::string everythingSaid(evr::test::Process& process) {
+  using evr::test::Process;
+  constexpr auto kDrain = std::chrono::milliseconds(200);
+  return process.commandLine() + "\n" + process.seen(Process::Stream::Stdout) + process.readAllStdout(kDrain) +
+         process.seen(Process::Stream::Stderr) + process.readAllStderr(kDrain);
+}
+
 std::unique_ptr<evr::test::Process> spawnChild(const std::vector<std::string>& argv) {
   std::vector<std::string> wrapped{selfExe(), "--exec-child", std::to_string(::getpid())};
   wrapped.insert(wrapped.end(), argv.begin(), argv.end());

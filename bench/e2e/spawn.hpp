@@ -20,6 +20,9 @@ namespace evr::bench {
 // The path of the running executable (/proc/self/exe).
 std::string selfExe();
 
+// Its command line and everything it printed so far (stdout, then stderr), for error messages.
+std::string everythingSaid(evr::test::Process& process);
+
 // Starts argv[0] with argv[1..] as a child that dies with this process.
 std::unique_ptr<evr::test::Process> spawnChild(const std::vector<std::string>& argv);
 
