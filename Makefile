@@ -30,9 +30,13 @@ test: build
 demo: build
 	@scripts/demo.sh $(BUILD_DIR)
 
-# Micro benchmarks: medians of 3 repetitions (speed is measured here, never asserted in tests).
+# Benchmarks (speed is measured here, never asserted in tests): the micro benchmarks (medians of 3
+# repetitions), then the end-to-end benchmark against direct ZeroMQ, the bare relay and nats-server
+# (table on stdout, results in bench/results/latest.json; BENCH_ARGS e.g. "--only evrouterd,nats-server").
+BENCH_ARGS ?=
 bench: build
 	@$(BUILD_DIR)/bench/evr_micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+	@$(BUILD_DIR)/bench/evr_e2e_bench --out bench/results/latest.json $(BENCH_ARGS)
 
 install: build
 	@cmake --install $(BUILD_DIR)

@@ -1,0 +1,103 @@
+// "bare relay" and "evrouterd": our client library on both ends, exactly as a container uses it
+// (evr::Bus + evr::Connection; publish with Bus::publish, receive in a bus handler). The two
+// systems differ only in what listens at the endpoint.
+//
+// The benchmark event, the same for both systems: a REGIME event from classifier "bench", symbol
+// "BENCH", confidence 0.5, whose `regime` is the route key's label (BULL, BEAR, NEUTRAL, CRASH:
+// the selective pattern's conditions test it), and one tag, "payload", holding the 128 payload
+// bytes (payload.hpp). The bus adds its header (source, seq, id, publish time), so an event is a
+// little over 300 bytes on the wire.
+//
+// The publisher publishes from outside any handler, on the thread that owns the bus, and polls the
+// connection (without waiting) every few hundred events so acks are taken as they come; when the
+// resend buffer (ConnectionOptions::max_unacked, default) is full, publish waits for acks: the
+// library's own backpressure, which is part of what is measured.
+
+#include <zmq.hpp>
+
+#include "evr/bus.hpp"
+#include "evr/connection.hpp"
+#include "roles.hpp"
+
+namespace evr::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::string_view kPayloadTag = "payload";
+
+std::chrono::milliseconds until(Clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+}
+
+// A bus and its connection to the endpoint (bare relay or evrouterd), joined as `name`.
+class EvrClient {
+ public:
+  explicit EvrClient(const RoleOptions& options)
+      : context_(1), bus_(options.name), connection_(context_, bus_, {.container = options.name, .endpoint = options.endpoint}) {}
+
+  zmq::context_t context_;
+  evr::Bus bus_;
+  evr::Connection connection_;
+};
+
+class EvrPublisher final : public PublisherLink {
+ public:
+  explicit EvrPublisher(const RoleOptions& options) : client_(options) {}
+
+  bool connect(Clock::time_point deadline) override { return client_.connection_.waitJoined(until(deadline)); }
+
+  void publish(std::uint64_t index, const Payload& payload) override {
+    evr::EventBuilder event(evr::EventType::REGIME);
+    event.symbol("BENCH");
+    auto regime = event.root().getPayload().getRegime();
+    regime.setClassifier("bench");
+    regime.setRegime(std::string(kRouteLabels[routeKeyOf(index)]));
+    regime.setConfidence(0.5);
+    event.tag(kPayloadTag, asView(payload));
+    client_.bus_.publish(std::move(event));
+  }
+
+  void serve() override { client_.connection_.poll(std::chrono::milliseconds(0)); }
+
+  bool finish(Clock::time_point deadline) override { return client_.connection_.flush(until(deadline)); }
+
+ private:
+  EvrClient client_;
+};
+
+class EvrConsumer final : public ConsumerLink {
+ public:
+  EvrConsumer(const RoleOptions& options, ConsumerTally& tally) : client_(options) {
+    client_.bus_.subscribe(evr::EventType::REGIME, [&tally](const evr::Event& event) {
+      for (auto tag : event.reader().getTags()) {
+        const auto key = tag.getKey();
+        if (std::string_view(key.begin(), key.size()) != kPayloadTag) continue;
+        const auto value = tag.getValue();
+        tally.onPayload({value.begin(), value.size()});
+        return;
+      }
+      tally.onPayload({});  // counted as unreadable
+    });
+  }
+
+  bool subscribe(Clock::time_point deadline) override { return client_.connection_.waitJoined(until(deadline)); }
+
+  void receive(std::chrono::milliseconds timeout) override { client_.connection_.poll(timeout); }
+
+ private:
+  EvrClient client_;
+};
+
+}  // namespace
+
+std::unique_ptr<PublisherLink> makeEvrPublisher(const RoleOptions& options) {
+  return std::make_unique<EvrPublisher>(options);
+}
+
+std::unique_ptr<ConsumerLink> makeEvrConsumer(const RoleOptions& options, ConsumerTally& tally) {
+  return std::make_unique<EvrConsumer>(options, tally);
+}
+
+}  // namespace evr::bench

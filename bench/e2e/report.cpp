@@ -1,0 +1,216 @@
+#include "report.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+
+#include "payload.hpp"
+#include "proc_info.hpp"
+#include "stats.hpp"
+
+namespace evr::bench {
+namespace {
+
+constexpr double kMiB = 1024.0 * 1024.0;
+
+// How the numbers are made: printed under the table and kept in the JSON file.
+constexpr std::array<std::string_view, 6> kMethod{
+    "n: consumers, each its own process; the publisher is one more process",
+    "throughput: distinct events delivered per second, summed over consumers, from the first publish call "
+    "to the last delivery (steady_clock, one clock for all processes); median [min..max] over the runs",
+    "latency: publish call to handler at a fixed offered rate after a warm-up, all consumers' samples merged",
+    "CPU ns/ev: router utime+stime over a throughput run / deliveries (median over runs); RSS: router VmHWM (max)",
+    "events: 128 payload bytes; direct and nats-server carry them as the message body, bare-relay and "
+    "evrouterd as a tag of a REGIME event (bench/e2e/evr_links.cpp)",
+    "nats-server: throughput runs publish with libnats' default buffering, latency runs with "
+    "natsOptions_SetSendAsap (NATS's best configuration for each)"};
+
+// The numbers a row is reported by, derived from its runs.
+struct Summary {
+  Spread throughput;
+  double p50_us = 0, p99_us = 0, p999_us = 0;
+  std::size_t samples = 0;
+  std::optional<double> cpu_ns_per_event;  // median over the throughput runs
+  std::optional<double> peak_rss_mib;      // max over all runs
+};
+
+std::vector<const RunResult*> allRuns(const Row& row) {
+  std::vector<const RunResult*> runs;
+  for (const auto& run : row.throughput) runs.push_back(&run);
+  if (row.latency) runs.push_back(&*row.latency);
+  return runs;
+}
+
+Summary summarize(const Row& row) {
+  Summary summary;
+  std::vector<double> rates, cpu;
+  for (const auto& run : row.throughput) {
+    rates.push_back(run.events_per_s);
+    if (run.router_cpu_ns_per_event) cpu.push_back(*run.router_cpu_ns_per_event);
+  }
+  summary.throughput = spreadOf(rates);
+  if (!cpu.empty()) summary.cpu_ns_per_event = spreadOf(cpu).median;
+  for (const RunResult* run : allRuns(row)) {
+    if (run->router_peak_rss_bytes) {
+      summary.peak_rss_mib = std::max(summary.peak_rss_mib.value_or(0), static_cast<double>(*run->router_peak_rss_bytes) / kMiB);
+    }
+  }
+  if (row.latency) {
+    auto samples = row.latency->latency_ns;
+    summary.samples = samples.size();
+    summary.p50_us = percentile(samples, 50) / 1e3;
+    summary.p99_us = percentile(samples, 99) / 1e3;
+    summary.p999_us = percentile(samples, 99.9) / 1e3;
+  }
+  return summary;
+}
+
+std::string optional(const std::optional<double>& value, const char* format) {
+  return value ? fmt::format(fmt::runtime(format), *value) : "n/a";
+}
+
+nlohmann::json nullable(const std::optional<double>& value) { return value ? nlohmann::json(*value) : nlohmann::json(); }
+
+// "0", or what went missing: never silent.
+std::string lossText(const Row& row) {
+  const auto lost = row.total(&RunResult::lost);
+  const auto duplicates = row.total(&RunResult::duplicates);
+  const auto unreadable = row.total(&RunResult::unreadable);
+  if (lost == 0 && duplicates == 0 && unreadable == 0) return "0";
+  return fmt::format("{} LOST, {} duplicated, {} unreadable", lost, duplicates, unreadable);
+}
+
+nlohmann::json runJson(const RunResult& run, std::string_view kind) {
+  nlohmann::json json{{"kind", kind},
+                      {"expected", run.expected},
+                      {"delivered", run.delivered},
+                      {"lost", run.lost},
+                      {"duplicates", run.duplicates},
+                      {"unreadable", run.unreadable},
+                      {"seconds", run.seconds},
+                      {"events_per_s", run.events_per_s},
+                      {"publisher_events_per_s", run.publisher_rate},
+                      {"router_cpu_ns_per_event", nullable(run.router_cpu_ns_per_event)},
+                      {"router_peak_rss_bytes", run.router_peak_rss_bytes ? nlohmann::json(*run.router_peak_rss_bytes) : nlohmann::json()}};
+  if (kind == "latency") json["latency_samples"] = run.latency_ns.size();
+  if (!run.router_says.empty()) json["router_says"] = run.router_says;
+  return json;
+}
+
+nlohmann::json rowJson(const Row& row) {
+  nlohmann::json json{{"system", systemName(row.scenario.system)},
+                      {"pattern", patternName(row.scenario.pattern)},
+                      {"note", row.scenario.note},
+                      {"consumers", row.scenario.consumers.size()},
+                      {"status", row.status}};
+  if (!row.ok()) return json;
+  const Summary summary = summarize(row);
+  json["throughput_events_per_s"] = {{"median", summary.throughput.median},
+                                     {"min", summary.throughput.min},
+                                     {"max", summary.throughput.max}};
+  json["latency_us"] = {{"p50", summary.p50_us}, {"p99", summary.p99_us}, {"p99.9", summary.p999_us},
+                        {"samples", summary.samples}};
+  json["router_cpu_ns_per_event"] = nullable(summary.cpu_ns_per_event);
+  json["router_peak_rss_mib"] = nullable(summary.peak_rss_mib);
+  json["expected"] = row.total(&RunResult::expected);
+  json["delivered"] = row.total(&RunResult::delivered);
+  json["lost"] = row.total(&RunResult::lost);
+  json["duplicates"] = row.total(&RunResult::duplicates);
+  json["runs"] = nlohmann::json::array();
+  for (const auto& run : row.throughput) json["runs"].push_back(runJson(run, "throughput"));
+  if (row.latency) json["runs"].push_back(runJson(*row.latency, "latency"));
+  return json;
+}
+
+const Row* find(const std::vector<Row>& rows, System system, Pattern pattern) {
+  for (const auto& row : rows) {
+    if (row.scenario.system == system && row.scenario.pattern == pattern && row.ok()) return &row;
+  }
+  return nullptr;
+}
+
+// evrouterd / other, per pattern, where both ran: {"pipeline": {"evrouterd/nats-server": {...}}}.
+nlohmann::json ratios(const std::vector<Row>& rows) {
+  nlohmann::json json = nlohmann::json::object();
+  for (const Pattern pattern : {Pattern::Pipeline, Pattern::Broadcast, Pattern::Selective}) {
+    const Row* ours = find(rows, System::Evrouterd, pattern);
+    if (ours == nullptr) continue;
+    const Summary mine = summarize(*ours);
+    for (const System other : {System::BareRelay, System::Nats}) {
+      const Row* theirs = find(rows, other, pattern);
+      if (theirs == nullptr) continue;
+      const Summary them = summarize(*theirs);
+      const std::string key = "evrouterd/" + std::string(systemName(other));
+      json[std::string(patternName(pattern))][key] = {
+          {"throughput", them.throughput.median > 0 ? mine.throughput.median / them.throughput.median : 0},
+          {"p99", them.p99_us > 0 ? mine.p99_us / them.p99_us : 0}};
+    }
+  }
+  return json;
+}
+
+}  // namespace
+
+std::uint64_t Row::total(std::uint64_t RunResult::*count) const {
+  std::uint64_t sum = 0;
+  for (const RunResult* run : allRuns(*this)) sum += run->*count;
+  return sum;
+}
+
+void printTable(std::ostream& out, const std::vector<Row>& rows) {
+  const auto line = fmt::format("{:<12} {:<10} {:>3}  {:>31}  {:>8} {:>8} {:>8}  {:>9} {:>8}  {}\n", "system",
+                                "pattern", "n", "delivered events/s med [min..max]", "p50 us", "p99 us",
+                                "p99.9 us", "CPU ns/ev", "RSS MiB", "lost");
+  out << line << std::string(line.size() - 1, '-') << '\n';
+  for (const auto& row : rows) {
+    const auto system = systemName(row.scenario.system);
+    const auto pattern = patternName(row.scenario.pattern);
+    if (!row.ok()) {
+      const auto first_line = row.status.substr(0, row.status.find('\n'));
+      out << fmt::format("{:<12} {:<10} {:>3}  {}\n", system, pattern, row.scenario.consumers.size(), first_line);
+      continue;
+    }
+    const Summary s = summarize(row);
+    const auto throughput = fmt::format("{:.0f} [{:.0f}..{:.0f}]", s.throughput.median, s.throughput.min, s.throughput.max);
+    out << fmt::format("{:<12} {:<10} {:>3}  {:>31}  {:>8.1f} {:>8.1f} {:>8.1f}  {:>9} {:>8}  {}\n", system, pattern,
+                       row.scenario.consumers.size(), throughput, s.p50_us, s.p99_us, s.p999_us,
+                       optional(s.cpu_ns_per_event, "{:.0f}"), optional(s.peak_rss_mib, "{:.1f}"),
+                       lossText(row));
+  }
+  for (const auto& row : rows) {
+    for (const RunResult* run : allRuns(row)) {
+      for (const auto& said : run->router_says) {
+        out << fmt::format("  {} {} lost events; the router says: {}\n", systemName(row.scenario.system),
+                           patternName(row.scenario.pattern), said);
+      }
+    }
+  }
+  out << '\n';
+  for (const auto note : kMethod) out << note << '\n';
+  for (const auto& row : rows) {
+    out << fmt::format("  {} {}: {}\n", systemName(row.scenario.system), patternName(row.scenario.pattern), row.scenario.note);
+  }
+  const auto ratio_json = ratios(rows);
+  if (!ratio_json.empty()) {
+    out << "\nRatios (evrouterd / other, same pattern):\n";
+    for (const auto& [pattern, pairs] : ratio_json.items()) {
+      for (const auto& [pair, values] : pairs.items()) {
+        out << fmt::format("  {:<10} {:<24} throughput {:.2f}x  p99 {:.2f}x\n", pattern, pair,
+                           values.at("throughput").get<double>(), values.at("p99").get<double>());
+      }
+    }
+  }
+}
+
+nlohmann::json resultsJson(const std::vector<Row>& rows, const nlohmann::json& settings) {
+  nlohmann::json json{{"machine", machineInfo()},
+                      {"settings", settings},
+                      {"payload_bytes", kPayloadSize},
+                      {"method", kMethod},
+                      {"rows", nlohmann::json::array()},
+                      {"ratios", ratios(rows)}};
+  for (const auto& row : rows) json["rows"].push_back(rowJson(row));
+  return json;
+}
+
+}  // namespace evr::bench

@@ -1,0 +1,71 @@
+#include "scenarios.hpp"
+
+#include <array>
+
+#include "payload.hpp"
+
+namespace evr::bench {
+namespace {
+
+constexpr std::array<std::string_view, 4> kSystemNames{"direct", "bare-relay", "evrouterd", "nats-server"};
+
+std::vector<ConsumerPlan> consumers(std::size_t count, bool one_route_key_each) {
+  std::vector<ConsumerPlan> plans;
+  for (std::size_t i = 0; i < count; ++i) {
+    plans.push_back({"sub" + std::to_string(i + 1),
+                     one_route_key_each ? std::optional<std::size_t>(i) : std::nullopt});
+  }
+  return plans;
+}
+
+Scenario pipeline(System system, std::string note) { return {system, Pattern::Pipeline, std::move(note), consumers(1, false)}; }
+Scenario broadcast(System system, std::string note) { return {system, Pattern::Broadcast, std::move(note), consumers(3, false)}; }
+Scenario selective(System system, std::string note) {
+  return {system, Pattern::Selective, std::move(note), consumers(kRouteKeys, true)};
+}
+
+}  // namespace
+
+std::string_view systemName(System system) { return kSystemNames[static_cast<std::size_t>(system)]; }
+
+std::string_view patternName(Pattern pattern) {
+  switch (pattern) {
+    case Pattern::Pipeline: return "pipeline";
+    case Pattern::Broadcast: return "broadcast";
+    case Pattern::Selective: return "selective";
+  }
+  return "?";
+}
+
+std::optional<System> parseSystem(std::string_view name) {
+  for (std::size_t i = 0; i < kSystemNames.size(); ++i) {
+    if (kSystemNames[i] == name) return static_cast<System>(i);
+  }
+  return std::nullopt;
+}
+
+std::uint64_t Scenario::expectedBy(const ConsumerPlan& consumer, std::uint64_t events) const {
+  return consumer.route_key ? eventsWithRouteKey(events, *consumer.route_key) : events;
+}
+
+std::uint64_t Scenario::expectedTotal(std::uint64_t events) const {
+  std::uint64_t total = 0;
+  for (const auto& consumer : consumers) total += expectedBy(consumer, events);
+  return total;
+}
+
+std::vector<Scenario> benchmarkScenarios() {
+  return {
+      pipeline(System::Direct, "ZeroMQ PUSH -> PULL over ipc, no hop"),
+      pipeline(System::BareRelay, "pub -> sub1 through the bare relay"),
+      broadcast(System::BareRelay, "pub -> sub1,sub2,sub3 through the bare relay"),
+      pipeline(System::Evrouterd, "pipeline adapter pub -> sub1"),
+      broadcast(System::Evrouterd, "broadcast adapter pub -> 3 targets"),
+      selective(System::Evrouterd, "selective adapter, 4 rules on event.regime, 1/4 to each"),
+      pipeline(System::Nats, "1 subscriber"),
+      broadcast(System::Nats, "3 subscribers on one subject"),
+      selective(System::Nats, "4 subjects, 1/4 to each (subject-based routing: NATS has no payload conditions)"),
+  };
+}
+
+}  // namespace evr::bench

@@ -1,0 +1,49 @@
+// What the end-to-end benchmark runs: each system under test with each pattern it has, and who
+// consumes what. Values only; routers.cpp starts the systems, run.cpp runs one scenario once.
+//
+//   system       pipeline (1 consumer)  broadcast (3 consumers)  selective (4 consumers, 1/4 each)
+//   direct       PUSH -> PULL           -                        -
+//   bare-relay   pub -> sub1            pub -> sub1..3           -   (a fixed table cannot select)
+//   evrouterd    pipeline adapter       broadcast adapter        selective adapter, 4 rules on event.regime
+//   nats-server  1 subscriber           3 subscribers            4 subjects (subject-based routing)
+
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace evr::bench {
+
+enum class System { Direct, BareRelay, Evrouterd, Nats };
+enum class Pattern { Pipeline, Broadcast, Selective };
+
+std::string_view systemName(System system);    // "direct", "bare-relay", "evrouterd", "nats-server"
+std::string_view patternName(Pattern pattern);  // "pipeline", "broadcast", "selective"
+std::optional<System> parseSystem(std::string_view name);
+
+inline constexpr std::string_view kPublisherName = "pub";
+inline constexpr std::string_view kNatsSubject = "bench";
+
+struct ConsumerPlan {
+  std::string name;                      // evr container name; label elsewhere
+  std::optional<std::size_t> route_key;  // gets only the events with this route key (selective)
+};
+
+struct Scenario {
+  System system = System::Direct;
+  Pattern pattern = Pattern::Pipeline;
+  std::string note;  // what the pattern is for this system, shown in the table and JSON
+  std::vector<ConsumerPlan> consumers;
+
+  // How many of `events` published events `consumer` must receive.
+  std::uint64_t expectedBy(const ConsumerPlan& consumer, std::uint64_t events) const;
+  std::uint64_t expectedTotal(std::uint64_t events) const;
+};
+
+// Every scenario, in table order.
+std::vector<Scenario> benchmarkScenarios();
+
+}  // namespace evr::bench

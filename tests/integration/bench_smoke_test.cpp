@@ -1,0 +1,70 @@
+// The end-to-end benchmark still runs: `evr_e2e_bench --smoke` (a few seconds: one small run per
+// scenario and a short latency run) exits 0 and its JSON has a row for every system in which every
+// consumer got every event. Speed is never asserted: CI machines are shared and the smoke sizes
+// measure nothing. nats-server rows may say "not installed" where nats-server or libnats-dev is
+// missing (scripts/install-deps.sh installs both).
+#include <boost/test/unit_test.hpp>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+using namespace evr::test;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The build tree puts the benchmark at bench/evr_e2e_bench, next to daemon/evrouterd (bench/
+// CMakeLists.txt makes the integration tests depend on it).
+fs::path benchBinary() { return fs::path(EVR_EVROUTERD_PATH).parent_path().parent_path() / "bench" / "evr_e2e_bench"; }
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bench_smoke)
+
+BOOST_AUTO_TEST_CASE(smoke_run_delivers_every_event_through_every_system) {
+  const fs::path bench = benchBinary();
+  if (!fs::exists(bench)) {
+    BOOST_WARN_MESSAGE(false, bench.string() + " is not built (EVR_BUILD_BENCH=OFF): nothing to check");
+    return;
+  }
+  TempDir dir;
+  const std::string out = (dir.path() / "r.json").string();
+  Process run({bench.string(), "--smoke", "--out", out});
+  const auto code = run.waitFor(120s);
+  const std::string output = run.readAllStdout(5s) + run.readAllStderr(5s);
+  BOOST_REQUIRE_MESSAGE(code.has_value(), "evr_e2e_bench --smoke did not finish within 120 s:\n" + output);
+  BOOST_REQUIRE_MESSAGE(*code == 0, "evr_e2e_bench --smoke exited with " + std::to_string(*code) + ":\n" + output);
+
+  const auto results = nlohmann::json::parse(readFile(out));
+  BOOST_TEST(results.at("machine").contains("cpu_model"));
+  std::set<std::string> systems;
+  for (const auto& row : results.at("rows")) {
+    const auto system = row.at("system").get<std::string>();
+    const auto status = row.at("status").get<std::string>();
+    const auto label = system + " " + row.at("pattern").get<std::string>();
+    systems.insert(system);
+    if (system == "nats-server" && status.rfind("not installed", 0) == 0) {
+      BOOST_TEST_MESSAGE(label + ": " + status);
+      continue;
+    }
+    BOOST_TEST_CONTEXT(label) {
+      BOOST_TEST(status == "ok");
+      BOOST_TEST(row.at("expected").get<std::uint64_t>() > 0u);
+      BOOST_TEST(row.at("delivered").get<std::uint64_t>() == row.at("expected").get<std::uint64_t>());
+      BOOST_TEST(row.at("lost").get<std::uint64_t>() == 0u);
+      BOOST_TEST(row.at("duplicates").get<std::uint64_t>() == 0u);
+      for (const auto& each : row.at("runs")) {
+        BOOST_TEST(each.at("delivered").get<std::uint64_t>() == each.at("expected").get<std::uint64_t>());
+      }
+    }
+  }
+  BOOST_TEST((systems == std::set<std::string>{"direct", "bare-relay", "evrouterd", "nats-server"}));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
