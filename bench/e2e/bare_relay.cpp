@@ -11,6 +11,11 @@
 //   * an EVENT from a source goes to every target of that source's --route entry: the same event
 //     bytes (a reference-counted frame copy) behind a fresh envelope per target link (hops + 1,
 //     the target link's next seq, ack = the last seq received from that target);
+//   * an EVENTS batch (protocol version 2; what the client library sends) goes on the same way,
+//     whole: the same body to each target behind a fresh envelope (the target link's next seq,
+//     the same count). Its records are not touched, so their hop counts are not incremented: a
+//     fixed table has no cycles to stop. evrouterd instead routes each event of a batch on its
+//     own and builds a batch per target: that per-event work is what the ratio measures;
 //   * after each receive burst, every source that sent events gets one ACK (ack = last seq);
 //   * a target's full pipe blocks the send (ZMQ_ROUTER_MANDATORY with a send timeout), which stops
 //     the relay reading, which stops the acks, which makes the publisher's resend buffer apply
@@ -20,8 +25,7 @@
 //
 // Prints "ready" on stdout once bound; SIGTERM/SIGINT stop it (exit 0).
 //
-// Adapting to a new message kind (e.g. a batch of events in one message): the protocol handling
-// is all in BareRelay::handle() and forward(); a batch is forwarded as a batch to each target.
+// The protocol handling is all in BareRelay::handle(), forward() and forwardBatch().
 
 #include <CLI/CLI.hpp>
 
@@ -39,7 +43,7 @@
 namespace {
 
 constexpr int kReceiveBurst = 4096;
-constexpr int kHighWaterMark = 100000;  // evrouterd's and the client's
+constexpr int kHighWaterMark = 1000;  // evrouterd's and the client's
 constexpr int kSendTimeoutMs = 5000;
 constexpr std::uint32_t kHeartbeatMs = 1000;
 constexpr std::uint32_t kMaxMessageSize = 1 << 20;
@@ -157,6 +161,15 @@ class BareRelay {
         }
         if (body != nullptr) forward(link, envelope, *body);
         return;
+      case evr::MessageKind::Events:
+        if (envelope.flags == 0) return;
+        link.rx_seq = envelope.seq + envelope.flags - 1;
+        if (!link.ack_pending) {
+          link.ack_pending = true;
+          to_ack.push_back(&link);
+        }
+        if (body != nullptr) forwardBatch(link, envelope.flags, *body);
+        return;
       case evr::MessageKind::Heartbeat:
         send(link, control(evr::MessageKind::Heartbeat, link.rx_seq), nullptr);
         return;
@@ -210,6 +223,24 @@ class BareRelay {
         ++forwarded_;
       } else {
         ++dropped_;
+      }
+    }
+  }
+
+  void forwardBatch(const Link& source, std::uint16_t count, zmq::message_t& body) {
+    for (Link* target : source.targets) {
+      evr::Envelope envelope;
+      envelope.kind = evr::MessageKind::Events;
+      envelope.flags = count;
+      envelope.seq = target->tx_seq + 1;
+      envelope.ack = target->rx_seq;
+      zmq::message_t copy;
+      copy.copy(body);  // shares the received bytes
+      if (send(*target, envelope, &copy)) {
+        target->tx_seq += count;
+        forwarded_ += count;
+      } else {
+        dropped_ += count;
       }
     }
   }
