@@ -9,7 +9,7 @@
 # of the config's `# launch:` table, shows progress (bars through the tracker of the total,
 # events/s through evrouterd), waits until END_OF_DATA has passed through every container, stops
 # the daemon, and writes results/<organization>/: report.md, equity.svg (gnuplot), topology.svg
-# (Graphviz, from `evrctl graph`), and the tracker's data files. Ctrl-C stops every process it
+# (Graphviz, from `evrctl graph`), the tracker's data files and every process's log (logs/). Ctrl-C stops every process it
 # started. Each container's --inputs (whose END_OF_DATA it waits for) is derived from the routes
 # `evrouterd --check` prints, so the config is the only place that says who talks to whom.
 set -euo pipefail
@@ -101,9 +101,12 @@ run_one() {
   organization=$(sed -n 's/^organization:[[:space:]]*"\{0,1\}\([a-z_]*\)"\{0,1\}.*/\1/p' "$config" | head -n 1)
   [ -n "$organization" ] || organization=$(basename "$config" .yaml)
   local out="$results/$organization"
-  local run_dir="$build/demo-run/$organization"
-  rm -rf "$run_dir" "$out"
-  mkdir -p "$run_dir" "$out"
+  # Sockets and logs of this run: a short path (ipc paths are limited to 107 bytes); the logs are
+  # copied into $out/logs at the end, and the directory is kept when the run fails.
+  local run_dir
+  run_dir=$(mktemp -d "${TMPDIR:-/tmp}/evr-demo-$organization.XXXXXX")
+  rm -rf "$out"
+  mkdir -p "$out"
   echo "== demo: $organization ($config)"
 
   if ! "$evrouterd" --check -c "$config" >"$run_dir/check.txt" 2>&1; then
@@ -148,6 +151,7 @@ run_one() {
     pids+=("$!")
     running+=("$!:${names[$i]}")
   done
+  echo "   started evrouterd and ${#names[@]} containers: ${names[*]}"
 
   # Progress until every container has exited (they do after END_OF_DATA).
   local failed="" last_in=0 last_t=$start_ns rate=0 graphed=false last_print=0
@@ -215,9 +219,12 @@ run_one() {
   gnuplot -e "dir='$out'; title='$organization'; portfolios=$portfolios" "$root/examples/report/equity.gnuplot"
   sed -n 's/^route \(.*\) -> \(.*\): \([0-9]*\)$/| \1 | \2 | \3 |/p' "$run_dir/stats.txt" >"$out/routes.md"
   write_report "$config" "$organization" "$out" "$run_dir" "$elapsed_ms" "${names[@]}"
+  mkdir -p "$out/logs"
+  cp "$run_dir"/*.log "$run_dir/check.txt" "$run_dir/stats.txt" "$out/logs/"
+  rm -rf "$run_dir"
 
-  local tracker="$run_dir/performance_tracker.log" routed
-  routed=$(sed -n 's/^in \([0-9]*\),.*/\1/p' "$run_dir/stats.txt")
+  local tracker="$out/logs/performance_tracker.log" routed
+  routed=$(sed -n 's/^in \([0-9]*\),.*/\1/p' "$out/logs/stats.txt")
   summary_rows+=("$(printf "%-17s %6s %6s %7s %8s%% %7s %8s%% %8s %7ss" "$organization" \
     "$(last_value "$tracker" days)" "$(last_value "$tracker" fills)" "$(last_value "$tracker" trades)" \
     "$(last_value "$tracker" return | tr -d %)" "$(last_value "$tracker" sharpe)" \

@@ -4,7 +4,7 @@
 #           examples/report/equity.gnuplot
 # reading dir/equity.csv and dir/pnl_by_portfolio.csv (the performance tracker's output) and
 # writing dir/equity.svg.
-set terminal svg size 1000,760 dynamic font "Helvetica,12" background rgb "white"
+set terminal svg size 1000,760 dynamic noenhanced font "Helvetica,12" background rgb "white"
 set output dir."/equity.svg"
 set datafile separator ","
 set xdata time
