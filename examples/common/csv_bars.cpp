@@ -91,7 +91,11 @@ std::vector<evr::Bar> readBarFile(const fs::path& path, const std::string& symbo
       bars.push_back(std::move(bar));
     }
   } catch (const io::error::base& e) {
-    // The library's own message names the file and, for row errors, the line.
+    // Splitting errors (too few columns, a missing header column, an unreadable file): the
+    // library's own message, with the line it was on in front like ours.
+    if (const auto* at = dynamic_cast<const io::error::with_file_line*>(&e); at != nullptr && at->file_line > 0) {
+      line = static_cast<unsigned>(at->file_line);
+    }
     throw CsvError(where(path, line) + e.what());
   }
   if (bars.empty()) throw CsvError(where(path, 0) + "no bars after the header");
