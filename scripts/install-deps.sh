@@ -11,8 +11,9 @@ packages=(
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libboost-test-dev libsystemd-dev libcli11-dev nlohmann-json3-dev
   libbenchmark-dev libcpp-httplib-dev
-  # tests and demo tools
-  python3 python3-prometheus-client graphviz
+  libfccp-dev  # the demo's CSV reader (Fast C++ CSV Parser)
+  # tests and demo tools (the demo draws its charts with gnuplot and Graphviz)
+  python3 python3-prometheus-client graphviz gnuplot-nox
 )
 
 missing=()
