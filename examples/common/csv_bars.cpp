@@ -70,6 +70,7 @@ std::vector<evr::Bar> readBarFile(const fs::path& path, const std::string& symbo
   unsigned line = 0;
   try {
     io::CSVReader<6, io::trim_chars<' ', '\t'>, io::double_quote_escape<',', '"'>> reader(path.string());
+    line = 1;  // a header problem is reported on the header's line
     reader.read_header(io::ignore_extra_column, "date", "open", "high", "low", "close", "volume");
     std::string date, open, high, low, close, volume;
     while (reader.read_row(date, open, high, low, close, volume)) {
