@@ -120,19 +120,22 @@ run_one() {
   local names=() commands=()
   while read -r name program rest; do
     [ -x "$build/examples/$program" ] || { echo "demo: $config: no program $build/examples/$program" >&2; return 1; }
-    rest=${rest//\{data\}/$data}
-    rest=${rest//\{slice\}/$slice}
-    rest=${rest//\{speed\}/$speed}
-    rest=${rest//\{results\}/$out}
+    # Placeholders become shell-quoted words, so paths with spaces survive the eval below.
+    rest=${rest//\{data\}/$(printf %q "$data")}
+    rest=${rest//\{slice\}/$(printf %q "$slice")}
+    rest=${rest//\{speed\}/$(printf %q "$speed")}
+    rest=${rest//\{results\}/$(printf %q "$out")}
     local inputs
     inputs=$(awk -v t="$name" '$1 == t { printf "%s%s", sep, $2; sep = "," }' "$run_dir/inputs.txt")
-    local command="$build/examples/$program --as $name${inputs:+ --inputs $inputs} $rest"
+    local command
+    command="$(printf %q "$build/examples/$program") --as $name${inputs:+ --inputs $inputs} $rest"
     if [ -z "$inputs" ] && [ "$program" != data_feed ]; then
       echo "demo: $config: '$name' receives END_OF_DATA from no container; check the routes" >&2
       return 1
     fi
     names+=("$name")
     commands+=("$command")
+    printf '%s\t%s\n' "$name" "${command#"$(printf %q "$build/examples/")"}" >>"$run_dir/commands.txt"
   done < <(sed -n 's/^# launch:[[:space:]]*//p' "$config")
   [ ${#names[@]} -gt 0 ] || { echo "demo: $config has no '# launch:' lines" >&2; return 1; }
 
@@ -146,8 +149,7 @@ run_one() {
   start_ns=$(date +%s%N)
   local running=() i
   for i in "${!names[@]}"; do
-    # shellcheck disable=SC2086  # the command line is split into words on purpose
-    ${commands[$i]} >"$run_dir/${names[$i]}.log" 2>&1 &
+    eval "exec ${commands[$i]}" >"$run_dir/${names[$i]}.log" 2>&1 &
     pids+=("$!")
     running+=("$!:${names[$i]}")
   done
@@ -260,11 +262,12 @@ write_report() {
     echo
     echo "## What ran"
     echo
-    echo "| container | last words |"
-    echo "|---|---|"
+    echo "| container | command | its last words |"
+    echo "|---|---|---|"
     local name
     for name in "$@"; do
-      echo "| $name | $(grep ' done ' "$run_dir/$name.log" | tail -n 1 | sed "s/^$name: done //") |"
+      echo "| $name | \`$(awk -F '\t' -v n="$name" '$1 == n { print $2 }' "$run_dir/commands.txt")\` |" \
+           "$(grep ' done ' "$run_dir/$name.log" | tail -n 1 | sed "s/^$name: done //") |"
     done
     echo
     echo "## Events per route (evrouterd's stats)"

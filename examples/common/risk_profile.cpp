@@ -6,9 +6,9 @@
 namespace evr::examples {
 
 std::optional<RiskProfile> riskProfile(std::string_view name) {
-  if (name == "conservative") return RiskProfile{"conservative", 0.005, 0.10, 0.50};
-  if (name == "balanced") return RiskProfile{"balanced", 0.01, 0.20, 1.00};
-  if (name == "aggressive") return RiskProfile{"aggressive", 0.02, 0.30, 1.50};
+  if (name == "conservative") return RiskProfile{"conservative", 0.005, 0.10, 0.30};
+  if (name == "balanced") return RiskProfile{"balanced", 0.01, 0.20, 0.60};
+  if (name == "aggressive") return RiskProfile{"aggressive", 0.02, 0.30, 1.00};
   return std::nullopt;
 }
 

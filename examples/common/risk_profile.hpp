@@ -4,8 +4,8 @@
 //                        capital * max_position / price))                   position cap
 //   then cut so that gross exposure (sum of |quantity| * close) stays <= capital * max_exposure.
 //
-// conservative risks 0.5% of capital per trade, caps a position at 10% and exposure at 50%;
-// balanced 1% / 20% / 100%; aggressive 2% / 30% / 150% (leveraged). Read by risk_manager.
+// conservative risks 0.5% of capital per trade, caps a position at 10% and exposure at 30%;
+// balanced 1% / 20% / 60%; aggressive 2% / 30% / 100%. Read by risk_manager.
 
 #pragma once
 

@@ -134,9 +134,9 @@ struct ExpectedLine {
 // The momentum strategy's line in one risk profile of configs/demo/classifier_first.yaml, from
 // its launch table: momentum SMA 10/30; classifier EMA 10 / SMA 30, ATR 14, threshold 0.01, max
 // volatility 0.035; the profile trades on days of `regime`, capital 100,000, ATR 14 x 2 sizing;
-// execution 5 bps slippage, 0.005 per share, minimum 1. The exposure limit cannot bind here: one
-// symbol, two strategies, each position at most max_position (<= 30%) of capital, well below
-// max_exposure (>= 50%).
+// execution 5 bps slippage, 0.005 per share, minimum 1. The exposure limit does not bind here: one
+// symbol, two strategies, each position at most max_position of capital when opened, and twice
+// that is below max_exposure in every profile (10% / 30%, 20% / 60%, 30% / 100%).
 ExpectedLine momentumLine(const std::vector<Day>& days, const std::string& regime, double risk_per_trade,
                           double max_position) {
   const auto fast = sma(days, 10), slow = sma(days, 30), trend_fast = ema(days, 10), range = atr(days, 14);
