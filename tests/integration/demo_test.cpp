@@ -312,8 +312,10 @@ BOOST_AUTO_TEST_CASE(ctrl_c_stops_every_process_the_launcher_started) {
   BOOST_CHECK(!processesMentioning(dir.path().string()).empty());  // they are running
   demo.signal(SIGINT);
   BOOST_CHECK_EQUAL(demo.waitFor(30s).value_or(-1), 130);
-  const auto left = processesMentioning(dir.path().string());
-  for (const auto& process : left) BOOST_ERROR("left running: " << process);
+  for (const auto& process : processesMentioning(dir.path().string())) {
+    BOOST_ERROR("left running: " << process);
+    ::kill(std::stoi(process), SIGKILL);  // ours (it runs in our temp dir): do not leave it behind
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bad_csv_input_is_an_error_with_file_and_line) {
