@@ -48,6 +48,8 @@ class Container {
   // acknowledged everything published. Returns the process exit code: 0, or 1 on a link error,
   // 130 when interrupted.
   int run();
+  // Serves the link for at most `timeout` (Connection::poll), for a container's own loop.
+  bool poll(std::chrono::milliseconds timeout);
   // True once SIGINT or SIGTERM arrived (a container's own loop checks it).
   bool interrupted() const;
   // Publishes END_OF_DATA (this container's own, at `time_ns`) and makes run() return.

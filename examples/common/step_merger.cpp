@@ -7,9 +7,8 @@
 
 namespace evr::examples {
 
-StepMerger::StepMerger(evr::Bus& bus, std::vector<std::string> inputs, StepHandler on_step, EndHandler on_end,
-                       OtherHandler on_other)
-    : on_step_(std::move(on_step)), on_end_(std::move(on_end)), on_other_(std::move(on_other)) {
+StepMerger::StepMerger(evr::Bus& bus, std::vector<std::string> inputs, StepHandler on_step, EndHandler on_end)
+    : on_step_(std::move(on_step)), on_end_(std::move(on_end)) {
   if (inputs.empty()) throw std::invalid_argument("a StepMerger needs at least one input");
   for (auto& name : inputs) inputs_.push_back({std::move(name), std::numeric_limits<std::int64_t>::min()});
   bus.subscribeAll([this](const evr::Event& event) { onEvent(event); }, evr::Origin::Router);
@@ -19,7 +18,7 @@ void StepMerger::onEvent(const evr::Event& event) {
   const auto source = event.source();
   const auto input = std::find_if(inputs_.begin(), inputs_.end(), [&](const Input& i) { return i.name == source; });
   if (input == inputs_.end() || ended_) {
-    if (on_other_) on_other_(event);
+    ++ignored_;
     return;
   }
   if (event.type() == evr::EventType::END_OF_DATA) {

@@ -12,7 +12,8 @@
 // (published something later, or END_OF_DATA); an input that publishes nothing for a while only
 // delays release, never changes it. When every input has sent END_OF_DATA, the remaining steps
 // are released and `on_end` runs (normally Container::finish). Events from containers that are
-// not inputs (e.g. fills fed back to a portfolio) bypass the merger: `on_other`, in arrival order.
+// not inputs (a child's PORTFOLIO reported up a hierarchy, say) are counted and otherwise ignored:
+// their timing is not under control, so the demo's containers never decide anything on them.
 //
 // Owner thread only (the Bus's), like every handler.
 
@@ -33,14 +34,13 @@ class StepMerger {
  public:
   using StepHandler = std::function<void(std::int64_t time_ns, const std::vector<evr::Event>& events)>;
   using EndHandler = std::function<void(std::int64_t last_time_ns)>;
-  using OtherHandler = std::function<void(const evr::Event& event)>;
 
   // Subscribes to every event `bus` receives from the router. `inputs` must not be empty.
-  StepMerger(evr::Bus& bus, std::vector<std::string> inputs, StepHandler on_step, EndHandler on_end,
-             OtherHandler on_other = {});
+  StepMerger(evr::Bus& bus, std::vector<std::string> inputs, StepHandler on_step, EndHandler on_end);
 
   std::uint64_t stepsReleased() const { return steps_released_; }
   bool ended() const { return ended_; }
+  std::uint64_t ignored() const { return ignored_; }  // events from non-inputs, or after the end
 
  private:
   struct Input {
@@ -54,11 +54,11 @@ class StepMerger {
   std::vector<Input> inputs_;
   StepHandler on_step_;
   EndHandler on_end_;
-  OtherHandler on_other_;
   // time -> (input index, event) in arrival order
   std::map<std::int64_t, std::vector<std::pair<std::size_t, evr::Event>>> pending_;
   std::int64_t last_time_ = 0;
   std::uint64_t steps_released_ = 0;
+  std::uint64_t ignored_ = 0;
   bool ended_ = false;
 };
 

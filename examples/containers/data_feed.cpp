@@ -49,11 +49,11 @@ int main(int argc, char** argv) {
       next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(day);
       for (auto now = std::chrono::steady_clock::now(); now < next && !container.interrupted();
            now = std::chrono::steady_clock::now()) {
-        container.connection().poll(std::chrono::ceil<std::chrono::milliseconds>(next - now));
+        container.poll(std::chrono::ceil<std::chrono::milliseconds>(next - now));
       }
     }
     container.bus().publish(bars[i]);
-    container.connection().poll(std::chrono::milliseconds(0));  // acks flow while we publish
+    container.poll(std::chrono::milliseconds(0));  // acks flow while we publish
   }
   container.finish(bars.back().time_ns + evr::examples::kDayNs, "replay finished");
   std::cout << args.name << ": done bars=" << bars.size() << " days=" << days << std::endl;
