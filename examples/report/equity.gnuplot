@@ -12,6 +12,7 @@ set timefmt "%Y-%m-%d"
 set format x "%Y-%m"
 set grid lc rgb "#dddddd"
 set key top left box opaque
+set offsets graph 0, 0, 0.05, 0.05
 
 set multiplot layout 3,1 title "evrouter backtest demo: ".title
 set lmargin 12
