@@ -1,5 +1,5 @@
 # evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
-#   make demo   installs what is missing, builds, and runs the demo on configs/default.yaml
+#   make demo   installs what is missing, builds, and runs the backtest demo for every organization
 #   make test   installs what is missing, builds, and runs every test (ctest)
 # Other targets: deps, build, bench, install (PREFIX=/usr/local), clean.
 
@@ -27,8 +27,9 @@ build: configure
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j 1
 
+# The backtest demo (docs/demo.md): all four organizations of configs/demo/, results in results/.
 demo: build
-	@scripts/demo.sh $(BUILD_DIR)
+	@scripts/demo.sh --build $(BUILD_DIR) --all
 
 # Benchmarks (speed is measured here, never asserted in tests): the micro benchmarks (medians of 3
 # repetitions), then the end-to-end benchmark against direct ZeroMQ, the bare relay and nats-server

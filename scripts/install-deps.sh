@@ -11,10 +11,11 @@ packages=(
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libboost-test-dev libsystemd-dev libcli11-dev nlohmann-json3-dev
   libbenchmark-dev libcpp-httplib-dev
+  libfccp-dev  # the demo's CSV reader (Fast C++ CSV Parser)
   # end-to-end benchmark (bench/e2e): the NATS server and its C client, compared against
   nats-server libnats-dev
-  # tests and demo tools
-  python3 python3-prometheus-client graphviz
+  # tests and demo tools (the demo draws its charts with gnuplot and Graphviz)
+  python3 python3-prometheus-client graphviz gnuplot-nox
 )
 
 missing=()

@@ -1,50 +1,61 @@
-// data_feed: publishes daily OHLCV bars for a few symbols (a seeded random walk, so every run is
-// the same), then END_OF_DATA. `--rate` paces it so the demo can be watched.
-#include <cmath>
-#include <random>
+// data_feed: replays daily OHLCV bars from CSV files (one per symbol, docs/demo.md) as BAR
+// events, date by date, then END_OF_DATA. The first container of every demo organization.
+//
+// `--speed 0` replays as fast as the link takes it; `--speed N` paces it at N trading days per
+// second, serving the link while it waits. A bad file stops it before anything is published, with
+// FILE:LINE: and what is wrong.
+#include <filesystem>
+#include <iostream>
+#include <set>
 
-#include "example_main.hpp"
+#include "common/container.hpp"
+#include "common/csv_bars.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"example container: replays bars"};
+  CLI::App app{"demo container: replays OHLCV bars from CSV files as BAR events, then END_OF_DATA"};
   evr::examples::ContainerArgs args;
-  evr::examples::addContainerOptions(app, args, "data");
-  int bars = 120;
-  double rate = 200;
-  std::vector<std::string> symbols{"AAPL", "MSFT", "SPY"};
-  app.add_option("--bars", bars, "bars per symbol")->capture_default_str();
-  app.add_option("--rate", rate, "bars per second, all symbols (0: as fast as possible)")->capture_default_str();
-  app.add_option("--symbols", symbols, "symbols")->capture_default_str();
+  evr::examples::addContainerOptions(app, args, "data", /*with_inputs=*/false);
+  std::vector<std::filesystem::path> paths;
+  std::size_t slice = 0;
+  double speed = 0;
+  app.add_option("--data", paths, "CSV files (SYMBOL.csv) or directories of them")->required();
+  app.add_option("--slice", slice, "replay only the first N dates (0: all)")->capture_default_str();
+  app.add_option("--speed", speed, "trading days per second (0: as fast as possible)")->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   CLI11_PARSE(app, argc, argv);
 
-  zmq::context_t context(1);
-  evr::Bus bus(args.name);
-  evr::Connection connection(context, bus, {.container = args.name, .endpoint = args.endpoint});
+  std::vector<evr::Bar> bars;
+  try {
+    bars = evr::examples::readBars(paths, slice);
+  } catch (const evr::examples::CsvError& e) {
+    std::cerr << args.name << ": " << e.what() << std::endl;
+    return 1;
+  }
+  std::size_t days = 0;
+  std::set<std::string> symbols;
+  for (std::size_t i = 0; i < bars.size(); ++i) {
+    if (i == 0 || bars[i].time_ns != bars[i - 1].time_ns) ++days;
+    symbols.insert(bars[i].symbol);
+  }
+  std::cout << args.name << ": replaying bars=" << bars.size() << " symbols=" << symbols.size() << " days=" << days
+            << " from " << evr::examples::isoDate(bars.front().time_ns) << " to "
+            << evr::examples::isoDate(bars.back().time_ns) << std::endl;
 
-  std::mt19937_64 random(42);
-  std::normal_distribution<double> move(0.0004, 0.015);
-  std::vector<double> prices(symbols.size(), 100.0);
-  const std::int64_t day_ns = 86'400'000'000'000;
-  const std::int64_t start_ns = 1'704'067'200'000'000'000;  // 2024-01-01
-  const auto interval = std::chrono::duration<double>(rate > 0 ? 1.0 / rate : 0.0);
+  evr::examples::Container container(args);
+  const auto day = std::chrono::duration<double>(speed > 0 ? 1.0 / speed : 0.0);
   auto next = std::chrono::steady_clock::now();
-
-  for (int day = 0; day < bars; ++day) {
-    for (std::size_t s = 0; s < symbols.size(); ++s) {
-      const double open = prices[s];
-      const double close = open * std::exp(move(random));
-      prices[s] = close;
-      bus.publish(evr::Bar{.symbol = symbols[s], .time_ns = start_ns + day * day_ns, .open = open,
-                           .high = std::max(open, close) * 1.004, .low = std::min(open, close) * 0.996,
-                           .close = close, .volume = 1e6, .period_seconds = 86400});
-      // Serve the link while pacing: acks, heartbeats, and a stop request all get through.
-      next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(interval);
-      while (std::chrono::steady_clock::now() < next) {
-        connection.poll(std::chrono::duration_cast<std::chrono::milliseconds>(next - std::chrono::steady_clock::now()));
+  for (std::size_t i = 0; i < bars.size() && !container.interrupted(); ++i) {
+    if (speed > 0 && i > 0 && bars[i].time_ns != bars[i - 1].time_ns) {
+      next += std::chrono::duration_cast<std::chrono::steady_clock::duration>(day);
+      for (auto now = std::chrono::steady_clock::now(); now < next && !container.interrupted();
+           now = std::chrono::steady_clock::now()) {
+        container.poll(std::chrono::ceil<std::chrono::milliseconds>(next - now));
       }
     }
+    container.bus().publish(bars[i]);
+    container.poll(std::chrono::milliseconds(0));  // acks flow while we publish
   }
-  bus.publish(evr::EndOfData{.time_ns = start_ns + bars * day_ns, .reason = "replay finished"});
-  std::cout << args.name << ": published " << bars * symbols.size() << " bars and END_OF_DATA" << std::endl;
-  return connection.flush(std::chrono::seconds(10)) ? 0 : 1;
+  container.finish(bars.back().time_ns + evr::examples::kDayNs, "replay finished");
+  std::cout << args.name << ": done bars=" << bars.size() << " days=" << days << std::endl;
+  return container.run();
 }

@@ -1,49 +1,110 @@
-// pnl_tracker: FILL in; keeps cash and positions, prints every fill and, at END_OF_DATA, the
-// realised PnL per symbol.
+// pnl_tracker: the performance tracker. FILL and the broker's PORTFOLIO from execution, BAR from
+// data; in event-time order (StepMerger), per trading day: book the day's fills (they happened at
+// the open), mark every position to the close, record equity and PnL per portfolio and strategy,
+// and compare its account with the broker's. At the end it writes the results
+// (common/performance_report.hpp) into --out and prints one summary line. Typically run as
+// `performance_tracker`.
+#include <cmath>
 #include <cstdio>
-#include <map>
+#include <iostream>
 
-#include "example_main.hpp"
+#include "common/container.hpp"
+#include "common/csv_bars.hpp"
+#include "common/performance_report.hpp"
+#include "common/step_merger.hpp"
+
+namespace {
+
+// Appends today's value for every name, zero-padding names seen for the first time.
+void record(std::map<std::string, std::vector<double>>& curves, const std::map<std::string, double>& today,
+            std::size_t day) {
+  for (const auto& [name, value] : today) {
+    auto& curve = curves[name];
+    curve.resize(day, 0.0);
+    curve.push_back(value);
+  }
+  for (auto& [name, curve] : curves) curve.resize(day + 1, curve.empty() ? 0.0 : curve.back());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"example container: fills and PnL"};
+  CLI::App app{"demo container: performance tracker (positions, cash, equity, PnL, Sharpe, drawdown, trades)"};
   evr::examples::ContainerArgs args;
-  evr::examples::addContainerOptions(app, args, "tracker");
+  evr::examples::addContainerOptions(app, args, "performance_tracker");
+  std::filesystem::path out;
+  std::size_t progress_every = 25;
+  evr::examples::TrackerResults results;
+  results.capital = 100000;
+  app.add_option("--capital", results.capital, "account capital: the sum of the books' capital")->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--out", out, "directory for summary.json, metrics.md, equity.csv, ...")->required();
+  app.add_option("--progress-every", progress_every, "print a progress line every N trading days")->capture_default_str()
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  zmq::context_t context(1);
-  evr::Bus bus(args.name);
-  evr::Connection connection(context, bus, {.container = args.name, .endpoint = args.endpoint});
-  struct Book {
-    double position = 0, cash = 0, last_price = 0;
-    int fills = 0;
-  };
-  std::map<std::string, Book> books;
-
-  bus.subscribe(evr::EventType::FILL, [&](const evr::Event& event) {
-    const auto fill = evr::as<evr::Fill>(event);
-    Book& book = books[fill.symbol];
-    const double sign = fill.side == evr::Side::Buy ? 1.0 : -1.0;
-    book.position += sign * fill.quantity;
-    book.cash -= sign * fill.quantity * fill.price + fill.commission;
-    book.last_price = fill.price;
-    ++book.fills;
-    std::printf("%s: FILL %-4s %-4s %6.0f @ %8.2f  (from %s via %s, %u hops)\n", args.name.c_str(),
-                evr::sideName(fill.side).data(), fill.symbol.c_str(), fill.quantity, fill.price,
-                fill.strategy.c_str(), std::string(event.source()).c_str(), event.hops());
-    std::fflush(stdout);
-  });
-  bus.subscribe(evr::EventType::END_OF_DATA, [&](const evr::Event&) {
-    double total = 0;
-    for (const auto& [symbol, book] : books) {
-      const double pnl = book.cash + book.position * book.last_price;
-      total += pnl;
-      std::printf("%s: %-5s fills=%d position=%.0f pnl=%.2f\n", args.name.c_str(), symbol.c_str(),
-                  book.fills, book.position, pnl);
+  evr::examples::Container container(args);
+  auto& r = results;
+  const auto on_step = [&](std::int64_t time, const std::vector<evr::Event>& events) {
+    std::optional<evr::PortfolioUpdate> statement;
+    for (const auto& event : events) {  // fills happened at the open
+      if (const auto fill = evr::tryAs<evr::Fill>(event)) {
+        const double sign = fill->side == evr::Side::Buy ? 1.0 : -1.0;
+        r.ledger.trade({fill->portfolio, fill->strategy, fill->symbol}, sign * fill->quantity, fill->price, fill->commission);
+        r.fills.push_back(*fill);
+      } else if (const auto update = evr::tryAs<evr::PortfolioUpdate>(event)) {
+        statement = update;
+      }
     }
-    std::printf("%s: total PnL (open positions at their last fill price) %.2f; end of data\n", args.name.c_str(), total);
+    for (const auto& event : events) {  // then the close
+      if (const auto bar = evr::tryAs<evr::Bar>(event)) {
+        r.closes[bar->symbol] = bar->close;
+        r.first_close.try_emplace(bar->symbol, bar->close);
+        ++r.bars;
+      }
+    }
+    if (statement) {
+      ++r.statement_checks;
+      if (std::abs(statement->equity - r.ledger.pnl(r.closes)) > 1e-6 * r.capital) ++r.statement_mismatches;
+    }
+    const std::size_t day = r.dates.size();
+    r.dates.push_back(time);
+    r.cash.push_back(r.capital + r.ledger.cash());
+    r.positions_value.push_back(r.ledger.positionsValue(r.closes));
+    r.equity.push_back(r.cash.back() + r.positions_value.back());
+    std::map<std::string, double> by_portfolio, by_strategy;
+    for (const auto& [key, line] : r.ledger.lines()) {
+      const double pnl = evr::examples::linePnl(key, line, r.closes);
+      by_portfolio[key.portfolio] += pnl;
+      by_strategy[key.strategy] += pnl;
+    }
+    record(r.pnl_by_portfolio, by_portfolio, day);
+    record(r.pnl_by_strategy, by_strategy, day);
+    if ((day + 1) % progress_every == 0) {
+      std::printf("%s: progress bars=%llu days=%zu date=%s equity=%.2f\n", args.name.c_str(),
+                  static_cast<unsigned long long>(r.bars), day + 1, evr::examples::isoDate(time).c_str(), r.equity.back());
+      std::fflush(stdout);
+    }
+  };
+  int code = 0;
+  evr::examples::StepMerger merger(container.bus(), args.inputs, on_step, [&](std::int64_t last) {
+    const auto summary = evr::examples::summarize(r);
+    try {
+      evr::examples::writeResults(out, r, summary);
+    } catch (const std::exception& e) {
+      std::cerr << args.name << ": " << e.what() << std::endl;
+      code = 1;
+    }
+    std::printf("%s: done bars=%llu days=%zu equity=%.2f return=%.2f%% sharpe=%.2f max_drawdown=%.2f%% trades=%d "
+                "fills=%d statement_mismatches=%llu\n",
+                args.name.c_str(), static_cast<unsigned long long>(r.bars), r.dates.size(),
+                summary["final_equity"].get<double>(), 100 * summary["return"].get<double>(),
+                summary["sharpe"].get<double>(), 100 * summary["max_drawdown_fraction"].get<double>(),
+                summary["trades"].get<int>(), summary["fills"].get<int>(),
+                static_cast<unsigned long long>(r.statement_mismatches));
     std::fflush(stdout);
-    connection.stop();
+    container.finish(last + evr::examples::kDayNs, "tracker finished");
   });
-  return evr::examples::runContainer(connection);
+  const int run_code = container.run();
+  return code != 0 ? code : run_code;
 }

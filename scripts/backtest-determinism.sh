@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Measures whether the backtest demo's results depend on process timing: runs every organization
+# (or the --config files given) RUNS times (default 2) and compares, run against run, the files
+# that hold results: summary.json, fills.csv, equity.csv, pnl_by_portfolio.csv,
+# pnl_by_strategy.csv and routes.md (events per route). report.md is not compared as a whole: it
+# ends with the run's wall-clock time.
+#
+#   scripts/backtest-determinism.sh [--runs N] [demo.sh options, e.g. --slice 200 --speed 0]
+#
+# Prints one line per organization and run, and "identical: K of N comparisons"; exits 1 when
+# any pair differs (the differing files are listed).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+runs=2
+pass=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --results) echo "backtest-determinism: results go to a temporary directory" >&2; exit 1 ;;
+    *) pass+=("$1"); shift ;;
+  esac
+done
+[ "$runs" -ge 2 ] || { echo "backtest-determinism: --runs must be at least 2" >&2; exit 1; }
+printf '%s\n' "${pass[@]+"${pass[@]}"}" | grep -q -- '^--config$' || pass+=(--all)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for run in $(seq "$runs"); do
+  "$root/scripts/demo.sh" "${pass[@]}" --results "$work/run$run" >"$work/run$run.log" 2>&1 ||
+    { cat "$work/run$run.log" >&2; exit 1; }
+done
+
+files=(summary.json fills.csv equity.csv pnl_by_portfolio.csv pnl_by_strategy.csv routes.md)
+same=0 total=0
+for dir in "$work"/run1/*/; do
+  organization=$(basename "$dir")
+  for run in $(seq 2 "$runs"); do
+    total=$((total + 1))
+    differ=()
+    for file in "${files[@]}"; do
+      cmp -s "$dir/$file" "$work/run$run/$organization/$file" || differ+=("$file")
+    done
+    if [ ${#differ[@]} -eq 0 ]; then
+      same=$((same + 1))
+      echo "$organization: run 1 = run $run"
+    else
+      echo "$organization: run 1 != run $run in ${differ[*]}"
+    fi
+  done
+done
+echo "identical: $same of $total comparisons ($runs runs of each organization)"
+[ "$same" = "$total" ]
