@@ -43,7 +43,7 @@
 namespace {
 
 constexpr int kReceiveBurst = 4096;
-constexpr int kHighWaterMark = 1000;  // evrouterd's and the client's
+constexpr int kHighWaterMark = 100;  // evrouterd's and the client's
 constexpr int kSendTimeoutMs = 5000;
 constexpr std::uint32_t kHeartbeatMs = 1000;
 constexpr std::uint32_t kMaxMessageSize = 1 << 20;

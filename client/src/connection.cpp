@@ -28,6 +28,17 @@ constexpr std::chrono::milliseconds kHelloRetry{100};
 // The link counts as lost after this many heartbeat intervals of silence from the daemon.
 constexpr int kMissedHeartbeats = 3;
 
+// zmq::poll, with a signal's interruption (EINTR: the process's own handler ran, maybe calling
+// stop()) taken as "nothing ready" instead of an exception.
+void pollOnce(zmq::pollitem_t* items, std::size_t count, std::chrono::milliseconds timeout) {
+  try {
+    zmq::poll(items, count, timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+    for (std::size_t i = 0; i < count; ++i) items[i].revents = 0;
+  }
+}
+
 std::uint64_t randomInstance() {
   std::random_device device;
   return (static_cast<std::uint64_t>(device()) << 32) ^ device();
@@ -53,9 +64,10 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
   socket_.set(zmq::sockopt::immediate, 1);
   socket_.set(zmq::sockopt::linger, 0);
   // High-water marks count messages, and a message may be a batch of up to kBatchTargetBytes:
-  // 1,000 bounds what the pipes hold; beyond it the resend buffer and the daemon's queue take over.
-  socket_.set(zmq::sockopt::sndhwm, 1000);
-  socket_.set(zmq::sockopt::rcvhwm, 1000);
+  // 100 bounds what the pipes hold to a few MiB; beyond it the resend buffer and the daemon's
+  // queue take over (the same figure as evrouterd's).
+  socket_.set(zmq::sockopt::sndhwm, 100);
+  socket_.set(zmq::sockopt::rcvhwm, 100);
   socket_.set(zmq::sockopt::reconnect_ivl, 50);
   socket_.set(zmq::sockopt::reconnect_ivl_max, 1000);
   socket_.connect(endpoint_);
@@ -174,7 +186,7 @@ bool Connection::serveOnce(std::chrono::milliseconds timeout) {
         {socket_.handle(), 0, static_cast<short>(ZMQ_POLLIN | (want_out ? ZMQ_POLLOUT : 0)), 0},
         {nullptr, wake_fd_, ZMQ_POLLIN, 0},
     }};
-    zmq::poll(items.data(), items.size(), wait);
+    pollOnce(items.data(), items.size(), wait);
     work += serveReady();
   }
   onTimer();
@@ -282,7 +294,7 @@ void Connection::onExport(const Event& event) {
     onTimer();
     if (unacked_.size() < options_.max_unacked) break;
     std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLIN, 0}}};
-    zmq::poll(items.data(), items.size(), kHelloRetry);
+    pollOnce(items.data(), items.size(), kHelloRetry);
   }
   unacked_.push_back({next_seq_++, event});
   ++stats_.published;

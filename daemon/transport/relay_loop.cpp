@@ -29,7 +29,7 @@ constexpr std::chrono::milliseconds kBacklogRetry{1};
 // Control socket and tap.
 constexpr std::size_t kMaxSidePollers = 4;
 // Messages a pipe to or from one peer holds before sends fail with EAGAIN.
-constexpr int kPipeHighWaterMark = 1000;
+constexpr int kPipeHighWaterMark = 100;
 // A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
 constexpr int kMissedHeartbeats = 3;
 
@@ -68,7 +68,7 @@ RelayLoop::RelayLoop(zmq::context_t& context, const config::RouterSettings& sett
   // Report unroutable peers instead of dropping silently, and never block the loop.
   socket_.set(zmq::sockopt::router_mandatory, 1);
   // High-water marks count messages, and a message is a batch of up to kBatchTargetBytes (or one
-  // event): 1,000 keeps what a stalled peer's pipes can hold to tens of MiB. Past it, events go
+  // event): 100 keeps what a stalled peer's pipes can hold to a few MiB. Past it, events go
   // to the peer's queue, which router.queue_limit bounds.
   socket_.set(zmq::sockopt::sndhwm, kPipeHighWaterMark);
   socket_.set(zmq::sockopt::rcvhwm, kPipeHighWaterMark);

@@ -53,34 +53,18 @@ Container::~Container() { g_connection = nullptr; }
 
 bool Container::interrupted() const { return g_interrupted; }
 
-namespace {
-// Runs `serve` again when a signal interrupted it: the client's poll surfaces EINTR as
-// zmq::error_t (see docs/demo.md, "Limits"); our own SIGINT/SIGTERM handler has called stop()
-// by then, so the retry returns at once.
-template <typename Serve>
-auto retryOnEintr(Serve serve) {
-  for (;;) {
-    try {
-      return serve();
-    } catch (const zmq::error_t& e) {
-      if (e.num() != EINTR) throw;
-    }
-  }
-}
-}  // namespace
-
 bool Container::poll(std::chrono::milliseconds timeout) {
-  return retryOnEintr([&] { return connection_.poll(timeout); });
+  return connection_.poll(timeout);
 }
 
 int Container::run() {
   int code = 0;
   try {
-    if (!finished_ && !g_interrupted) retryOnEintr([&] { connection_.run(); });
+    if (!finished_ && !g_interrupted) connection_.run();
     if (g_interrupted) {
       std::cerr << name_ << ": interrupted" << std::endl;
       code = 130;
-    } else if (!retryOnEintr([&] { return connection_.flush(std::chrono::seconds(10)); })) {
+    } else if (!connection_.flush(std::chrono::seconds(10))) {
       std::cerr << name_ << ": evrouterd did not acknowledge every event within 10 s" << std::endl;
       code = 1;
     }
