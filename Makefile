@@ -7,8 +7,9 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 PREFIX ?= /usr/local
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-# Warnings are errors in CI (CI=true) and whenever EVR_WERROR=ON is given.
-EVR_WERROR ?= $(if $(filter true,$(CI)),ON,OFF)
+# Warnings are errors in CI (CI=true) and whenever EVR_WERROR=ON is given; otherwise the build
+# directory keeps what it was configured with (switching would rebuild everything).
+EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
 .PHONY: all deps configure build test demo bench install clean
 
@@ -18,8 +19,8 @@ deps:
 	@scripts/install-deps.sh
 
 configure: deps
-	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DEVR_WERROR=$(EVR_WERROR) \
-	  -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+	  $(if $(EVR_WERROR),-DEVR_WERROR=$(EVR_WERROR)) -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)

@@ -216,14 +216,25 @@ BOOST_AUTO_TEST_CASE(compose_references_only_files_and_programs_that_exist) {
       BOOST_CHECK_MESSAGE(fs::exists(compose_dir / match[1].str()), "bind mount of missing " << match[1]);
       ++files;
     } else if (std::regex_match(line, match, entrypoint)) {
-      // Every container is one of the demo's example programs, built into the image.
-      BOOST_CHECK_MESSAGE(fs::exists(kSource / "examples/containers" / (match[1].str() + ".cpp")),
-                          "entrypoint " << match[1] << " is not an example container");
+      // Every container is one of the demo's example programs, built into the image, and every
+      // option it is given is one that program has (its --help lists it).
+      const std::string program = match[1].str();
+      BOOST_CHECK_MESSAGE(fs::exists(kSource / "examples/containers" / (program + ".cpp")),
+                          "entrypoint " << program << " is not an example container");
+      Process help({(fs::path(EVR_EXAMPLES_DIR) / program).string(), "--help"});
+      const std::string usage = help.readAllStdout(30s);
+      BOOST_CHECK_EQUAL(help.waitFor(30s).value_or(-1), 0);
+      const std::regex option(R"re("(--[a-z-]+)")re");
+      for (std::sregex_iterator it(line.begin(), line.end(), option), end; it != end; ++it) {
+        BOOST_CHECK_MESSAGE(usage.find((*it)[1].str() + " ") != std::string::npos ||
+                                usage.find((*it)[1].str() + ",") != std::string::npos,
+                            program << " has no option " << (*it)[1] << " (docker-compose.yml)");
+      }
       ++programs;
     }
   }
   BOOST_CHECK_EQUAL(files, 3);  // context, dockerfile, the config mount
-  BOOST_CHECK_EQUAL(programs, 4);
+  BOOST_CHECK_EQUAL(programs, 5);
   BOOST_CHECK(compose.find("EVR_ENDPOINT: ipc:///run/evrouter/evrouterd.sock") != std::string::npos);
 }
 
