@@ -4,6 +4,8 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
+#include <deque>
+#include <string>
 
 #include "evr/batch.hpp"
 #include "evr/bus.hpp"
@@ -113,6 +115,32 @@ void BM_BusPublishAndDispatch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// A publisher's whole per-event work up to the socket, for the end-to-end benchmark's event (a
+// REGIME with a 128-byte tag): build, stamp, dispatch, export into an EVENTS batch of 32 KiB.
+void BM_PublishBenchEventIntoBatch(benchmark::State& state) {
+  evr::Bus bus("bench");
+  evr::BatchWriter writer;
+  std::deque<evr::Event> resend;  // the connection keeps each event until it is acked
+  bus.setExporter([&](const evr::Event& e) {
+    if (writer.full(e.bytes().size())) benchmark::DoNotOptimize(writer.take());
+    writer.append(e.bytes(), static_cast<std::uint8_t>(e.type()), e.hops());
+    resend.push_back(e);
+    if (resend.size() > 4096) resend.pop_front();
+  });
+  const std::string payload(128, 'p');
+  for (auto _ : state) {
+    evr::EventBuilder event(evr::EventType::REGIME);
+    event.symbol("BENCH");
+    auto regime = event.root().getPayload().getRegime();
+    regime.setClassifier("bench");
+    regime.setRegime("BULL");
+    regime.setConfidence(0.5);
+    event.tag("payload", payload);
+    bus.publish(std::move(event));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_BusDeliverReceived(benchmark::State& state) {
   evr::Bus bus("bench");
   std::uint64_t seen = 0;
@@ -133,3 +161,4 @@ BENCHMARK(BM_BatchCheckAndWalkPerEvent);
 BENCHMARK(BM_ClientWrapBatchRecord);
 BENCHMARK(BM_BusPublishAndDispatch);
 BENCHMARK(BM_BusDeliverReceived);
+BENCHMARK(BM_PublishBenchEventIntoBatch);

@@ -24,8 +24,10 @@ void BatchWriter::append(std::span<const std::byte> event, std::uint8_t event_ty
                          std::uint8_t hops) {
   const std::size_t needed = size_ + kBatchRecordHeader + event.size();
   if (needed > capacity_) {
-    // Sized for the first record (an idle link sends one event per batch), doubling afterwards.
-    const std::size_t capacity = std::max(needed, capacity_ * 2);
+    // Sized for the first record (an idle link sends one event per batch); a second record means
+    // a busy link, so room for a whole batch at once rather than doubling through small sizes.
+    const std::size_t capacity =
+        std::max(needed, count_ == 0 ? std::size_t{0} : kBatchTargetBytes + kBatchRecordHeader);
     auto* grown = static_cast<std::byte*>(std::realloc(data_, capacity));
     if (grown == nullptr) throw std::bad_alloc();
     data_ = grown;
