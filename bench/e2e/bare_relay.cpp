@@ -16,7 +16,9 @@
 //     the same count). Its records are not touched, so their hop counts are not incremented: a
 //     fixed table has no cycles to stop. evrouterd instead routes each event of a batch on its
 //     own and builds a batch per target: that per-event work is what the ratio measures;
-//   * after each receive burst, every source that sent events gets one ACK (ack = last seq);
+//   * acks as evrouterd does: after a receive burst, a source with 1,024 or more unacked events
+//     gets an ACK; HEARTBEAT (how a waiting client asks) is answered at once; and when the relay
+//     is idle for its poll interval, everyone is acked;
 //   * a target's full pipe blocks the send (ZMQ_ROUTER_MANDATORY with a send timeout), which stops
 //     the relay reading, which stops the acks, which makes the publisher's resend buffer apply
 //     backpressure: nothing is queued here and nothing is dropped unless a target is not joined,
@@ -43,6 +45,7 @@
 namespace {
 
 constexpr int kReceiveBurst = 4096;
+constexpr std::uint64_t kAckBatch = 1024;  // evrouterd's
 constexpr int kHighWaterMark = 100;  // evrouterd's and the client's
 constexpr int kSendTimeoutMs = 5000;
 constexpr std::uint32_t kHeartbeatMs = 1000;
@@ -57,6 +60,7 @@ struct Link {
   std::string routing_id;       // empty: not joined
   std::uint64_t client_instance = 0;
   std::uint64_t rx_seq = 0;     // last seq received from this container
+  std::uint64_t acked = 0;      // last seq acked to this container
   std::uint64_t tx_seq = 0;     // last seq sent to this container
   bool ack_pending = false;
 };
@@ -86,7 +90,10 @@ class BareRelay {
     while (!g_stop.load()) {
       zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
       try {
-        if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) == 0) continue;
+        if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) == 0) {
+          ackAll();
+          continue;
+        }
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) continue;
         throw;
@@ -96,9 +103,19 @@ class BareRelay {
       }
       for (Link* source : to_ack) {
         source->ack_pending = false;
-        send(*source, control(evr::MessageKind::Ack, source->rx_seq), nullptr);
+        if (source->rx_seq - source->acked >= kAckBatch) ack(*source);
       }
       to_ack.clear();
+    }
+  }
+
+  void ack(Link& link) {
+    if (send(link, control(evr::MessageKind::Ack, link.rx_seq), nullptr)) link.acked = link.rx_seq;
+  }
+
+  void ackAll() {
+    for (auto& [name, link] : links_) {
+      if (!link.routing_id.empty() && link.acked != link.rx_seq) ack(link);
     }
   }
 
@@ -171,7 +188,7 @@ class BareRelay {
         if (body != nullptr) forwardBatch(link, envelope.flags, *body);
         return;
       case evr::MessageKind::Heartbeat:
-        send(link, control(evr::MessageKind::Heartbeat, link.rx_seq), nullptr);
+        if (send(link, control(evr::MessageKind::Heartbeat, link.rx_seq), nullptr)) link.acked = link.rx_seq;
         return;
       case evr::MessageKind::Bye:
         by_routing_id_.erase(known);
@@ -193,6 +210,7 @@ class BareRelay {
       link.client_instance = hello->client_instance;
       link.rx_seq = hello->base_seq;
       link.tx_seq = 0;
+      link.acked = link.rx_seq;
       by_routing_id_[routing_id] = &link;
     }
     evr::WelcomeInfo info;

@@ -22,7 +22,14 @@ namespace {
 
 constexpr std::size_t kReceiveBurst = 1024;
 // Ack the daemon's events at least this often (besides every heartbeat).
-constexpr std::uint64_t kAckEvery = 256;
+// Ack the daemon's events once this many are unacked, or kAckDelay after the last message sent
+// (the daemon keeps nothing for resending to containers yet, so acks there are bookkeeping).
+constexpr std::uint64_t kAckEvery = 4096;
+constexpr std::chrono::milliseconds kAckDelay{50};
+// While waiting for acks (flush, a full resend buffer), ask for one this often (a HEARTBEAT, which
+// the daemon answers at once with its ack; on its own it acks only every 1,024 events or 1/4
+// heartbeat, to save a message per batch on busy links).
+constexpr std::chrono::milliseconds kAckRequestEvery{10};
 // While not joined, say HELLO this often (the daemon may not be up yet).
 constexpr std::chrono::milliseconds kHelloRetry{100};
 // The link counts as lost after this many heartbeat intervals of silence from the daemon.
@@ -142,9 +149,23 @@ bool Connection::flush(std::chrono::milliseconds timeout) {
   while (!(joined_ && unacked_.empty())) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
-    serveOnce(std::min(left, kHelloRetry));
+    requestAck();
+    serveOnce(std::min(left, kAckRequestEvery));
   }
   return true;
+}
+
+void Connection::requestAck() {
+  if (!joined_ || unacked_.empty()) return;
+  sendUnsent();  // the request follows the events on the link, so the answer covers them
+  // One request per batch of sent events; asked again only if the answer is slow to come.
+  const std::uint64_t sent = next_unsent_seq_ - 1;
+  const auto now = Clock::now();
+  if (sent == ack_requested_up_to_ && now - last_ack_request_ < kAckRequestEvery) return;
+  if (sendControl(MessageKind::Heartbeat)) {
+    last_ack_request_ = now;
+    ack_requested_up_to_ = sent;
+  }
 }
 
 bool Connection::waitJoined(std::chrono::milliseconds timeout) {
@@ -283,7 +304,7 @@ void Connection::onExport(const Event& event) {
   // Backpressure: the resend buffer is full, so serve the link until the daemon acks. Events that
   // arrive meanwhile are queued on the bus, not dispatched (we are inside a dispatch).
   while (unacked_.size() >= options_.max_unacked) {
-    sendUnsent();  // a corked batch waits for nothing now
+    requestAck();  // sends a corked batch too: it waits for nothing now
     if (!warned_full_) {
       // Once per join: with a small buffer this is the steady state, not news.
       spdlog::info("evr[{}]: {} events await acknowledgement from evrouterd at {}; publish waits",
@@ -294,7 +315,7 @@ void Connection::onExport(const Event& event) {
     onTimer();
     if (unacked_.size() < options_.max_unacked) break;
     std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLIN, 0}}};
-    pollOnce(items.data(), items.size(), kHelloRetry);
+    pollOnce(items.data(), items.size(), kAckRequestEvery);
   }
   unacked_.push_back({next_seq_++, event});
   ++stats_.published;
@@ -478,8 +499,10 @@ void Connection::onTimer() {
     return;
   }
   sendUnsent();
-  if (rx_seq_ > rx_acked_sent_ || now - last_send_ >= heartbeat_) {
-    sendControl(now - last_send_ >= heartbeat_ ? MessageKind::Heartbeat : MessageKind::Ack);
+  if (now - last_send_ >= heartbeat_) {
+    sendControl(MessageKind::Heartbeat);
+  } else if (rx_seq_ > rx_acked_sent_ && now - last_send_ >= kAckDelay) {
+    sendControl(MessageKind::Ack);
   }
 }
 

@@ -45,6 +45,7 @@ struct Peer {
   // Backpressure: while set, acks stop here (an event at the next seq met a congested target),
   // so the container's resend buffer fills and its publish waits instead of the queue overflowing.
   std::optional<std::uint64_t> ack_hold;
+  bool ack_now = false;  // ack at the end of this burst whatever the count (a resend, a release)
   std::uint64_t ackable() const { return ack_hold ? std::min(*ack_hold, last_rx_seq) : last_rx_seq; }
   // daemon -> container link (restarts at 1 on every join)
   std::uint64_t tx_seq = 0;

@@ -28,6 +28,9 @@ constexpr int kReceiveBurst = 4096;
 constexpr std::chrono::milliseconds kBacklogRetry{1};
 // Control socket and tap.
 constexpr std::size_t kMaxSidePollers = 4;
+// A source is acked at the end of a burst once this many of its events are unacked; otherwise on
+// the timer or when it asks (docs/protocol.md, "Sequence numbers and acks").
+constexpr std::uint64_t kAckBatch = 1024;
 // Messages a pipe to or from one peer holds before sends fail with EAGAIN.
 constexpr int kPipeHighWaterMark = 100;
 // A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
@@ -349,7 +352,7 @@ bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq) {
     // A resend of what we already took (its ack was lost): ack again, route nothing.
     drop(stats::DropReason::Duplicate, source, std::nullopt,
          "link seq " + std::to_string(seq) + " already taken");
-    peer.acked_rx_seq = 0;  // force an ack
+    peer.ack_now = true;
     return false;
   }
   if (seq != peer.last_rx_seq + 1) {
@@ -581,6 +584,7 @@ void RelayLoop::releaseHeldAcks() {
     Peer& peer = peers_[id];
     if (!peer.ack_hold) continue;
     peer.ack_hold.reset();
+    peer.ack_now = true;  // the source is waiting for it
     if (!peer.ack_pending) {
       peer.ack_pending = true;
       ack_pending_.push_back(id);
@@ -731,11 +735,18 @@ void RelayLoop::sendAcks() {
   for (const PeerId id : ack_pending_) {
     Peer& peer = peers_[id];
     peer.ack_pending = false;
-    if (!peer.connected || peer.acked_rx_seq == peer.ackable()) continue;
+    // Busy links are acked every kAckBatch events; the rest waits for the timer, or for the
+    // container to ask (a HEARTBEAT, answered at once), so a batch does not cost two messages.
+    if (!peer.connected) continue;
+    const std::uint64_t unacked = peer.ackable() - std::min(peer.acked_rx_seq, peer.ackable());
+    if (!peer.ack_now && unacked < kAckBatch) continue;
     Envelope envelope;
     envelope.kind = MessageKind::Ack;
     envelope.ack = peer.ackable();
-    if (sendTo(peer, envelope, nullptr) == SendResult::Sent) peer.acked_rx_seq = envelope.ack;
+    if (sendTo(peer, envelope, nullptr) == SendResult::Sent) {
+      peer.acked_rx_seq = envelope.ack;
+      peer.ack_now = false;
+    }
   }
   ack_pending_.clear();
 }

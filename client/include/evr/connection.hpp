@@ -110,6 +110,8 @@ class Connection {
   // Sends every exported, not yet sent event, in EVENTS messages of up to batchLimit() bytes.
   void sendUnsent();
   std::size_t batchLimit() const;
+  // Asks the daemon for its ack now (at most every few ms) after sending what is unsent.
+  void requestAck();
   bool sendControl(MessageKind kind);
   bool sendFrames(zmq::message_t& envelope, zmq::message_t* body);
   std::size_t receiveBurst();
@@ -149,6 +151,8 @@ class Connection {
   Clock::time_point last_send_{};
   Clock::time_point last_receive_{};
   Clock::time_point last_hello_{};
+  Clock::time_point last_ack_request_{};
+  std::uint64_t ack_requested_up_to_ = 0;  // highest sent seq when the last ack request went
   bool warned_full_ = false;
   int corked_ = 0;                       // Cork / PublishBatch scopes alive
   std::size_t unsent_bytes_ = 0;         // event bytes exported but not yet sent
