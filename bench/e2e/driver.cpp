@@ -48,8 +48,11 @@ Row runScenario(const Scenario& scenario, const DriverOptions& options, const st
       std::cerr << label << ": throughput run " << run << "/" << options.runs << std::endl;
       row.throughput.push_back(runOnce(scenario, throughput, options.routers));
     }
-    std::cerr << label << ": latency run at " << options.latency_rate << " events/s" << std::endl;
-    row.latency = runOnce(scenario, latency, options.routers);
+    for (int run = 1; run <= options.runs; ++run) {
+      std::cerr << label << ": latency run " << run << "/" << options.runs << " at " << options.latency_rate
+                << " events/s" << std::endl;
+      row.latency.push_back(runOnce(scenario, latency, options.routers));
+    }
   } catch (const std::exception& e) {
     row.status = std::string("error: ") + e.what();
     std::cerr << label << ": " << row.status << std::endl;

@@ -20,7 +20,7 @@ struct Row {
   Scenario scenario;
   std::string status = "ok";  // or "not installed: ...", "not found: ...", "error: ..."
   std::vector<RunResult> throughput{};
-  std::optional<RunResult> latency{};
+  std::vector<RunResult> latency{};  // as many runs as throughput; percentiles are their medians
 
   bool ok() const { return status == "ok"; }
   // A count summed over every run of the row, e.g. total(&RunResult::lost).
