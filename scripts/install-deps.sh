@@ -44,3 +44,12 @@ echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -q
 "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Debian's nats-server package enables and starts a system-wide nats-server (127.0.0.1:4222). The
+# benchmark starts its own on a random loopback port; a running service is not something
+# `make test` should leave behind, so stop and disable it if this run installed it.
+if printf '%s\n' "${missing[@]}" | grep -qx nats-server && command -v systemctl >/dev/null 2>&1 \
+   && [ -d /run/systemd/system ]; then
+  "${sudo_cmd[@]}" systemctl disable --now nats-server.service >/dev/null 2>&1 || true
+  echo "deps: disabled the nats-server system service (the benchmark runs its own)"
+fi
