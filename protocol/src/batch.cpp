@@ -5,14 +5,10 @@
 #include <cstring>
 #include <new>
 
+#include "little_endian.hpp"
+
 namespace evr {
 namespace {
-
-std::uint32_t loadU32(const std::byte* p) {
-  std::uint32_t value = 0;
-  for (int i = 0; i < 4; ++i) value |= static_cast<std::uint32_t>(std::to_integer<std::uint8_t>(p[i])) << (8 * i);
-  return value;
-}
 
 void freeBuffer(void* data, void* /*hint*/) { std::free(data); }
 
@@ -34,8 +30,7 @@ void BatchWriter::append(std::span<const std::byte> event, std::uint8_t event_ty
     capacity_ = capacity;
   }
   std::byte* p = data_ + size_;
-  const auto size = static_cast<std::uint32_t>(event.size());
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>((size >> (8 * i)) & 0xff);
+  le::store(p, static_cast<std::uint32_t>(event.size()));
   p[4] = std::byte{event_type};
   p[5] = std::byte{hops};
   p[6] = p[7] = std::byte{0};
@@ -67,7 +62,7 @@ BatchError checkBatch(std::span<const std::byte> body, std::size_t count) {
   std::size_t seen = 0;
   while (offset < body.size()) {
     if (body.size() - offset < kBatchRecordHeader) return BatchError::Truncated;
-    const std::size_t size = loadU32(body.data() + offset);
+    const std::size_t size = le::load<std::uint32_t>(body.data() + offset);
     if (size == 0 || size % 8 != 0) return BatchError::BadRecordSize;
     if (body.size() - offset - kBatchRecordHeader < size) return BatchError::Truncated;
     offset += kBatchRecordHeader + size;
@@ -79,7 +74,7 @@ BatchError checkBatch(std::span<const std::byte> body, std::size_t count) {
 bool BatchReader::next(BatchRecord& record) {
   if (body_.size() - offset_ < kBatchRecordHeader) return false;
   const std::byte* p = body_.data() + offset_;
-  const std::size_t size = loadU32(p);
+  const std::size_t size = le::load<std::uint32_t>(p);
   if (body_.size() - offset_ - kBatchRecordHeader < size) return false;
   record.event = body_.subspan(offset_ + kBatchRecordHeader, size);
   record.event_type = std::to_integer<std::uint8_t>(p[4]);

@@ -2,24 +2,10 @@
 
 #include <cstring>
 
+#include "little_endian.hpp"
+
 namespace evr {
 namespace {
-
-template <typename T>
-void storeLe(std::byte* out, T value) {
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    out[i] = static_cast<std::byte>((value >> (8 * i)) & 0xff);
-  }
-}
-
-template <typename T>
-T loadLe(const std::byte* in) {
-  T value = 0;
-  for (std::size_t i = 0; i < sizeof(T); ++i) {
-    value |= static_cast<T>(std::to_integer<std::uint8_t>(in[i])) << (8 * i);
-  }
-  return value;
-}
 
 constexpr std::byte kMagic0{'E'};
 constexpr std::byte kMagic1{'R'};
@@ -59,9 +45,9 @@ void Envelope::encodeTo(std::span<std::byte, kEnvelopeSize> out) const {
   p[3] = static_cast<std::byte>(kind);
   p[4] = std::byte{hops};
   p[5] = std::byte{event_type};
-  storeLe<std::uint16_t>(p + 6, flags);
-  storeLe<std::uint64_t>(p + 8, seq);
-  storeLe<std::uint64_t>(p + 16, ack);
+  le::store<std::uint16_t>(p + 6, flags);
+  le::store<std::uint64_t>(p + 8, seq);
+  le::store<std::uint64_t>(p + 16, ack);
 }
 
 DecodedEnvelope decodeEnvelope(std::span<const std::byte> frame) {
@@ -87,9 +73,9 @@ DecodedEnvelope decodeEnvelope(std::span<const std::byte> frame) {
   e.kind = static_cast<MessageKind>(kind);
   e.hops = std::to_integer<std::uint8_t>(p[4]);
   e.event_type = std::to_integer<std::uint8_t>(p[5]);
-  e.flags = loadLe<std::uint16_t>(p + 6);
-  e.seq = loadLe<std::uint64_t>(p + 8);
-  e.ack = loadLe<std::uint64_t>(p + 16);
+  e.flags = le::load<std::uint16_t>(p + 6);
+  e.seq = le::load<std::uint64_t>(p + 8);
+  e.ack = le::load<std::uint64_t>(p + 16);
   return result;
 }
 

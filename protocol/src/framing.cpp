@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "little_endian.hpp"
+
 namespace evr {
 namespace {
-
-std::uint32_t loadLe32(const std::byte* p) {
-  std::uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(std::to_integer<std::uint8_t>(p[i])) << (8 * i);
-  return v;
-}
 
 // More segments than this is not a message any sender of ours produces.
 constexpr std::uint32_t kMaxSegments = 512;
@@ -31,14 +27,14 @@ std::string_view framingErrorName(FramingError error) {
 FramingError checkFraming(std::span<const std::byte> bytes) {
   if (bytes.empty()) return FramingError::Empty;
   if (bytes.size() % 8 != 0) return FramingError::NotWordMultiple;
-  const std::uint64_t segment_count = std::uint64_t{loadLe32(bytes.data())} + 1;
+  const std::uint64_t segment_count = std::uint64_t{le::load<std::uint32_t>(bytes.data())} + 1;
   if (segment_count > kMaxSegments) return FramingError::BadSegmentTable;
   // Table: 4 bytes count, 4 bytes per segment size, padded to a word.
   const std::uint64_t table_bytes = ((4 + 4 * segment_count) + 7) / 8 * 8;
   if (table_bytes > bytes.size()) return FramingError::BadSegmentTable;
   std::uint64_t body_words = 0;
   for (std::uint64_t i = 0; i < segment_count; ++i) {
-    body_words += loadLe32(bytes.data() + 4 + 4 * i);
+    body_words += le::load<std::uint32_t>(bytes.data() + 4 + 4 * i);
   }
   if (table_bytes + body_words * 8 != bytes.size()) return FramingError::SizeMismatch;
   return FramingError::None;
