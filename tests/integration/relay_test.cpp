@@ -12,6 +12,8 @@
 #include <sstream>
 
 #include "daemon_fixture.hpp"
+#include "evr/batch.hpp"
+#include "evr/bus.hpp"
 #include "evr/envelope.hpp"
 #include "evr/link_messages.hpp"
 
@@ -347,6 +349,70 @@ event_communication:
   auto stopped = parseFields(stoppedLine(daemon.log()));
   BOOST_CHECK_EQUAL(stopped["unrouted"], "7");
   BOOST_CHECK(daemon.log().find("no adapter names it") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_resent_batch_that_overlaps_what_was_taken_is_delivered_once) {
+  // A client that rejoins resends what was not acked, in batches that need not match the first
+  // ones. Here a raw connection sends events 1-3 in one EVENTS message, then 2-5 in another: the
+  // daemon must route 1-5 once each, in order, and count 2 duplicates.
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [raw, sink]
+)");
+  auto sink = daemon.peer({"--as", "sink", "--expect", "5"});
+  BOOST_REQUIRE(sink->waitForLine("joined", 30s));
+  // Five real events from a bus named "raw" (their own seqs 1..5, which the sink checks).
+  std::vector<evr::Event> events;
+  evr::Bus bus("raw");
+  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
+  for (int i = 0; i < 5; ++i) bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("X"));
+  auto batchOf = [&](std::size_t first, std::size_t last) {  // link seqs first..last (1-based)
+    evr::BatchWriter writer;
+    for (std::size_t i = first; i <= last; ++i) {
+      writer.append(events[i - 1].bytes(), static_cast<std::uint8_t>(evr::EventType::BAR), 0);
+    }
+    return writer.take();
+  };
+  auto head = [](std::uint64_t seq, std::uint16_t count) {
+    evr::Envelope e;
+    e.kind = evr::MessageKind::Events;
+    e.seq = seq;
+    e.flags = count;
+    zmq::message_t m(evr::kEnvelopeSize);
+    e.encodeTo(std::span<std::byte, evr::kEnvelopeSize>(static_cast<std::byte*>(m.data()), evr::kEnvelopeSize));
+    return m;
+  };
+  zmq::context_t context(1);
+  zmq::socket_t raw(context, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.set(zmq::sockopt::rcvtimeo, 10000);
+  raw.connect(daemon.endpoint());
+  evr::HelloInfo hello{evr::kProtocolVersion, "raw", 7, 0, 1, "test"};
+  const auto hello_words = evr::encodeHello(hello);
+  evr::Envelope hello_envelope;
+  hello_envelope.kind = evr::MessageKind::Hello;
+  zmq::message_t hello_head(evr::kEnvelopeSize);
+  hello_envelope.encodeTo(std::span<std::byte, evr::kEnvelopeSize>(static_cast<std::byte*>(hello_head.data()), evr::kEnvelopeSize));
+  raw.send(hello_head, zmq::send_flags::sndmore);
+  raw.send(zmq::buffer(hello_words.asBytes().begin(), hello_words.asBytes().size()));
+  std::vector<zmq::message_t> welcome;
+  BOOST_REQUIRE(zmq::recv_multipart(raw, std::back_inserter(welcome)));
+  raw.send(head(1, 3), zmq::send_flags::sndmore);
+  raw.send(batchOf(1, 3), zmq::send_flags::none);
+  raw.send(head(2, 4), zmq::send_flags::sndmore);
+  raw.send(batchOf(2, 5), zmq::send_flags::none);
+
+  auto summary = finish(*sink);
+  expectClean(summary, 5);
+  BOOST_CHECK_EQUAL(summary["sources"], "raw:5");
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+  auto stopped = parseFields(stoppedLine(daemon.log()));
+  BOOST_TEST_INFO(daemon.log());
+  BOOST_CHECK_EQUAL(stopped["in"], "5");
+  BOOST_CHECK_EQUAL(stopped["delivered"], "5");
+  BOOST_CHECK_EQUAL(stopped["duplicate"], "2");
 }
 
 BOOST_AUTO_TEST_CASE(malformed_and_oversized_input_is_counted_and_routing_goes_on) {
