@@ -21,7 +21,8 @@ struct Event::Data {
   kj::Array<capnp::word> local;      // local events, or an aligned copy of an unaligned frame
   std::uint8_t hops;
   Origin origin;
-  std::span<const std::byte> raw;    // router events: the event's bytes as received
+  std::span<const std::byte> raw;    // the event's bytes (as received, or as built here)
+  EventType type = EventType::UNKNOWN;  // read once: every dispatch and export asks
   kj::ArrayPtr<const capnp::word> words;
   std::optional<capnp::FlatArrayMessageReader> message;
   schema::Event::Reader root;
@@ -49,7 +50,7 @@ bool Event::Data::readReceived(std::string& error) {
     message.emplace(words, peerReaderOptions(raw.size()));
     root = message->getRoot<schema::Event>();
     // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
-    (void)root.getType();
+    type = root.getType();
     (void)root.getSource();
     (void)root.getSymbol();
     (void)root.getPayload().which();
@@ -89,19 +90,17 @@ Event Event::fromLocal(kj::Array<capnp::word>&& words, std::uint8_t hops) {
   // Built by us: no read limits needed beyond the defaults sized to the message.
   data->message.emplace(data->words, peerReaderOptions(data->words.size() * sizeof(capnp::word)));
   data->root = data->message->getRoot<schema::Event>();
+  data->type = data->root.getType();
+  data->raw = {reinterpret_cast<const std::byte*>(data->words.begin()), data->words.size() * sizeof(capnp::word)};
   return Event(std::move(data));
 }
 
 schema::Event::Reader Event::reader() const { return data_->root; }
-EventType Event::type() const { return data_->root.getType(); }
+EventType Event::type() const { return data_->type; }
 Origin Event::origin() const { return data_->origin; }
 std::uint8_t Event::hops() const { return data_->hops; }
 
-std::span<const std::byte> Event::bytes() const {
-  if (data_->origin == Origin::Router) return data_->raw;
-  return {reinterpret_cast<const std::byte*>(data_->words.begin()),
-          data_->words.size() * sizeof(capnp::word)};
-}
+std::span<const std::byte> Event::bytes() const { return data_->raw; }
 
 std::string_view Event::source() const {
   auto text = data_->root.getSource();
