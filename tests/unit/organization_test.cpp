@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compile_yaml.hpp"
 #include "config/config_loader.hpp"
 #include "routing/routing_table.hpp"
 #include "topology/organization.hpp"
@@ -34,12 +35,7 @@ namespace {
 
 using Names = std::vector<std::string>;
 
-Config loadOrFail(std::string_view yaml, Diagnostics& diagnostics) {
-  auto config = evr::config::loadConfigText(yaml, "test.yaml", diagnostics);
-  BOOST_TEST_INFO("load diagnostics:\n" << diagnostics.toString());
-  BOOST_TEST_REQUIRE(config.has_value());
-  return std::move(*config);
-}
+using evr::test::loadOrFail;
 
 Config loadFileOrFail(const std::string& path) {
   Diagnostics diagnostics;
@@ -49,10 +45,7 @@ Config loadFileOrFail(const std::string& path) {
   return std::move(*config);
 }
 
-struct Compiled {
-  std::shared_ptr<const RoutingTable> table;
-  Diagnostics diagnostics;
-};
+using Compiled = evr::test::CompiledYaml;
 
 Compiled compile(const Config& config) {
   Compiled out;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "compile_yaml.hpp"
 #include "config/config_loader.hpp"
 #include "routing/routing_table.hpp"
 #include "topology/topology.hpp"
@@ -16,14 +17,10 @@ using evr::routing::ContainerId;
 using evr::routing::RoutingTable;
 
 std::shared_ptr<const RoutingTable> compile(const std::string& yaml) {
-  evr::config::Diagnostics diagnostics;
-  auto config = evr::config::loadConfigText(yaml, "sel.yaml", diagnostics);
-  BOOST_TEST_INFO(diagnostics.toString());
-  BOOST_TEST_REQUIRE(config.has_value());
-  auto table = evr::topology::compileTopology(*config, diagnostics);
-  BOOST_TEST_INFO(diagnostics.toString());
-  BOOST_TEST_REQUIRE(table != nullptr);
-  return table;
+  auto compiled = evr::test::compileYaml(yaml);
+  BOOST_TEST_INFO(compiled.diagnostics.toString());
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  return compiled.table;
 }
 
 std::string adapters(const std::string& mode, const std::string& fallback) {

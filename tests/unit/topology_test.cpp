@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compile_yaml.hpp"
 #include "config/config_loader.hpp"
 #include "routing/adapter_registry.hpp"
 #include "routing/routing_table.hpp"
@@ -27,20 +28,10 @@ using evr::topology::compileTopology;
 
 namespace {
 
-struct Compiled {
-  std::shared_ptr<const RoutingTable> table;
-  Diagnostics diagnostics;
-};
+using Compiled = evr::test::CompiledYaml;
 
 // Loads (which must succeed) and compiles `yaml`.
-Compiled compile(std::string_view yaml) {
-  Compiled out;
-  const auto config = evr::config::loadConfigText(yaml, "test.yaml", out.diagnostics);
-  BOOST_TEST_INFO("load diagnostics:\n" << out.diagnostics.toString());
-  BOOST_TEST_REQUIRE(config.has_value());
-  out.table = compileTopology(*config, out.diagnostics);
-  return out;
-}
+Compiled compile(std::string_view yaml) { return evr::test::compileYaml(yaml); }
 
 std::shared_ptr<const RoutingTable> expectTable(std::string_view yaml) {
   Compiled compiled = compile(yaml);

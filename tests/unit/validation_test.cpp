@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "compile_yaml.hpp"
 #include "config/config_loader.hpp"
 #include "routing/routing_table.hpp"
 #include "topology/topology.hpp"
@@ -22,18 +23,11 @@ using evr::topology::differOnlyByNumbering;
 
 namespace {
 
-struct Compiled {
-  std::shared_ptr<const RoutingTable> table;
-  Diagnostics diagnostics;
-};
+using Compiled = evr::test::CompiledYaml;
 
 // Loads (which must succeed) and compiles (which must succeed too: validation only warns).
 Compiled compile(std::string_view yaml) {
-  Compiled out;
-  const auto config = evr::config::loadConfigText(yaml, "test.yaml", out.diagnostics);
-  BOOST_TEST_INFO("load diagnostics:\n" << out.diagnostics.toString());
-  BOOST_TEST_REQUIRE(config.has_value());
-  out.table = compileTopology(*config, out.diagnostics);
+  Compiled out = evr::test::compileYaml(yaml);
   BOOST_TEST_INFO("diagnostics:\n" << out.diagnostics.toString());
   BOOST_TEST_REQUIRE(out.table != nullptr);
   BOOST_TEST(!out.diagnostics.hasErrors());
