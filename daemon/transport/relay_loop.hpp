@@ -79,9 +79,8 @@ class RelayLoop {
   // Where copies of routed events go while someone taps (evrctl tap). Loop thread only.
   void setTap(EventTap* tap) { tap_ = tap; }
 
-  // [metrics] Every `every` (checked on the loop's timer, so no finer than heartbeat_ms / 4),
-  // calls `sink` on the loop thread with a fresh immutable snapshot (the metrics server's
-
+  // Every counter, with containers, routes and adapters filled in. Loop thread only (the metrics
+  // server gets copies through a periodic task; control requests are served on this thread).
   stats::Snapshot snapshot() const;
   std::uint64_t instance() const { return instance_; }
   const std::vector<std::string>& endpoints() const { return endpoints_; }
@@ -177,7 +176,6 @@ class RelayLoop {
   std::uint64_t routing_seq_ = 0;
   std::vector<PeerId> backlogged_;    // connected peers with a non-empty queue
   Clock::time_point last_timer_{};
-
 
   stats::Snapshot totals_;  // events_in, deliveries, unrouted, drops (containers filled on snapshot)
   stats::RateLimiter log_limiter_;
