@@ -1,7 +1,9 @@
 # evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
 #   make demo   installs what is missing, builds, and runs the backtest demo for every organization
 #   make test   installs what is missing, builds, and runs every test (ctest)
-# Other targets: deps, build, bench, install (PREFIX=/usr/local), clean.
+# Other targets: deps, build, bench, install (PREFIX=/usr/local), clean, and the checks that start
+# what we ship: test-systemd (the unit under a real systemd, also part of `make test`), image and
+# test-image (the Docker image built with buildah, and its programs run inside it).
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -11,7 +13,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # directory keeps what it was configured with (switching would rebuild everything).
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
-.PHONY: all deps configure build test demo bench install clean
+.PHONY: all deps configure build test test-systemd image test-image demo bench install clean
 
 all: build
 
@@ -27,6 +29,20 @@ build: configure
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j 1
+
+# The unit under a real systemd (tests/systemd/check.sh): start, status, send/recv, reload good and
+# bad, the watchdog, the socket group, stop. Exit 77 = could not boot a container here (skipped).
+SHARED_TOOLS ?= $(abspath ../shared/tools)
+test-systemd: build
+	@TOOLS=$(SHARED_TOOLS) tests/systemd/run.sh $(BUILD_DIR)
+
+# The Docker image, built without a Docker engine (buildah; a full Release build, ~7 min here), and
+# the checks run inside it (tests/image/run.sh): --check, daemon + evrctl, the compose backtest.
+IMAGE_TAG ?= evrouter:latest
+image:
+	@$(SHARED_TOOLS)/container-build.sh $(IMAGE_TAG)
+test-image:
+	@TOOLS=$(SHARED_TOOLS) tests/image/run.sh $(IMAGE_TAG)
 
 # The backtest demo (docs/demo.md): all four organizations of configs/demo/, results in results/.
 demo: build

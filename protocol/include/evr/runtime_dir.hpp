@@ -1,11 +1,19 @@
 // Where evrouterd's sockets live when nobody says otherwise, shared by the daemon and every
 // client: $RUNTIME_DIRECTORY (systemd's RuntimeDirectory=; the first of several), else ./run.
+// A client outside the service (an operator's shell, a container started by hand) has no
+// $RUNTIME_DIRECTORY: it uses ./run's socket when that exists, else the service's in /run/evrouter
+// when that exists, else ./run (a daemon yet to start), so `evrctl status` on a machine running
+// the unit needs no flag.
 #pragma once
 
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 
 namespace evr {
+
+// The directory systemd's unit gives the daemon (RuntimeDirectory=evrouter).
+inline constexpr const char* kServiceRuntimeDir = "/run/evrouter";
 
 inline std::string defaultRuntimeDir() {
   const char* runtime = std::getenv("RUNTIME_DIRECTORY");
@@ -15,10 +23,21 @@ inline std::string defaultRuntimeDir() {
   return dir;
 }
 
-// `env` if set and non-empty, else ipc://<default runtime dir>/<file>.
+// `env` if set and non-empty, else ipc://<dir>/<file> with dir = defaultRuntimeDir(); except that
+// a client without $RUNTIME_DIRECTORY whose ./run has no such socket uses the service's socket
+// when that exists (an operator's shell on a machine running the unit, whatever its directory).
 inline std::string defaultIpcEndpoint(const char* env, const std::string& file) {
   if (const char* endpoint = std::getenv(env); endpoint != nullptr && *endpoint != 0) return endpoint;
-  return "ipc://" + defaultRuntimeDir() + "/" + file;
+  std::string dir = defaultRuntimeDir();
+  const char* runtime = std::getenv("RUNTIME_DIRECTORY");
+  if (runtime == nullptr || *runtime == 0) {
+    std::error_code ec;
+    const std::string service = std::string(kServiceRuntimeDir) + "/" + file;
+    if (!std::filesystem::exists(dir + "/" + file, ec) && std::filesystem::exists(service, ec)) {
+      dir = kServiceRuntimeDir;
+    }
+  }
+  return "ipc://" + dir + "/" + file;
 }
 
 }  // namespace evr
