@@ -11,6 +11,7 @@ packages=(
   libzmq3-dev cppzmq-dev capnproto libcapnp-dev libyaml-cpp-dev libspdlog-dev
   libfmt-dev libboost-test-dev libsystemd-dev libcli11-dev nlohmann-json3-dev
   libbenchmark-dev libcpp-httplib-dev
+  zlib1g-dev  # crc32 for the journal's records
   libfccp-dev  # the demo's CSV reader (Fast C++ CSV Parser)
   # end-to-end benchmark (bench/e2e): the NATS server and its C client, compared against
   nats-server libnats-dev

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <new>
 
-#include "little_endian.hpp"
+#include "evr/little_endian.hpp"
 
 namespace evr {
 namespace {

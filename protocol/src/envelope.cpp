@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "little_endian.hpp"
+#include "evr/little_endian.hpp"
 
 namespace evr {
 namespace {

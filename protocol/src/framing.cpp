@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "little_endian.hpp"
+#include "evr/little_endian.hpp"
 
 namespace evr {
 namespace {

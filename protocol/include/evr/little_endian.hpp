@@ -1,6 +1,6 @@
 // Little-endian loads and stores of the link protocol's fixed-layout fields (envelope, EVENTS
 // record headers, Cap'n Proto segment tables), byte by byte: no alignment needed, any host order.
-// Internal to protocol/.
+// Used by protocol/ and the daemon's journal (daemon/journal/).
 
 #pragma once
 
