@@ -234,10 +234,8 @@ BOOST_AUTO_TEST_CASE(progress_shows_unknown_not_zero_when_a_stats_query_gets_no_
   fs::create_symlink(kBuild / "daemon/evrouterd", build / "daemon/evrouterd");
   fs::create_directory_symlink(kBuild / "examples", build / "examples");
   const auto evrctl = dir.write("build/client/evrctl",
-                                "#!/usr/bin/env bash
-"
-                                "if [ \"$1\" = stats ] && [[ \" $* \" == *\" --timeout \"* ]]; then exit 2; fi
-"
+                                "#!/usr/bin/env bash\n"
+                                "if [ \"$1\" = stats ] && [[ \" $* \" == *\" --timeout \"* ]]; then exit 2; fi\n"
                                 "exec '" + (kBuild / "client/evrctl").string() + "' \"$@\"\n");
   fs::permissions(evrctl, fs::perms::owner_all, fs::perm_options::add);
   const auto run = runDemo(dir, "risk_first", {"--slice", "60", "--build", build.string()});
