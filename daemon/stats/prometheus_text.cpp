@@ -79,10 +79,6 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
   w.family("backpressure_holds_total", "counter",
            "Times a source's acks were held because a connected target's queue was long.");
   w.sample("backpressure_holds_total", {}, snapshot.backpressure_holds);
-  w.family("handler_errors_total", "counter",
-           "Messages whose handling failed with an exception (a bug or a resource failure; "
-           "routing went on).");
-  w.sample("handler_errors_total", {}, snapshot.handler_errors);
 
   w.family("drops_total", "counter", "Events dropped, by reason.");
   for (std::size_t i = 0; i < snapshot.drops.size(); ++i) {
