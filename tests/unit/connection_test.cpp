@@ -54,6 +54,13 @@ struct LinkOnFakeClock {
     routing_id = out.frames[0].to_string();
     return out;
   }
+  // Moves the clock on by `by` and lets the connection run its timers; true when it sent
+  // something.
+  bool tick(std::chrono::milliseconds by) {
+    clock.advance(by);
+    connection.poll(0ms);
+    return pending();
+  }
   // True when the connection has sent something (it sends on this thread: it is there already).
   bool pending() {
     zmq::pollitem_t item{daemon.handle(), 0, ZMQ_POLLIN, 0};
@@ -94,12 +101,8 @@ BOOST_AUTO_TEST_SUITE(connection_clock)
 BOOST_AUTO_TEST_CASE(a_heartbeat_goes_out_after_one_quiet_interval_of_fake_time) {
   LinkOnFakeClock t;
   t.join();
-  t.clock.advance(999ms);
-  t.connection.poll(0ms);
-  BOOST_TEST(!t.pending());
-  t.clock.advance(1ms);
-  t.connection.poll(0ms);
-  BOOST_TEST_REQUIRE(t.pending());
+  BOOST_TEST(!t.tick(999ms));
+  BOOST_TEST_REQUIRE(t.tick(1ms));
   BOOST_TEST((t.receive().envelope.kind == MessageKind::Heartbeat));
 }
 
@@ -124,12 +127,8 @@ BOOST_AUTO_TEST_CASE(received_events_are_acked_once_the_ack_delay_has_passed) {
   t.connection.poll(0ms);
   BOOST_TEST(t.connection.stats().received == 1u);
   BOOST_TEST(!t.pending());  // one event is not worth an ACK of its own yet
-  t.clock.advance(49ms);
-  t.connection.poll(0ms);
-  BOOST_TEST(!t.pending());
-  t.clock.advance(1ms);  // the ack delay (50 ms) has passed
-  t.connection.poll(0ms);
-  BOOST_TEST_REQUIRE(t.pending());
+  BOOST_TEST(!t.tick(49ms));
+  BOOST_TEST_REQUIRE(t.tick(1ms));  // the ack delay (50 ms) has passed
   const auto ack = t.receive().envelope;
   BOOST_TEST((ack.kind == MessageKind::Ack));
   BOOST_TEST(ack.ack == 1u);
@@ -139,31 +138,22 @@ BOOST_AUTO_TEST_CASE(three_silent_heartbeat_intervals_mark_the_link_lost_and_it_
   LinkOnFakeClock t;
   t.join();
   for (int i = 0; i < 2; ++i) {  // the connection keeps talking; the daemon never answers
-    t.clock.advance(1000ms);
-    t.connection.poll(0ms);
+    BOOST_TEST_REQUIRE(t.tick(1000ms));
     BOOST_TEST((t.receive().envelope.kind == MessageKind::Heartbeat));
   }
-  t.clock.advance(999ms);
-  t.connection.poll(0ms);
+  BOOST_TEST(!t.tick(999ms));
   BOOST_TEST(t.connection.joined());
-  BOOST_TEST(!t.pending());
 
-  t.clock.advance(1ms);  // 3000 ms since the daemon last said anything
-  t.connection.poll(0ms);
+  BOOST_TEST_REQUIRE(t.tick(1ms));  // 3000 ms since the daemon last said anything
   BOOST_TEST(!t.connection.joined());
-  BOOST_TEST_REQUIRE(t.pending());
   BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));
 }
 
 BOOST_AUTO_TEST_CASE(hello_is_retried_every_100_ms_of_fake_time_until_welcome) {
   LinkOnFakeClock t;
   BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));  // sent by the constructor
-  t.clock.advance(99ms);
-  t.connection.poll(0ms);
-  BOOST_TEST(!t.pending());
-  t.clock.advance(1ms);
-  t.connection.poll(0ms);
-  BOOST_TEST_REQUIRE(t.pending());
+  BOOST_TEST(!t.tick(99ms));
+  BOOST_TEST_REQUIRE(t.tick(1ms));
   BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));
   BOOST_TEST(!t.connection.joined());
 }
