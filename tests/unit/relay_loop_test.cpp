@@ -1,16 +1,21 @@
 // RelayLoop's timers on a fake clock: the loop is driven turn by turn on the test's thread
 // (turnForTest) over inproc, and time moves only when the test advances it. No sleeps.
 #include <boost/test/unit_test.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 #include <zmq_addon.hpp>
 
 #include <atomic>
 #include <optional>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "evr/envelope.hpp"
 #include "evr/frames.hpp"
 #include "evr/link_messages.hpp"
+#include "compile_yaml.hpp"
 #include "fake_clock.hpp"
 #include "transport/relay_loop.hpp"
 
@@ -91,7 +96,74 @@ struct LoopOnFakeClock {
   zmq::socket_t link;
 };
 
+// A tap that fails every copy: a failure inside per-message handling that no input check catches.
+class FailingTap final : public evr::transport::EventTap {
+ public:
+  bool active() const override { return true; }
+  void publish(const std::string&, const std::vector<std::string>&,
+               const std::vector<std::string>&, unsigned, zmq::message_t&) override {
+    throw std::runtime_error("tap failed");
+  }
+};
+
+// Sends the default logger's output to a string while it lives.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "captured", std::make_shared<spdlog::sinks::ostream_sink_st>(text_));
+    spdlog::set_default_logger(logger);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::size_t count(const std::string& part) const {
+    const std::string text = text_.str();
+    std::size_t n = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+    return n;
+  }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
 }  // namespace
+
+BOOST_AUTO_TEST_SUITE(relay_loop)
+
+BOOST_AUTO_TEST_CASE(a_failure_while_handling_messages_is_counted_and_logged_at_a_limited_rate) {
+  LoopOnFakeClock t;
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, sink]
+)");
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  t.loop.installTable(compiled.table);
+  FailingTap tap;
+  t.loop.setTap(&tap);
+  t.join("src");
+  const auto event = evr::encodeHello({evr::kProtocolVersion, "any-capnp-message", 1, 0, 1, "x"});
+  {
+    CapturedLog log;
+    for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+      t.send(MessageKind::Event, seq, &event, static_cast<std::uint8_t>(evr::EventType::BAR));
+    }
+    t.loop.turnForTest();  // five failures within one second: logged once
+    BOOST_TEST(log.count("error while handling a message: tap failed") == 1u);
+  }
+  const auto snapshot = t.loop.snapshot();
+  BOOST_TEST(snapshot.handler_errors == 5u);
+  BOOST_TEST(snapshot.events_in == 5u);
+  BOOST_TEST(snapshot.summary().find("handler_errors=5") != std::string::npos);
+  // The loop goes on: a heartbeat is answered.
+  t.send(MessageKind::Heartbeat, 0, nullptr);
+  t.loop.turnForTest();
+  BOOST_TEST((t.receive().kind == MessageKind::Heartbeat));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(relay_loop_clock)
 
