@@ -147,6 +147,15 @@ run_one() {
   local started=$SECONDS
   local start_ns
   start_ns=$(date +%s%N)
+  # Containers start once the daemon answers on its control socket (bounded), so the progress
+  # queries below talk to a running daemon from the first one on.
+  if ! "$evrctl" status --control "$control" --timeout 30 >/dev/null 2>&1; then
+    echo "demo: evrouterd did not answer within 30 s; see $run_dir/evrouterd.log" >&2
+    stop_all
+    return 1
+  fi
+  local ready_ns
+  ready_ns=$(date +%s%N)
   local running=() i
   for i in "${!names[@]}"; do
     eval "exec ${commands[$i]}" >"$run_dir/${names[$i]}.log" 2>&1 &
@@ -156,7 +165,10 @@ run_one() {
   echo "   started evrouterd and ${#names[@]} containers: ${names[*]}"
 
   # Progress until every container has exited (they do after END_OF_DATA).
-  local failed="" last_in=0 last_t=$start_ns rate=0 graphed=false last_print=0
+  # events and rate show "?" until evrouterd has answered; a query that gets no answer within its
+  # bound (a busy machine) keeps the last figures instead of reading as 0. The rate counts from
+  # when the daemon first answered, before any container ran (0 events then).
+  local failed="" events="?" rate="?" last_in=0 last_t=$ready_ns graphed=false last_print=0
   while [ ${#running[@]} -gt 0 ]; do
     local still=() entry
     for entry in "${running[@]}"; do
@@ -171,14 +183,17 @@ run_one() {
     if [ -n "$failed" ]; then break; fi
     if [ $((SECONDS - started)) -ge "$timeout_s" ]; then failed=" timeout after ${timeout_s}s"; break; fi
 
-    local stats total done events now
-    stats=$("$evrctl" stats --control "$control" --timeout 1 2>/dev/null | head -n 1 || true)
-    events=$(sed -n 's/^in \([0-9]*\),.*/\1/p' <<<"$stats")
+    local stats total done answer now
+    stats=$("$evrctl" stats --control "$control" --timeout 5 2>/dev/null | head -n 1 || true)
+    answer=$(sed -n 's/^in \([0-9]*\),.*/\1/p' <<<"$stats")
     now=$(date +%s%N)
-    if [ -n "$events" ] && [ $((now - last_t)) -ge 500000000 ]; then
-      rate=$(( (events - last_in) * 1000000000 / (now - last_t) ))
-      last_in=$events
-      last_t=$now
+    if [ -n "$answer" ]; then
+      events=$answer
+      if [ $((now - last_t)) -ge 500000000 ]; then
+        rate=$(( (answer - last_in) * 1000000000 / (now - last_t) ))
+        last_in=$answer
+        last_t=$now
+      fi
     fi
     if ! $graphed && [ "$("$evrctl" status --control "$control" --timeout 1 2>/dev/null |
                           sed -n 's/^connected (\([0-9]*\)).*/\1/p')" = "${#names[@]}" ]; then
@@ -188,7 +203,7 @@ run_one() {
     done=$(last_value "$run_dir/performance_tracker.log" bars)
     local line
     line=$(printf "   bars %s/%s through the tracker, %s events routed, %s events/s, %ss" \
-           "${done:-0}" "${total:-?}" "${events:-0}" "$rate" $((SECONDS - started)))
+           "${done:-0}" "${total:-?}" "$events" "$rate" $((SECONDS - started)))
     if $tty; then
       printf "\r%s   " "$line"
     elif [ $((SECONDS - last_print)) -ge 2 ]; then

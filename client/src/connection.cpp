@@ -127,6 +127,12 @@ Connection::~Connection() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
 
+void Connection::setClockForTest(Now now) {
+  now_ = std::move(now);
+  const auto restart = now_();
+  last_send_ = last_receive_ = last_hello_ = last_ack_request_ = restart;
+}
+
 void Connection::stop() {
   stop_requested_.store(true, std::memory_order_release);
   const std::uint64_t one = 1;
@@ -145,9 +151,10 @@ bool Connection::poll(std::chrono::milliseconds timeout) {
 }
 
 bool Connection::flush(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;  // real time, like the poll
   while (!(joined_ && unacked_.empty())) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     requestAck();
     serveOnce(std::min(left, kAckRequestEvery));
@@ -160,7 +167,7 @@ void Connection::requestAck() {
   sendUnsent();  // the request follows the events on the link, so the answer covers them
   // One request per batch of sent events; asked again only if the answer is slow to come.
   const std::uint64_t sent = next_unsent_seq_ - 1;
-  const auto now = Clock::now();
+  const auto now = now_();
   if (sent == ack_requested_up_to_ && now - last_ack_request_ < kAckRequestEvery) return;
   if (sendControl(MessageKind::Heartbeat)) {
     last_ack_request_ = now;
@@ -169,9 +176,10 @@ void Connection::requestAck() {
 }
 
 bool Connection::waitJoined(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;  // real time, like the poll
   while (!joined_) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
     serveOnce(std::min(left, kHelloRetry));
   }
@@ -226,7 +234,7 @@ void Connection::sendHello() {
   envelope.kind = MessageKind::Hello;
   auto head = envelopeMessage(envelope);
   auto body = wordsMessage(encodeHello(hello));
-  last_hello_ = Clock::now();
+  last_hello_ = now_();
   sendFrames(head, &body);
 }
 
@@ -235,7 +243,7 @@ bool Connection::sendFrames(zmq::message_t& envelope, zmq::message_t* body) {
   auto sent = socket_.send(envelope, body ? flags | zmq::send_flags::sndmore : flags);
   if (!sent) return false;  // no connection or HWM: the caller keeps the message for later
   if (body != nullptr) socket_.send(*body, flags);  // frames of one message travel together
-  last_send_ = Clock::now();
+  last_send_ = now_();
   return true;
 }
 
@@ -340,7 +348,7 @@ std::size_t Connection::receiveBurst() {
       }
       if (!body->more()) break;
     }
-    last_receive_ = Clock::now();
+    last_receive_ = now_();
     const DecodedEnvelope decoded = decodeEnvelope(bytesOf(head));
     if (!decoded.ok()) {
       ++stats_.malformed;
@@ -463,7 +471,7 @@ void Connection::handleError(zmq::message_t* body) {
       // The daemon restarted or forgot us: join again right away and resend what is unacked.
       if (joined_) markLost("evrouterd does not know this connection");
       // Every unknown message gets this answer; one HELLO per retry interval is enough.
-      if (Clock::now() - last_hello_ >= kHelloRetry) sendHello();
+      if (now_() - last_hello_ >= kHelloRetry) sendHello();
       return;
     case schema::ErrorCode::SHUTTING_DOWN:
       if (joined_) markLost("evrouterd is shutting down");
@@ -488,7 +496,7 @@ void Connection::markLost(const char* why) {
 }
 
 void Connection::onTimer() {
-  const auto now = Clock::now();
+  const auto now = now_();
   if (!joined_) {
     if (now - last_hello_ >= kHelloRetry) sendHello();
     return;

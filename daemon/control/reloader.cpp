@@ -1,13 +1,16 @@
 #include "control/reloader.hpp"
 
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
 #include <algorithm>
+#include <ctime>
 #include <fmt/format.h>
 #include <fstream>
-#include <set>
 #include <sstream>
 
-#include "config/config_loader.hpp"
-#include "topology/topology.hpp"
+#include "topology/compile_config.hpp"
+#include "transport/relay_loop.hpp"
 
 namespace evr::control {
 namespace {
@@ -24,6 +27,44 @@ std::vector<std::string> endpointsOf(const config::RouterSettings& router) {
   std::vector<std::string> out;
   for (const auto& listen : router.listen) out.push_back(listen.value);
   return out;
+}
+
+// Routes of `from` that `to` does not have, as sorted lines.
+std::vector<std::string> routesMissing(const std::vector<routing::RouteSummary>& to,
+                                       const std::vector<routing::RouteSummary>& from) {
+  std::vector<std::string> out;
+  for (const auto& route : from) {
+    if (std::find(to.begin(), to.end(), route) == to.end()) out.push_back(route.toString());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// What the running sockets were made with cannot change by a reload: say so by name.
+std::vector<std::string> refusedChanges(const std::string& path,
+                                        const config::RouterSettings& before,
+                                        const config::RouterSettings& after) {
+  std::vector<std::string> refused;
+  if (endpointsOf(before) != endpointsOf(after)) {
+    refused.push_back(path + ": router.listen cannot change by a reload (restart evrouterd)");
+  }
+  if ((before.control ? before.control->value : "") !=
+          (after.control ? after.control->value : "") ||
+      before.control_allow_remote != after.control_allow_remote) {
+    refused.push_back(path + ": router.control cannot change by a reload (restart evrouterd)");
+  }
+  if (before.metrics != after.metrics) {
+    refused.push_back(path + ": router.metrics cannot change by a reload (restart evrouterd)");
+  }
+  if (before.max_message_size != after.max_message_size ||
+      before.queue_limit != after.queue_limit || before.max_hops != after.max_hops ||
+      before.heartbeat_ms != after.heartbeat_ms ||
+      before.shutdown_grace_ms != after.shutdown_grace_ms) {
+    refused.push_back(path +
+                      ": router limits (queue_limit, max_hops, max_message_size, heartbeat_ms, "
+                      "shutdown_grace_ms) cannot change by a reload (restart evrouterd)");
+  }
+  return refused;
 }
 
 }  // namespace
@@ -43,33 +84,24 @@ std::string Reloader::digestOf(const std::string& bytes) {
   return fmt::format("{:016x}", hash);
 }
 
-std::vector<std::string> Reloader::routeLines(const routing::RoutingTable& table) {
-  std::vector<std::string> lines;
-  std::istringstream text(table.describe());
-  std::string line;
-  bool in_routes = false;
-  while (std::getline(text, line)) {
-    if (line == "routes:") {
-      in_routes = true;
-      continue;
-    }
-    if (in_routes && line.find("(no routes)") == std::string::npos) {
-      lines.push_back(line.substr(line.find_first_not_of(' ')));
-    }
+ReloadOutcome Reloader::reload(const std::string& requested_path) {
+  auto outcome = reloadUncounted(requested_path.empty() ? path_ : requested_path);
+  if (!outcome.ok) {
+    ++counts_.rejected;
+  } else if (outcome.changed) {
+    ++counts_.applied;
+  } else {
+    ++counts_.unchanged;
   }
-  std::sort(lines.begin(), lines.end());
-  return lines;
+  return outcome;
 }
 
-ReloadOutcome Reloader::reload(const std::string& requested_path) {
+ReloadOutcome Reloader::reloadUncounted(const std::string& path) {
   ReloadOutcome outcome;
-  const std::string path = requested_path.empty() ? path_ : requested_path;
+  outcome.generation = generation_;
+  outcome.digest = digest_;
   const auto reject = [&](std::vector<std::string> errors) {
-    ++failures_;
-    outcome.ok = false;
     outcome.errors = std::move(errors);
-    outcome.generation = generation_;
-    outcome.digest = digest_;
     return outcome;
   };
 
@@ -77,65 +109,56 @@ ReloadOutcome Reloader::reload(const std::string& requested_path) {
   if (!bytes) return reject({path + ": cannot read the config file"});
   const std::string digest = digestOf(*bytes);
 
-  config::Diagnostics diagnostics;
-  auto config = config::loadConfigText(*bytes, path, diagnostics);
-  std::shared_ptr<const routing::RoutingTable> table;
-  if (config) table = topology::compileTopology(*config, diagnostics);
-  for (const auto& d : diagnostics.all()) {
-    if (d.severity == config::Severity::Warning) outcome.warnings.push_back(d.toString());
+  std::vector<std::string> errors;
+  auto compiled = topology::compileConfigText(*bytes, path, [&](const config::Diagnostic& d) {
+    (d.severity == config::Severity::Error ? errors : outcome.warnings).push_back(d.toString());
+  });
+  if (!compiled.ok()) return reject(std::move(errors));
+  if (auto refused = refusedChanges(path, config_.router, compiled.config->router);
+      !refused.empty()) {
+    return reject(std::move(refused));
   }
-  if (diagnostics.hasErrors() || !table) {
-    std::vector<std::string> errors;
-    for (const auto& d : diagnostics.all()) {
-      if (d.severity == config::Severity::Error) errors.push_back(d.toString());
-    }
-    return reject(std::move(errors));
-  }
-
-  // What the running sockets were made with cannot change by a reload: say so by name.
-  std::vector<std::string> refused;
-  const auto& before = config_.router;
-  const auto& after = config->router;
-  if (endpointsOf(before) != endpointsOf(after)) {
-    refused.push_back(path + ": router.listen cannot change by a reload (restart evrouterd)");
-  }
-  if ((before.control ? before.control->value : "") != (after.control ? after.control->value : "") ||
-      before.control_allow_remote != after.control_allow_remote) {
-    refused.push_back(path + ": router.control cannot change by a reload (restart evrouterd)");
-  }
-  if (before.metrics != after.metrics) {
-    refused.push_back(path + ": router.metrics cannot change by a reload (restart evrouterd)");
-  }
-  if (before.max_message_size != after.max_message_size || before.queue_limit != after.queue_limit ||
-      before.max_hops != after.max_hops || before.heartbeat_ms != after.heartbeat_ms ||
-      before.shutdown_grace_ms != after.shutdown_grace_ms) {
-    refused.push_back(path + ": router limits (queue_limit, max_hops, max_message_size, heartbeat_ms, "
-                             "shutdown_grace_ms) cannot change by a reload (restart evrouterd)");
-  }
-  if (!refused.empty()) return reject(std::move(refused));
 
   outcome.ok = true;
-  if (digest == digest_ && path == path_) {
-    outcome.changed = false;  // the same file, byte for byte: nothing to do
-    outcome.generation = generation_;
-    outcome.digest = digest_;
-    return outcome;
-  }
-  const auto old_lines = routeLines(*table_);
-  const auto new_lines = routeLines(*table);
-  std::set_difference(new_lines.begin(), new_lines.end(), old_lines.begin(), old_lines.end(),
-                      std::back_inserter(outcome.routes_added));
-  std::set_difference(old_lines.begin(), old_lines.end(), new_lines.begin(), new_lines.end(),
-                      std::back_inserter(outcome.routes_removed));
+  if (digest == digest_ && path == path_) return outcome;  // the same file, byte for byte: a no-op
+  const auto before = table_->routes();
+  const auto after = compiled.table->routes();
+  outcome.routes_added = routesMissing(before, after);
+  outcome.routes_removed = routesMissing(after, before);
   path_ = path;
   digest_ = digest;
-  config_ = std::move(*config);
-  table_ = table;
+  config_ = std::move(*compiled.config);
+  table_ = compiled.table;
   ++generation_;
   outcome.changed = true;
   outcome.generation = generation_;
   outcome.digest = digest_;
-  outcome.table = std::move(table);
+  outcome.table = std::move(compiled.table);
+  return outcome;
+}
+
+ReloadOutcome applyReload(Reloader& reloader, transport::RelayLoop& loop, const std::string& path) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
+             static_cast<unsigned long long>(now.tv_sec) * 1000000ULL +
+                 static_cast<unsigned long long>(now.tv_nsec) / 1000ULL);
+  auto outcome = reloader.reload(path);
+  for (const auto& warning : outcome.warnings) spdlog::warn("{}", warning);
+  if (!outcome.ok) {
+    for (const auto& error : outcome.errors) spdlog::error("{}", error);
+    spdlog::error("reload rejected ({} failed so far): the running routes stay in force",
+                  reloader.failures());
+  } else if (!outcome.changed) {
+    spdlog::info("reload: {} is unchanged (generation {}); nothing to do", reloader.configPath(),
+                 outcome.generation);
+  } else {
+    loop.installTable(outcome.table);
+    spdlog::info("reload applied: generation {} digest {} from {}: {} routes added, {} removed",
+                 outcome.generation, outcome.digest, reloader.configPath(),
+                 outcome.routes_added.size(), outcome.routes_removed.size());
+  }
+  sd_notify(0, "READY=1");
   return outcome;
 }
 

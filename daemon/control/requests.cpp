@@ -146,7 +146,7 @@ void answer(schema::ControlRequest::Reader request, schema::ControlReply::Builde
       fillGraph(reply.initGraph(), context);
       return;
     case schema::ControlRequest::RELOAD: {
-      const auto outcome = context.reload(request.getReload().cStr());
+      const auto outcome = applyReload(context.reloader, context.loop, request.getReload().cStr());
       reply.setOk(outcome.ok);
       setTexts(reply.initErrors(static_cast<unsigned>(outcome.errors.size())), outcome.errors);
       auto result = reply.initReload();

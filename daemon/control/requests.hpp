@@ -1,10 +1,10 @@
 // answer(): what each control request does. Runs on the loop thread (via ControlServer), so it
-// reads the loop's counters and swaps its table without locks.
+// reads the loop's counters and swaps its table (applyReload, the path SIGHUP takes too) without
+// locks.
 
 #pragma once
 
 #include <chrono>
-#include <functional>
 #include <string>
 
 #include "control.capnp.h"
@@ -17,7 +17,6 @@ struct ControlContext {
   transport::RelayLoop& loop;
   Reloader& reloader;
   std::chrono::steady_clock::time_point started;
-  std::function<ReloadOutcome(const std::string&)> reload;  // the shared reload path
   std::string tap_endpoint;
 };
 

@@ -102,15 +102,6 @@ std::optional<ContainerId> RoutingTable::find(std::string_view name) const {
 
 namespace {
 
-std::string joinContainers(const RoutingTable& table, const std::vector<ContainerId>& ids) {
-  std::string out;
-  for (const auto id : ids) {
-    if (!out.empty()) out += ", ";
-    out += table.name(id);
-  }
-  return out;
-}
-
 bool sameTransformed(const std::vector<TransformedTarget>& a, const std::vector<TransformedTarget>& b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
     return x.target == y.target && x.transform == y.transform;
@@ -123,6 +114,58 @@ bool sameSelective(const std::vector<SelectiveStep>& a, const std::vector<Select
 }
 
 }  // namespace
+
+std::string RouteSummary::toString() const {
+  std::string targets_text;
+  for (const auto& target : targets) {
+    targets_text += (targets_text.empty() ? "" : ", ") + target.container;
+    if (target.transform) targets_text += " (" + *target.transform + ")";
+  }
+  for (const auto& decider : deciders) {
+    targets_text += (targets_text.empty() ? "" : ", ") + std::string("<") + decider + " decides>";
+  }
+  std::string out = source + ": " + types.toString() + " -> " + targets_text;
+  for (std::size_t i = 0; i < adapters.size(); ++i) out += (i == 0 ? "  via " : ", ") + adapters[i];
+  return out;
+}
+
+std::vector<RouteSummary> RoutingTable::routes() const {
+  std::vector<RouteSummary> out;
+  for (std::size_t source = 0; source < containers_.size(); ++source) {
+    struct Group {
+      EventTypeSet types;
+      const RouteEntry* entry;
+    };
+    std::vector<Group> groups;
+    for (unsigned type = 1; type < kEventTypeCount; ++type) {
+      const auto& entry = entries_[source * kEventTypeCount + type];
+      if (entry.empty()) continue;
+      auto group = std::find_if(groups.begin(), groups.end(), [&entry](const Group& g) {
+        return g.entry->targets == entry.targets && g.entry->adapters == entry.adapters &&
+               sameTransformed(g.entry->transformed, entry.transformed) &&
+               sameSelective(g.entry->selective, entry.selective);
+      });
+      if (group == groups.end()) {
+        groups.push_back(Group{EventTypeSet{}, &entry});
+        group = groups.end() - 1;
+      }
+      group->types.add(static_cast<EventType>(type));
+    }
+    for (const auto& group : groups) {
+      RouteSummary summary;
+      summary.source = containers_[source];
+      summary.types = group.types;
+      for (const auto target : group.entry->targets) summary.targets.push_back({name(target), std::nullopt});
+      for (const auto& t : group.entry->transformed) {
+        summary.targets.push_back({name(t.target), t.transform->describe()});
+      }
+      for (const auto& step : group.entry->selective) summary.deciders.push_back(adapters_[step.adapter].name);
+      for (const auto adapter : group.entry->adapters) summary.adapters.push_back(adapters_[adapter].name);
+      out.push_back(std::move(summary));
+    }
+  }
+  return out;
+}
 
 std::string RoutingTable::describe() const {
   std::string out;
@@ -159,46 +202,15 @@ std::string RoutingTable::describe() const {
 
   // Per source, the types that share one route, in type order: "data: BAR|TICK -> strategy".
   out += "routes:\n";
-  for (std::size_t source = 0; source < containers_.size(); ++source) {
-    struct Group {
-      EventTypeSet types;
-      const RouteEntry* entry;
-    };
-    std::vector<Group> groups;
-    for (unsigned type = 1; type < kEventTypeCount; ++type) {
-      const auto& entry = entries_[source * kEventTypeCount + type];
-      if (entry.empty()) continue;
-      auto group = std::find_if(groups.begin(), groups.end(), [&entry](const Group& g) {
-        return g.entry->targets == entry.targets && g.entry->adapters == entry.adapters &&
-               sameTransformed(g.entry->transformed, entry.transformed) &&
-               sameSelective(g.entry->selective, entry.selective);
-      });
-      if (group == groups.end()) {
-        groups.push_back(Group{EventTypeSet{}, &entry});
-        group = groups.end() - 1;
-      }
-      group->types.add(static_cast<EventType>(type));
-    }
-    const std::string& source_name = containers_[source];
-    if (groups.empty()) {
+  const auto summaries = routes();
+  auto summary = summaries.begin();
+  for (const auto& source_name : containers_) {
+    if (summary == summaries.end() || summary->source != source_name) {
       out += "  " + source_name + ": (no routes)\n";
       continue;
     }
-    for (const auto& group : groups) {
-      std::string targets = joinContainers(*this, group.entry->targets);
-      for (const auto& t : group.entry->transformed) {
-        targets += (targets.empty() ? "" : ", ") + name(t.target) + " (" + t.transform->describe() + ")";
-      }
-      for (const auto& step : group.entry->selective) {
-        targets += (targets.empty() ? "" : ", ") + std::string("<") + adapters_[step.adapter].name + " decides>";
-      }
-      out += "  " + source_name + ": " + group.types.toString() + " -> " + targets;
-      if (!group.entry->adapters.empty()) out += "  via ";
-      for (std::size_t i = 0; i < group.entry->adapters.size(); ++i) {
-        if (i > 0) out += ", ";
-        out += adapters_[group.entry->adapters[i]].name;
-      }
-      out += '\n';
+    for (; summary != summaries.end() && summary->source == source_name; ++summary) {
+      out += "  " + summary->toString() + '\n';
     }
   }
   return out;

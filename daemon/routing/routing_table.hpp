@@ -129,6 +129,25 @@ struct RouteEntry {
   bool empty() const { return targets.empty() && transformed.empty() && selective.empty(); }
 };
 
+// One line of the compiled routes: the event types from `source` that share one route, and where
+// they go. A value built from names, so routes of two tables compare (the reload diff) without
+// their ids or pointers agreeing.
+struct RouteSummary {
+  struct Target {
+    std::string container;
+    std::optional<std::string> transform;  // Transform::describe(); none for a plain delivery
+    friend bool operator==(const Target&, const Target&) = default;
+  };
+  std::string source;
+  EventTypeSet types;
+  std::vector<Target> targets;        // plain deliveries (by id), then transformed ones
+  std::vector<std::string> deciders;  // selective adapters that pick more targets at run time
+  std::vector<std::string> adapters;  // the unconditional adapters that route it
+  friend bool operator==(const RouteSummary&, const RouteSummary&) = default;
+  // "data: BAR|TICK -> strategy, risk (retype ...), <regime_routing decides>  via main"
+  std::string toString() const;
+};
+
 class RoutingTable {
  public:
   RoutingTable() = default;
@@ -149,7 +168,11 @@ class RoutingTable {
   // True when some adapter takes events (of any type) from `source`.
   bool isSource(ContainerId source) const { return is_source_[source]; }
 
-  // Human-readable routes, one line per (source, types) -> targets, for `evrouterd --check`.
+  // Every route, per source in id order, then by first event type; sources without routes have
+  // none.
+  std::vector<RouteSummary> routes() const;
+
+  // Human-readable adapters and routes (one line per RouteSummary), for `evrouterd --check`.
   std::string describe() const;
 
  private:

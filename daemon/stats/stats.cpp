@@ -28,6 +28,7 @@ std::string Snapshot::summary() const {
   }
   out += drop_text.empty() ? " dropped=0" : " dropped:" + drop_text;
   if (backpressure_holds > 0) out += fmt::format(" backpressure_holds={}", backpressure_holds);
+  if (handler_errors > 0) out += fmt::format(" handler_errors={}", handler_errors);
   return out;
 }
 

@@ -89,6 +89,8 @@ struct Snapshot {
   std::uint64_t unrouted = 0;
   std::uint64_t unmatched = 0;  // selective adapters: events no rule and no default took
   std::uint64_t backpressure_holds = 0;  // a source's acks held: a connected target's queue was long
+  std::uint64_t handler_errors = 0;  // messages whose handling failed with an exception (a bug or
+                                    // a resource failure; the loop went on)
   DropCounts drops{};
   std::vector<ContainerSnapshot> containers;
   std::vector<RouteSnapshot> routes;  // non-zero only
@@ -97,7 +99,7 @@ struct Snapshot {
   LatencyHistogram latency;  // time in the router per routed (or unrouted) event
 
   // One line: "in=.. delivered=.. unrouted=.. unmatched=.. dropped: malformed=.. ..." (only
-  // non-zero drops).
+  // non-zero drops; backpressure_holds and handler_errors only when non-zero).
   std::string summary() const;
 };
 

@@ -2,22 +2,18 @@
 
 #include <ostream>
 
-#include "config/config_loader.hpp"
-#include "topology/topology.hpp"
+#include "topology/compile_config.hpp"
 
 namespace evr::topology {
 
 int checkConfigFile(const std::string& path, std::ostream& out, std::ostream& err) {
-  config::Diagnostics diagnostics;
-  auto config = config::loadConfigFile(path, diagnostics);
-  std::shared_ptr<const routing::RoutingTable> table;
-  if (config) table = compileTopology(*config, diagnostics);
-  for (const auto& diagnostic : diagnostics.all()) err << diagnostic.toString() << '\n';
-  if (diagnostics.hasErrors() || !table) {
-    err << path << ": " << diagnostics.errorCount() << " error(s)\n";
+  const auto compiled =
+      compileConfigFile(path, [&err](const config::Diagnostic& d) { err << d.toString() << '\n'; });
+  if (!compiled.ok()) {
+    err << path << ": " << compiled.errors << " error(s)\n";
     return 1;
   }
-  out << "config OK: " << path << '\n' << table->describe();
+  out << "config OK: " << path << '\n' << compiled.table->describe();
   return 0;
 }
 

@@ -35,6 +35,9 @@ constexpr std::uint64_t kAckBatch = 1024;
 constexpr int kPipeHighWaterMark = 100;
 // A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
 constexpr int kMissedHeartbeats = 3;
+// log_limiter_ keys: one per drop reason, then these.
+constexpr std::size_t kSeqSkipLogKey = static_cast<std::size_t>(stats::DropReason::Count);
+constexpr std::size_t kHandlerErrorLogKey = kSeqSkipLogKey + 1;
 
 std::uint64_t randomInstance() {
   std::random_device device;
@@ -58,6 +61,12 @@ bool unixSocketIsServed(const std::string& path) {
 }
 
 std::string peerLabel(const Peer& peer) { return "'" + peer.name + "'"; }
+
+std::uint64_t nanosecondsSince(std::chrono::steady_clock::time_point start) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now() - start)
+                                        .count());
+}
 
 }  // namespace
 
@@ -124,40 +133,47 @@ void RelayLoop::rebindTable() {
   }
 }
 
+std::chrono::milliseconds RelayLoop::timerInterval() const {
+  return std::chrono::milliseconds(std::max<std::uint32_t>(settings_.heartbeat_ms / 4, 10));
+}
+
 void RelayLoop::run(int signal_fd) {
   spdlog::info("evrouterd instance {:016x} routing {} containers through {} adapters", instance_,
                table_->containers().size(), table_->adapters().size());
-  const auto timer_interval = std::chrono::milliseconds(std::max<std::uint32_t>(settings_.heartbeat_ms / 4, 10));
   while (!stop_requested_.load(std::memory_order_acquire)) {
-    std::array<zmq::pollitem_t, 2 + kMaxSidePollers> items{};
-    items[0] = {socket_.handle(), 0, ZMQ_POLLIN, 0};
-    items[1] = {nullptr, signal_fd, ZMQ_POLLIN, 0};
-    for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
-      items[2 + i] = {side_pollers_[i].socket->handle(), -1, ZMQ_POLLIN, 0};
-    }
-    const auto timeout = backlogged_.empty() ? timer_interval : kBacklogRetry;
-    zmq::poll(items.data(), 2 + side_pollers_.size(), timeout);
-    for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
-      if (items[2 + i].revents & ZMQ_POLLIN) side_pollers_[i].serve();
-    }
-    if (signal_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
-      signalfd_siginfo info{};
-      if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
-        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
-          spdlog::info("{} received: stopping", ::strsignal(static_cast<int>(info.ssi_signo)));
-          break;
-        }
-        if (info.ssi_signo == SIGHUP && on_reload_) on_reload_();
-      }
-    }
-    if (items[0].revents & ZMQ_POLLIN) receiveBurst();
-    flushAllOut();
-    if (!backlogged_.empty()) flushBacklog();
-    releaseHeldAcks();
-    sendAcks();
-    if (Clock::now() - last_timer_ >= timer_interval) onTimer();
+    if (!turn(signal_fd, backlogged_.empty() ? timerInterval() : kBacklogRetry)) break;
   }
   drainForShutdown();
+}
+
+bool RelayLoop::turn(int signal_fd, std::chrono::milliseconds timeout) {
+  std::array<zmq::pollitem_t, 2 + kMaxSidePollers> items{};
+  items[0] = {socket_.handle(), 0, ZMQ_POLLIN, 0};
+  items[1] = {nullptr, signal_fd, ZMQ_POLLIN, 0};
+  for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
+    items[2 + i] = {side_pollers_[i].socket->handle(), -1, ZMQ_POLLIN, 0};
+  }
+  zmq::poll(items.data(), 2 + side_pollers_.size(), timeout);
+  for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
+    if (items[2 + i].revents & ZMQ_POLLIN) side_pollers_[i].serve();
+  }
+  if (signal_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
+    signalfd_siginfo info{};
+    if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+      if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+        spdlog::info("{} received: stopping", ::strsignal(static_cast<int>(info.ssi_signo)));
+        return false;
+      }
+      if (info.ssi_signo == SIGHUP && on_reload_) on_reload_();
+    }
+  }
+  if (items[0].revents & ZMQ_POLLIN) receiveBurst();
+  flushAllOut();
+  if (!backlogged_.empty()) flushBacklog();
+  releaseHeldAcks();
+  sendAcks();
+  if (now_() - last_timer_ >= timerInterval()) onTimer();
+  return true;
 }
 
 void RelayLoop::receiveBurst() {
@@ -189,8 +205,17 @@ void RelayLoop::receiveBurst() {
     try {
       handleMessage(routing_id, head, body ? &*body : nullptr);
     } catch (const std::exception& e) {
-      // Nothing from outside may stop the loop; this is a bug or a resource failure: say so.
-      spdlog::error("error while handling a message: {}", e.what());
+      // Nothing from outside may stop the loop; this is a bug or a resource failure: count it and
+      // say so, at a limited rate like the drops (a failure that repeats per message would
+      // otherwise flood the log).
+      ++totals_.handler_errors;
+      std::uint64_t suppressed = 0;
+      if (log_limiter_.allow(kHandlerErrorLogKey, suppressed)) {
+        spdlog::error(
+            "error while handling a message: {} [{} so far; {} like it not logged in the "
+            "last second]",
+            e.what(), totals_.handler_errors, suppressed);
+      }
     }
   }
 }
@@ -227,7 +252,7 @@ void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
     return;
   }
   Peer& peer = peers_[*known];
-  peer.last_heard = Clock::now();
+  peer.last_heard = now_();
   if (envelope.ack > peer.tx_acked) peer.tx_acked = envelope.ack;
   switch (envelope.kind) {
     case MessageKind::Event: handleEvent(*known, envelope, body); return;
@@ -284,7 +309,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
   const PeerId id = peers_.ensure(hello->container);
   if (peers_.size() != known_peers) container_of_peer_.resize(peers_.size(), -1);
   Peer& peer = peers_[id];
-  const auto now = Clock::now();
+  const auto now = now_();
   const bool same_connection = peer.connected && peer.routing_id == routing_id &&
                                peer.client_instance == hello->client_instance;
   if (peer.connected && peer.routing_id != routing_id) {
@@ -357,7 +382,7 @@ bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq) {
   }
   if (seq != peer.last_rx_seq + 1) {
     std::uint64_t suppressed = 0;
-    if (log_limiter_.allow(static_cast<std::size_t>(stats::DropReason::Count), suppressed)) {
+    if (log_limiter_.allow(kSeqSkipLogKey, suppressed)) {
       spdlog::warn("link from '{}' skipped from seq {} to {} ({} more suppressed)", peer.name,
                    peer.last_rx_seq, seq, suppressed);
     }
@@ -369,19 +394,20 @@ bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq) {
 }
 
 void RelayLoop::handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body) {
-  const auto entered = Clock::now();  // [metrics] evrouter_route_seconds
+  // [metrics] evrouter_route_seconds: real time, whatever clock the timers read
+  const auto entered = std::chrono::steady_clock::now();
   if (!takeSeq(source, envelope.seq)) return;
   if (body == nullptr) {
     drop(stats::DropReason::Malformed, source, std::nullopt, "EVENT without an event frame");
     return;
   }
   acceptEvent(source, envelope.seq, envelope.event_type, envelope.hops, bytesOf(*body));
-  totals_.latency.record(static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - entered).count()));
+  totals_.latency.record(nanosecondsSince(entered));
 }
 
 void RelayLoop::handleEvents(PeerId source, const Envelope& envelope, zmq::message_t* body) {
-  const auto entered = Clock::now();  // [metrics] evrouter_route_seconds, averaged over the batch
+  // [metrics] evrouter_route_seconds, averaged over the batch: real time
+  const auto entered = std::chrono::steady_clock::now();
   const std::size_t count = envelope.flags;
   const auto raw = body ? bytesOf(*body) : std::span<const std::byte>();
   const BatchError error = body == nullptr ? BatchError::Truncated : checkBatch(raw, count);
@@ -401,8 +427,7 @@ void RelayLoop::handleEvents(PeerId source, const Envelope& envelope, zmq::messa
     if (takeSeq(source, seq)) acceptEvent(source, seq, record.event_type, record.hops, record.event);
     ++seq;
   }
-  const auto spent = static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - entered).count());
+  const auto spent = nanosecondsSince(entered);
   totals_.latency.record(spent / count, count);
 }
 
@@ -752,7 +777,7 @@ void RelayLoop::sendAcks() {
 }
 
 void RelayLoop::onTimer() {
-  const auto now = Clock::now();
+  const auto now = now_();
   last_timer_ = now;
   for (auto& task : periodic_) {
     if (now - task.last < task.every) continue;
@@ -809,11 +834,11 @@ void RelayLoop::drop(stats::DropReason reason, PeerId from, std::optional<PeerId
 void RelayLoop::drainForShutdown() {
   stopping_ = true;
   flushAllOut();
-  const auto deadline = Clock::now() + std::chrono::milliseconds(settings_.shutdown_grace_ms);
+  const auto deadline = now_() + std::chrono::milliseconds(settings_.shutdown_grace_ms);
   // Stop taking new events (they stay unacked in their senders, who resend them to the next
   // daemon); deliver what is queued for connected containers while the grace period lasts.
   sendAcks();
-  while (!backlogged_.empty() && Clock::now() < deadline) {
+  while (!backlogged_.empty() && now_() < deadline) {
     flushBacklog();
     if (backlogged_.empty()) break;
     std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLOUT, 0}}};
@@ -830,7 +855,7 @@ void RelayLoop::drainForShutdown() {
     peer.queue.clear();
   }
   // Let libzmq push out what it has already taken, within what is left of the grace period.
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now_());
   socket_.set(zmq::sockopt::linger, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
   spdlog::info("stopped: {}", snapshot().summary());
 }
@@ -842,7 +867,7 @@ stats::Snapshot RelayLoop::snapshot() const {
     std::optional<std::uint64_t> idle;
     if (peer.last_heard != Clock::time_point{}) {
       idle = static_cast<std::uint64_t>(
-          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - peer.last_heard).count());
+          std::chrono::duration_cast<std::chrono::milliseconds>(now_() - peer.last_heard).count());
     }
     out.containers.push_back({peer.name, peer.connected,
                               id < container_of_peer_.size() && container_of_peer_[id] >= 0,

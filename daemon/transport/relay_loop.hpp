@@ -79,6 +79,15 @@ class RelayLoop {
   // Where copies of routed events go while someone taps (evrctl tap). Loop thread only.
   void setTap(EventTap* tap) { tap_ = tap; }
 
+  // The clock the loop's timers read (heartbeat silence, the ack timer, periodic tasks, the
+  // shutdown grace period, idle times): steady_clock unless a test sets another. The route-time
+  // histogram always measures real time.
+  using Now = std::function<Clock::time_point()>;
+  void setClockForTest(Now now) { now_ = std::move(now); }
+  // One turn of run()'s loop without waiting: what has arrived, then flushes, acks and timers, as
+  // a test on the loop's thread drives it (with a fake clock, time moves only when it says so).
+  void turnForTest() { turn(-1, std::chrono::milliseconds(0)); }
+
   // Every counter, with containers, routes and adapters filled in. Loop thread only (the metrics
   // server gets copies through a periodic task; control requests are served on this thread).
   stats::Snapshot snapshot() const;
@@ -86,6 +95,10 @@ class RelayLoop {
   const std::vector<std::string>& endpoints() const { return endpoints_; }
 
  private:
+  // Polls for up to `timeout`, then serves what is ready: signals, side sockets, messages, then
+  // flushes, acks and timers. False when SIGTERM or SIGINT arrived.
+  bool turn(int signal_fd, std::chrono::milliseconds timeout);
+  std::chrono::milliseconds timerInterval() const;
   void receiveBurst();
   void handleMessage(zmq::message_t& routing_id, zmq::message_t& head, zmq::message_t* body);
   void handleHello(zmq::message_t& routing_id, zmq::message_t* body);
@@ -179,6 +192,7 @@ class RelayLoop {
 
   stats::Snapshot totals_;  // events_in, deliveries, unrouted, drops (containers filled on snapshot)
   stats::RateLimiter log_limiter_;
+  Now now_ = &Clock::now;
 };
 
 }  // namespace evr::transport

@@ -222,6 +222,28 @@ BOOST_AUTO_TEST_CASE(every_organization_runs_end_to_end_on_a_slice) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(progress_shows_unknown_not_zero_when_a_stats_query_gets_no_answer) {
+  // The progress line's figures come from `evrctl stats --timeout ...`; on a busy machine a query
+  // can go unanswered within its bound. Such a query must not read as "0 events routed": here
+  // every progress query goes unanswered (a build directory whose evrctl fails them), so the
+  // figures stay unknown, while the rest of the run (final stats, graph) uses the real evrctl.
+  TempDir dir;
+  const fs::path build = dir.path() / "build";
+  fs::create_directories(build / "client");
+  fs::create_directories(build / "daemon");
+  fs::create_symlink(kBuild / "daemon/evrouterd", build / "daemon/evrouterd");
+  fs::create_directory_symlink(kBuild / "examples", build / "examples");
+  const auto evrctl = dir.write("build/client/evrctl",
+                                "#!/usr/bin/env bash\n"
+                                "if [ \"$1\" = stats ] && [[ \" $* \" == *\" --timeout \"* ]]; then exit 2; fi\n"
+                                "exec '" + (kBuild / "client/evrctl").string() + "' \"$@\"\n");
+  fs::permissions(evrctl, fs::perms::owner_all, fs::perm_options::add);
+  const auto run = runDemo(dir, "risk_first", {"--slice", "60", "--build", build.string()});
+  BOOST_REQUIRE_MESSAGE(run.exit_code == 0, run.output);
+  BOOST_CHECK_MESSAGE(run.output.find("? events routed, ? events/s") != std::string::npos, run.output);
+  BOOST_CHECK_MESSAGE(run.output.find(" 0 events routed") == std::string::npos, run.output);
+}
+
 BOOST_AUTO_TEST_CASE(classifier_first_momentum_fills_and_pnl_match_an_independent_computation) {
   TempDir dir;
   const std::size_t slice = 150;

@@ -56,7 +56,7 @@ std::unique_ptr<Process> RunningDaemon::evrctl(std::vector<std::string> args) co
 
 std::unique_ptr<Process> RunningDaemon::evrctlControl(std::vector<std::string> args) const {
   args.insert(args.begin(), EVR_EVRCTL_PATH);
-  args.insert(args.begin() + 2, {"--control", dir_.ipc("evrouterd.ctl")});
+  args.insert(args.begin() + 2, {"--control", controlEndpoint()});
   return std::make_unique<Process>(std::move(args));
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon_stats.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
 
@@ -26,6 +27,8 @@ class RunningDaemon {
   const TempDir& dir() const { return dir_; }
   const std::string& endpoint() const { return endpoint_; }
   const std::string& configPath() const { return config_path_; }
+  // The control socket (evrctl status, stats, reload; statsOf in daemon_stats.hpp).
+  std::string controlEndpoint() const { return dir_.ipc("evrouterd.ctl"); }
   Process& process() { return *process_; }
 
   // Starts evrouterd again (after stop()), same config and runtime dir; waits until it listens.

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -84,6 +85,13 @@ class Connection {
   const ConnectionStats& stats() const { return stats_; }
   const std::string& container() const { return options_.container; }
   const std::string& endpoint() const { return endpoint_; }
+
+  // The clock the link's timers read (heartbeats, the ack delay, ack requests, HELLO retries, and
+  // the silence after which the link counts as lost): steady_clock unless a test sets another.
+  // The waits of run(), poll(), flush() and waitJoined() stay in real time.
+  // Switching clocks restarts every timer at the new clock's present.
+  using Now = std::function<std::chrono::steady_clock::time_point()>;
+  void setClockForTest(Now now);
 
   // A file descriptor for the caller's own poll/epoll loop: readable when poll(0ms) has work.
   // Call poll(0ms) also at least every heartbeat interval.
@@ -158,6 +166,7 @@ class Connection {
   std::size_t unsent_bytes_ = 0;         // event bytes exported but not yet sent
 
   ConnectionStats stats_;
+  Now now_ = &Clock::now;
 };
 
 // Groups the events published on the loop thread while it lives into as few EVENTS messages as

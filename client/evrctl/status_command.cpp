@@ -1,0 +1,37 @@
+// evrctl status: version, uptime, config generation and digest, failed reloads, connected containers.
+
+#include "control_client.hpp"
+
+namespace evr::ctl {
+
+Command addStatusCommand(CLI::App& parent) {
+  auto* app = parent.add_subcommand("status", "Show evrouterd's version, uptime, config generation and connected containers.");
+  auto options = std::make_shared<ControlOptions>();
+  addControlOptions(*app, *options);
+  return {app, [options]() {
+            return runControlRequest(*options, [](auto request) { request.setStatus(); }, [&](schema::ControlReply::Reader reply) {
+              const auto status = reply.getStatus();
+              nlohmann::json json{{"version", status.getVersion().cStr()},
+                                  {"uptime_ms", status.getUptimeMs()},
+                                  {"config", status.getConfigPath().cStr()},
+                                  {"generation", status.getGeneration()},
+                                  {"digest", status.getDigest().cStr()},
+                                  {"instance", status.getInstance()},
+                                  {"failed_reloads", status.getFailedReloads()},
+                                  {"tap", status.getTapEndpoint().cStr()},
+                                  {"connected", texts(status.getConnected())}};
+              if (!options->json) {
+                std::cout << "evrouterd " << status.getVersion().cStr() << ", up "
+                          << status.getUptimeMs() / 1000.0 << " s\nconfig " << status.getConfigPath().cStr()
+                          << " (generation " << status.getGeneration() << ", digest "
+                          << status.getDigest().cStr() << ", " << status.getFailedReloads()
+                          << " failed reloads)\nconnected (" << status.getConnected().size() << "):";
+                for (const auto name : status.getConnected()) std::cout << ' ' << name.cStr();
+                std::cout << std::endl;
+              }
+              return json;
+            });
+          }};
+}
+
+}  // namespace evr::ctl

@@ -1,0 +1,41 @@
+// statsOf: evrouterd's counters read through its control socket (a STATS request,
+// schemas/control.capnp), for integration tests that check what the daemon counted. Numbers, not
+// log lines: the test asks a running daemon, so it never parses the `stopped:` summary.
+
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+namespace evr::test {
+
+struct DaemonStats {
+  std::uint64_t events_in = 0;
+  std::uint64_t deliveries = 0;
+  std::uint64_t unrouted = 0;
+  std::uint64_t unmatched = 0;
+  std::uint64_t backpressure_holds = 0;
+  std::map<std::string, std::uint64_t>
+      drops;  // by reason name (stats::dropReasonName); non-zero only
+
+  // Drops for one reason ("queue_full", "malformed", ...); 0 when none.
+  std::uint64_t drop(const std::string& reason) const;
+  // Drops of every reason.
+  std::uint64_t dropped() const;
+};
+
+// One STATS request to the daemon at `control_endpoint`. Throws std::runtime_error when no answer
+// comes within `timeout` or the reply is not ok.
+DaemonStats statsOf(const std::string& control_endpoint,
+                    std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Asks until `settled` holds for the answer or `timeout` passes (each ask a real round trip, never
+// a sleep); returns the last answer either way, for the test to check.
+DaemonStats statsWhen(const std::string& control_endpoint,
+                      const std::function<bool(const DaemonStats&)>& settled,
+                      std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+}  // namespace evr::test

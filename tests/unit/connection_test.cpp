@@ -1,0 +1,161 @@
+// Connection's link timers on a fake clock: heartbeats, the ack delay, HELLO retries and the
+// silence that marks the link lost. The test plays evrouterd on an inproc ROUTER and drives the
+// connection with poll(0ms); time moves only when the test advances it. No sleeps.
+#include <boost/test/unit_test.hpp>
+#include <zmq_addon.hpp>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "evr/batch.hpp"
+#include "evr/bus.hpp"
+#include "evr/connection.hpp"
+#include "evr/envelope.hpp"
+#include "evr/frames.hpp"
+#include "evr/link_messages.hpp"
+#include "fake_clock.hpp"
+
+using namespace std::chrono_literals;
+using evr::MessageKind;
+
+namespace {
+
+// A fake daemon (ROUTER) and one Connection to it, on a fake clock.
+struct LinkOnFakeClock {
+  LinkOnFakeClock()
+      : daemon(context, zmq::socket_type::router),
+        bound(bindDaemon()),
+        connection(context, bus,
+                   {.container = "strategy", .endpoint = bound, .heartbeat = 1000ms}) {
+    connection.setClockForTest(clock.source());
+  }
+
+  std::string bindDaemon() {
+    static std::atomic<int> next{0};
+    const std::string endpoint = "inproc://connection-test-" + std::to_string(next++);
+    daemon.set(zmq::sockopt::linger, 0);
+    daemon.set(zmq::sockopt::rcvtimeo, 5000);  // a bound on a message that must already be there
+    daemon.bind(endpoint);
+    return endpoint;
+  }
+
+  struct Received {
+    evr::Envelope envelope;
+    std::vector<zmq::message_t> frames;  // routing id, envelope, body...
+  };
+  Received receive() {
+    Received out;
+    BOOST_REQUIRE(zmq::recv_multipart(daemon, std::back_inserter(out.frames)));
+    BOOST_REQUIRE_GE(out.frames.size(), 2u);
+    const auto decoded = evr::decodeEnvelope(evr::bytesOf(out.frames[1]));
+    BOOST_REQUIRE(decoded.ok());
+    out.envelope = decoded.envelope;
+    routing_id = out.frames[0].to_string();
+    return out;
+  }
+  // Moves the clock on by `by` and lets the connection run its timers; true when it sent
+  // something.
+  bool tick(std::chrono::milliseconds by) {
+    clock.advance(by);
+    connection.poll(0ms);
+    return pending();
+  }
+  // True when the connection has sent something (it sends on this thread: it is there already).
+  bool pending() {
+    zmq::pollitem_t item{daemon.handle(), 0, ZMQ_POLLIN, 0};
+    return zmq::poll(&item, 1, 0ms) > 0;
+  }
+  void sendToClient(const evr::Envelope& envelope, zmq::message_t* body) {
+    daemon.send(zmq::buffer(routing_id), zmq::send_flags::sndmore);
+    auto head = evr::envelopeMessage(envelope);
+    daemon.send(head, body ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    if (body != nullptr) daemon.send(*body, zmq::send_flags::none);
+  }
+
+  // Takes the HELLO, answers WELCOME (heartbeat 1000 ms), and lets the connection read it.
+  void join() {
+    BOOST_REQUIRE((receive().envelope.kind == MessageKind::Hello));
+    evr::Envelope welcome;
+    welcome.kind = MessageKind::Welcome;
+    auto body = evr::wordsMessage(
+        evr::encodeWelcome({evr::kProtocolVersion, 77, 0, 1000, 1 << 20, "test"}));
+    sendToClient(welcome, &body);
+    connection.poll(0ms);
+    BOOST_REQUIRE(connection.joined());
+  }
+
+  zmq::context_t context{1};
+  zmq::socket_t daemon;
+  std::string bound;
+  std::string routing_id;
+  evr::test::FakeClock clock;
+  evr::Bus bus{"strategy"};
+  evr::Connection connection;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(connection_clock)
+
+BOOST_AUTO_TEST_CASE(a_heartbeat_goes_out_after_one_quiet_interval_of_fake_time) {
+  LinkOnFakeClock t;
+  t.join();
+  BOOST_TEST(!t.tick(999ms));
+  BOOST_TEST_REQUIRE(t.tick(1ms));
+  BOOST_TEST((t.receive().envelope.kind == MessageKind::Heartbeat));
+}
+
+BOOST_AUTO_TEST_CASE(received_events_are_acked_once_the_ack_delay_has_passed) {
+  LinkOnFakeClock t;
+  t.join();
+  // One BAR from "data", as evrouterd would relay it: an EVENTS batch at link seq 1.
+  evr::Bus data("data");
+  std::vector<evr::Event> published;
+  data.subscribeAll([&](const evr::Event& e) { published.push_back(e); });
+  data.publish(evr::EventBuilder(evr::EventType::BAR).symbol("SPY"));
+  BOOST_REQUIRE_EQUAL(published.size(), 1u);
+  evr::BatchWriter batch;
+  batch.append(published[0].bytes(), static_cast<std::uint8_t>(evr::EventType::BAR), 1);
+  auto body = batch.take();
+  evr::Envelope events;
+  events.kind = MessageKind::Events;
+  events.seq = 1;
+  events.flags = 1;
+  t.sendToClient(events, &body);
+
+  t.connection.poll(0ms);
+  BOOST_TEST(t.connection.stats().received == 1u);
+  BOOST_TEST(!t.pending());  // one event is not worth an ACK of its own yet
+  BOOST_TEST(!t.tick(49ms));
+  BOOST_TEST_REQUIRE(t.tick(1ms));  // the ack delay (50 ms) has passed
+  const auto ack = t.receive().envelope;
+  BOOST_TEST((ack.kind == MessageKind::Ack));
+  BOOST_TEST(ack.ack == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(three_silent_heartbeat_intervals_mark_the_link_lost_and_it_says_hello_again) {
+  LinkOnFakeClock t;
+  t.join();
+  for (int i = 0; i < 2; ++i) {  // the connection keeps talking; the daemon never answers
+    BOOST_TEST_REQUIRE(t.tick(1000ms));
+    BOOST_TEST((t.receive().envelope.kind == MessageKind::Heartbeat));
+  }
+  BOOST_TEST(!t.tick(999ms));
+  BOOST_TEST(t.connection.joined());
+
+  BOOST_TEST_REQUIRE(t.tick(1ms));  // 3000 ms since the daemon last said anything
+  BOOST_TEST(!t.connection.joined());
+  BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));
+}
+
+BOOST_AUTO_TEST_CASE(hello_is_retried_every_100_ms_of_fake_time_until_welcome) {
+  LinkOnFakeClock t;
+  BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));  // sent by the constructor
+  BOOST_TEST(!t.tick(99ms));
+  BOOST_TEST_REQUIRE(t.tick(1ms));
+  BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));
+  BOOST_TEST(!t.connection.joined());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

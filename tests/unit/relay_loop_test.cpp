@@ -1,0 +1,234 @@
+// RelayLoop's timers on a fake clock: the loop is driven turn by turn on the test's thread
+// (turnForTest) over inproc, and time moves only when the test advances it. No sleeps.
+#include <boost/test/unit_test.hpp>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+#include <zmq_addon.hpp>
+
+#include <atomic>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "evr/envelope.hpp"
+#include "evr/frames.hpp"
+#include "evr/link_messages.hpp"
+#include "compile_yaml.hpp"
+#include "fake_clock.hpp"
+#include "transport/relay_loop.hpp"
+
+using namespace std::chrono_literals;
+using evr::MessageKind;
+
+namespace {
+
+// A loop with heartbeat_ms 1000 (its timer resolution is 250 ms) on a fake clock, and one raw
+// DEALER that speaks the link protocol to it.
+struct LoopOnFakeClock {
+  LoopOnFakeClock()
+      : loop(context, settings(), {endpoint()}), link(context, zmq::socket_type::dealer) {
+    loop.setClockForTest(clock.source());
+    loop.bind();
+    link.set(zmq::sockopt::linger, 0);
+    link.set(zmq::sockopt::rcvtimeo, 5000);  // a bound on a message that must already be there
+    link.connect(loop.endpoints()[0]);
+  }
+
+  static evr::config::RouterSettings settings() {
+    evr::config::RouterSettings out;
+    out.heartbeat_ms = 1000;
+    return out;
+  }
+  static std::string endpoint() {
+    static std::atomic<int> next{0};
+    return "inproc://relay-loop-test-" + std::to_string(next++);
+  }
+
+  void send(MessageKind kind, std::uint64_t seq, const kj::Array<capnp::word>* body,
+            std::uint8_t event_type = 0) {
+    evr::Envelope envelope;
+    envelope.kind = kind;
+    envelope.seq = seq;
+    envelope.event_type = event_type;
+    auto head = evr::envelopeMessage(envelope);
+    if (body == nullptr) {
+      link.send(head, zmq::send_flags::none);
+      return;
+    }
+    link.send(head, zmq::send_flags::sndmore);
+    link.send(evr::wordsMessage(*body), zmq::send_flags::none);
+  }
+
+  // The next message the loop sent us; it must have been sent by the last turn.
+  evr::Envelope receive() {
+    std::vector<zmq::message_t> frames;
+    BOOST_REQUIRE(zmq::recv_multipart(link, std::back_inserter(frames)));
+    const auto decoded = evr::decodeEnvelope(evr::bytesOf(frames[0]));
+    BOOST_REQUIRE(decoded.ok());
+    return decoded.envelope;
+  }
+  // True when a message from the loop is waiting (the loop sends on this thread, so anything it
+  // sent in the last turn is there already).
+  bool pending() {
+    zmq::pollitem_t item{link.handle(), 0, ZMQ_POLLIN, 0};
+    return zmq::poll(&item, 1, 0ms) > 0;
+  }
+
+  void join(const std::string& name) {
+    const auto hello = evr::encodeHello({evr::kProtocolVersion, name, 1, 0, 1, "test"});
+    send(MessageKind::Hello, 0, &hello);
+    loop.turnForTest();
+    BOOST_REQUIRE(receive().kind == MessageKind::Welcome);
+  }
+
+  std::optional<evr::stats::ContainerSnapshot> container(const std::string& name) const {
+    for (const auto& c : loop.snapshot().containers) {
+      if (c.name == name) return c;
+    }
+    return std::nullopt;
+  }
+
+  zmq::context_t context{1};
+  evr::test::FakeClock clock;
+  evr::transport::RelayLoop loop;
+  zmq::socket_t link;
+};
+
+// A tap that fails every copy: a failure inside per-message handling that no input check catches.
+class FailingTap final : public evr::transport::EventTap {
+ public:
+  bool active() const override { return true; }
+  void publish(const std::string&, const std::vector<std::string>&,
+               const std::vector<std::string>&, unsigned, zmq::message_t&) override {
+    throw std::runtime_error("tap failed");
+  }
+};
+
+// Sends the default logger's output to a string while it lives.
+class CapturedLog {
+ public:
+  CapturedLog() : previous_(spdlog::default_logger()) {
+    auto logger = std::make_shared<spdlog::logger>(
+        "captured", std::make_shared<spdlog::sinks::ostream_sink_st>(text_));
+    spdlog::set_default_logger(logger);
+  }
+  ~CapturedLog() { spdlog::set_default_logger(previous_); }
+  std::size_t count(const std::string& part) const {
+    const std::string text = text_.str();
+    std::size_t n = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+    return n;
+  }
+
+ private:
+  std::ostringstream text_;
+  std::shared_ptr<spdlog::logger> previous_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(relay_loop)
+
+BOOST_AUTO_TEST_CASE(a_failure_while_handling_messages_is_counted_and_logged_at_a_limited_rate) {
+  LoopOnFakeClock t;
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, sink]
+)");
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  t.loop.installTable(compiled.table);
+  FailingTap tap;
+  t.loop.setTap(&tap);
+  t.join("src");
+  const auto event = evr::encodeHello({evr::kProtocolVersion, "any-capnp-message", 1, 0, 1, "x"});
+  {
+    CapturedLog log;
+    for (std::uint64_t seq = 1; seq <= 5; ++seq) {
+      t.send(MessageKind::Event, seq, &event, static_cast<std::uint8_t>(evr::EventType::BAR));
+    }
+    t.loop.turnForTest();  // five failures within one second: logged once
+    BOOST_TEST(log.count("error while handling a message: tap failed") == 1u);
+  }
+  const auto snapshot = t.loop.snapshot();
+  BOOST_TEST(snapshot.handler_errors == 5u);
+  BOOST_TEST(snapshot.events_in == 5u);
+  BOOST_TEST(snapshot.summary().find("handler_errors=5") != std::string::npos);
+  // The loop goes on: a heartbeat is answered.
+  t.send(MessageKind::Heartbeat, 0, nullptr);
+  t.loop.turnForTest();
+  BOOST_TEST((t.receive().kind == MessageKind::Heartbeat));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(relay_loop_clock)
+
+BOOST_AUTO_TEST_CASE(a_peer_silent_for_three_heartbeats_is_disconnected_on_the_fake_clock) {
+  LoopOnFakeClock t;
+  t.join("quiet");
+  BOOST_TEST_REQUIRE(t.container("quiet").has_value());
+  BOOST_TEST(t.container("quiet")->connected);
+
+  t.clock.advance(3000ms);  // exactly three intervals: not yet
+  t.loop.turnForTest();
+  BOOST_TEST(t.container("quiet")->connected);
+  BOOST_TEST(t.container("quiet")->idle_ms.value_or(0) == 3000u);
+
+  t.clock.advance(250ms);  // past it, at the next timer tick
+  t.loop.turnForTest();
+  BOOST_TEST(!t.container("quiet")->connected);
+}
+
+BOOST_AUTO_TEST_CASE(a_heartbeat_keeps_a_peer_connected_and_is_answered_at_once) {
+  LoopOnFakeClock t;
+  t.join("alive");
+  for (int i = 0; i < 4; ++i) {
+    t.clock.advance(2000ms);  // 8 s in all: more than three intervals, but never silent that long
+    t.send(MessageKind::Heartbeat, 0, nullptr);
+    t.loop.turnForTest();
+    BOOST_TEST((t.receive().kind == MessageKind::Heartbeat));
+  }
+  BOOST_TEST(t.container("alive")->connected);
+}
+
+BOOST_AUTO_TEST_CASE(the_ack_timer_acks_a_quiet_link_when_the_clock_says_so) {
+  LoopOnFakeClock t;
+  t.join("src");
+  // One event (unrouted: no table names src); a lone event is not acked at the end of its burst.
+  const auto event = evr::encodeHello({evr::kProtocolVersion, "any-capnp-message", 1, 0, 1, "x"});
+  t.send(MessageKind::Event, 1, &event, static_cast<std::uint8_t>(evr::EventType::BAR));
+  t.loop.turnForTest();
+  BOOST_TEST(t.loop.snapshot().events_in == 1u);
+  BOOST_TEST(!t.pending());
+
+  t.clock.advance(249ms);  // the timer ticks every heartbeat_ms / 4
+  t.loop.turnForTest();
+  BOOST_TEST(!t.pending());
+
+  t.clock.advance(1ms);
+  t.loop.turnForTest();
+  BOOST_TEST_REQUIRE(t.pending());
+  const auto ack = t.receive();
+  BOOST_TEST((ack.kind == MessageKind::Ack));
+  BOOST_TEST(ack.ack == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(periodic_tasks_run_on_the_fake_clock) {
+  LoopOnFakeClock t;
+  int runs = 0;
+  t.loop.addPeriodic(1000ms, [&runs]() { ++runs; });
+  t.loop.turnForTest();  // the first tick runs every task once
+  BOOST_TEST(runs == 1);
+  t.clock.advance(750ms);
+  t.loop.turnForTest();
+  BOOST_TEST(runs == 1);
+  t.clock.advance(250ms);
+  t.loop.turnForTest();
+  BOOST_TEST(runs == 2);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
