@@ -10,10 +10,18 @@
 # The compose file is read here (python3-yaml) and turned into one script run in the image, so the
 # commands tried are the compose file's own. Exit code: 0 all passed, else the failing step's.
 #
-#   tests/image/run.sh [TAG]        (from the repository root; TOOLS=dir of container-build.sh)
+#   tests/image/run.sh [--no-build] [TAG]   (from the repository root; TOOLS=dir of container-build.sh)
+#
+# The checks run in a container of the image made with buildah directly, not through
+# container-build.sh's own run: the debian:12 base that tool makes with debootstrap has its root
+# directory at mode 0700 (Debian's published images have 0755), which locks the image's
+# unprivileged user out of everything, and no layer of an image can change the mode of "/". So the
+# container's "/" is set to 0755 as root first; every check then runs as the image's own user.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
+build=true
+if [ "${1:-}" = --no-build ]; then build=false; shift; fi
 tag=${1:-evrouter:test}
 tools=${TOOLS:-$root/../shared/tools}
 [ -x "$tools/container-build.sh" ] || { echo "test-image: $tools/container-build.sh not found (set TOOLS=)" >&2; exit 1; }
@@ -84,4 +92,10 @@ grep -q '"drops":{}' /tmp/stats.json || { cat /tmp/stats.json; fail "evrouterd c
 say "   $fills fills; summary.json: $(tr -d '\n ' </results/summary.json | cut -c1-160)"
 say "all checks passed"
 CHECK
-"$tools/container-build.sh" "$tag" -- bash -c "$(cat "$script")"
+if $build; then "$tools/container-build.sh" "$tag"; fi
+B=(buildah --storage-driver vfs)
+"${B[@]}" images --format '{{.Name}}:{{.Tag}} {{.Size}}' | awk -v t="$tag" '$1 ~ t"$" {print "image: " $0}'
+c=$("${B[@]}" from "$tag")
+trap 'rm -f "$script"; "${B[@]}" rm "$c" >/dev/null 2>&1 || true' EXIT
+"${B[@]}" run --isolation chroot --user root "$c" -- chmod 0755 /
+"${B[@]}" run --isolation chroot "$c" -- bash -c "$(cat "$script")"
