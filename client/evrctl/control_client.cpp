@@ -13,8 +13,7 @@ std::string defaultControlEndpoint() { return defaultIpcEndpoint("EVR_CONTROL", 
 
 void addControlEndpointOption(CLI::App& app, std::string& endpoint) {
   app.add_option("--control", endpoint,
-                 "evrouterd control endpoint (default: $EVR_CONTROL, else "
-                 "ipc://$RUNTIME_DIRECTORY/evrouterd.ctl, ./run when unset)");
+                 "evrouterd control endpoint (" + defaultIpcEndpointHelp("EVR_CONTROL", "evrouterd.ctl") + ")");
 }
 
 void addControlOptions(CLI::App& app, ControlOptions& options) {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "command.hpp"
+#include "evr/runtime_dir.hpp"
 #include "evr/bus.hpp"
 #include "evr/connection.hpp"
 #include "evr/event_json.hpp"
@@ -152,8 +153,7 @@ Command addRecvCommand(CLI::App& parent) {
   app->add_flag("--json", options->json,
                 "One JSON object per line (docs/events.md) instead of a compact text line");
   app->add_option("--endpoint", options->endpoint,
-                  "evrouterd data endpoint (default: $EVR_ENDPOINT, else "
-                  "ipc://$RUNTIME_DIRECTORY/evrouterd.sock, ./run when unset)");
+                  "evrouterd data endpoint (" + defaultIpcEndpointHelp("EVR_ENDPOINT", "evrouterd.sock") + ")");
   app->footer(std::string(kExitCodeHelp) +
               " With --count, SIGINT before the count also exits 2.");
   return Command{app, [options] { return runRecv(*options); }};

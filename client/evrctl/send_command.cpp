@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "evr/runtime_dir.hpp"
 #include "evr/bus.hpp"
 #include "evr/connection.hpp"
 #include "evr/event_json.hpp"
@@ -179,8 +180,7 @@ Command addSendCommand(CLI::App& parent) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app->add_option("--endpoint", options->endpoint,
-                  "evrouterd data endpoint (default: $EVR_ENDPOINT, else "
-                  "ipc://$RUNTIME_DIRECTORY/evrouterd.sock, ./run when unset)");
+                  "evrouterd data endpoint (" + defaultIpcEndpointHelp("EVR_ENDPOINT", "evrouterd.sock") + ")");
   app->footer(fieldHelp());
   return Command{app, [options] { return runSend(*options); }};
 }

@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "config/diagnostics.hpp"
+#include "evr/runtime_dir.hpp"
 #include "evr/event.hpp"
 #include "evr/event_json.hpp"
 #include "evr/frames.hpp"
@@ -44,8 +45,8 @@ Command addTapCommand(CLI::App& parent) {
   auto* app = parent.add_subcommand("tap", "Print a live copy of routed events as JSON lines (with from, to, adapters), filtered.");
   auto options = std::make_shared<TapOptions>();
   app->add_option("--control", options->control,
-                  "evrouterd control endpoint, asked where the tap is (default: $EVR_CONTROL, else "
-                  "ipc://$RUNTIME_DIRECTORY/evrouterd.ctl, ./run when unset)");
+                  "evrouterd control endpoint, asked where the tap is (" +
+                      defaultIpcEndpointHelp("EVR_CONTROL", "evrouterd.ctl") + ")");
   app->add_option("--tap", options->endpoint, "The tap endpoint itself, instead of asking --control");
   app->add_option("--container", options->container, "Only events from or to this container");
   app->add_option("--adapter", options->adapter, "Only events this adapter carried");

@@ -26,18 +26,27 @@ inline std::string defaultRuntimeDir() {
 // `env` if set and non-empty, else ipc://<dir>/<file> with dir = defaultRuntimeDir(); except that
 // a client without $RUNTIME_DIRECTORY whose ./run has no such socket uses the service's socket
 // when that exists (an operator's shell on a machine running the unit, whatever its directory).
-inline std::string defaultIpcEndpoint(const char* env, const std::string& file) {
+// (`service_dir` is kServiceRuntimeDir but for tests.)
+inline std::string defaultIpcEndpoint(const char* env, const std::string& file,
+                                      const std::string& service_dir = kServiceRuntimeDir) {
   if (const char* endpoint = std::getenv(env); endpoint != nullptr && *endpoint != 0) return endpoint;
   std::string dir = defaultRuntimeDir();
   const char* runtime = std::getenv("RUNTIME_DIRECTORY");
   if (runtime == nullptr || *runtime == 0) {
     std::error_code ec;
-    const std::string service = std::string(kServiceRuntimeDir) + "/" + file;
+    const std::string service = service_dir + "/" + file;
     if (!std::filesystem::exists(dir + "/" + file, ec) && std::filesystem::exists(service, ec)) {
-      dir = kServiceRuntimeDir;
+      dir = service_dir;
     }
   }
   return "ipc://" + dir + "/" + file;
+}
+
+// How defaultIpcEndpoint(env, file) decides, for a command's --help.
+inline std::string defaultIpcEndpointHelp(const char* env, const std::string& file) {
+  return std::string("default: $") + env + ", else ipc://$RUNTIME_DIRECTORY/" + file +
+         "; without it ./run/" + file + ", or the service's " + kServiceRuntimeDir + "/" + file +
+         " when only that exists";
 }
 
 }  // namespace evr
