@@ -17,6 +17,7 @@
 #include <zmq.hpp>
 
 #include "config/config_loader.hpp"
+#include "config/host_port.hpp"
 #include "daemon_options.hpp"
 #include "logging.hpp"
 #include "topology/check_config.hpp"
@@ -209,14 +210,14 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()};
   };
   if (metrics_override) {
-    if (*metrics_override != "off" && !evr::stats::parseHostPort(*metrics_override)) {
+    if (*metrics_override != "off" && !evr::config::parseHostPort(*metrics_override)) {
       spdlog::error("--metrics must be host:port or off, got '{}'", *metrics_override);
       return 1;
     }
     config->router.metrics = *metrics_override;
   }
   if (config->router.metrics != "off") {
-    const auto address = evr::stats::parseHostPort(config->router.metrics);  // checked by the loader
+    const auto address = evr::config::parseHostPort(config->router.metrics);  // checked by the loader
     metrics = std::make_unique<evr::stats::MetricsServer>(address->host, address->port);
     if (!metrics->start()) {
       spdlog::error("{}", metrics->error());
