@@ -158,7 +158,9 @@ json toJson(const Event& event) {
     const auto root = event.reader();
     const auto hops = event.hops();
     json out = json::object();
-    for (const auto& f : fields::headerFields()) out[std::string(f.name)] = toJsonValue(f, root, hops);
+    for (const auto& f : fields::headerFields()) {
+      out[std::string(f.name)] = toJsonValue(f, root, hops);
+    }
     json tags = json::object();
     for (const auto tag : root.getTags()) tags[str(tag.getKey())] = str(tag.getValue());
     out["tags"] = std::move(tags);

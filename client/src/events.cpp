@@ -177,7 +177,8 @@ void readMembers(schema::Event::Reader root, T& payload, std::index_sequence<I..
 }
 
 template <class T>
-constexpr auto kMemberIndices = std::make_index_sequence<std::tuple_size_v<decltype(kMembers<T>)>>{};
+constexpr auto kMemberIndices =
+    std::make_index_sequence<std::tuple_size_v<decltype(kMembers<T>)>>{};
 
 // ---- USER key/value fields ----------------------------------------------------------------------
 

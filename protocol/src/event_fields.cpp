@@ -133,8 +133,9 @@ std::string quoted(const FieldValue& value) {
     case FieldValue::Type::Absent: return "nothing";
     case FieldValue::Type::Number: {
       std::array<char, 32> buffer{};
-      const auto end = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value.asNumber()).ptr;
-      out.assign(buffer.data(), end);
+      const auto written =
+          std::to_chars(buffer.data(), buffer.data() + buffer.size(), value.asNumber());
+      out.assign(buffer.data(), written.ptr);
       break;
     }
     case FieldValue::Type::Integer: out = std::to_string(value.asInteger()); break;
@@ -422,7 +423,9 @@ constexpr std::size_t nameCount() {
   std::size_t count = kHeaderFields.size();
   for (std::size_t i = 0; i < kPayloadFields.size(); ++i) {
     bool seen = false;
-    for (std::size_t j = 0; j < i; ++j) seen = seen || sameName(kPayloadFields[j], kPayloadFields[i]);
+    for (std::size_t j = 0; j < i; ++j) {
+      seen = seen || sameName(kPayloadFields[j], kPayloadFields[i]);
+    }
     if (!seen) ++count;
   }
   return count;

@@ -168,8 +168,10 @@ BOOST_AUTO_TEST_CASE(each_entry_writes_the_field_it_reads) {
         case fields::FieldKind::Number: return fields::FieldValue::number(n + 0.5);
         case fields::FieldKind::Integer: return fields::FieldValue::integer(n);
         case fields::FieldKind::Bool: return fields::FieldValue::boolean(n % 2 == 1);
-        case fields::FieldKind::Enum:
-          return fields::FieldValue::enumerant(entry.enum_values[n % entry.enum_values.size()].ordinal, {});
+        case fields::FieldKind::Enum: {
+          const auto& value = entry.enum_values[n % entry.enum_values.size()];
+          return fields::FieldValue::enumerant(value.ordinal, {});
+        }
         case fields::FieldKind::Text: break;
       }
       texts.push_back("text " + std::to_string(n));
@@ -197,10 +199,13 @@ BOOST_AUTO_TEST_CASE(each_entry_writes_the_field_it_reads) {
         switch (entries[k]->kind) {
           case fields::FieldKind::Number: BOOST_TEST(read.asNumber() == expected.asNumber()); break;
           case fields::FieldKind::Integer:
-            BOOST_TEST((fields::compareNumeric(read, expected) == std::partial_ordering::equivalent));
+            BOOST_TEST((fields::compareNumeric(read, expected) ==
+                        std::partial_ordering::equivalent));
             break;
           case fields::FieldKind::Bool: BOOST_TEST(read.asBool() == expected.asBool()); break;
-          case fields::FieldKind::Enum: BOOST_TEST(read.enumOrdinal() == expected.enumOrdinal()); break;
+          case fields::FieldKind::Enum:
+            BOOST_TEST(read.enumOrdinal() == expected.enumOrdinal());
+            break;
           case fields::FieldKind::Text: BOOST_TEST(read.asText() == expected.asText()); break;
         }
       }

@@ -195,7 +195,8 @@ template <>
 std::span<const EnumValue> enumValuesOf<schema::OrderKind>();
 
 // The ordinal of the value named `name`, in any case; nullopt when there is none.
-std::optional<std::uint16_t> findEnumValue(std::span<const EnumValue> values, std::string_view name);
+std::optional<std::uint16_t> findEnumValue(std::span<const EnumValue> values,
+                                           std::string_view name);
 // The canonical name of an ordinal ("UNKNOWN" for one the table does not know).
 std::string_view enumValueName(std::span<const EnumValue> values, std::uint16_t ordinal);
 // "FLAT, LONG, SHORT": canonical names, aliases left out.
@@ -207,7 +208,9 @@ inline std::optional<std::uint16_t> findEnumValue(const FieldInfo& field, std::s
 inline std::string_view enumValueName(const FieldInfo& field, std::uint16_t ordinal) {
   return enumValueName(field.enum_values, ordinal);
 }
-inline std::string enumValueList(const FieldInfo& field) { return enumValueList(field.enum_values); }
+inline std::string enumValueList(const FieldInfo& field) {
+  return enumValueList(field.enum_values);
+}
 
 // Numbers as people type them: "1.5", "-3", "+2" (a leading '+' is allowed). nullopt for
 // anything else, for an out-of-range integer and for a number that is not finite.
