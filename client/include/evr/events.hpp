@@ -11,7 +11,7 @@
 // Each struct carries `symbol` and `time_ns`, which live in the event header (`symbol`,
 // `eventTime`), not in the payload (EndOfData has no symbol). Field names match
 // docs/events.md; the snake_case names that JSON, `evrctl send --set` and routing conditions use
-// are listed there and in evr/event_json.hpp.
+// are listed there and in the event field table (evr/event_fields.hpp).
 //
 // Enums: these are C++ enums (TitleCase, STYLE.md) rather than the generated
 // schema::Direction/Side/OrderKind, so container code never needs the `schema` namespace. Their
