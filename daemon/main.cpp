@@ -13,6 +13,7 @@
 #include <iostream>
 #include <zmq.hpp>
 
+#include "config/host_port.hpp"
 #include "control/control_server.hpp"
 #include "control/reloader.hpp"
 #include "control/requests.hpp"
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
   }
   const auto& config = *compiled.config;  // as the file says: reloads compare with it
   const std::string metrics_address = metrics_override.value_or(config.router.metrics);
-  if (metrics_address != "off" && !evr::stats::parseHostPort(metrics_address)) {
+  if (metrics_address != "off" && !evr::config::parseHostPort(metrics_address)) {
     spdlog::error("--metrics must be host:port or off, got '{}'", metrics_address);
     return 1;
   }
@@ -164,7 +165,7 @@ int main(int argc, char** argv) {
          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()});
   };
   if (metrics_address != "off") {
-    const auto address = evr::stats::parseHostPort(metrics_address);
+    const auto address = evr::config::parseHostPort(metrics_address);
     metrics = std::make_unique<evr::stats::MetricsServer>(address->host, address->port);
     if (!metrics->start()) {
       spdlog::error("{}", metrics->error());

@@ -6,17 +6,20 @@
 
 #include <zmq.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "command.hpp"
 #include "evr/runtime_dir.hpp"
 #include "evr/bus.hpp"
 #include "evr/connection.hpp"
+#include "evr/event_fields.hpp"
 #include "evr/event_json.hpp"
 #include "evr/event_types.hpp"
 
@@ -44,16 +47,25 @@ std::int64_t wallClockNs() {
 // Every type's --set names, from the field table (so help can never disagree with the parser).
 std::string fieldHelp() {
   std::string out = "Fields for --set FIELD=VALUE, by --type:\n";
-  out += "  any type: symbol, event_time (ns since the epoch; default: the send time),\n";
-  out += "            correlation_id, tag.KEY\n";
+  out += "  any type: ";
+  for (const auto& field : fields::headerFields()) {
+    if (field.write != nullptr) out += std::string(field.name) + ", ";
+  }
+  out += "tag.KEY\n";
+  out += "            (event_time: ns since the epoch; default: the send time)\n";
+  std::vector<std::string_view> enums;
   for (unsigned i = 1; i < kEventTypeCount; ++i) {
     const auto type = static_cast<EventType>(i);
     std::string line = "  " + std::string(eventTypeName(type)) + ": ";
     bool first = true;
-    for (const auto& field : payloadFields(type)) {
+    for (const auto& field : fields::payloadFields(type)) {
       if (!first) line += ", ";
       line += field.name;
       first = false;
+      if (field.kind == fields::FieldKind::Enum &&
+          std::find(enums.begin(), enums.end(), field.name) == enums.end()) {
+        enums.push_back(field.name);
+      }
     }
     if (type == EventType::USER) {
       line += ", and any other KEY (or field.KEY) as a user field: integer, number,\n"
@@ -61,7 +73,9 @@ std::string fieldHelp() {
     }
     out += line + "\n";
   }
-  out += "Enums (direction, side, order_kind) take their names in any case: long, SELL, Limit.\n";
+  out += "Enums (";
+  for (std::size_t i = 0; i < enums.size(); ++i) out += (i > 0 ? ", " : "") + std::string(enums[i]);
+  out += ") take their names in any case: long, SELL, Limit.\n";
   out += "See docs/events.md.\n\n";
   out += kExitCodeHelp;
   return out;

@@ -1,4 +1,6 @@
-// Typed payloads <-> Cap'n Proto events (see evr/events.hpp).
+// Typed payloads <-> Cap'n Proto events (see evr/events.hpp). The payload structs' members are
+// mapped, once each, to fields of the event field table (evr/event_fields.hpp), which reads and
+// writes the schema; build and tryAs are one template each over that mapping.
 
 #include "evr/events.hpp"
 
@@ -6,12 +8,17 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
+#include <cstddef>
+#include <stdexcept>
+#include <tuple>
+
+#include "evr/event_fields.hpp"
 
 namespace evr {
 namespace {
 
-using Which = schema::Event::Payload::Which;
+using fields::FieldValue;
+using fields::SchemaField;
 
 // The C++ enums mirror the schema's ordinals, so conversion is a cast.
 static_assert(static_cast<unsigned>(schema::Direction::FLAT) == static_cast<unsigned>(Direction::Flat));
@@ -22,42 +29,158 @@ static_assert(static_cast<unsigned>(schema::Side::SELL) == static_cast<unsigned>
 static_assert(static_cast<unsigned>(schema::OrderKind::MARKET) == static_cast<unsigned>(OrderKind::Market));
 static_assert(static_cast<unsigned>(schema::OrderKind::LIMIT) == static_cast<unsigned>(OrderKind::Limit));
 
-constexpr std::array<std::string_view, 3> kDirectionNames = {"FLAT", "LONG", "SHORT"};
-constexpr std::array<std::string_view, 2> kSideNames = {"BUY", "SELL"};
-constexpr std::array<std::string_view, 2> kOrderKindNames = {"MARKET", "LIMIT"};
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](unsigned char x, unsigned char y) {
-           return std::toupper(x) == std::toupper(y);
-         });
+// PayloadTypes is in event type order: the n-th struct is type n + 1.
+template <class... T>
+constexpr bool inTypeOrder(TypeList<T...>) {
+  unsigned ordinal = 0;
+  return ((static_cast<unsigned>(T::kType) == ++ordinal) && ...);
 }
+static_assert(inTypeOrder(PayloadTypes{}), "list the payload structs in event type order");
 
-template <class Enum, std::size_t N>
-std::optional<Enum> parseEnum(const std::array<std::string_view, N>& names, std::string_view name) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (equalsIgnoreCase(names[i], name)) return static_cast<Enum>(i);
+// ---- the payload members, each mapped to its table field ---------------------------------------
+
+// A member of payload struct T that holds the table field `field` of T's payload.
+template <class T, class M>
+struct Member {
+  std::string_view field;
+  M T::*member;
+};
+
+// Each struct's members besides symbol and time_ns (the header's symbol and event_time).
+template <class T>
+constexpr std::tuple<> kMembers{};
+
+template <>
+constexpr auto kMembers<Bar> =
+    std::tuple{Member{"open", &Bar::open},     Member{"high", &Bar::high},
+               Member{"low", &Bar::low},       Member{"close", &Bar::close},
+               Member{"volume", &Bar::volume}, Member{"period_seconds", &Bar::period_seconds}};
+template <>
+constexpr auto kMembers<Tick> = std::tuple{Member{"bid", &Tick::bid}, Member{"ask", &Tick::ask},
+                                           Member{"price", &Tick::price},
+                                           Member{"size", &Tick::size}};
+template <>
+constexpr auto kMembers<Indicator> =
+    std::tuple{Member{"name", &Indicator::name}, Member{"value", &Indicator::value}};
+template <>
+constexpr auto kMembers<Signal> =
+    std::tuple{Member{"strategy", &Signal::strategy}, Member{"direction", &Signal::direction},
+               Member{"strength", &Signal::strength}, Member{"price", &Signal::price}};
+template <>
+constexpr auto kMembers<Order> =
+    std::tuple{Member{"order_id", &Order::order_id},     Member{"strategy", &Order::strategy},
+               Member{"portfolio", &Order::portfolio},   Member{"side", &Order::side},
+               Member{"order_kind", &Order::order_kind}, Member{"quantity", &Order::quantity},
+               Member{"limit_price", &Order::limit_price}};
+template <>
+constexpr auto kMembers<Fill> =
+    std::tuple{Member{"order_id", &Fill::order_id},   Member{"strategy", &Fill::strategy},
+               Member{"portfolio", &Fill::portfolio}, Member{"side", &Fill::side},
+               Member{"quantity", &Fill::quantity},   Member{"price", &Fill::price},
+               Member{"commission", &Fill::commission}, Member{"slippage", &Fill::slippage}};
+template <>
+constexpr auto kMembers<Regime> =
+    std::tuple{Member{"classifier", &Regime::classifier}, Member{"regime", &Regime::regime},
+               Member{"confidence", &Regime::confidence}};
+template <>
+constexpr auto kMembers<PortfolioUpdate> =
+    std::tuple{Member{"portfolio", &PortfolioUpdate::portfolio},
+               Member{"cash", &PortfolioUpdate::cash},
+               Member{"equity", &PortfolioUpdate::equity},
+               Member{"positions_value", &PortfolioUpdate::positions_value},
+               Member{"realized_pnl", &PortfolioUpdate::realized_pnl},
+               Member{"unrealized_pnl", &PortfolioUpdate::unrealized_pnl}};
+template <>
+constexpr auto kMembers<EndOfData> = std::tuple{Member{"reason", &EndOfData::reason}};
+// USER's key/value list is not a table field: readUserFields / writeUserFields below.
+template <>
+constexpr auto kMembers<UserEvent> = std::tuple{Member{"name", &UserEvent::name}};
+
+const SchemaField& tableField(EventType type, std::string_view name) {
+  for (const auto& field : fields::payloadFields(type)) {
+    if (field.name == name) return field;
   }
-  return std::nullopt;
+  // kMembers names a field the table does not have: a bug, met by any test that builds or reads
+  // this payload.
+  throw std::logic_error("evr/events: no field '" + std::string(name) + "' in " +
+                         std::string(eventTypeName(type)) + "'s part of the field table");
 }
 
-template <std::size_t N>
-std::string_view enumName(const std::array<std::string_view, N>& names, unsigned ordinal) {
-  return ordinal < N ? names[ordinal] : std::string_view("UNKNOWN");
+// The table fields of T's members, in kMembers<T>'s order; looked up once.
+template <class T>
+const auto& tableFieldsOf() {
+  static_assert(std::tuple_size_v<decltype(kMembers<T>)> > 0, "list T's members in kMembers");
+  static const auto found = std::apply(
+      [](const auto&... m) {
+        return std::array<const SchemaField*, sizeof...(m)>{&tableField(T::kType, m.field)...};
+      },
+      kMembers<T>);
+  return found;
 }
 
-// Schema enums are read from outside input: an ordinal beyond the C++ enum (a newer schema)
-// reads as the first enumerant rather than as an out-of-range value.
-template <class Enum, class SchemaEnum>
-Enum fromSchema(SchemaEnum value, unsigned count) {
-  const auto ordinal = static_cast<unsigned>(value);
-  return ordinal < count ? static_cast<Enum>(ordinal) : Enum{};
+// ---- member values <-> FieldValue ---------------------------------------------------------------
+
+template <class M>
+FieldValue toFieldValue(const M& value) {
+  if constexpr (std::is_same_v<M, std::string>) {
+    return FieldValue::text(value);
+  } else if constexpr (std::is_enum_v<M>) {
+    return FieldValue::enumerant(static_cast<std::uint16_t>(value), {});
+  } else if constexpr (std::is_floating_point_v<M>) {
+    return FieldValue::number(value);
+  } else if constexpr (std::is_unsigned_v<M>) {
+    return FieldValue::unsignedInteger(value);
+  } else {
+    return FieldValue::integer(value);
+  }
 }
 
-template <class SchemaEnum, class Enum>
-SchemaEnum toSchema(Enum value) {
-  return static_cast<SchemaEnum>(static_cast<std::uint16_t>(value));
+template <class M>
+M fromFieldValue(const FieldValue& value, const SchemaField& field) {
+  if constexpr (std::is_same_v<M, std::string>) {
+    return std::string(value.asText());
+  } else if constexpr (std::is_enum_v<M>) {
+    // Read from outside input: an ordinal beyond the C++ enum (a newer schema) reads as the
+    // first enumerant rather than as an out-of-range value.
+    const auto ordinal = value.enumOrdinal();
+    const bool known = std::ranges::any_of(field.enum_values,
+                                           [&](const auto& v) { return v.ordinal == ordinal; });
+    return known ? static_cast<M>(ordinal) : M{};
+  } else if constexpr (std::is_floating_point_v<M>) {
+    return value.asNumber();
+  } else if constexpr (std::is_unsigned_v<M>) {
+    return static_cast<M>(value.type() == FieldValue::Type::Unsigned ? value.asUnsigned()
+                                                                     : value.asInteger());
+  } else {
+    return static_cast<M>(value.asInteger());
+  }
 }
+
+template <class T, std::size_t... I>
+void writeMembers(const T& payload, schema::Event::Builder root, std::index_sequence<I...>) {
+  const auto& table = tableFieldsOf<T>();
+  std::string reason;
+  // A member always fits its field (same type, same range), so a write cannot fail.
+  ((void)table[I]->write(root, toFieldValue(payload.*std::get<I>(kMembers<T>).member), reason),
+   ...);
+}
+
+template <class M>
+void readMember(const SchemaField& field, schema::Event::Reader root, M& member) {
+  member = fromFieldValue<M>(field.read(root, 0), field);
+}
+
+template <class T, std::size_t... I>
+void readMembers(schema::Event::Reader root, T& payload, std::index_sequence<I...>) {
+  const auto& table = tableFieldsOf<T>();
+  (readMember(*table[I], root, payload.*std::get<I>(kMembers<T>).member), ...);
+}
+
+template <class T>
+constexpr auto kMemberIndices =
+    std::make_index_sequence<std::tuple_size_v<decltype(kMembers<T>)>>{};
+
+// ---- USER key/value fields ----------------------------------------------------------------------
 
 // std::string is NUL-terminated, as capnp::Text::Reader wants.
 capnp::Text::Reader text(const std::string& value) {
@@ -66,153 +189,8 @@ capnp::Text::Reader text(const std::string& value) {
 
 std::string toString(capnp::Text::Reader value) { return std::string(value.cStr(), value.size()); }
 
-EventBuilder headerBuilder(EventType type, const std::string& symbol, std::int64_t time_ns) {
-  EventBuilder builder(type);
-  if (!symbol.empty()) builder.symbol(symbol);
-  builder.eventTime(time_ns);
-  return builder;
-}
-
-// Runs `read(root, payload)` when the event carries payload `which`; never throws.
-template <class T, class Read>
-std::optional<T> readIf(const Event& event, Which which, Read read) {
-  if (!event.valid()) return std::nullopt;
-  try {
-    const auto root = event.reader();
-    const auto payload = root.getPayload();
-    if (payload.which() != which) return std::nullopt;
-    return read(root, payload);
-  } catch (const kj::Exception&) {
-    return std::nullopt;  // unreadable bytes: not a T either
-  }
-}
-
-}  // namespace
-
-std::string_view directionName(Direction direction) {
-  return enumName(kDirectionNames, static_cast<unsigned>(direction));
-}
-std::string_view sideName(Side side) { return enumName(kSideNames, static_cast<unsigned>(side)); }
-std::string_view orderKindName(OrderKind kind) {
-  return enumName(kOrderKindNames, static_cast<unsigned>(kind));
-}
-std::optional<Direction> parseDirection(std::string_view name) {
-  return parseEnum<Direction>(kDirectionNames, name);
-}
-std::optional<Side> parseSide(std::string_view name) { return parseEnum<Side>(kSideNames, name); }
-std::optional<OrderKind> parseOrderKind(std::string_view name) {
-  return parseEnum<OrderKind>(kOrderKindNames, name);
-}
-
-const UserValue* UserEvent::field(std::string_view key) const {
-  for (const auto& [k, v] : fields) {
-    if (k == key) return &v;
-  }
-  return nullptr;
-}
-
-// ---- builders ----------------------------------------------------------------------------------
-
-EventBuilder build(const Bar& bar) {
-  auto builder = headerBuilder(Bar::kType, bar.symbol, bar.time_ns);
-  auto p = builder.root().getPayload().getBar();
-  p.setOpen(bar.open);
-  p.setHigh(bar.high);
-  p.setLow(bar.low);
-  p.setClose(bar.close);
-  p.setVolume(bar.volume);
-  p.setPeriodSeconds(bar.period_seconds);
-  return builder;
-}
-
-EventBuilder build(const Tick& tick) {
-  auto builder = headerBuilder(Tick::kType, tick.symbol, tick.time_ns);
-  auto p = builder.root().getPayload().getTick();
-  p.setBid(tick.bid);
-  p.setAsk(tick.ask);
-  p.setPrice(tick.price);
-  p.setSize(tick.size);
-  return builder;
-}
-
-EventBuilder build(const Indicator& indicator) {
-  auto builder = headerBuilder(Indicator::kType, indicator.symbol, indicator.time_ns);
-  auto p = builder.root().getPayload().getIndicator();
-  p.setName(text(indicator.name));
-  p.setValue(indicator.value);
-  return builder;
-}
-
-EventBuilder build(const Signal& signal) {
-  auto builder = headerBuilder(Signal::kType, signal.symbol, signal.time_ns);
-  auto p = builder.root().getPayload().getSignal();
-  p.setStrategy(text(signal.strategy));
-  p.setDirection(toSchema<schema::Direction>(signal.direction));
-  p.setStrength(signal.strength);
-  p.setPrice(signal.price);
-  return builder;
-}
-
-EventBuilder build(const Order& order) {
-  auto builder = headerBuilder(Order::kType, order.symbol, order.time_ns);
-  auto p = builder.root().getPayload().getOrder();
-  p.setOrderId(text(order.order_id));
-  p.setStrategy(text(order.strategy));
-  p.setPortfolio(text(order.portfolio));
-  p.setSide(toSchema<schema::Side>(order.side));
-  p.setOrderKind(toSchema<schema::OrderKind>(order.order_kind));
-  p.setQuantity(order.quantity);
-  p.setLimitPrice(order.limit_price);
-  return builder;
-}
-
-EventBuilder build(const Fill& fill) {
-  auto builder = headerBuilder(Fill::kType, fill.symbol, fill.time_ns);
-  auto p = builder.root().getPayload().getFill();
-  p.setOrderId(text(fill.order_id));
-  p.setStrategy(text(fill.strategy));
-  p.setPortfolio(text(fill.portfolio));
-  p.setSide(toSchema<schema::Side>(fill.side));
-  p.setQuantity(fill.quantity);
-  p.setPrice(fill.price);
-  p.setCommission(fill.commission);
-  p.setSlippage(fill.slippage);
-  return builder;
-}
-
-EventBuilder build(const Regime& regime) {
-  auto builder = headerBuilder(Regime::kType, regime.symbol, regime.time_ns);
-  auto p = builder.root().getPayload().getRegime();
-  p.setClassifier(text(regime.classifier));
-  p.setRegime(text(regime.regime));
-  p.setConfidence(regime.confidence);
-  return builder;
-}
-
-EventBuilder build(const PortfolioUpdate& portfolio) {
-  auto builder = headerBuilder(PortfolioUpdate::kType, portfolio.symbol, portfolio.time_ns);
-  auto p = builder.root().getPayload().getPortfolio();
-  p.setPortfolio(text(portfolio.portfolio));
-  p.setCash(portfolio.cash);
-  p.setEquity(portfolio.equity);
-  p.setPositionsValue(portfolio.positions_value);
-  p.setRealizedPnl(portfolio.realized_pnl);
-  p.setUnrealizedPnl(portfolio.unrealized_pnl);
-  return builder;
-}
-
-EventBuilder build(const EndOfData& end_of_data) {
-  EventBuilder builder(EndOfData::kType);
-  builder.eventTime(end_of_data.time_ns);
-  builder.root().getPayload().getEndOfData().setReason(text(end_of_data.reason));
-  return builder;
-}
-
-EventBuilder build(const UserEvent& user) {
-  auto builder = headerBuilder(UserEvent::kType, user.symbol, user.time_ns);
-  auto p = builder.root().getPayload().getUser();
-  p.setName(text(user.name));
-  auto fields = p.initFields(static_cast<unsigned>(user.fields.size()));
+void writeUserFields(const UserEvent& user, schema::Event::Builder root) {
+  auto fields = root.getPayload().getUser().initFields(static_cast<unsigned>(user.fields.size()));
   for (unsigned i = 0; i < fields.size(); ++i) {
     const auto& [key, value] = user.fields[i];
     auto field = fields[i];
@@ -233,166 +211,117 @@ EventBuilder build(const UserEvent& user) {
         },
         value);
   }
+}
+
+void readUserFields(schema::Event::Reader root, UserEvent& user) {
+  const auto fields = root.getPayload().getUser().getFields();
+  user.fields.reserve(fields.size());
+  for (const auto field : fields) {
+    const auto value = field.getValue();
+    UserValue v;
+    switch (value.which()) {
+      case schema::UserEvent::Field::Value::TEXT:
+        v = toString(value.getText());
+        break;
+      case schema::UserEvent::Field::Value::INT:
+        v = value.getInt();
+        break;
+      case schema::UserEvent::Field::Value::FLOAT:
+        v = value.getFloat();
+        break;
+      case schema::UserEvent::Field::Value::BOOL:
+        v = value.getBool();
+        break;
+      default:  // a value kind from a newer schema: keep the key, value empty text
+        break;
+    }
+    user.fields.emplace_back(toString(field.getKey()), std::move(v));
+  }
+}
+
+// ---- enum names -------------------------------------------------------------------------------
+
+template <class SchemaEnum, class Enum>
+std::string_view nameOf(Enum value) {
+  return fields::enumValueName(fields::enumValuesOf<SchemaEnum>(),
+                               static_cast<std::uint16_t>(value));
+}
+
+template <class SchemaEnum, class Enum>
+std::optional<Enum> parse(std::string_view name) {
+  const auto ordinal = fields::findEnumValue(fields::enumValuesOf<SchemaEnum>(), name);
+  if (!ordinal) return std::nullopt;
+  return static_cast<Enum>(*ordinal);
+}
+
+}  // namespace
+
+std::string_view directionName(Direction direction) {
+  return nameOf<schema::Direction>(direction);
+}
+std::string_view sideName(Side side) { return nameOf<schema::Side>(side); }
+std::string_view orderKindName(OrderKind kind) { return nameOf<schema::OrderKind>(kind); }
+std::optional<Direction> parseDirection(std::string_view name) {
+  return parse<schema::Direction, Direction>(name);
+}
+std::optional<Side> parseSide(std::string_view name) { return parse<schema::Side, Side>(name); }
+std::optional<OrderKind> parseOrderKind(std::string_view name) {
+  return parse<schema::OrderKind, OrderKind>(name);
+}
+
+const UserValue* UserEvent::field(std::string_view key) const {
+  for (const auto& [k, v] : fields) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+// ---- build and tryAs ---------------------------------------------------------------------------
+
+template <PayloadStruct T>
+EventBuilder build(const T& payload) {
+  EventBuilder builder(T::kType);
+  if constexpr (requires(const T& t) { t.symbol; }) {
+    if (!payload.symbol.empty()) builder.symbol(payload.symbol);
+  }
+  builder.eventTime(payload.time_ns);
+  writeMembers(payload, builder.root(), kMemberIndices<T>);
+  if constexpr (std::is_same_v<T, UserEvent>) writeUserFields(payload, builder.root());
   return builder;
 }
 
-// ---- readers -----------------------------------------------------------------------------------
-
-template <>
-std::optional<Bar> tryAs<Bar>(const Event& event) {
-  return readIf<Bar>(event, Which::BAR, [](auto root, auto payload) {
-    const auto p = payload.getBar();
-    return Bar{.symbol = toString(root.getSymbol()),
-               .time_ns = root.getEventTime(),
-               .open = p.getOpen(),
-               .high = p.getHigh(),
-               .low = p.getLow(),
-               .close = p.getClose(),
-               .volume = p.getVolume(),
-               .period_seconds = p.getPeriodSeconds()};
-  });
-}
-
-template <>
-std::optional<Tick> tryAs<Tick>(const Event& event) {
-  return readIf<Tick>(event, Which::TICK, [](auto root, auto payload) {
-    const auto p = payload.getTick();
-    return Tick{.symbol = toString(root.getSymbol()),
-                .time_ns = root.getEventTime(),
-                .bid = p.getBid(),
-                .ask = p.getAsk(),
-                .price = p.getPrice(),
-                .size = p.getSize()};
-  });
-}
-
-template <>
-std::optional<Indicator> tryAs<Indicator>(const Event& event) {
-  return readIf<Indicator>(event, Which::INDICATOR, [](auto root, auto payload) {
-    const auto p = payload.getIndicator();
-    return Indicator{.symbol = toString(root.getSymbol()),
-                     .time_ns = root.getEventTime(),
-                     .name = toString(p.getName()),
-                     .value = p.getValue()};
-  });
-}
-
-template <>
-std::optional<Signal> tryAs<Signal>(const Event& event) {
-  return readIf<Signal>(event, Which::SIGNAL, [](auto root, auto payload) {
-    const auto p = payload.getSignal();
-    return Signal{.symbol = toString(root.getSymbol()),
-                  .time_ns = root.getEventTime(),
-                  .strategy = toString(p.getStrategy()),
-                  .direction = fromSchema<Direction>(p.getDirection(), kDirectionNames.size()),
-                  .strength = p.getStrength(),
-                  .price = p.getPrice()};
-  });
-}
-
-template <>
-std::optional<Order> tryAs<Order>(const Event& event) {
-  return readIf<Order>(event, Which::ORDER, [](auto root, auto payload) {
-    const auto p = payload.getOrder();
-    return Order{.symbol = toString(root.getSymbol()),
-                 .time_ns = root.getEventTime(),
-                 .order_id = toString(p.getOrderId()),
-                 .strategy = toString(p.getStrategy()),
-                 .portfolio = toString(p.getPortfolio()),
-                 .side = fromSchema<Side>(p.getSide(), kSideNames.size()),
-                 .order_kind = fromSchema<OrderKind>(p.getOrderKind(), kOrderKindNames.size()),
-                 .quantity = p.getQuantity(),
-                 .limit_price = p.getLimitPrice()};
-  });
-}
-
-template <>
-std::optional<Fill> tryAs<Fill>(const Event& event) {
-  return readIf<Fill>(event, Which::FILL, [](auto root, auto payload) {
-    const auto p = payload.getFill();
-    return Fill{.symbol = toString(root.getSymbol()),
-                .time_ns = root.getEventTime(),
-                .order_id = toString(p.getOrderId()),
-                .strategy = toString(p.getStrategy()),
-                .portfolio = toString(p.getPortfolio()),
-                .side = fromSchema<Side>(p.getSide(), kSideNames.size()),
-                .quantity = p.getQuantity(),
-                .price = p.getPrice(),
-                .commission = p.getCommission(),
-                .slippage = p.getSlippage()};
-  });
-}
-
-template <>
-std::optional<Regime> tryAs<Regime>(const Event& event) {
-  return readIf<Regime>(event, Which::REGIME, [](auto root, auto payload) {
-    const auto p = payload.getRegime();
-    return Regime{.symbol = toString(root.getSymbol()),
-                  .time_ns = root.getEventTime(),
-                  .classifier = toString(p.getClassifier()),
-                  .regime = toString(p.getRegime()),
-                  .confidence = p.getConfidence()};
-  });
-}
-
-template <>
-std::optional<PortfolioUpdate> tryAs<PortfolioUpdate>(const Event& event) {
-  return readIf<PortfolioUpdate>(event, Which::PORTFOLIO, [](auto root, auto payload) {
-    const auto p = payload.getPortfolio();
-    return PortfolioUpdate{.symbol = toString(root.getSymbol()),
-                           .time_ns = root.getEventTime(),
-                           .portfolio = toString(p.getPortfolio()),
-                           .cash = p.getCash(),
-                           .equity = p.getEquity(),
-                           .positions_value = p.getPositionsValue(),
-                           .realized_pnl = p.getRealizedPnl(),
-                           .unrealized_pnl = p.getUnrealizedPnl()};
-  });
-}
-
-template <>
-std::optional<EndOfData> tryAs<EndOfData>(const Event& event) {
-  return readIf<EndOfData>(event, Which::END_OF_DATA, [](auto root, auto payload) {
-    return EndOfData{.time_ns = root.getEventTime(),
-                     .reason = toString(payload.getEndOfData().getReason())};
-  });
-}
-
-template <>
-std::optional<UserEvent> tryAs<UserEvent>(const Event& event) {
-  return readIf<UserEvent>(event, Which::USER, [](auto root, auto payload) {
-    const auto p = payload.getUser();
-    UserEvent user{.name = toString(p.getName()),
-                   .symbol = toString(root.getSymbol()),
-                   .time_ns = root.getEventTime()};
-    const auto fields = p.getFields();
-    user.fields.reserve(fields.size());
-    for (const auto field : fields) {
-      const auto value = field.getValue();
-      UserValue v;
-      switch (value.which()) {
-        case schema::UserEvent::Field::Value::TEXT:
-          v = toString(value.getText());
-          break;
-        case schema::UserEvent::Field::Value::INT:
-          v = value.getInt();
-          break;
-        case schema::UserEvent::Field::Value::FLOAT:
-          v = value.getFloat();
-          break;
-        case schema::UserEvent::Field::Value::BOOL:
-          v = value.getBool();
-          break;
-        default:  // a value kind from a newer schema: keep the key, value empty text
-          break;
-      }
-      user.fields.emplace_back(toString(field.getKey()), std::move(v));
-    }
-    return user;
-  });
+template <PayloadStruct T>
+std::optional<T> tryAs(const Event& event) {
+  if (!event.valid()) return std::nullopt;
+  try {
+    const auto root = event.reader();
+    if (fields::payloadType(root) != T::kType) return std::nullopt;
+    T payload;
+    if constexpr (requires(const T& t) { t.symbol; }) payload.symbol = toString(root.getSymbol());
+    payload.time_ns = root.getEventTime();
+    readMembers(root, payload, kMemberIndices<T>);
+    if constexpr (std::is_same_v<T, UserEvent>) readUserFields(root, payload);
+    return payload;
+  } catch (const kj::Exception&) {
+    return std::nullopt;  // unreadable bytes: not a T either
+  }
 }
 
 namespace detail {
+
+// build and tryAs are defined in this file only. Explicitly instantiating this class for
+// PayloadTypes instantiates both for every payload struct, so the list stays the only list.
+template <class List>
+struct PayloadFunctions;
+template <class... T>
+struct PayloadFunctions<TypeList<T...>> {
+  static const std::tuple<EventBuilder (*)(const T&)..., std::optional<T> (*)(const Event&)...>
+      functions;
+};
+template <class... T>
+const std::tuple<EventBuilder (*)(const T&)..., std::optional<T> (*)(const Event&)...>
+    PayloadFunctions<TypeList<T...>>::functions{&build<T>..., &tryAs<T>...};
+template struct PayloadFunctions<PayloadTypes>;
 
 std::string payloadMismatchMessage(const Event& event, EventType expected) {
   std::string message = "expected a ";

@@ -18,9 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "config/host_port.hpp"
 #include "evr/link_messages.hpp"
 #include "routing/adapter_registry.hpp"
-#include "stats/metrics_server.hpp"
 
 namespace evr::config {
 namespace {
@@ -271,19 +271,19 @@ class Loader {
                                                    describe(entry.value));
         }
       } else if (entry.key == "metrics") {
-        // "off", or host:port (stats/metrics_server.hpp parses it again when main starts it).
+        // "off", or host:port (config/host_port.hpp; main parses it again to start the server).
         if (!entry.value.IsScalar()) {
           diagnostics_.error(entry.value_mark,
                              "expected \"host:port\" or \"off\" for 'metrics', got " +
                                  describe(entry.value));
-        } else if (entry.value.Scalar() != "off" && !stats::parseHostPort(entry.value.Scalar())) {
+        } else if (entry.value.Scalar() != "off" && !parseHostPort(entry.value.Scalar())) {
           diagnostics_.error(entry.value_mark,
                              "metrics must be \"host:port\" (port 0..65535; \"[::1]:9464\" for "
                              "IPv6) or \"off\", got '" + entry.value.Scalar() + "'");
         } else {
           router.metrics = entry.value.Scalar();
           if (router.metrics != "off" &&
-              !stats::isLoopbackHost(stats::parseHostPort(router.metrics)->host)) {
+              !isLoopbackHost(parseHostPort(router.metrics)->host)) {
             diagnostics_.warning(entry.value_mark,
                                  "metrics endpoint '" + router.metrics +
                                      "' is not on loopback: /metrics can be read from other "

@@ -11,9 +11,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
-#include <string_view>
 #include <thread>
 
 #include "stats/prometheus_text.hpp"
@@ -24,16 +22,6 @@ class Server;
 }
 
 namespace evr::stats {
-
-struct HostPort {
-  std::string host;  // as written, without brackets for IPv6
-  int port = 0;
-};
-
-// "127.0.0.1:9464", "localhost:0", "[::1]:9464" -> host and port (0..65535); nullopt otherwise.
-std::optional<HostPort> parseHostPort(std::string_view text);
-// 127.0.0.0/8, ::1 and localhost.
-bool isLoopbackHost(std::string_view host);
 
 class MetricsServer {
  public:

@@ -1,9 +1,11 @@
-// The field table of evr/event_fields.hpp. Payload fields are declared by their schema getters,
-// so a field's kind and the payload types that carry it come from the generated code.
+// The field table of evr/event_fields.hpp. Each entry is declared by the generated getter and
+// setter of its schema field, so its kind and how it converts come from the generated code.
 
 #include "evr/event_fields.hpp"
 
+#include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -57,7 +59,7 @@ constexpr std::string_view nameIn(std::span<const EnumValue> values, std::uint16
 }
 
 template <class E>
-constexpr std::span<const EnumValue> enumValuesOf() {
+constexpr std::span<const EnumValue> valuesOf() {
   if constexpr (std::is_same_v<E, schema::Direction>) {
     return kDirectionValues;
   } else if constexpr (std::is_same_v<E, schema::Side>) {
@@ -97,7 +99,7 @@ FieldValue toValue(V value) {
     return FieldValue::boolean(value);
   } else if constexpr (std::is_enum_v<V>) {
     const auto ordinal = static_cast<std::uint16_t>(value);
-    return FieldValue::enumerant(ordinal, nameIn(enumValuesOf<V>(), ordinal));
+    return FieldValue::enumerant(ordinal, nameIn(valuesOf<V>(), ordinal));
   } else if constexpr (std::is_floating_point_v<V>) {
     return FieldValue::number(value);
   } else if constexpr (std::is_same_v<V, std::uint64_t>) {
@@ -107,54 +109,154 @@ FieldValue toValue(V value) {
   }
 }
 
-// ---- payload fields ----------------------------------------------------------------------------
+// ---- text and values -> schema values ----------------------------------------------------------
 
-// One payload that carries a field: the union member W, read with PayloadGet, then FieldGet.
-template <Which W, auto PayloadGet, auto FieldGet>
-struct From {
-  static constexpr EventType kType = static_cast<EventType>(W);
-  using Value =
-      std::remove_cvref_t<decltype(((std::declval<Payload::Reader>().*PayloadGet)().*FieldGet)())>;
-  static bool read(Payload::Reader payload, FieldValue& out) {
-    if (payload.which() != W) return false;
-    out = toValue(((payload.*PayloadGet)().*FieldGet)());
-    return true;
+// from_chars does not take a leading '+'; people type one.
+std::string_view stripPlus(std::string_view text) {
+  if (text.size() > 1 && text.front() == '+' && text[1] != '-') text.remove_prefix(1);
+  return text;
+}
+
+template <class Int>
+std::optional<Int> parseIntegral(std::string_view text) {
+  text = stripPlus(text);
+  Int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// A value as messages quote it: 'abc', '1.5', 'LONG'.
+std::string quoted(const FieldValue& value) {
+  std::string out;
+  switch (value.type()) {
+    case FieldValue::Type::Absent: return "nothing";
+    case FieldValue::Type::Number: {
+      std::array<char, 32> buffer{};
+      const auto written =
+          std::to_chars(buffer.data(), buffer.data() + buffer.size(), value.asNumber());
+      out.assign(buffer.data(), written.ptr);
+      break;
+    }
+    case FieldValue::Type::Integer: out = std::to_string(value.asInteger()); break;
+    case FieldValue::Type::Unsigned: out = std::to_string(value.asUnsigned()); break;
+    case FieldValue::Type::Bool: out = value.asBool() ? "true" : "false"; break;
+    case FieldValue::Type::Text:
+    case FieldValue::Type::Enum: out = value.asText(); break;
   }
+  return "'" + out + "'";
+}
+
+// `value` as the schema type V of a field, or nullopt with `reason`. See SchemaField::write.
+template <class V>
+std::optional<V> convert(const FieldValue& value, std::string& reason) {
+  using T = FieldValue::Type;
+  const bool text = value.type() == T::Text;
+  if constexpr (std::is_same_v<V, bool>) {
+    if (value.type() == T::Bool) return value.asBool();
+    if (text && value.asText() == "true") return true;
+    if (text && value.asText() == "false") return false;
+    reason = quoted(value) + " is not true or false";
+  } else if constexpr (std::is_enum_v<V>) {
+    if (value.type() == T::Enum) return static_cast<V>(value.enumOrdinal());
+    if (text) {
+      if (const auto ordinal = findEnumValue(valuesOf<V>(), value.asText())) {
+        return static_cast<V>(*ordinal);
+      }
+    }
+    reason = quoted(value) + " is not one of " + enumValueList(valuesOf<V>());
+  } else if constexpr (std::is_floating_point_v<V>) {
+    if (value.type() == T::Number) return value.asNumber();
+    if (value.type() == T::Integer) return static_cast<V>(value.asInteger());
+    if (value.type() == T::Unsigned) return static_cast<V>(value.asUnsigned());
+    if (text) {
+      if (const auto number = parseNumber(value.asText())) return *number;
+    }
+    reason = quoted(value) + " is not a number";
+  } else {
+    static_assert(std::is_integral_v<V>, "add a conversion for this field type");
+    if (value.type() == T::Integer && std::in_range<V>(value.asInteger())) {
+      return static_cast<V>(value.asInteger());
+    }
+    if (value.type() == T::Unsigned && std::in_range<V>(value.asUnsigned())) {
+      return static_cast<V>(value.asUnsigned());
+    }
+    if (text) {
+      if (const auto integer = parseIntegral<V>(value.asText())) return *integer;
+    }
+    reason = quoted(value) + " is not an integer in [" +
+             std::to_string(std::numeric_limits<V>::min()) + ", " +
+             std::to_string(std::numeric_limits<V>::max()) + "]";
+  }
+  return std::nullopt;
+}
+
+// ---- entries -----------------------------------------------------------------------------------
+
+// The type a generated getter returns (declared only, for decltype).
+template <class Struct, class V>
+V returnTypeOf(V (Struct::*)() const);
+template <auto Get>
+using ValueOf = std::remove_cvref_t<decltype(returnTypeOf(Get))>;
+
+template <class V>
+constexpr std::span<const EnumValue> enumValuesFor() {
+  if constexpr (std::is_enum_v<V>) {
+    return valuesOf<V>();
+  } else {
+    return {};
+  }
+}
+
+// Where an entry's schema struct is: the event itself (header fields) ...
+struct InHeader {
+  static constexpr EventType kPayload = EventType::UNKNOWN;
+  static schema::Event::Reader of(schema::Event::Reader event) { return event; }
+  static schema::Event::Builder of(schema::Event::Builder event) { return event; }
 };
 
-template <class... Froms>
-FieldValue readPayload(schema::Event::Reader event, std::uint8_t /*hops*/) {
-  const auto payload = event.getPayload();
-  FieldValue out;
-  (Froms::read(payload, out) || ...);
-  return out;
+// ... or payload member T, through its generated union getters.
+template <EventType T, auto GetReader, auto GetBuilder>
+struct InPayload {
+  static constexpr EventType kPayload = T;
+  static auto of(schema::Event::Reader event) { return (event.getPayload().*GetReader)(); }
+  static auto of(schema::Event::Builder event) { return (event.getPayload().*GetBuilder)(); }
+};
+
+template <class In, auto Get>
+FieldValue readField(schema::Event::Reader event, std::uint8_t /*hops*/) {
+  return toValue((In::of(event).*Get)());
 }
 
-template <class First, class... Rest>
-constexpr FieldInfo payloadField(std::string_view name) {
-  using V = typename First::Value;
-  static_assert((std::is_same_v<V, typename Rest::Value> && ...),
-                "a shared payload field has one type in every payload");
-  EventTypeSet types = EventTypeSet::of(First::kType);
-  (types.add(Rest::kType), ...);
-  std::span<const EnumValue> enum_values;
-  if constexpr (std::is_enum_v<V>) enum_values = enumValuesOf<V>();
-  return FieldInfo{name, kindOf<V>(), false, types, enum_values, &readPayload<First, Rest...>};
+// `Write` is the generated setter, or for text the generated init (which takes the size, so any
+// string_view can be copied in; the setter wants NUL-terminated text).
+template <class In, class V, auto Write>
+bool writeField(schema::Event::Builder event, const FieldValue& value, std::string& reason) {
+  auto target = In::of(event);
+  if constexpr (std::is_same_v<V, capnp::Text::Reader>) {
+    if (value.type() != FieldValue::Type::Text) {
+      reason = quoted(value) + " is not text";
+      return false;
+    }
+    const auto text = value.asText();
+    auto out = (target.*Write)(static_cast<unsigned>(text.size()));
+    std::copy(text.begin(), text.end(), out.begin());
+  } else {
+    const auto converted = convert<V>(value, reason);
+    if (!converted) return false;
+    (target.*Write)(*converted);
+  }
+  return true;
 }
 
-// ---- header fields -----------------------------------------------------------------------------
-
-template <auto Get>
-FieldValue readHeader(schema::Event::Reader event, std::uint8_t /*hops*/) {
-  return toValue((event.*Get)());
-}
-
-template <auto Get>
-constexpr FieldInfo headerField(std::string_view name) {
-  using V = std::remove_cvref_t<decltype((std::declval<schema::Event::Reader>().*Get)())>;
-  std::span<const EnumValue> enum_values;
-  if constexpr (std::is_enum_v<V>) enum_values = enumValuesOf<V>();
-  return FieldInfo{name, kindOf<V>(), true, EventTypeSet::all(), enum_values, &readHeader<Get>};
+// The entry of the field that `Get` reads in `In`, written by `Write` (nullptr: stamped).
+template <class In, auto Get, auto Write = nullptr>
+constexpr SchemaField field(std::string_view name) {
+  using V = ValueOf<Get>;
+  SchemaField entry{name, kindOf<V>(), In::kPayload, enumValuesFor<V>(), &readField<In, Get>,
+                    nullptr};
+  if constexpr (Write != nullptr) entry.write = &writeField<In, V, Write>;
+  return entry;
 }
 
 FieldValue readHops(schema::Event::Reader /*event*/, std::uint8_t hops) {
@@ -163,103 +265,192 @@ FieldValue readHops(schema::Event::Reader /*event*/, std::uint8_t hops) {
 
 namespace s = schema;
 using E = s::Event::Reader;
+using EB = s::Event::Builder;
 using P = Payload::Reader;
+using PB = Payload::Builder;
 
-template <auto FieldGet>
-using FromBar = From<Which::BAR, &P::getBar, FieldGet>;
-template <auto FieldGet>
-using FromTick = From<Which::TICK, &P::getTick, FieldGet>;
-template <auto FieldGet>
-using FromIndicator = From<Which::INDICATOR, &P::getIndicator, FieldGet>;
-template <auto FieldGet>
-using FromSignal = From<Which::SIGNAL, &P::getSignal, FieldGet>;
-template <auto FieldGet>
-using FromOrder = From<Which::ORDER, &P::getOrder, FieldGet>;
-template <auto FieldGet>
-using FromFill = From<Which::FILL, &P::getFill, FieldGet>;
-template <auto FieldGet>
-using FromRegime = From<Which::REGIME, &P::getRegime, FieldGet>;
-template <auto FieldGet>
-using FromPortfolio = From<Which::PORTFOLIO, &P::getPortfolio, FieldGet>;
-template <auto FieldGet>
-using FromEndOfData = From<Which::END_OF_DATA, &P::getEndOfData, FieldGet>;
-template <auto FieldGet>
-using FromUser = From<Which::USER, &P::getUser, FieldGet>;
+using InBar = InPayload<EventType::BAR, &P::getBar, &PB::getBar>;
+using InTick = InPayload<EventType::TICK, &P::getTick, &PB::getTick>;
+using InIndicator = InPayload<EventType::INDICATOR, &P::getIndicator, &PB::getIndicator>;
+using InSignal = InPayload<EventType::SIGNAL, &P::getSignal, &PB::getSignal>;
+using InOrder = InPayload<EventType::ORDER, &P::getOrder, &PB::getOrder>;
+using InFill = InPayload<EventType::FILL, &P::getFill, &PB::getFill>;
+using InRegime = InPayload<EventType::REGIME, &P::getRegime, &PB::getRegime>;
+using InPortfolio = InPayload<EventType::PORTFOLIO, &P::getPortfolio, &PB::getPortfolio>;
+using InEndOfData = InPayload<EventType::END_OF_DATA, &P::getEndOfData, &PB::getEndOfData>;
+using InUser = InPayload<EventType::USER, &P::getUser, &PB::getUser>;
 
-// The table. Order: header, then payload fields in docs/events.md's order (a shared name where it
-// first appears). Keep docs/conditions.md's field list in step.
-constexpr std::array kFields = {
-    headerField<&E::getType>("type"),
-    headerField<&E::getSource>("source"),
-    headerField<&E::getSymbol>("symbol"),
-    headerField<&E::getSeq>("seq"),
-    headerField<&E::getId>("id"),
-    headerField<&E::getEventTime>("event_time"),
-    headerField<&E::getPublishTime>("publish_time"),
-    headerField<&E::getCorrelationId>("correlation_id"),
-    headerField<&E::getCausationId>("causation_id"),
-    FieldInfo{"hops", FieldKind::Integer, true, EventTypeSet::all(), {}, &readHops},
-    // BAR
-    payloadField<FromBar<&s::Bar::Reader::getOpen>>("open"),
-    payloadField<FromBar<&s::Bar::Reader::getHigh>>("high"),
-    payloadField<FromBar<&s::Bar::Reader::getLow>>("low"),
-    payloadField<FromBar<&s::Bar::Reader::getClose>>("close"),
-    payloadField<FromBar<&s::Bar::Reader::getVolume>>("volume"),
-    payloadField<FromBar<&s::Bar::Reader::getPeriodSeconds>>("period_seconds"),
-    // TICK
-    payloadField<FromTick<&s::Tick::Reader::getBid>>("bid"),
-    payloadField<FromTick<&s::Tick::Reader::getAsk>>("ask"),
-    payloadField<FromTick<&s::Tick::Reader::getPrice>, FromSignal<&s::Signal::Reader::getPrice>,
-                 FromFill<&s::Fill::Reader::getPrice>>("price"),
-    payloadField<FromTick<&s::Tick::Reader::getSize>>("size"),
-    // INDICATOR (and USER's name)
-    payloadField<FromIndicator<&s::Indicator::Reader::getName>,
-                 FromUser<&s::UserEvent::Reader::getName>>("name"),
-    payloadField<FromIndicator<&s::Indicator::Reader::getValue>>("value"),
-    // SIGNAL
-    payloadField<FromSignal<&s::Signal::Reader::getStrategy>,
-                 FromOrder<&s::Order::Reader::getStrategy>,
-                 FromFill<&s::Fill::Reader::getStrategy>>("strategy"),
-    payloadField<FromSignal<&s::Signal::Reader::getDirection>>("direction"),
-    payloadField<FromSignal<&s::Signal::Reader::getStrength>>("strength"),
-    // ORDER
-    payloadField<FromOrder<&s::Order::Reader::getOrderId>, FromFill<&s::Fill::Reader::getOrderId>>(
-        "order_id"),
-    payloadField<FromOrder<&s::Order::Reader::getPortfolio>,
-                 FromFill<&s::Fill::Reader::getPortfolio>,
-                 FromPortfolio<&s::Portfolio::Reader::getPortfolio>>("portfolio"),
-    payloadField<FromOrder<&s::Order::Reader::getSide>, FromFill<&s::Fill::Reader::getSide>>(
-        "side"),
-    payloadField<FromOrder<&s::Order::Reader::getOrderKind>>("order_kind"),
-    payloadField<FromOrder<&s::Order::Reader::getQuantity>,
-                 FromFill<&s::Fill::Reader::getQuantity>>("quantity"),
-    payloadField<FromOrder<&s::Order::Reader::getLimitPrice>>("limit_price"),
-    // FILL
-    payloadField<FromFill<&s::Fill::Reader::getCommission>>("commission"),
-    payloadField<FromFill<&s::Fill::Reader::getSlippage>>("slippage"),
-    // REGIME
-    payloadField<FromRegime<&s::Regime::Reader::getClassifier>>("classifier"),
-    payloadField<FromRegime<&s::Regime::Reader::getRegime>>("regime"),
-    payloadField<FromRegime<&s::Regime::Reader::getConfidence>>("confidence"),
-    // PORTFOLIO
-    payloadField<FromPortfolio<&s::Portfolio::Reader::getCash>>("cash"),
-    payloadField<FromPortfolio<&s::Portfolio::Reader::getEquity>>("equity"),
-    payloadField<FromPortfolio<&s::Portfolio::Reader::getPositionsValue>>("positions_value"),
-    payloadField<FromPortfolio<&s::Portfolio::Reader::getRealizedPnl>>("realized_pnl"),
-    payloadField<FromPortfolio<&s::Portfolio::Reader::getUnrealizedPnl>>("unrealized_pnl"),
-    // END_OF_DATA
-    payloadField<FromEndOfData<&s::EndOfData::Reader::getReason>>("reason"),
+// ---- the table ---------------------------------------------------------------------------------
+// Keep docs/events.md and docs/conditions.md in step (tests check both).
+
+// Header fields. Bus::publish stamps those without a writer.
+constexpr std::array kHeaderFields = {
+    field<InHeader, &E::getType>("type"),
+    field<InHeader, &E::getSource>("source"),
+    field<InHeader, &E::getSymbol, &EB::initSymbol>("symbol"),
+    field<InHeader, &E::getSeq>("seq"),
+    field<InHeader, &E::getId>("id"),
+    field<InHeader, &E::getEventTime, &EB::setEventTime>("event_time"),
+    field<InHeader, &E::getPublishTime>("publish_time"),
+    field<InHeader, &E::getCorrelationId, &EB::setCorrelationId>("correlation_id"),
+    field<InHeader, &E::getCausationId>("causation_id"),
+    SchemaField{"hops", FieldKind::Integer, EventType::UNKNOWN, {}, &readHops, nullptr},
 };
 
-constexpr bool namesAreUnique() {
-  for (std::size_t i = 0; i < kFields.size(); ++i) {
-    for (std::size_t j = i + 1; j < kFields.size(); ++j) {
-      if (kFields[i].name == kFields[j].name) return false;
+// Payload fields, by payload in type order, each in schema order.
+constexpr std::array kPayloadFields = {
+    field<InBar, &s::Bar::Reader::getOpen, &s::Bar::Builder::setOpen>("open"),
+    field<InBar, &s::Bar::Reader::getHigh, &s::Bar::Builder::setHigh>("high"),
+    field<InBar, &s::Bar::Reader::getLow, &s::Bar::Builder::setLow>("low"),
+    field<InBar, &s::Bar::Reader::getClose, &s::Bar::Builder::setClose>("close"),
+    field<InBar, &s::Bar::Reader::getVolume, &s::Bar::Builder::setVolume>("volume"),
+    field<InBar, &s::Bar::Reader::getPeriodSeconds, &s::Bar::Builder::setPeriodSeconds>(
+        "period_seconds"),
+
+    field<InTick, &s::Tick::Reader::getBid, &s::Tick::Builder::setBid>("bid"),
+    field<InTick, &s::Tick::Reader::getAsk, &s::Tick::Builder::setAsk>("ask"),
+    field<InTick, &s::Tick::Reader::getPrice, &s::Tick::Builder::setPrice>("price"),
+    field<InTick, &s::Tick::Reader::getSize, &s::Tick::Builder::setSize>("size"),
+
+    field<InIndicator, &s::Indicator::Reader::getName, &s::Indicator::Builder::initName>("name"),
+    field<InIndicator, &s::Indicator::Reader::getValue, &s::Indicator::Builder::setValue>("value"),
+
+    field<InSignal, &s::Signal::Reader::getStrategy, &s::Signal::Builder::initStrategy>("strategy"),
+    field<InSignal, &s::Signal::Reader::getDirection, &s::Signal::Builder::setDirection>(
+        "direction"),
+    field<InSignal, &s::Signal::Reader::getStrength, &s::Signal::Builder::setStrength>("strength"),
+    field<InSignal, &s::Signal::Reader::getPrice, &s::Signal::Builder::setPrice>("price"),
+
+    field<InOrder, &s::Order::Reader::getOrderId, &s::Order::Builder::initOrderId>("order_id"),
+    field<InOrder, &s::Order::Reader::getStrategy, &s::Order::Builder::initStrategy>("strategy"),
+    field<InOrder, &s::Order::Reader::getPortfolio, &s::Order::Builder::initPortfolio>("portfolio"),
+    field<InOrder, &s::Order::Reader::getSide, &s::Order::Builder::setSide>("side"),
+    field<InOrder, &s::Order::Reader::getOrderKind, &s::Order::Builder::setOrderKind>("order_kind"),
+    field<InOrder, &s::Order::Reader::getQuantity, &s::Order::Builder::setQuantity>("quantity"),
+    field<InOrder, &s::Order::Reader::getLimitPrice, &s::Order::Builder::setLimitPrice>(
+        "limit_price"),
+
+    field<InFill, &s::Fill::Reader::getOrderId, &s::Fill::Builder::initOrderId>("order_id"),
+    field<InFill, &s::Fill::Reader::getStrategy, &s::Fill::Builder::initStrategy>("strategy"),
+    field<InFill, &s::Fill::Reader::getPortfolio, &s::Fill::Builder::initPortfolio>("portfolio"),
+    field<InFill, &s::Fill::Reader::getSide, &s::Fill::Builder::setSide>("side"),
+    field<InFill, &s::Fill::Reader::getQuantity, &s::Fill::Builder::setQuantity>("quantity"),
+    field<InFill, &s::Fill::Reader::getPrice, &s::Fill::Builder::setPrice>("price"),
+    field<InFill, &s::Fill::Reader::getCommission, &s::Fill::Builder::setCommission>("commission"),
+    field<InFill, &s::Fill::Reader::getSlippage, &s::Fill::Builder::setSlippage>("slippage"),
+
+    field<InRegime, &s::Regime::Reader::getClassifier, &s::Regime::Builder::initClassifier>(
+        "classifier"),
+    field<InRegime, &s::Regime::Reader::getRegime, &s::Regime::Builder::initRegime>("regime"),
+    field<InRegime, &s::Regime::Reader::getConfidence, &s::Regime::Builder::setConfidence>(
+        "confidence"),
+
+    field<InPortfolio, &s::Portfolio::Reader::getPortfolio, &s::Portfolio::Builder::initPortfolio>(
+        "portfolio"),
+    field<InPortfolio, &s::Portfolio::Reader::getCash, &s::Portfolio::Builder::setCash>("cash"),
+    field<InPortfolio, &s::Portfolio::Reader::getEquity, &s::Portfolio::Builder::setEquity>(
+        "equity"),
+    field<InPortfolio, &s::Portfolio::Reader::getPositionsValue,
+          &s::Portfolio::Builder::setPositionsValue>("positions_value"),
+    field<InPortfolio, &s::Portfolio::Reader::getRealizedPnl,
+          &s::Portfolio::Builder::setRealizedPnl>("realized_pnl"),
+    field<InPortfolio, &s::Portfolio::Reader::getUnrealizedPnl,
+          &s::Portfolio::Builder::setUnrealizedPnl>("unrealized_pnl"),
+
+    field<InEndOfData, &s::EndOfData::Reader::getReason, &s::EndOfData::Builder::initReason>(
+        "reason"),
+
+    // USER: the name; its key/value list is not a field (evr/event_json.hpp and evr/events.hpp
+    // handle it beside the table).
+    field<InUser, &s::UserEvent::Reader::getName, &s::UserEvent::Builder::initName>("name"),
+};
+
+// ---- views of the table, computed at compile time ----------------------------------------------
+
+struct Range {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
+// Where each payload's entries are in kPayloadFields (grouped by payload, in type order).
+constexpr std::array<Range, kEventTypeCount> payloadRanges() {
+  std::array<Range, kEventTypeCount> out{};
+  for (std::size_t i = 0; i < kPayloadFields.size(); ++i) {
+    auto& range = out[static_cast<std::size_t>(kPayloadFields[i].payload)];
+    if (range.end == 0) range.begin = i;
+    range.end = i + 1;
+  }
+  return out;
+}
+constexpr auto kPayloadRanges = payloadRanges();
+
+constexpr bool groupedByPayloadInTypeOrder() {
+  for (std::size_t i = 1; i < kPayloadFields.size(); ++i) {
+    if (kPayloadFields[i].payload < kPayloadFields[i - 1].payload) return false;
+  }
+  return true;
+}
+static_assert(groupedByPayloadInTypeOrder(), "keep each payload's entries together, in type order");
+
+constexpr bool sameName(const SchemaField& a, const SchemaField& b) { return a.name == b.name; }
+
+// A name is unique among the header fields and the fields of any one payload, and no payload
+// field reuses a header name (JSON puts them side by side). A name several payloads share has
+// one kind and one set of enum values.
+constexpr bool namesAreConsistent() {
+  for (std::size_t i = 0; i < kHeaderFields.size(); ++i) {
+    for (std::size_t j = i + 1; j < kHeaderFields.size(); ++j) {
+      if (sameName(kHeaderFields[i], kHeaderFields[j])) return false;
+    }
+    for (const auto& entry : kPayloadFields) {
+      if (sameName(kHeaderFields[i], entry)) return false;
+    }
+  }
+  for (std::size_t i = 0; i < kPayloadFields.size(); ++i) {
+    for (std::size_t j = i + 1; j < kPayloadFields.size(); ++j) {
+      const auto& a = kPayloadFields[i];
+      const auto& b = kPayloadFields[j];
+      if (!sameName(a, b)) continue;
+      if (a.payload == b.payload || a.kind != b.kind) return false;
+      if (a.enum_values.data() != b.enum_values.data()) return false;
     }
   }
   return true;
 }
-static_assert(namesAreUnique(), "a field name appears twice: merge the entries");
+static_assert(namesAreConsistent(), "a field name is repeated, or shared with another kind");
+
+constexpr std::size_t nameCount() {
+  std::size_t count = kHeaderFields.size();
+  for (std::size_t i = 0; i < kPayloadFields.size(); ++i) {
+    bool seen = false;
+    for (std::size_t j = 0; j < i; ++j) {
+      seen = seen || sameName(kPayloadFields[j], kPayloadFields[i]);
+    }
+    if (!seen) ++count;
+  }
+  return count;
+}
+
+// The entries merged by name, in first-appearance order.
+constexpr std::array<FieldInfo, nameCount()> fieldsByName() {
+  std::array<FieldInfo, nameCount()> out{};
+  std::size_t count = 0;
+  for (const SchemaField& entry : kHeaderFields) {
+    out[count] = FieldInfo{entry.name, entry.kind, true, EventTypeSet::all(), entry.enum_values};
+    out[count++].entries[0] = &entry;
+  }
+  for (const SchemaField& entry : kPayloadFields) {
+    std::size_t i = 0;
+    while (i < count && out[i].name != entry.name) ++i;
+    if (i == count) {
+      out[count++] = FieldInfo{entry.name, entry.kind, false, EventTypeSet{}, entry.enum_values};
+    }
+    out[i].types.add(entry.payload);
+    out[i].entries[static_cast<std::size_t>(entry.payload)] = &entry;
+  }
+  return out;
+}
+constexpr auto kFields = fieldsByName();
 
 char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
@@ -372,20 +563,51 @@ std::string fieldNameList() {
   return out;
 }
 
-std::optional<std::uint16_t> findEnumValue(const FieldInfo& field, std::string_view name) {
-  for (const auto& value : field.enum_values) {
+std::span<const SchemaField> headerFields() { return kHeaderFields; }
+
+std::span<const SchemaField> payloadFields(EventType type) {
+  const auto index = static_cast<std::size_t>(type);
+  if (index >= kPayloadRanges.size()) return {};
+  const auto [begin, end] = kPayloadRanges[index];
+  return std::span<const SchemaField>(kPayloadFields).subspan(begin, end - begin);
+}
+
+EventType payloadType(schema::Event::Reader event) {
+  const auto which = static_cast<unsigned>(event.getPayload().which());
+  return which < kEventTypeCount ? static_cast<EventType>(which) : EventType::UNKNOWN;
+}
+
+template <>
+std::span<const EnumValue> enumValuesOf<schema::EventType>() {
+  return kTypeValues;
+}
+template <>
+std::span<const EnumValue> enumValuesOf<schema::Direction>() {
+  return kDirectionValues;
+}
+template <>
+std::span<const EnumValue> enumValuesOf<schema::Side>() {
+  return kSideValues;
+}
+template <>
+std::span<const EnumValue> enumValuesOf<schema::OrderKind>() {
+  return kOrderKindValues;
+}
+
+std::optional<std::uint16_t> findEnumValue(std::span<const EnumValue> values,
+                                           std::string_view name) {
+  for (const auto& value : values) {
     if (equalsIgnoringCase(value.name, name)) return value.ordinal;
   }
   return std::nullopt;
 }
 
-std::string_view enumValueName(const FieldInfo& field, std::uint16_t ordinal) {
-  return nameIn(field.enum_values, ordinal);
+std::string_view enumValueName(std::span<const EnumValue> values, std::uint16_t ordinal) {
+  return nameIn(values, ordinal);
 }
 
-std::string enumValueList(const FieldInfo& field) {
+std::string enumValueList(std::span<const EnumValue> values) {
   std::string out;
-  const auto values = field.enum_values;
   for (std::size_t i = 0; i < values.size(); ++i) {
     bool alias = false;
     for (std::size_t j = 0; j < i; ++j) alias = alias || values[j].ordinal == values[i].ordinal;
@@ -394,6 +616,21 @@ std::string enumValueList(const FieldInfo& field) {
     out += values[i].name;
   }
   return out;
+}
+
+std::optional<double> parseNumber(std::string_view text) {
+  text = stripPlus(text);
+  double value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+      !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::int64_t> parseInteger(std::string_view text) {
+  return parseIntegral<std::int64_t>(text);
 }
 
 }  // namespace evr::fields

@@ -1,12 +1,11 @@
 // Prometheus text exposition of a stats snapshot (stats/prometheus_text), the histogram it
-// renders (stats::LatencyHistogram), and the metrics address parser (stats/metrics_server).
+// renders (stats::LatencyHistogram).
 #include <boost/test/unit_test.hpp>
 
 #include <set>
 #include <sstream>
 #include <string>
 
-#include "stats/metrics_server.hpp"
 #include "stats/prometheus_text.hpp"
 
 using evr::stats::DropReason;
@@ -166,25 +165,6 @@ BOOST_AUTO_TEST_CASE(every_family_has_help_and_type_before_its_samples) {
   BOOST_CHECK(helped == typed);
   BOOST_CHECK_EQUAL(helped.size(), 20u);
   BOOST_CHECK_GT(samples, helped.size());
-}
-
-BOOST_AUTO_TEST_CASE(metrics_address_parses_host_port_and_rejects_the_rest) {
-  const auto v4 = evr::stats::parseHostPort("127.0.0.1:9464");
-  BOOST_REQUIRE(v4);
-  BOOST_CHECK_EQUAL(v4->host, "127.0.0.1");
-  BOOST_CHECK_EQUAL(v4->port, 9464);
-  const auto v6 = evr::stats::parseHostPort("[::1]:0");
-  BOOST_REQUIRE(v6);
-  BOOST_CHECK_EQUAL(v6->host, "::1");
-  BOOST_CHECK_EQUAL(v6->port, 0);
-  for (const char* bad : {"", "9464", ":9464", "127.0.0.1:", "127.0.0.1:65536", "127.0.0.1:-1",
-                          "::1:9464", "[::1:9464", "host name:1", "127.0.0.1:94x"}) {
-    BOOST_TEST_INFO(bad);
-    BOOST_CHECK(!evr::stats::parseHostPort(bad));
-  }
-  BOOST_CHECK(evr::stats::isLoopbackHost("127.0.0.1"));
-  BOOST_CHECK(evr::stats::isLoopbackHost("localhost"));
-  BOOST_CHECK(!evr::stats::isLoopbackHost("0.0.0.0"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

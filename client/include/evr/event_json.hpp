@@ -1,11 +1,11 @@
 // Events as named fields: JSON output, a one-line text form, and events built from
 // `field=value` text (evrctl send --set).
 //
-// Owns the one table of field names (event_json.cpp): for each payload, the snake_case name of
-// every schema field with its getter and setter. toJson, toText and fromFields all read it, so a
-// name means the same thing everywhere. The names are the schema's camelCase names in snake_case
-// (`periodSeconds` -> `period_seconds`), the same names routing conditions use after `event.`
-// (docs/events.md).
+// Reads and writes fields through the event field table (evr/event_fields.hpp), the one list of
+// field names, kinds, getters and setters: toJson, toText and fromFields all use it, and so do
+// routing conditions, so a name means the same thing everywhere. The names are the schema's
+// camelCase names in snake_case (`periodSeconds` -> `period_seconds`), as routing conditions use
+// them after `event.` (docs/events.md).
 //
 // The names per type are in docs/events.md; payloadFields() and settableFieldList() list them
 // from the table, and `evrctl send --help` prints them.
@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "evr/event.hpp"
+#include "evr/event_fields.hpp"
 #include "evr/event_types.hpp"
 
 namespace evr {
@@ -51,7 +52,8 @@ EventBuilder fromFields(EventType type, const FieldValues& field_values);
 std::optional<EventBuilder> tryFromFields(EventType type, const FieldValues& field_values,
                                           std::string& error);
 
-enum class FieldKind : std::uint8_t { Text, Float, Int, UInt, Enum };
+// The table's kinds: Number, Integer, Text, Bool, Enum.
+using FieldKind = fields::FieldKind;
 
 struct FieldInfo {
   std::string_view name;

@@ -1,5 +1,6 @@
 // Typed payloads: one plain value struct per payload of schemas/event.capnp, with a builder
-// (`build`) and readers (`tryAs` / `as`).
+// (`build`) and readers (`tryAs` / `as`). Both read and write through the event field table
+// (evr/event_fields.hpp); events.cpp maps each struct member to its table field.
 //
 // Sits on top of evr::EventBuilder / evr::Event (evr/event.hpp) and is what container code
 // normally touches: a handler reads `evr::as<evr::Bar>(e)` and publishes `evr::Signal{...}`;
@@ -10,7 +11,7 @@
 // Each struct carries `symbol` and `time_ns`, which live in the event header (`symbol`,
 // `eventTime`), not in the payload (EndOfData has no symbol). Field names match
 // docs/events.md; the snake_case names that JSON, `evrctl send --set` and routing conditions use
-// are listed there and in evr/event_json.hpp.
+// are listed there and in the event field table (evr/event_fields.hpp).
 //
 // Enums: these are C++ enums (TitleCase, STYLE.md) rather than the generated
 // schema::Direction/Side/OrderKind, so container code never needs the `schema` namespace. Their
@@ -27,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -187,44 +189,35 @@ concept TypedPayload = requires {
   { T::kType } -> std::convertible_to<EventType>;
 };
 
-// Builders: set header symbol and event time, and the payload. Bus::publish stamps the rest.
-EventBuilder build(const Bar& bar);
-EventBuilder build(const Tick& tick);
-EventBuilder build(const Indicator& indicator);
-EventBuilder build(const Signal& signal);
-EventBuilder build(const Order& order);
-EventBuilder build(const Fill& fill);
-EventBuilder build(const Regime& regime);
-EventBuilder build(const PortfolioUpdate& portfolio);
-EventBuilder build(const EndOfData& end_of_data);
-EventBuilder build(const UserEvent& user);
+template <class... T>
+struct TypeList {};
+
+// Every payload struct above, in event type order: the one list that build and tryAs are
+// defined for (events.cpp).
+using PayloadTypes = TypeList<Bar, Tick, Indicator, Signal, Order, Fill, Regime, PortfolioUpdate,
+                              EndOfData, UserEvent>;
+
+namespace detail {
+template <class T, class List>
+inline constexpr bool kIsOneOf = false;
+template <class T, class... L>
+inline constexpr bool kIsOneOf<T, TypeList<L...>> = (std::is_same_v<T, L> || ...);
+}  // namespace detail
+
+// One of the payload structs of PayloadTypes.
+template <class T>
+concept PayloadStruct = TypedPayload<T> && detail::kIsOneOf<T, PayloadTypes>;
+
+// Builds an event of T::kType: header symbol (when not empty) and event time, and the payload.
+// Bus::publish stamps the rest.
+template <PayloadStruct T>
+EventBuilder build(const T& payload);
 
 // Reads the payload as T. nullopt when the event's payload is not T's (the payload union decides,
 // not the header type), when the event is empty (!valid()), or when its bytes cannot be read.
 // Never throws.
-template <TypedPayload T>
+template <PayloadStruct T>
 std::optional<T> tryAs(const Event& event);
-
-template <>
-std::optional<Bar> tryAs<Bar>(const Event& event);
-template <>
-std::optional<Tick> tryAs<Tick>(const Event& event);
-template <>
-std::optional<Indicator> tryAs<Indicator>(const Event& event);
-template <>
-std::optional<Signal> tryAs<Signal>(const Event& event);
-template <>
-std::optional<Order> tryAs<Order>(const Event& event);
-template <>
-std::optional<Fill> tryAs<Fill>(const Event& event);
-template <>
-std::optional<Regime> tryAs<Regime>(const Event& event);
-template <>
-std::optional<PortfolioUpdate> tryAs<PortfolioUpdate>(const Event& event);
-template <>
-std::optional<EndOfData> tryAs<EndOfData>(const Event& event);
-template <>
-std::optional<UserEvent> tryAs<UserEvent>(const Event& event);
 
 namespace detail {
 // "expected a BAR payload, got SIGNAL (seq 3 from strategy_a)".
@@ -232,7 +225,7 @@ std::string payloadMismatchMessage(const Event& event, EventType expected);
 }  // namespace detail
 
 // Like tryAs, but throws std::invalid_argument when the event does not carry a T.
-template <TypedPayload T>
+template <PayloadStruct T>
 T as(const Event& event) {
   if (auto value = tryAs<T>(event)) return *std::move(value);
   throw std::invalid_argument(detail::payloadMismatchMessage(event, T::kType));

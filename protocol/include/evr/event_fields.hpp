@@ -1,19 +1,26 @@
-// Event fields by name: the one table of what a routing condition can read from an event.
+// Event fields by name: the one table of the fields of schemas/event.capnp, for everything that
+// names a field: routing conditions (`event.<name>`), JSON and text lines, `evrctl send --set`,
+// the typed payload structs of evr/events.hpp and language bindings.
 //
-// Used by stage 2/3 of the daemon (routing/condition compiles `event.<name>` against this table
-// and the relay loop reads through its getters). The names are docs/events.md's snake_case names
-// (the client's event_json.cpp table uses the same ones). Each entry says the field's kind, which
-// payload types carry it (header fields: every event) and how to read it from a
-// `schema::Event::Reader` in place: a getter returns a FieldValue, a small value that borrows
-// text from the message and never allocates. A field that several payloads share (`price`,
+// An entry (SchemaField) is one schema field: a header field of Event, or a field of one payload
+// struct. It knows the field's name (docs/events.md's snake_case name, which is also its JSON key
+// and its `--set` name), its kind, the payload that carries it, and how to read it from a
+// `schema::Event::Reader` in place and write it into a `schema::Event::Builder`. Reading returns
+// a FieldValue, a small value that borrows text from the message and never allocates.
+//
+// Conditions look fields up by name (FieldInfo): a name that several payloads share (`price`,
 // `strategy`, `portfolio`, `side`, `quantity`, `order_id`, `name`) is read from whichever of them
-// the event carries; any other payload gives FieldValue::absent().
+// the event carries; any other payload gives FieldValue::absent(). Reading follows the payload
+// union, not the header's type. Getters may throw kj::Exception on a malformed message, like
+// every Cap'n Proto reader; callers on the data plane catch it.
 //
-// Reading follows the payload union, not the header's type. Getters may throw kj::Exception on a
-// malformed message, like every Cap'n Proto reader; callers on the data plane catch it.
+// Used by stage 2/3 of the daemon (routing/condition), the client library (event_json, events)
+// and evrctl. tests/unit/event_fields_test.cpp walks the schema and fails when a field has no
+// entry.
 
 #pragma once
 
+#include <array>
 #include <compare>
 #include <cstdint>
 #include <optional>
@@ -26,8 +33,9 @@
 
 namespace evr::fields {
 
-// What a condition may do with a field: Number and Integer compare numerically with each other,
-// Text with strings, Enum with its value names, Bool with true/false.
+// A field's kind: Number (floating point), Integer (any integer width, signed or not), Text, Bool,
+// Enum (a schema enum, named by its values). In conditions Number and Integer compare numerically
+// with each other, Text with strings, Enum with its value names, Bool with true/false.
 enum class FieldKind : std::uint8_t { Number, Integer, Text, Bool, Enum };
 
 // "number", "integer", "text", "bool", "enum".
@@ -114,31 +122,99 @@ class FieldValue {
 // or not numeric.
 std::partial_ordering compareNumeric(const FieldValue& a, const FieldValue& b);
 
-// One readable field.
+// One field of the schema: a header field of Event, or a field of one payload struct. A name
+// that several payloads share has one entry per payload, with the same kind.
+struct SchemaField {
+  std::string_view name;  // snake_case: `event.<name>`, the JSON key, `--set <name>=`
+  FieldKind kind;
+  EventType payload;                       // the payload that carries it; UNKNOWN: a header field
+  std::span<const EnumValue> enum_values;  // Enum only
+  // Reads the field in place. `hops` comes from the link envelope (only the `hops` entry reads
+  // it). A payload field's event must carry `payload` (check payloadType() first). Never
+  // allocates.
+  FieldValue (*read)(schema::Event::Reader event, std::uint8_t hops);
+  // Writes `value` into the event, converted to the field's type: a value of the field's kind
+  // (any numeric value for a Number; an Integer or Unsigned in range for an Integer; an ordinal
+  // for an Enum), or Text to be parsed ("1.5", "+3", "long": enum names in any case). False, with
+  // `reason` ("'-1' is not an integer in [0, 4294967295]"), when it does not convert. A payload
+  // field's builder must hold `payload`. nullptr for what Bus::publish stamps (type, source,
+  // seq, id, publish_time, causation_id) and for hops, which is not in the event.
+  bool (*write)(schema::Event::Builder event, const FieldValue& value, std::string& reason);
+
+  constexpr bool header() const { return payload == EventType::UNKNOWN; }
+};
+
+// The header fields: type, source, symbol, seq, id, event_time, publish_time, correlation_id,
+// causation_id, hops (tags are a list, not a field).
+std::span<const SchemaField> headerFields();
+// The fields of `type`'s payload in schema order; empty for UNKNOWN or a type this build does not
+// know. USER has only `name`: its key/value list is not a field.
+std::span<const SchemaField> payloadFields(EventType type);
+// The type of the payload `event` carries (UNKNOWN for none, or one this build does not know).
+EventType payloadType(schema::Event::Reader event);
+
+// A field by name, as conditions see it: its entries merged.
 struct FieldInfo {
   std::string_view name;  // as written after `event.`
   FieldKind kind;
   bool header;                             // true: a header field, every event has it
   EventTypeSet types;                      // payload types that carry it; all() for header fields
   std::span<const EnumValue> enum_values;  // Enum only
-  // Reads the field in place; `hops` comes from the link envelope. Never allocates.
-  FieldValue (*read)(schema::Event::Reader event, std::uint8_t hops);
+  // The entries behind the name: a header field's at [0], else each payload's at its type.
+  std::array<const SchemaField*, kEventTypeCount> entries{};
+
+  // Reads the field from whichever payload the event carries; `hops` comes from the link
+  // envelope. Never allocates.
+  FieldValue read(schema::Event::Reader event, std::uint8_t hops) const {
+    const auto slot = header ? 0u : static_cast<unsigned>(payloadType(event));
+    const SchemaField* entry = entries[slot];
+    return entry != nullptr ? entry->read(event, hops) : FieldValue::absent();
+  }
 };
 
-// Every field: header fields first (type, source, symbol, seq, id, event_time, publish_time,
-// correlation_id, causation_id, hops), then payload fields in docs/events.md's order, each name
-// once.
+// Every field name once: header fields first (type, source, symbol, seq, id, event_time,
+// publish_time, correlation_id, causation_id, hops), then payload fields in schema order, a
+// shared name where it first appears.
 std::span<const FieldInfo> allFields();
 // nullptr when `name` (without `event.`) is not a field. Case-sensitive.
 const FieldInfo* findField(std::string_view name);
 // "type, source, symbol, ..." for messages.
 std::string fieldNameList();
 
-// The ordinal of an Enum field's value named `name`, in any case; nullopt when it has none.
-std::optional<std::uint16_t> findEnumValue(const FieldInfo& field, std::string_view name);
+// The value names of a schema enum (EventType, Direction, Side, OrderKind) as the table reads and
+// writes them.
+template <class E>
+std::span<const EnumValue> enumValuesOf();
+template <>
+std::span<const EnumValue> enumValuesOf<schema::EventType>();
+template <>
+std::span<const EnumValue> enumValuesOf<schema::Direction>();
+template <>
+std::span<const EnumValue> enumValuesOf<schema::Side>();
+template <>
+std::span<const EnumValue> enumValuesOf<schema::OrderKind>();
+
+// The ordinal of the value named `name`, in any case; nullopt when there is none.
+std::optional<std::uint16_t> findEnumValue(std::span<const EnumValue> values,
+                                           std::string_view name);
 // The canonical name of an ordinal ("UNKNOWN" for one the table does not know).
-std::string_view enumValueName(const FieldInfo& field, std::uint16_t ordinal);
+std::string_view enumValueName(std::span<const EnumValue> values, std::uint16_t ordinal);
 // "FLAT, LONG, SHORT": canonical names, aliases left out.
-std::string enumValueList(const FieldInfo& field);
+std::string enumValueList(std::span<const EnumValue> values);
+// The same for an Enum field's values.
+inline std::optional<std::uint16_t> findEnumValue(const FieldInfo& field, std::string_view name) {
+  return findEnumValue(field.enum_values, name);
+}
+inline std::string_view enumValueName(const FieldInfo& field, std::uint16_t ordinal) {
+  return enumValueName(field.enum_values, ordinal);
+}
+inline std::string enumValueList(const FieldInfo& field) {
+  return enumValueList(field.enum_values);
+}
+
+// Numbers as people type them: "1.5", "-3", "+2" (a leading '+' is allowed). nullopt for
+// anything else, for an out-of-range integer and for a number that is not finite.
+std::optional<double> parseNumber(std::string_view text);
+std::optional<std::int64_t> parseInteger(std::string_view text);
 
 }  // namespace evr::fields
