@@ -33,11 +33,14 @@ std::string tooFewItemsMessage(const config::AdapterConfig& adapter, std::string
          std::to_string(min_items) + " " + std::string(key) + ", got " + std::to_string(got);
 }
 
-std::vector<std::optional<ContainerId>> resolveFanOut(
-    const config::AdapterConfig& adapter, const std::optional<config::Located<std::string>>& from,
-    const std::vector<config::Located<std::string>>& targets, const FanOutWords& words,
-    const ResolveContainer& resolve, config::Diagnostics& diagnostics) {
-  std::vector<std::optional<ContainerId>> ids;
+FanOut resolveFanOut(const config::AdapterConfig& adapter,
+                     const std::optional<config::Located<std::string>>& from,
+                     const std::vector<config::Located<std::string>>& targets,
+                     const FanOutWords& words, const ResolveContainer& resolve,
+                     config::Diagnostics& diagnostics) {
+  FanOut out;
+  if (from) out.from = resolve(*from);
+  auto& ids = out.targets;
   ids.reserve(targets.size());
   for (std::size_t i = 0; i < targets.size(); ++i) {
     const auto& target = targets[i];
@@ -58,7 +61,7 @@ std::vector<std::optional<ContainerId>> resolveFanOut(
       ids.back().reset();
     }
   }
-  return ids;
+  return out;
 }
 
 const AdapterKey* AdapterKind::findKey(std::string_view key) const {

@@ -115,13 +115,20 @@ struct FanOutWords {
   std::string_view item;
 };
 
-// Resolves the targets of a fan-out (a broadcast's targets, a hierarchical's children) in list
-// order. A target equal to `from` ("broadcast 'b' lists its source 'x' among its targets") or
-// listed twice ("target 'x' is listed twice in broadcast 'b'") is reported at its mark and left
-// out (nullopt), as is a name resolve refused; the result has one entry per target.
-std::vector<std::optional<ContainerId>> resolveFanOut(
-    const config::AdapterConfig& adapter, const std::optional<config::Located<std::string>>& from,
-    const std::vector<config::Located<std::string>>& targets, const FanOutWords& words,
-    const ResolveContainer& resolve, config::Diagnostics& diagnostics);
+// A fan-out resolved: its source (nullopt when absent or refused) and one entry per target.
+struct FanOut {
+  std::optional<ContainerId> from;
+  std::vector<std::optional<ContainerId>> targets;
+};
+
+// Resolves a fan-out (a broadcast's source and targets, a hierarchical's parent and children):
+// `from` first, then the targets in list order. A target equal to `from` ("broadcast 'b' lists
+// its source 'x' among its targets") or listed twice ("target 'x' is listed twice in broadcast
+// 'b'") is reported at its mark and left out (nullopt), as is a name resolve refused.
+FanOut resolveFanOut(const config::AdapterConfig& adapter,
+                     const std::optional<config::Located<std::string>>& from,
+                     const std::vector<config::Located<std::string>>& targets,
+                     const FanOutWords& words, const ResolveContainer& resolve,
+                     config::Diagnostics& diagnostics);
 
 }  // namespace evr::routing

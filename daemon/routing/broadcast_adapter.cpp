@@ -14,14 +14,11 @@ std::vector<Edge> compileBroadcast(const config::AdapterConfig& adapter,
                                    const ResolveContainer& resolve,
                                    config::Diagnostics& diagnostics) {
   const auto& broadcast = adapter.as<BroadcastConfig>();
-  std::optional<ContainerId> source;
-  if (broadcast.source) source = resolve(*broadcast.source);
-  const auto targets = resolveFanOut(adapter, broadcast.source, broadcast.targets,
-                                     {"source", "targets", "target"}, resolve, diagnostics);
-  const EventTypeSet types = adapterEventTypes(adapter);
+  const FanOut fan = resolveFanOut(adapter, broadcast.source, broadcast.targets,
+                                   {"source", "targets", "target"}, resolve, diagnostics);
   std::vector<Edge> edges;
-  for (const auto& target : targets) {
-    if (source && target) edges.push_back(Edge{*source, *target, types});
+  for (const auto& target : fan.targets) {
+    if (fan.from && target) edges.push_back(Edge{*fan.from, *target, adapterEventTypes(adapter)});
   }
   return edges;
 }

@@ -18,10 +18,8 @@ std::vector<Edge> compileHierarchical(const config::AdapterConfig& adapter,
                                       const ResolveContainer& resolve,
                                       config::Diagnostics& diagnostics) {
   const auto& hierarchy = adapter.as<HierarchicalConfig>();
-  std::optional<ContainerId> parent;
-  if (hierarchy.parent) parent = resolve(*hierarchy.parent);
-  const auto children = resolveFanOut(adapter, hierarchy.parent, hierarchy.children,
-                                      {"parent", "children", "child"}, resolve, diagnostics);
+  const FanOut fan = resolveFanOut(adapter, hierarchy.parent, hierarchy.children,
+                                   {"parent", "children", "child"}, resolve, diagnostics);
 
   const EventTypeSet filter = adapterEventTypes(adapter);
   const EventTypeSet context = EventTypeSet::fromBits(
@@ -33,10 +31,10 @@ std::vector<Edge> compileHierarchical(const config::AdapterConfig& adapter,
       filter.bits());
 
   std::vector<Edge> edges;
-  for (const auto& child : children) {
-    if (!parent || !child) continue;
-    if (!context.empty()) edges.push_back(Edge{*parent, *child, context, nullptr, nullptr});
-    if (!results.empty()) edges.push_back(Edge{*child, *parent, results, nullptr, nullptr});
+  for (const auto& child : fan.targets) {
+    if (!fan.from || !child) continue;
+    if (!context.empty()) edges.push_back(Edge{*fan.from, *child, context, nullptr, nullptr});
+    if (!results.empty()) edges.push_back(Edge{*child, *fan.from, results, nullptr, nullptr});
   }
   return edges;
 }
