@@ -7,6 +7,7 @@
 #include "routing/hierarchical_adapter.hpp"
 #include "routing/pipeline_adapter.hpp"
 #include "routing/selective_adapter.hpp"
+#include "routing/shard_adapter.hpp"
 
 namespace evr::routing {
 
@@ -16,6 +17,7 @@ AdapterRegistry builtinAdapterRegistry() {
   registry.add(broadcastAdapterKind());
   registry.add(hierarchicalAdapterKind());
   registry.add(selectiveAdapterKind());
+  registry.add(shardAdapterKind());
   return registry;
 }
 

@@ -298,7 +298,7 @@ BOOST_AUTO_TEST_CASE(adapter_without_type_is_an_error_at_the_adapter) {
 )",
               5, 7,
               "adapter #2 has no 'type'; known types: broadcast, hierarchical, pipeline, "
-              "selective");
+              "selective, shard");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_adapter_type_lists_the_known_types) {
@@ -309,7 +309,7 @@ BOOST_AUTO_TEST_CASE(unknown_adapter_type_lists_the_known_types) {
 )",
               3, 13,
               "unknown adapter type 'pipline'; known types: broadcast, hierarchical, pipeline, "
-              "selective (did you mean 'pipeline'?)");
+              "selective, shard (did you mean 'pipeline'?)");
 }
 
 BOOST_AUTO_TEST_CASE(adapter_that_is_not_a_map_is_an_error) {

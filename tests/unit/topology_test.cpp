@@ -433,7 +433,7 @@ BOOST_AUTO_TEST_CASE(hand_built_config_is_checked_as_strictly_as_a_loaded_one) {
   BOOST_TEST_REQUIRE(diagnostics.errorCount() == 3u);
   BOOST_TEST(diagnostics.all()[0].toString() ==
              "built:2:9: error: unknown adapter type 'fanout'; known types: broadcast, "
-             "hierarchical, pipeline, selective");
+             "hierarchical, pipeline, selective, shard");
   BOOST_TEST(diagnostics.all()[1].toString() ==
              "built:5:3: error: pipeline adapter 'short' needs at least 2 containers, got 1");
   BOOST_TEST(diagnostics.all()[2].toString() == "built:6:4: error: empty container name");
@@ -465,7 +465,8 @@ BOOST_AUTO_TEST_CASE(a_registered_adapter_type_is_compiled_by_its_own_function) 
   registry.add({.type = "loopback", .keys = {{.name = "source", .required = true}},
                 .compile = &compileLoopback});
   BOOST_TEST(registry.typeNames() ==
-             (std::vector<std::string_view>{"broadcast", "hierarchical", "loopback", "pipeline", "selective"}));
+             (std::vector<std::string_view>{"broadcast", "hierarchical", "loopback", "pipeline", "selective",
+                                            "shard"}));
 
   Config config;
   evr::config::AdapterConfig adapter;
