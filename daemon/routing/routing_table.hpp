@@ -70,6 +70,8 @@ class Chooser {
   // For `--check`: what it decides and among whom, after "source [types] -> ", ending in '\n'
   // (more lines indented by 4 spaces).
   virtual std::string describe(const RoutingTable& table) const = 0;
+  // For graphs, on each of its edges: what decides, e.g. "hash of event.symbol".
+  virtual std::string edgeLabel() const = 0;
 };
 
 // A decision made per event, shared by the edges of one adapter. A selective adapter's: the first

@@ -48,6 +48,10 @@ class ShardChooser final : public Chooser {
     return std::span<const ContainerId>(&targets_[shardIndex(bytes, targets_.size())], 1);
   }
 
+  std::string edgeLabel() const override {
+    return "hash of event." + std::string(key_.name);
+  }
+
   std::string describe(const RoutingTable& table) const override {
     std::string out = "one target by hash of event." + std::string(key_.name) + ":";
     for (std::size_t i = 0; i < targets_.size(); ++i) {

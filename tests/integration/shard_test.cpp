@@ -106,6 +106,8 @@ BOOST_AUTO_TEST_CASE(check_and_graph_show_the_shard) {
     BOOST_TEST(edge.at("type").get<std::string>() == "shard");
     BOOST_TEST(edge.at("adapter").get<std::string>() == "by_symbol");
     BOOST_TEST(edge.at("source").get<std::string>() == "feed");
+    // A conditional edge (dashed in dot and mermaid): each event takes one of them.
+    BOOST_TEST(edge.at("condition").get<std::string>() == "hash of event.symbol");
     targets.insert(edge.at("target").get<std::string>());
   }
   BOOST_TEST(targets == (std::set<std::string>{"w0", "w1", "w2", "w3"}));
