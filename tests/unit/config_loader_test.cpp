@@ -301,6 +301,24 @@ BOOST_AUTO_TEST_CASE(adapter_without_type_is_an_error_at_the_adapter) {
               "selective, shard");
 }
 
+// An adapter's own keys are read by its type after the common ones; their errors still come
+// out in file order, between those of the keys around them, and before the missing keys.
+BOOST_AUTO_TEST_CASE(an_adapters_errors_come_in_file_order_whoever_reads_the_key) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: selective
+      mode: sometimes
+      events: [BRA]
+      rules: {a: b}
+      nme: x
+)",
+               {{4, 13, "unknown mode 'sometimes'"},
+                {5, 16, "unknown event type 'BRA'"},
+                {6, 14, "expected a list of rules for 'rules', got a map"},
+                {7, 7, "unknown key 'nme' in selective adapter"},
+                {3, 7, "selective adapter 'selective#1' needs 'source'"}});
+}
+
 BOOST_AUTO_TEST_CASE(unknown_adapter_type_lists_the_known_types) {
   expectError(R"(event_communication:
   adapters:
