@@ -2,10 +2,13 @@
 //
 // Stage 1 of the daemon's chain: YAML -> Config (here) -> Topology -> RoutingTable -> relay loop.
 // Every value remembers where it came from (Mark) so that later stages can report errors at the
-// right file:line:col. Nothing here knows about sockets or routing.
+// right file:line:col. Nothing here knows about sockets or routing, nor about the keys of each
+// adapter type: those belong to the type (routing/<type>_adapter.hpp).
 
 #pragma once
 
+#include <any>
+#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -52,51 +55,34 @@ struct ConditionText {
   Mark mark;
 };
 
-// One `rules:` entry of a selective adapter. The structured form the original Python project
-// used ({field, operator, value}) is turned into `condition` by the loader (with
-// `structured = true`, and marks pointing at the structured entry).
-struct SelectiveRuleConfig {
-  ConditionText condition;
-  bool structured = false;
-  Located<std::string> target;
-  Mark mark;  // of the rule's mapping
-};
-
-// A pipeline's `transform:` (the spec's event_transformer), applied to what a stage passes to
-// the next one: `retype: {INDICATOR: SIGNAL}` changes the event type the next stage sees;
-// `tags: {stage: enriched}` adds tags.
-struct TransformConfig {
-  std::vector<std::pair<Located<EventType>, Located<EventType>>> retype;  // from -> to
-  std::vector<std::pair<Located<std::string>, Located<std::string>>> tags;  // key -> value
-  Mark mark;
-};
-
+// One adapter of `event_communication.adapters`: what every adapter has, and its type's own
+// value. The keys of each type are read and checked by the type's parse function
+// (routing/<type>_adapter.cpp, through config/adapter_yaml.hpp) into `settings`, a
+// `routing::<Type>Config` value that only that type's compiler reads.
 struct AdapterConfig {
   std::string type;                       // "pipeline", "broadcast", ... (registry key)
   std::string name;                       // `name:`, or "<type>#<index>" when absent
   Mark mark;                              // of the adapter's mapping
   Mark type_mark;                         // of the `type:` value (the mapping when absent)
   Mark name_mark;                         // of the `name:` value (the mapping when absent)
-  // pipeline
-  std::vector<Located<std::string>> containers;
-  std::optional<TransformConfig> transform;
-  // broadcast (and selective: `source`)
-  std::optional<Located<std::string>> source;
-  std::vector<Located<std::string>> targets;
-  // hierarchical
-  std::optional<Located<std::string>> parent;
-  std::vector<Located<std::string>> children;
-  std::optional<Located<EventTypeSet>> context_events;  // parent -> children; default {REGIME}
-  std::optional<Located<EventTypeSet>> result_events;   // children -> parent; default all types
-  // selective
-  std::vector<SelectiveRuleConfig> rules;
-  std::optional<Located<std::string>> default_target;   // `default:`
-  bool mode_all = false;                                // `mode: all` (default `first`)
   // `events:` type filter; absent means every type
   std::optional<Located<EventTypeSet>> events;
   // Generated from `organization:` (topology/organization.hpp), not written in the file; its
   // marks point at the organization.
   bool generated = false;
+  // The type's own value, e.g. routing::PipelineConfig. Copyable like the rest of the config.
+  std::any settings;
+
+  // The type's value; an empty T when `settings` holds none (a config built in code that left
+  // it out). Asserts when it holds another type's value: that is a bug, not bad input.
+  template <typename T>
+  const T& as() const {
+    static const T kEmpty{};
+    const T* value = std::any_cast<T>(&settings);
+    assert((value != nullptr || !settings.has_value()) &&
+           "AdapterConfig::settings holds another adapter type's value");
+    return value != nullptr ? *value : kEmpty;
+  }
 };
 
 // A container the config declares (organization sections, or the `containers:` section).

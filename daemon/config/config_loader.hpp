@@ -2,8 +2,11 @@
 //
 // Checks shape and types only (unknown keys, duplicate keys, wrong types, bad event type names,
 // value ranges, unknown adapter types, an adapter's required keys); names are resolved and
-// cross-checked by topology compilation. Which keys an adapter type takes comes from the adapter
-// registry (routing/adapter_registry.hpp). The format is documented in docs/config.md.
+// cross-checked by topology compilation. This file reads the document and dispatches each
+// top-level key to its section (config/sections.hpp: router_section.cpp, adapters_section.cpp,
+// organization_section.cpp), all reading through config/yaml_reader.hpp. An adapter's own keys
+// are read by its type (routing/<type>_adapter.cpp, found in routing/adapter_registry.hpp). The
+// format is documented in docs/config.md.
 //
 // Never throws for bad input: every problem goes to `diagnostics` with file:line:col, and loading
 // goes on to find more.

@@ -113,7 +113,9 @@ void fillGraph(schema::Graph::Builder graph, const ControlContext& context) {
       out.setTarget(table.name(edge.target));
       out.setTypes(edge.types.toString());
       if (edge.transform) out.setTransform(edge.transform->describe());
-      if (edge.selective) {
+      if (edge.selective && edge.selective->chooser) {
+        out.setCondition(edge.selective->chooser->edgeLabel());
+      } else if (edge.selective) {
         std::string condition;
         for (const auto& rule : edge.selective->rules) {
           if (rule.target != edge.target) continue;

@@ -7,6 +7,7 @@
 #include "routing/hierarchical_adapter.hpp"
 #include "routing/pipeline_adapter.hpp"
 #include "routing/selective_adapter.hpp"
+#include "routing/shard_adapter.hpp"
 
 namespace evr::routing {
 
@@ -16,11 +17,53 @@ AdapterRegistry builtinAdapterRegistry() {
   registry.add(broadcastAdapterKind());
   registry.add(hierarchicalAdapterKind());
   registry.add(selectiveAdapterKind());
+  registry.add(shardAdapterKind());
   return registry;
 }
 
 EventTypeSet adapterEventTypes(const config::AdapterConfig& adapter) {
   return adapter.events ? adapter.events->value : EventTypeSet::all();
+}
+
+std::string missingKeyMessage(const config::AdapterConfig& adapter, std::string_view key) {
+  return adapter.type + " adapter '" + adapter.name + "' needs '" + std::string(key) + "'";
+}
+
+std::string tooFewItemsMessage(const config::AdapterConfig& adapter, std::string_view key,
+                               std::size_t min_items, std::size_t got) {
+  return adapter.type + " adapter '" + adapter.name + "' needs at least " +
+         std::to_string(min_items) + " " + std::string(key) + ", got " + std::to_string(got);
+}
+
+FanOut resolveFanOut(const config::AdapterConfig& adapter,
+                     const std::optional<config::Located<std::string>>& from,
+                     const std::vector<config::Located<std::string>>& targets,
+                     const FanOutWords& words, const ResolveContainer& resolve,
+                     config::Diagnostics& diagnostics) {
+  FanOut out;
+  if (from) out.from = resolve(*from);
+  auto& ids = out.targets;
+  ids.reserve(targets.size());
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const auto& target = targets[i];
+    ids.push_back(resolve(target));
+    if (from && target.value == from->value) {
+      diagnostics.error(target.mark, adapter.type + " '" + adapter.name + "' lists its " +
+                                         std::string(words.from) + " '" + target.value +
+                                         "' among its " + std::string(words.list));
+      ids.back().reset();
+      continue;
+    }
+    const bool repeated = std::any_of(targets.begin(), targets.begin() + static_cast<std::ptrdiff_t>(i),
+                                      [&](const auto& earlier) { return earlier.value == target.value; });
+    if (repeated) {
+      diagnostics.error(target.mark, std::string(words.item) + " '" + target.value +
+                                         "' is listed twice in " + adapter.type + " '" +
+                                         adapter.name + "'");
+      ids.back().reset();
+    }
+  }
+  return out;
 }
 
 const AdapterKey* AdapterKind::findKey(std::string_view key) const {

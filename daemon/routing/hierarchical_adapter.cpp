@@ -1,9 +1,45 @@
 #include "routing/hierarchical_adapter.hpp"
 
-#include <optional>
-#include <string>
+#include "config/adapter_yaml.hpp"
 
 namespace evr::routing {
+namespace {
+
+std::any parseHierarchical(config::AdapterYaml& yaml) {
+  HierarchicalConfig out;
+  out.parent = yaml.containerName("parent");
+  out.children = yaml.containerNames("children");
+  out.context_events = yaml.eventTypes("context_events");
+  out.result_events = yaml.eventTypes("result_events");
+  return out;
+}
+
+std::vector<Edge> compileHierarchical(const config::AdapterConfig& adapter,
+                                      const ResolveContainer& resolve,
+                                      config::Diagnostics& diagnostics) {
+  const auto& hierarchy = adapter.as<HierarchicalConfig>();
+  const FanOut fan = resolveFanOut(adapter, hierarchy.parent, hierarchy.children,
+                                   {"parent", "children", "child"}, resolve, diagnostics);
+
+  const EventTypeSet filter = adapterEventTypes(adapter);
+  const EventTypeSet context = EventTypeSet::fromBits(
+      (hierarchy.context_events ? hierarchy.context_events->value
+                                : EventTypeSet::of(EventType::REGIME)).bits() &
+      filter.bits());
+  const EventTypeSet results = EventTypeSet::fromBits(
+      (hierarchy.result_events ? hierarchy.result_events->value : EventTypeSet::all()).bits() &
+      filter.bits());
+
+  std::vector<Edge> edges;
+  for (const auto& child : fan.targets) {
+    if (!fan.from || !child) continue;
+    if (!context.empty()) edges.push_back(Edge{*fan.from, *child, context, nullptr, nullptr});
+    if (!results.empty()) edges.push_back(Edge{*child, *fan.from, results, nullptr, nullptr});
+  }
+  return edges;
+}
+
+}  // namespace
 
 AdapterKind hierarchicalAdapterKind() {
   return AdapterKind{
@@ -12,50 +48,9 @@ AdapterKind hierarchicalAdapterKind() {
                AdapterKey{.name = "children", .required = true, .min_items = 1},
                AdapterKey{.name = "context_events"},
                AdapterKey{.name = "result_events"}},
-      .compile = &compileHierarchicalAdapter,
+      .parse = &parseHierarchical,
+      .compile = &compileHierarchical,
   };
-}
-
-std::vector<Edge> compileHierarchicalAdapter(const config::AdapterConfig& adapter,
-                                             const ResolveContainer& resolve,
-                                             config::Diagnostics& diagnostics) {
-  if (!adapter.parent) {
-    diagnostics.error(adapter.mark, "hierarchical '" + adapter.name + "' needs a 'parent'");
-  }
-  if (adapter.children.empty()) {
-    diagnostics.error(adapter.mark, "hierarchical '" + adapter.name + "' needs at least 1 child");
-  }
-  std::optional<ContainerId> parent;
-  if (adapter.parent) parent = resolve(*adapter.parent);
-
-  const EventTypeSet filter = adapterEventTypes(adapter);
-  const EventTypeSet context = EventTypeSet::fromBits(
-      (adapter.context_events ? adapter.context_events->value : EventTypeSet::of(EventType::REGIME)).bits() &
-      filter.bits());
-  const EventTypeSet results = EventTypeSet::fromBits(
-      (adapter.result_events ? adapter.result_events->value : EventTypeSet::all()).bits() & filter.bits());
-
-  std::vector<Edge> edges;
-  for (std::size_t i = 0; i < adapter.children.size(); ++i) {
-    const auto& child = adapter.children[i];
-    const auto child_id = resolve(child);
-    if (adapter.parent && child.value == adapter.parent->value) {
-      diagnostics.error(child.mark, "hierarchical '" + adapter.name + "' lists its parent '" +
-                                        child.value + "' among its children");
-      continue;
-    }
-    bool repeated = false;
-    for (std::size_t j = 0; j < i && !repeated; ++j) repeated = adapter.children[j].value == child.value;
-    if (repeated) {
-      diagnostics.error(child.mark, "child '" + child.value + "' is listed twice in hierarchical '" +
-                                        adapter.name + "'");
-      continue;
-    }
-    if (!parent || !child_id) continue;
-    if (!context.empty()) edges.push_back(Edge{*parent, *child_id, context, nullptr, nullptr});
-    if (!results.empty()) edges.push_back(Edge{*child_id, *parent, results, nullptr, nullptr});
-  }
-  return edges;
 }
 
 }  // namespace evr::routing

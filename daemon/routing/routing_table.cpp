@@ -184,8 +184,12 @@ std::string RoutingTable::describe() const {
       if (edge.selective) {
         if (edge.selective.get() == described) continue;
         described = edge.selective.get();
-        out += "  " + name(edge.source) + " [" + edge.types.toString() + "] -> " +
-               (described->mode_all ? "every matching rule:" : "first matching rule:") + "\n";
+        out += "  " + name(edge.source) + " [" + edge.types.toString() + "] -> ";
+        if (described->chooser) {
+          out += described->chooser->describe(*this);
+          continue;
+        }
+        out += std::string(described->mode_all ? "every matching rule:" : "first matching rule:") + "\n";
         for (const auto& rule : described->rules) {
           out += "    if " + rule.condition.text() + " -> " + name(rule.target) + "\n";
         }

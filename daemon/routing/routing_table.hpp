@@ -54,23 +54,52 @@ struct Transform {
   std::string describe() const;
 };
 
-// A selective adapter's decision, shared by its edges: the first rule whose condition holds
-// picks the target (every matching rule with `mode: all`); `default_target` takes events no
-// rule matches; without it they are counted as unmatched.
+class RoutingTable;
+
+// A run-time decision an adapter type makes in code rather than by condition rules (the shard
+// adapter's hash of a field): it picks the targets of each event. An interface with no data;
+// implementations are immutable, final, and live with their adapter type
+// (routing/<type>_adapter.cpp).
+class Chooser {
+ public:
+  virtual ~Chooser() = default;
+  // The targets of this event, a view into the chooser's own storage; empty when it picks none
+  // (counted as unmatched). Must not allocate; may throw kj::Exception on a malformed event, as
+  // reading any field does.
+  virtual std::span<const ContainerId> choose(const EventView& view) const = 0;
+  // For `--check`: what it decides and among whom, after "source [types] -> ", ending in '\n'
+  // (more lines indented by 4 spaces).
+  virtual std::string describe(const RoutingTable& table) const = 0;
+  // For graphs, on each of its edges: what decides, e.g. "hash of event.symbol".
+  virtual std::string edgeLabel() const = 0;
+};
+
+// A decision made per event, shared by the edges of one adapter. A selective adapter's: the first
+// rule whose condition holds picks the target (every matching rule with `mode: all`);
+// `default_target` takes events no rule matches; without it they are counted as unmatched. Or an
+// adapter type's own `chooser` (then `rules` is empty).
 struct SelectiveGroup {
   struct Rule {
     Condition condition;
     ContainerId target = 0;
+    config::Mark mark;  // of the condition's text, for warnings about it
   };
   std::vector<Rule> rules;
   std::optional<ContainerId> default_target;
   bool mode_all = false;
+  std::shared_ptr<const Chooser> chooser{};
 
   // The decision for one event: calls take(target) for the first matching rule's target (every
-  // matching rule's with mode_all), or for the default target when none matches. Returns false
-  // when the event matched nothing and there is no default (an unmatched event). No allocation.
+  // matching rule's with mode_all), or for the default target when none matches; or for each
+  // target the chooser picks. Returns false when the event matched nothing and there is no
+  // default (an unmatched event). No allocation.
   template <typename Take>
   bool choose(const EventView& view, Take&& take) const {
+    if (chooser) {
+      const std::span<const ContainerId> chosen = chooser->choose(view);
+      for (const ContainerId target : chosen) take(target);
+      return !chosen.empty();
+    }
     bool matched = false;
     for (const auto& rule : rules) {
       if (!rule.condition.evaluate(view)) continue;

@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
+
+#include "routing/broadcast_adapter.hpp"
+#include "routing/hierarchical_adapter.hpp"
+#include "routing/pipeline_adapter.hpp"
 
 namespace evr::topology {
 namespace {
@@ -161,14 +166,7 @@ class Generator {
   void warnOnUnrouted() {
     for (const auto& decl : config_.containers) {
       const std::string& name = decl.name.value;
-      const auto named = [&](const Name& other) { return other.value == name; };
-      const bool used = std::any_of(adapters_.begin(), adapters_.end(), [&](const AdapterConfig& a) {
-        return std::any_of(a.containers.begin(), a.containers.end(), named) ||
-               std::any_of(a.targets.begin(), a.targets.end(), named) ||
-               std::any_of(a.children.begin(), a.children.end(), named) ||
-               (a.source && named(*a.source)) || (a.parent && named(*a.parent));
-      });
-      if (used) continue;
+      if (routed_.contains(name)) continue;
       diagnostics_.warning(decl.name.mark,
                            "'" + name + "' is declared but the " + organization_ +
                                " default adapters do not route it (write 'adapters:' to route it)");
@@ -246,38 +244,44 @@ class Generator {
     return out;
   }
 
-  void add(AdapterConfig&& generated) {
+  // `names`: the containers it routes.
+  void add(AdapterConfig&& generated, const std::vector<Name>& names) {
     // Names come from unique declared names, so they differ; should two ever coincide, the
     // second adapter would route the same containers again: keep the first.
     const bool seen = std::any_of(adapters_.begin(), adapters_.end(), [&](const AdapterConfig& a) {
       return a.name == generated.name;
     });
-    if (!seen) adapters_.push_back(std::move(generated));
+    if (seen) return;
+    for (const auto& name : names) routed_.insert(name.value);
+    adapters_.push_back(std::move(generated));
   }
 
   void pipeline(std::vector<Name> containers) {
     AdapterConfig out = adapter("pipeline", joined(containers, "->"));
-    out.containers = std::move(containers);
-    add(std::move(out));
+    out.settings = routing::PipelineConfig{.containers = containers, .transform = std::nullopt};
+    add(std::move(out), containers);
   }
 
   void broadcast(const Name& source, std::vector<Name> targets,
                  std::optional<EventTypeSet> events) {
     AdapterConfig out = adapter("broadcast", source.value + "->" + joined(targets, ","));
-    out.source = source;
-    out.targets = std::move(targets);
     if (events) out.events = Located<EventTypeSet>{*events, mark_};
-    add(std::move(out));
+    out.settings = routing::BroadcastConfig{.source = source, .targets = targets};
+    targets.push_back(source);
+    add(std::move(out), targets);
   }
 
   void hierarchical(const Name& parent, std::vector<Name> children,
                     std::optional<EventTypeSet> context, std::optional<EventTypeSet> results) {
     AdapterConfig out = adapter("hierarchical", parent.value + "->" + joined(children, ","));
-    out.parent = parent;
-    out.children = std::move(children);
-    if (context) out.context_events = Located<EventTypeSet>{*context, mark_};
-    if (results) out.result_events = Located<EventTypeSet>{*results, mark_};
-    add(std::move(out));
+    routing::HierarchicalConfig settings;
+    settings.parent = parent;
+    settings.children = children;
+    if (context) settings.context_events = Located<EventTypeSet>{*context, mark_};
+    if (results) settings.result_events = Located<EventTypeSet>{*results, mark_};
+    out.settings = std::move(settings);
+    children.push_back(parent);
+    add(std::move(out), children);
   }
 
   const config::Config& config_;
@@ -287,6 +291,7 @@ class Generator {
   std::map<std::string, const ContainerDecl*, std::less<>> by_name_;
   std::map<std::string_view, bool> warned_roles_;
   std::vector<AdapterConfig> adapters_;
+  std::set<std::string, std::less<>> routed_;  // every container a generated adapter names
 };
 
 }  // namespace

@@ -111,7 +111,12 @@ std::shared_ptr<const routing::RoutingTable> compileTopology(
   }
 
   Interner interner(diagnostics);
-  const routing::ResolveContainer resolve = [&interner](const config::Located<std::string>& name) {
+  // Every name a written adapter's compiler resolves is a use of that name in the file (for the
+  // typo warning); generated adapters' names are the declarations'.
+  std::vector<config::Located<std::string>> written_names;
+  bool recording = false;
+  const routing::ResolveContainer resolve = [&](const config::Located<std::string>& name) {
+    if (recording) written_names.push_back(name);
     return interner.resolve(name);
   };
 
@@ -133,7 +138,9 @@ std::shared_ptr<const routing::RoutingTable> compileTopology(
       continue;
     }
 
+    recording = !adapter.generated;
     std::vector<routing::Edge> edges = kind->compile(adapter, resolve, diagnostics);
+    recording = false;
     // Adapters reject their own self-routes with a precise message; this catches any that
     // slip through, since a container must never receive its own events back.
     std::erase_if(edges, [&](const routing::Edge& edge) {
@@ -153,7 +160,7 @@ std::shared_ptr<const routing::RoutingTable> compileTopology(
   if (diagnostics.errorCount() == errors_before) {
     table = std::make_shared<const routing::RoutingTable>(interner.takeNames(), std::move(compiled));
   }
-  validateTopology(config, adapters, table.get(), diagnostics);
+  validateTopology(config, adapters, written_names, table.get(), diagnostics);
   return table;
 }
 

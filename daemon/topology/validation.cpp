@@ -56,27 +56,21 @@ bool before(const Mark& a, const Mark& b) {
 }
 
 // Every place the file names a container: declarations, then the adapters it writes.
-std::vector<Use> containerUses(const config::Config& config) {
+std::vector<Use> containerUses(const config::Config& config,
+                               std::span<const Located<std::string>> adapter_names) {
   std::vector<Use> uses;
   const auto add = [&](const Located<std::string>& name) {
     uses.push_back(Use{name.value, name.mark});
   };
   for (const auto& decl : config.containers) add(decl.name);
-  for (const auto& adapter : config.adapters) {
-    if (adapter.generated) continue;
-    for (const auto& name : adapter.containers) add(name);
-    if (adapter.source) add(*adapter.source);
-    for (const auto& name : adapter.targets) add(name);
-    if (adapter.parent) add(*adapter.parent);
-    for (const auto& name : adapter.children) add(name);
-    for (const auto& rule : adapter.rules) add(rule.target);
-    if (adapter.default_target) add(*adapter.default_target);
-  }
+  for (const auto& name : adapter_names) add(name);
   return uses;
 }
 
-void warnOnLikelyTypos(const config::Config& config, Diagnostics& diagnostics) {
-  const std::vector<Use> uses = containerUses(config);
+void warnOnLikelyTypos(const config::Config& config,
+                       std::span<const Located<std::string>> adapter_names,
+                       Diagnostics& diagnostics) {
+  const std::vector<Use> uses = containerUses(config, adapter_names);
   struct Seen {
     std::size_t count = 0;
     Mark first;
@@ -299,8 +293,8 @@ void warnOnCycles(std::span<const AdapterConfig> adapters, const RoutingTable& t
 
 // ---- type flow ------------------------------------------------------------------------------
 
-void warnOnTypeFlow(const config::Config& config, std::span<const AdapterConfig> adapters,
-                    const RoutingTable& table, Diagnostics& diagnostics) {
+void warnOnTypeFlow(const config::Config& config, const RoutingTable& table,
+                    Diagnostics& diagnostics) {
   std::unordered_map<std::string, EventTypeSet> produces;
   for (const auto& decl : config.containers) {
     if (decl.produces) produces.emplace(decl.name.value, decl.produces->value);
@@ -309,7 +303,6 @@ void warnOnTypeFlow(const config::Config& config, std::span<const AdapterConfig>
 
   for (std::size_t index = 0; index < table.adapters().size(); ++index) {
     const auto& compiled = table.adapters()[index];
-    const AdapterConfig* adapter = index < adapters.size() ? &adapters[index] : nullptr;
     // Per source: every type the adapter takes from it.
     std::vector<std::pair<ContainerId, EventTypeSet>> taken;
     const routing::SelectiveGroup* group = nullptr;
@@ -336,14 +329,12 @@ void warnOnTypeFlow(const config::Config& config, std::span<const AdapterConfig>
                                 ": nothing flows through it from there");
         continue;
       }
-      if (group == nullptr || adapter == nullptr) continue;
+      if (group == nullptr) continue;
       for (std::size_t r = 0; r < group->rules.size(); ++r) {
         const EventTypeSet read = group->rules[r].condition.payloadTypes();
         if (read.empty()) continue;  // header fields only: every event has them
         if (!EventTypeSet::fromBits(read.bits() & flows.bits()).empty()) continue;
-        const Mark mark = r < adapter->rules.size() ? adapter->rules[r].condition.mark
-                                                    : compiled.mark;
-        diagnostics.warning(mark, "condition '" + group->rules[r].condition.text() +
+        diagnostics.warning(group->rules[r].mark, "condition '" + group->rules[r].condition.text() +
                                       "' reads fields of " + read.toString() + " events, which '" +
                                       table.name(source) + "' never sends here (it produces " +
                                       made.toString() + ")");
@@ -394,11 +385,12 @@ bool differOnlyByNumbering(std::string_view a, std::string_view b) {
 }
 
 void validateTopology(const config::Config& config, std::span<const AdapterConfig> adapters,
+                      std::span<const Located<std::string>> adapter_names,
                       const RoutingTable* table, Diagnostics& diagnostics) {
-  warnOnLikelyTypos(config, diagnostics);
+  warnOnLikelyTypos(config, adapter_names, diagnostics);
   if (table == nullptr) return;
   warnOnCycles(adapters, *table, diagnostics);
-  warnOnTypeFlow(config, adapters, *table, diagnostics);
+  warnOnTypeFlow(config, *table, diagnostics);
 }
 
 }  // namespace evr::topology

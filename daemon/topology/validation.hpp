@@ -26,10 +26,12 @@
 namespace evr::topology {
 
 // `adapters`: what was compiled (the config's, or the generated defaults), in the table's adapter
-// order. `table`: the compiled table, or nullptr when compilation failed (then only the typo
-// check runs, since there are no routes to judge).
+// order. `adapter_names`: every container name the written (not generated) adapters use, in the
+// order their compilers resolved them. `table`: the compiled table, or nullptr when compilation
+// failed (then only the typo check runs, since there are no routes to judge).
 void validateTopology(const config::Config& config,
                       std::span<const config::AdapterConfig> adapters,
+                      std::span<const config::Located<std::string>> adapter_names,
                       const routing::RoutingTable* table, config::Diagnostics& diagnostics);
 
 // True when `a` and `b` differ only by a numbering part (strategy_a / strategy_b): such names are

@@ -9,6 +9,10 @@
 #include <vector>
 
 #include "config/config_loader.hpp"
+#include "routing/broadcast_adapter.hpp"
+#include "routing/hierarchical_adapter.hpp"
+#include "routing/pipeline_adapter.hpp"
+#include "routing/selective_adapter.hpp"
 #include "topology/topology.hpp"
 
 using evr::EventType;
@@ -18,6 +22,10 @@ using evr::config::Diagnostics;
 using evr::config::loadConfigFile;
 using evr::config::loadConfigText;
 using evr::config::Severity;
+using evr::routing::BroadcastConfig;
+using evr::routing::HierarchicalConfig;
+using evr::routing::PipelineConfig;
+using evr::routing::SelectiveConfig;
 
 namespace {
 
@@ -290,7 +298,25 @@ BOOST_AUTO_TEST_CASE(adapter_without_type_is_an_error_at_the_adapter) {
 )",
               5, 7,
               "adapter #2 has no 'type'; known types: broadcast, hierarchical, pipeline, "
-              "selective");
+              "selective, shard");
+}
+
+// An adapter's own keys are read by its type after the common ones; their errors still come
+// out in file order, between those of the keys around them, and before the missing keys.
+BOOST_AUTO_TEST_CASE(an_adapters_errors_come_in_file_order_whoever_reads_the_key) {
+  expectErrors(R"(event_communication:
+  adapters:
+    - type: selective
+      mode: sometimes
+      events: [BRA]
+      rules: {a: b}
+      nme: x
+)",
+               {{4, 13, "unknown mode 'sometimes'"},
+                {5, 16, "unknown event type 'BRA'"},
+                {6, 14, "expected a list of rules for 'rules', got a map"},
+                {7, 7, "unknown key 'nme' in selective adapter"},
+                {3, 7, "selective adapter 'selective#1' needs 'source'"}});
 }
 
 BOOST_AUTO_TEST_CASE(unknown_adapter_type_lists_the_known_types) {
@@ -301,7 +327,7 @@ BOOST_AUTO_TEST_CASE(unknown_adapter_type_lists_the_known_types) {
 )",
               3, 13,
               "unknown adapter type 'pipline'; known types: broadcast, hierarchical, pipeline, "
-              "selective (did you mean 'pipeline'?)");
+              "selective, shard (did you mean 'pipeline'?)");
 }
 
 BOOST_AUTO_TEST_CASE(adapter_that_is_not_a_map_is_an_error) {
@@ -525,10 +551,10 @@ BOOST_AUTO_TEST_CASE(adapters_are_read_with_their_places_and_default_names) {
   BOOST_TEST(pipeline.name == "pipeline#1");
   BOOST_TEST(pipeline.mark.line == 4u);
   BOOST_TEST(pipeline.mark.column == 7u);
-  BOOST_TEST_REQUIRE(pipeline.containers.size() == 3u);
-  BOOST_TEST(pipeline.containers[2].value == "execution");
-  BOOST_TEST(pipeline.containers[2].mark.line == 5u);
-  BOOST_TEST(pipeline.containers[2].mark.column == 36u);
+  BOOST_TEST_REQUIRE(pipeline.as<PipelineConfig>().containers.size() == 3u);
+  BOOST_TEST(pipeline.as<PipelineConfig>().containers[2].value == "execution");
+  BOOST_TEST(pipeline.as<PipelineConfig>().containers[2].mark.line == 5u);
+  BOOST_TEST(pipeline.as<PipelineConfig>().containers[2].mark.column == 36u);
   BOOST_TEST(!pipeline.events.has_value());
 
   const auto& broadcast = config.adapters[1];
@@ -537,9 +563,9 @@ BOOST_AUTO_TEST_CASE(adapters_are_read_with_their_places_and_default_names) {
   BOOST_TEST(broadcast.name_mark.line == 6u);
   BOOST_TEST(broadcast.type_mark.line == 7u);
   BOOST_TEST(broadcast.type_mark.column == 13u);
-  BOOST_TEST_REQUIRE(broadcast.source.has_value());
-  BOOST_TEST(broadcast.source->value == "execution");
-  BOOST_TEST(broadcast.targets.size() == 2u);
+  BOOST_TEST_REQUIRE(broadcast.as<BroadcastConfig>().source.has_value());
+  BOOST_TEST(broadcast.as<BroadcastConfig>().source->value == "execution");
+  BOOST_TEST(broadcast.as<BroadcastConfig>().targets.size() == 2u);
   BOOST_TEST_REQUIRE(broadcast.events.has_value());
   EventTypeSet expected;
   expected.add(EventType::FILL);
@@ -601,15 +627,15 @@ BOOST_AUTO_TEST_CASE(default_config_is_the_demo_topology_with_default_router_set
   BOOST_TEST(config->router.shutdown_grace_ms == 2000u);
   BOOST_TEST_REQUIRE(config->adapters.size() == 2u);
   BOOST_TEST(config->adapters[0].type == "pipeline");
-  BOOST_TEST_REQUIRE(config->adapters[0].containers.size() == 3u);
-  BOOST_TEST(config->adapters[0].containers[0].value == "data");
-  BOOST_TEST(config->adapters[0].containers[1].value == "strategy");
-  BOOST_TEST(config->adapters[0].containers[2].value == "execution");
+  BOOST_TEST_REQUIRE(config->adapters[0].as<PipelineConfig>().containers.size() == 3u);
+  BOOST_TEST(config->adapters[0].as<PipelineConfig>().containers[0].value == "data");
+  BOOST_TEST(config->adapters[0].as<PipelineConfig>().containers[1].value == "strategy");
+  BOOST_TEST(config->adapters[0].as<PipelineConfig>().containers[2].value == "execution");
   BOOST_TEST(config->adapters[1].type == "broadcast");
-  BOOST_TEST_REQUIRE(config->adapters[1].source.has_value());
-  BOOST_TEST(config->adapters[1].source->value == "execution");
-  BOOST_TEST_REQUIRE(config->adapters[1].targets.size() == 1u);
-  BOOST_TEST(config->adapters[1].targets[0].value == "tracker");
+  BOOST_TEST_REQUIRE(config->adapters[1].as<BroadcastConfig>().source.has_value());
+  BOOST_TEST(config->adapters[1].as<BroadcastConfig>().source->value == "execution");
+  BOOST_TEST_REQUIRE(config->adapters[1].as<BroadcastConfig>().targets.size() == 1u);
+  BOOST_TEST(config->adapters[1].as<BroadcastConfig>().targets[0].value == "tracker");
 }
 
 BOOST_AUTO_TEST_CASE(spec_default_configs_record_their_organization) {
@@ -664,37 +690,37 @@ BOOST_AUTO_TEST_CASE(spec_adapter_types_load_with_their_keys) {
   BOOST_TEST_REQUIRE(config.adapters.size() == 2u);
   const auto& hierarchical = config.adapters[0];
   BOOST_TEST(hierarchical.type == "hierarchical");
-  BOOST_TEST_REQUIRE(hierarchical.parent.has_value());
-  BOOST_TEST(hierarchical.parent->value == "hmm_classifier");
-  BOOST_TEST(hierarchical.parent->mark.line == 5u);
-  BOOST_TEST(hierarchical.parent->mark.column == 15u);
-  BOOST_TEST_REQUIRE(hierarchical.children.size() == 2u);
-  BOOST_TEST(hierarchical.children[1].value == "balanced_risk");
-  BOOST_TEST(hierarchical.children[1].mark.column == 39u);  // at the quote, like every name
-  BOOST_TEST_REQUIRE(hierarchical.context_events.has_value());
+  BOOST_TEST_REQUIRE(hierarchical.as<HierarchicalConfig>().parent.has_value());
+  BOOST_TEST(hierarchical.as<HierarchicalConfig>().parent->value == "hmm_classifier");
+  BOOST_TEST(hierarchical.as<HierarchicalConfig>().parent->mark.line == 5u);
+  BOOST_TEST(hierarchical.as<HierarchicalConfig>().parent->mark.column == 15u);
+  BOOST_TEST_REQUIRE(hierarchical.as<HierarchicalConfig>().children.size() == 2u);
+  BOOST_TEST(hierarchical.as<HierarchicalConfig>().children[1].value == "balanced_risk");
+  BOOST_TEST(hierarchical.as<HierarchicalConfig>().children[1].mark.column == 39u);  // at the quote, like every name
+  BOOST_TEST_REQUIRE(hierarchical.as<HierarchicalConfig>().context_events.has_value());
   EventTypeSet context = EventTypeSet::of(EventType::REGIME);
   context.add(EventType::PORTFOLIO);
-  BOOST_TEST((hierarchical.context_events->value == context));
-  BOOST_TEST(hierarchical.context_events->mark.line == 7u);
-  BOOST_TEST_REQUIRE(hierarchical.result_events.has_value());
-  BOOST_TEST((hierarchical.result_events->value == EventTypeSet::of(EventType::SIGNAL)));
+  BOOST_TEST((hierarchical.as<HierarchicalConfig>().context_events->value == context));
+  BOOST_TEST(hierarchical.as<HierarchicalConfig>().context_events->mark.line == 7u);
+  BOOST_TEST_REQUIRE(hierarchical.as<HierarchicalConfig>().result_events.has_value());
+  BOOST_TEST((hierarchical.as<HierarchicalConfig>().result_events->value == EventTypeSet::of(EventType::SIGNAL)));
   BOOST_TEST(!hierarchical.events.has_value());
 
   const auto& selective = config.adapters[1];
   BOOST_TEST(selective.type == "selective");
-  BOOST_TEST_REQUIRE(selective.source.has_value());
-  BOOST_TEST(selective.source->value == "classifier");
-  BOOST_TEST_REQUIRE(selective.rules.size() == 1u);
-  BOOST_TEST(selective.rules[0].condition.text == "event.regime == 'BULL'");
-  BOOST_TEST(!selective.rules[0].structured);
-  BOOST_TEST(selective.rules[0].target.value == "aggressive_portfolio");
-  BOOST_TEST(selective.rules[0].target.mark.line == 14u);
-  BOOST_TEST(selective.rules[0].mark.line == 13u);
-  BOOST_TEST(selective.rules[0].mark.column == 11u);
-  BOOST_TEST_REQUIRE(selective.default_target.has_value());
-  BOOST_TEST(selective.default_target->value == "balanced_portfolio");
-  BOOST_TEST(selective.default_target->mark.line == 15u);
-  BOOST_TEST(selective.mode_all);
+  BOOST_TEST_REQUIRE(selective.as<SelectiveConfig>().source.has_value());
+  BOOST_TEST(selective.as<SelectiveConfig>().source->value == "classifier");
+  BOOST_TEST_REQUIRE(selective.as<SelectiveConfig>().rules.size() == 1u);
+  BOOST_TEST(selective.as<SelectiveConfig>().rules[0].condition.text == "event.regime == 'BULL'");
+  BOOST_TEST(!selective.as<SelectiveConfig>().rules[0].structured);
+  BOOST_TEST(selective.as<SelectiveConfig>().rules[0].target.value == "aggressive_portfolio");
+  BOOST_TEST(selective.as<SelectiveConfig>().rules[0].target.mark.line == 14u);
+  BOOST_TEST(selective.as<SelectiveConfig>().rules[0].mark.line == 13u);
+  BOOST_TEST(selective.as<SelectiveConfig>().rules[0].mark.column == 11u);
+  BOOST_TEST_REQUIRE(selective.as<SelectiveConfig>().default_target.has_value());
+  BOOST_TEST(selective.as<SelectiveConfig>().default_target->value == "balanced_portfolio");
+  BOOST_TEST(selective.as<SelectiveConfig>().default_target->mark.line == 15u);
+  BOOST_TEST(selective.as<SelectiveConfig>().mode_all);
 }
 
 BOOST_AUTO_TEST_CASE(hierarchical_context_events_are_absent_unless_given) {
@@ -702,8 +728,8 @@ BOOST_AUTO_TEST_CASE(hierarchical_context_events_are_absent_unless_given) {
   adapters:
     - {type: hierarchical, parent: p, children: [c]}
 )");
-  BOOST_TEST(!config.adapters[0].context_events.has_value());  // the adapter uses {REGIME}
-  BOOST_TEST(!config.adapters[0].result_events.has_value());   // every type
+  BOOST_TEST(!config.adapters[0].as<HierarchicalConfig>().context_events.has_value());  // the adapter uses {REGIME}
+  BOOST_TEST(!config.adapters[0].as<HierarchicalConfig>().result_events.has_value());   // every type
 }
 
 BOOST_AUTO_TEST_CASE(hierarchical_needs_a_parent_and_a_child) {
@@ -751,7 +777,7 @@ BOOST_AUTO_TEST_CASE(condition_mark_is_the_first_character_of_the_text) {
         - condition: !!str "event.regime == 'Z'"
           target: f
 )");
-  const auto& rules = config.adapters.at(0).rules;
+  const auto& rules = config.adapters.at(0).as<SelectiveConfig>().rules;
   BOOST_TEST_REQUIRE(rules.size() == 6u);
   struct Place {
     std::uint32_t line, column;
@@ -781,7 +807,7 @@ BOOST_AUTO_TEST_CASE(condition_errors_point_into_the_quoted_text) {
 )",
                                      "test.yaml", diagnostics);
   BOOST_TEST_REQUIRE(config.has_value());
-  const auto& condition = config->adapters[0].rules[0].condition;
+  const auto& condition = config->adapters[0].as<SelectiveConfig>().rules[0].condition;
   // "event.confidnce" starts 27 characters into the text, which starts after the quote at 22.
   BOOST_TEST(condition.mark.column + condition.text.find("event.confidnce") == 50u);
   BOOST_TEST(evr::topology::compileTopology(*config, diagnostics) == nullptr);
@@ -810,7 +836,7 @@ BOOST_AUTO_TEST_CASE(structured_rules_become_condition_text) {
         - {field: period_seconds, operator: gt, value: +60, target: j}
         - {field: confidence, operator: lte, value: .5, target: k}
 )");
-  const auto& rules = config.adapters.at(0).rules;
+  const auto& rules = config.adapters.at(0).as<SelectiveConfig>().rules;
   const std::vector<std::string> expected = {
       "event.regime == 'BULL'",
       "event.confidence >= 0.75",
@@ -895,8 +921,8 @@ BOOST_AUTO_TEST_CASE(selective_mode_is_first_or_all) {
   adapters:
     - {type: selective, source: s, default: d, mode: first}
 )");
-  BOOST_TEST(!first.adapters[0].mode_all);
-  BOOST_TEST(first.adapters[0].rules.empty());
+  BOOST_TEST(!first.adapters[0].as<SelectiveConfig>().mode_all);
+  BOOST_TEST(first.adapters[0].as<SelectiveConfig>().rules.empty());
   expectError(R"(event_communication:
   adapters:
     - type: selective
@@ -954,8 +980,8 @@ BOOST_AUTO_TEST_CASE(pipeline_transform_is_read) {
         tags: {stage: enriched, version: 2}
 )");
   const auto& adapter = config.adapters.at(0);
-  BOOST_TEST_REQUIRE(adapter.transform.has_value());
-  const auto& transform = *adapter.transform;
+  BOOST_TEST_REQUIRE(adapter.as<PipelineConfig>().transform.has_value());
+  const auto& transform = *adapter.as<PipelineConfig>().transform;
   BOOST_TEST(transform.mark.line == 6u);
   BOOST_TEST(transform.mark.column == 9u);
   BOOST_TEST_REQUIRE(transform.retype.size() == 2u);

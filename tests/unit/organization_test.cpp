@@ -15,6 +15,7 @@
 
 #include "compile_yaml.hpp"
 #include "config/config_loader.hpp"
+#include "routing/pipeline_adapter.hpp"
 #include "routing/routing_table.hpp"
 #include "topology/organization.hpp"
 #include "topology/topology.hpp"
@@ -305,12 +306,12 @@ organization: "strategy_first"
     BOOST_TEST(adapter.name_mark.line == 3u);
   }
   const auto& pipeline = adapters[0];
-  BOOST_TEST_REQUIRE(pipeline.containers.size() == 3u);
-  BOOST_TEST(pipeline.containers[0].value == "data");
-  BOOST_TEST(pipeline.containers[0].mark.line == 3u);  // infrastructure: the organization
-  BOOST_TEST(pipeline.containers[1].value == "strategy_a");
-  BOOST_TEST(pipeline.containers[1].mark.line == 2u);  // declared: its declaration
-  BOOST_TEST(pipeline.containers[1].mark.column == 11u);
+  BOOST_TEST_REQUIRE(pipeline.as<evr::routing::PipelineConfig>().containers.size() == 3u);
+  BOOST_TEST(pipeline.as<evr::routing::PipelineConfig>().containers[0].value == "data");
+  BOOST_TEST(pipeline.as<evr::routing::PipelineConfig>().containers[0].mark.line == 3u);  // infrastructure: the organization
+  BOOST_TEST(pipeline.as<evr::routing::PipelineConfig>().containers[1].value == "strategy_a");
+  BOOST_TEST(pipeline.as<evr::routing::PipelineConfig>().containers[1].mark.line == 2u);  // declared: its declaration
+  BOOST_TEST(pipeline.as<evr::routing::PipelineConfig>().containers[1].mark.column == 11u);
   BOOST_TEST(!pipeline.events.has_value());
 }
 

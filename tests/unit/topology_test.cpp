@@ -3,6 +3,7 @@
 
 #include <boost/test/unit_test.hpp>
 
+#include <any>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +13,8 @@
 #include "compile_yaml.hpp"
 #include "config/config_loader.hpp"
 #include "routing/adapter_registry.hpp"
+#include "routing/broadcast_adapter.hpp"
+#include "routing/pipeline_adapter.hpp"
 #include "routing/routing_table.hpp"
 #include "topology/topology.hpp"
 
@@ -420,7 +423,8 @@ BOOST_AUTO_TEST_CASE(hand_built_config_is_checked_as_strictly_as_a_loaded_one) {
   short_pipeline.type = "pipeline";
   short_pipeline.name = "short";
   short_pipeline.mark = {"built", 5, 3};
-  short_pipeline.containers = {{"", {"built", 6, 4}}};
+  short_pipeline.settings = evr::routing::PipelineConfig{.containers = {{"", {"built", 6, 4}}},
+                                                         .transform = std::nullopt};
   config.adapters.push_back(short_pipeline);
 
   Diagnostics diagnostics;
@@ -429,9 +433,9 @@ BOOST_AUTO_TEST_CASE(hand_built_config_is_checked_as_strictly_as_a_loaded_one) {
   BOOST_TEST_REQUIRE(diagnostics.errorCount() == 3u);
   BOOST_TEST(diagnostics.all()[0].toString() ==
              "built:2:9: error: unknown adapter type 'fanout'; known types: broadcast, "
-             "hierarchical, pipeline, selective");
+             "hierarchical, pipeline, selective, shard");
   BOOST_TEST(diagnostics.all()[1].toString() ==
-             "built:5:3: error: pipeline 'short' needs at least 2 containers, got 1");
+             "built:5:3: error: pipeline adapter 'short' needs at least 2 containers, got 1");
   BOOST_TEST(diagnostics.all()[2].toString() == "built:6:4: error: empty container name");
 }
 
@@ -444,8 +448,9 @@ std::vector<evr::routing::Edge> compileLoopback(const evr::config::AdapterConfig
                                                 const evr::routing::ResolveContainer& resolve,
                                                 Diagnostics&) {
   std::vector<evr::routing::Edge> edges;
-  const auto source = resolve(*adapter.source);
-  for (const auto& target : adapter.targets) {
+  const auto& config = adapter.as<evr::routing::BroadcastConfig>();
+  const auto source = resolve(*config.source);
+  for (const auto& target : config.targets) {
     if (const auto id = resolve(target); source && id) {
       edges.push_back({*source, *id, EventTypeSet::of(EventType::REGIME)});
     }
@@ -460,15 +465,16 @@ BOOST_AUTO_TEST_CASE(a_registered_adapter_type_is_compiled_by_its_own_function) 
   registry.add({.type = "loopback", .keys = {{.name = "source", .required = true}},
                 .compile = &compileLoopback});
   BOOST_TEST(registry.typeNames() ==
-             (std::vector<std::string_view>{"broadcast", "hierarchical", "loopback", "pipeline", "selective"}));
+             (std::vector<std::string_view>{"broadcast", "hierarchical", "loopback", "pipeline", "selective",
+                                            "shard"}));
 
   Config config;
   evr::config::AdapterConfig adapter;
   adapter.type = "loopback";
   adapter.name = "loop";
   adapter.mark = {"built", 3, 5};
-  adapter.source = evr::config::Located<std::string>{"x", {}};
-  adapter.targets = {{"y", {}}};
+  adapter.settings = evr::routing::BroadcastConfig{
+      .source = evr::config::Located<std::string>{"x", {}}, .targets = {{"y", {}}}};
   config.adapters.push_back(adapter);
   Diagnostics diagnostics;
   const auto table = compileTopology(config, registry, diagnostics);
@@ -476,7 +482,7 @@ BOOST_AUTO_TEST_CASE(a_registered_adapter_type_is_compiled_by_its_own_function) 
   BOOST_TEST(targets(*table, "x", EventType::REGIME) == Names{"y"});
   BOOST_TEST(targets(*table, "x", EventType::BAR).empty());
 
-  config.adapters[0].targets = {{"x", {}}};
+  std::any_cast<evr::routing::BroadcastConfig&>(config.adapters[0].settings).targets = {{"x", {}}};
   Diagnostics self_diagnostics;
   BOOST_TEST(compileTopology(config, registry, self_diagnostics) == nullptr);
   BOOST_TEST_REQUIRE(self_diagnostics.errorCount() == 1u);

@@ -1,0 +1,31 @@
+// The sections of a config file, each read by its own file under config/: `router:`
+// (router_section.cpp), `event_communication:` and its adapters (adapters_section.cpp),
+// `organization:` and the organization sections (organization_section.cpp). config_loader.cpp
+// reads the document and hands each top-level key to one of these. Internal to config/.
+
+#pragma once
+
+#include "config/config.hpp"
+#include "config/yaml_reader.hpp"
+
+namespace evr::routing {
+class AdapterRegistry;
+}
+
+namespace evr::config {
+
+// `router:`: how the daemon runs.
+void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSettings& router);
+
+// `event_communication:`: `pattern` and `adapters`; each adapter's own keys are read by its
+// type's parse function, found in `registry`.
+void loadEventCommunicationSection(YamlReader& reader, const YamlEntry& section,
+                                   const routing::AdapterRegistry& registry, Config& config);
+
+// `organization: <name>`.
+void loadOrganizationName(YamlReader& reader, const YamlEntry& entry, Config& config);
+// `strategies:`, `classifiers:`, `risk_profiles:`, `portfolios:`, `containers:`: the containers
+// the config declares.
+void loadOrganizationSection(YamlReader& reader, const YamlEntry& section, Config& config);
+
+}  // namespace evr::config
