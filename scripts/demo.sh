@@ -212,7 +212,9 @@ run_one() {
     fi
     sleep 0.2
   done
-  $tty && echo
+  # The last figures: on a terminal they stay on the line; elsewhere a run shorter than the 2 s
+  # between progress lines would otherwise print none.
+  if $tty; then echo; elif [ -z "$failed" ] && [ -n "${line:-}" ]; then echo "$line"; fi
   local elapsed_ms=$(( ($(date +%s%N) - start_ns) / 1000000 ))
 
   if [ -n "$failed" ]; then
