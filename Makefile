@@ -13,7 +13,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # directory keeps what it was configured with (switching would rebuild everything).
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
-.PHONY: all deps configure build test test-systemd image test-image demo bench install clean
+.PHONY: all deps configure build test test-systemd image test-image demo bench soak install clean
 
 all: build
 
@@ -55,6 +55,13 @@ BENCH_ARGS ?=
 bench: build
 	@$(BUILD_DIR)/bench/evr_micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 	@$(BUILD_DIR)/bench/evr_e2e_bench --out bench/results/latest.json $(BENCH_ARGS)
+
+# The fault battery (scripts/fault_battery.py, docs/delivery.md): consumer and daemon crashes,
+# a stopped consumer; a table of sent / delivered / duplicates / drops / silent loss per run. It
+# exits 1 while any run loses an event silently, which today's consumer-crash runs do (issue 12).
+SOAK_ARGS ?= --runs 3
+soak: build
+	@/usr/bin/python3 scripts/fault_battery.py --build $(BUILD_DIR) $(SOAK_ARGS)
 
 install: build
 	@cmake --install $(BUILD_DIR)
