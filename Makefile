@@ -1,7 +1,7 @@
 # evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
 #   make demo   installs what is missing, builds, and runs the backtest demo for every organization
 #   make test   installs what is missing, builds, and runs every test (ctest)
-# Other targets: deps, build, bench, install (PREFIX=/usr/local), clean, and the checks that start
+# Other targets: deps, build, bench, soak (the fault battery), install (PREFIX=/usr/local), clean, and the checks that start
 # what we ship: test-systemd (the unit under a real systemd, also part of `make test`), image and
 # test-image (the Docker image built with buildah, and its programs run inside it).
 
