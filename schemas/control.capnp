@@ -81,6 +81,10 @@ struct ContainerStats {
   dropsTo @11 :List(Counter);    # events meant for it dropped, by reason (non-zero only)
   idleMs @12 :UInt64;            # since the daemon last heard from it
   everHeard @13 :Bool;           # false: never connected (idleMs is meaningless)
+  unacked @14 :UInt64;           # sent to it and not acked yet (the replay buffer)
+  redelivered @15 :UInt64;       # sent again after it joined again without acking them
+  replayed @16 :UInt64;          # sent to it from the journal after a daemon restart
+  stalled @17 :Bool;             # lossless work pending, no ack for router.stall_timeout_ms
 }
 
 struct RouteStats {

@@ -63,6 +63,11 @@ struct Event {
     endOfData @19 :EndOfData;
     user @20 :UserEvent;
   }
+
+  sourceInstance @21 :UInt64;
+  # The publishing connection's random instance (protocol v3): `seq` starts again at 1 when a
+  # source process restarts, so receivers key "already handled" by (source, sourceInstance, seq).
+  # 0 for events not published through a connection.
 }
 
 struct Bar {

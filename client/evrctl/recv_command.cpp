@@ -35,6 +35,7 @@ struct RecvOptions {
   double timeout = 10;
   bool json = false;
   std::string endpoint;
+  std::string position_file;
 };
 
 // Blocks SIGINT and SIGTERM for the process while alive (threads started meanwhile inherit the
@@ -116,12 +117,17 @@ int runRecv(const RecvOptions& options) {
   zmq::context_t context;
   Bus bus(options.container);
   std::optional<Connection> link;
-  connect(link, context, bus, options.container, options.endpoint);
+  connect(link, context, bus, options.container, options.endpoint, options.position_file);
   Connection& connection = *link;
 
+  // An event is acked once this handler has returned, so what it does not print must stay
+  // unacked: evrouterd then keeps it for the next process under this name.
   bus.subscribeAll([&](const Event& event) {
-    if (done || event.origin() != Origin::Router) return;
-    if (bounded && received >= options.count) return;  // the rest of the last burst
+    if (event.origin() != Origin::Router) return;
+    if (done || (bounded && received >= options.count)) {
+      connection.stopAcking();  // the rest of the last burst, or what comes while leaving
+      return;
+    }
     try {
       std::cout << formatLine(event, options.json) << std::endl;  // one line, flushed
       ++received;
@@ -154,6 +160,9 @@ Command addRecvCommand(CLI::App& parent) {
                 "One JSON object per line (docs/events.md) instead of a compact text line");
   app->add_option("--endpoint", options->endpoint,
                   "evrouterd data endpoint (" + defaultIpcEndpointHelp("EVR_ENDPOINT", "evrouterd.sock") + ")");
+  app->add_option("--position-file", options->position_file,
+                  "Keep the last handled event of each source in this file, so that a restarted "
+                  "recv prints nothing it printed before a crash");
   app->footer(std::string(kExitCodeHelp) +
               " With --count, SIGINT before the count also exits 2.");
   return Command{app, [options] { return runRecv(*options); }};

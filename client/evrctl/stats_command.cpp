@@ -26,6 +26,8 @@ Command addStatsCommand(CLI::App& parent) {
                                       {"events_in", c.getEventsIn()}, {"bytes_in", c.getBytesIn()},
                                       {"events_out", c.getEventsOut()}, {"bytes_out", c.getBytesOut()},
                                       {"unrouted", c.getUnrouted()}, {"joins", c.getJoins()},
+                                      {"unacked", c.getUnacked()}, {"redelivered", c.getRedelivered()},
+                                      {"replayed", c.getReplayed()}, {"stalled", c.getStalled()},
                                       {"drops_from", counters(c.getDropsFrom())},
                                       {"drops_to", counters(c.getDropsTo())},
                                       {"last_seen_ms_ago", c.getEverHeard() ? nlohmann::json(c.getIdleMs()) : nlohmann::json()}});

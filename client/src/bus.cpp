@@ -57,6 +57,7 @@ Event Bus::stamp(EventBuilder&& builder) {
   root.setId(id);
   root.setSeq(seq);
   root.setSource(source_);
+  root.setSourceInstance(source_instance_);
   root.setPublishTime(wallClockNs());
   std::uint8_t hops = 0;
   if (current_ != nullptr) {
@@ -140,6 +141,15 @@ void Bus::dispatchQueued() {
     const EventType type = event.type();
     const Origin origin = event.origin();
     // Index loop: a handler may subscribe more handlers (they see the next event, not this one).
+    // A router event counts as handled once its handlers have run, or one of them threw (the
+    // exception goes on to the caller; the event is not handed to the rest).
+    struct Handled {
+      Bus& bus;
+      const Event& event;
+      ~Handled() {
+        if (event.origin() == Origin::Router && bus.handled_) bus.handled_(event);
+      }
+    } handled{*this, event};
     const std::size_t count = subscriptions_.size();
     for (std::size_t i = 0; i < count; ++i) {
       const auto& subscription = subscriptions_[i];

@@ -21,9 +21,9 @@ namespace evr {
 namespace {
 
 constexpr std::size_t kReceiveBurst = 1024;
-// Ack the daemon's events at least this often (besides every heartbeat).
-// Ack the daemon's events once this many are unacked, or kAckDelay after the last message sent
-// (the daemon keeps nothing for resending to containers yet, so acks there are bookkeeping).
+// Ack the daemon's handled events once this many are unacked, or kAckDelay after the last message
+// sent. The daemon keeps what is unacked to send again to the next process under this name, so
+// these bound what a crash hands to that process a second time (docs/delivery.md).
 constexpr std::uint64_t kAckEvery = 4096;
 constexpr std::chrono::milliseconds kAckDelay{50};
 // While waiting for acks (flush, a full resend buffer), ask for one this often (a HEARTBEAT, which
@@ -94,8 +94,16 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
     }
   }
 
+  if (!options_.position_file.empty()) {
+    positions_.openFile(options_.position_file, options_.position_sync,
+                        options_.position_sync_interval);
+    spdlog::info("evr[{}]: position file {}: {} source instances handled before", options_.container,
+                 options_.position_file, positions_.size());
+  }
   bus_.setSource(options_.container);
+  bus_.setSourceInstance(client_instance_);
   bus_.claimOwnership();
+  bus_.setHandledHook([this](const Event& event) { onHandled(event); });
   bus_.setExporter([this](const Event& event) { onExport(event); },
                    [this]() {
                      if (corked_ == 0) sendUnsent();
@@ -123,6 +131,7 @@ Connection::~Connection() {
   }
   bus_.setExporter({});
   bus_.setWakeup({});
+  bus_.setHandledHook({});
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }
@@ -250,10 +259,10 @@ bool Connection::sendFrames(zmq::message_t& envelope, zmq::message_t* body) {
 bool Connection::sendControl(MessageKind kind) {
   Envelope envelope;
   envelope.kind = kind;
-  envelope.ack = rx_seq_;
+  envelope.ack = ackValue();
   auto head = envelopeMessage(envelope);
   if (!sendFrames(head, nullptr)) return false;
-  rx_acked_sent_ = rx_seq_;
+  rx_acked_sent_ = envelope.ack;
   return true;
 }
 
@@ -282,11 +291,11 @@ void Connection::sendUnsent() {
     envelope.kind = MessageKind::Events;
     envelope.flags = static_cast<std::uint16_t>(count);
     envelope.seq = next_unsent_seq_;
-    envelope.ack = rx_seq_;
+    envelope.ack = ackValue();
     auto head = envelopeMessage(envelope);
     auto body = batch.take();
     if (!sendFrames(head, &body)) return;  // EAGAIN: POLLOUT or the timer brings us back
-    rx_acked_sent_ = rx_seq_;
+    rx_acked_sent_ = envelope.ack;
     next_unsent_seq_ += count;
     unsent_bytes_ -= std::min(unsent_bytes_, event_bytes);
     stats_.sent += count;
@@ -390,7 +399,12 @@ void Connection::handleEvents(const Envelope& envelope, zmq::message_t* body) {
     stats_.malformed += std::max<std::size_t>(count, 1);
     spdlog::warn("evr[{}]: dropped an EVENTS message of {} events from evrouterd (link seq {}): {}",
                  options_.container, count, envelope.seq, batchErrorName(error));
-    if (count > 0) rx_seq_ = std::max(rx_seq_, envelope.seq + count - 1);
+    for (std::uint64_t seq = envelope.seq; seq < envelope.seq + count; ++seq) {
+      if (seq > rx_seq_) {
+        rx_seq_ = seq;
+        skipHandled(seq);
+      }
+    }
     return;
   }
   // The events of a batch share its buffer; the last one dispatched releases it.
@@ -406,22 +420,66 @@ void Connection::handleEvents(const Envelope& envelope, zmq::message_t* body) {
 
 void Connection::takeEvent(std::uint64_t seq, std::uint8_t envelope_type, Event event,
                            std::string_view why) {
+  if (seq <= rx_seq_) {
+    // Sent again after a rejoin (the daemon resends from the last ack it had): taken already.
+    ++stats_.duplicates;
+    return;
+  }
   if (seq != rx_seq_ + 1) {
     spdlog::warn("evr[{}]: link sequence jumped from {} to {}", options_.container, rx_seq_, seq);
   }
-  rx_seq_ = std::max(rx_seq_, seq);
+  rx_seq_ = seq;
   if (!event.valid()) {
     ++stats_.malformed;
     spdlog::warn("evr[{}]: dropped unreadable event (link seq {}): {}", options_.container, seq, why);
+    skipHandled(seq);
   } else if (static_cast<std::uint8_t>(event.type()) != envelope_type) {
     ++stats_.malformed;
     spdlog::warn("evr[{}]: dropped event whose type {} disagrees with its envelope ({})",
                  options_.container, eventTypeName(event.type()), envelope_type);
+    skipHandled(seq);
+  } else if (positions_.takeOrDuplicate(event.source(), event.sourceInstance(), event.seq())) {
+    // Handled before: by this process under a daemon that has since restarted, or by an earlier
+    // process under this name (the position file).
+    ++stats_.duplicates;
+    skipHandled(seq);
   } else {
     ++stats_.received;
+    in_bus_.push_back({seq, epoch_, true});
     bus_.deliver(std::move(event));
   }
-  if (rx_seq_ - rx_acked_sent_ >= kAckEvery) sendControl(MessageKind::Ack);
+  if (handled_seq_ - std::min(rx_acked_sent_, handled_seq_) >= kAckEvery) sendControl(MessageKind::Ack);
+}
+
+void Connection::skipHandled(std::uint64_t seq) {
+  if (in_bus_.empty()) {
+    if (!acks_stopped_) handled_seq_ = std::max(handled_seq_, seq);
+    return;
+  }
+  in_bus_.push_back({seq, epoch_, false});
+}
+
+void Connection::onHandled(const Event& event) noexcept {
+  positions_.handled(event.source(), event.sourceInstance(), event.seq());
+  // The bus hands router events to handlers in the order it was given them: the front is this one.
+  if (in_bus_.empty()) return;
+  const auto move = [this](const InBus& entry) {
+    if (entry.epoch == epoch_ && !acks_stopped_) handled_seq_ = std::max(handled_seq_, entry.seq);
+  };
+  move(in_bus_.front());
+  in_bus_.pop_front();
+  while (!in_bus_.empty() && !in_bus_.front().dispatched) {
+    move(in_bus_.front());
+    in_bus_.pop_front();
+  }
+}
+
+std::uint64_t Connection::ackValue() {
+  if (handled_seq_ > rx_acked_sent_ && !positions_.syncForAck(now_())) {
+    spdlog::error("evr[{}]: cannot force position file {} to disk: {}", options_.container,
+                  positions_.path(), std::strerror(errno));
+  }
+  return handled_seq_;
 }
 
 void Connection::handleWelcome(const Envelope& envelope, zmq::message_t* body) {
@@ -435,14 +493,22 @@ void Connection::handleWelcome(const Envelope& envelope, zmq::message_t* body) {
   if (daemon_instance_ != 0 && welcome->daemon_instance != daemon_instance_) {
     spdlog::info("evr[{}]: rejoined a restarted evrouterd at {}", options_.container, endpoint_);
   }
+  // The daemon's link seq toward this name goes on from the envelope's seq: the last one it has an
+  // ack for. It sends again what follows, which this process may have taken already (dropped by
+  // link seq); a restarted daemon starts again at 0 (duplicates then go by source seq).
+  if (welcome->daemon_instance != daemon_instance_) {
+    ++epoch_;
+    rx_seq_ = envelope.seq;
+    handled_seq_ = envelope.seq;
+  } else {
+    rx_seq_ = std::max(rx_seq_, envelope.seq);
+    handled_seq_ = std::max(handled_seq_, envelope.seq);
+  }
+  rx_acked_sent_ = envelope.seq;
   joined_ = true;
   daemon_instance_ = welcome->daemon_instance;
   max_message_size_ = welcome->max_message_size;
   if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
-  // The daemon's link seq goes on from the envelope's seq (0 on a new connection, where it was
-  // when the daemon answers a repeated HELLO on the same connection).
-  rx_seq_ = envelope.seq;
-  rx_acked_sent_ = envelope.seq;
   warned_full_ = false;
   ++stats_.joins;
   handleAck(welcome->ack_seq);
@@ -509,7 +575,7 @@ void Connection::onTimer() {
   sendUnsent();
   if (now - last_send_ >= heartbeat_) {
     sendControl(MessageKind::Heartbeat);
-  } else if (rx_seq_ > rx_acked_sent_ && now - last_send_ >= kAckDelay) {
+  } else if (handled_seq_ > rx_acked_sent_ && now - last_send_ >= kAckDelay) {
     sendControl(MessageKind::Ack);
   }
 }

@@ -32,6 +32,7 @@ struct RouterSettings {
   // runtime directory; empty means the default `ipc://evrouterd.sock` (in the runtime directory).
   std::vector<Located<std::string>> listen;
   std::uint32_t queue_limit = 100000;        // events queued per target container
+  std::uint32_t replay_limit = 100000;       // events sent per target and not yet acked
   std::uint32_t max_hops = 16;               // forwarded more often than this: dropped
   std::uint32_t max_message_size = 1 << 20;  // bytes of one event frame
   std::uint32_t heartbeat_ms = 1000;         // link liveness interval

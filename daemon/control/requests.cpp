@@ -68,6 +68,10 @@ void fillStats(schema::Stats::Builder out, const ControlContext& context) {
     c.setBytesOut(in.counters.bytes_out);
     c.setUnrouted(in.counters.unrouted);
     c.setJoins(in.counters.joins);
+    c.setUnacked(in.unacked);
+    c.setRedelivered(in.counters.redelivered);
+    c.setReplayed(in.counters.replayed);
+    c.setStalled(in.stalled);
     const auto from = nonZero(in.counters.drops_from);
     setDrops(c.initDropsFrom(static_cast<unsigned>(from.size())), from);
     const auto to = nonZero(in.counters.drops_to);

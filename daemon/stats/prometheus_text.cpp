@@ -120,6 +120,19 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
                 [](const ContainerSnapshot& c) { return c.queue_depth; });
   per_container("container_connected", "gauge", "1 while the container is connected, else 0.",
                 [](const ContainerSnapshot& c) { return c.connected ? 1 : 0; });
+  per_container("container_unacked", "gauge",
+                "Events sent to the container that it has not acked yet (the replay buffer).",
+                [](const ContainerSnapshot& c) { return c.unacked; });
+  per_container("container_redelivered_total", "counter",
+                "Events sent to the container again after it joined again without acking them.",
+                [](const ContainerSnapshot& c) { return c.counters.redelivered; });
+  per_container("container_replayed_total", "counter",
+                "Events sent to the container from the journal after a daemon restart.",
+                [](const ContainerSnapshot& c) { return c.counters.replayed; });
+  per_container("target_stalled", "gauge",
+                "1 while a lossless target has work pending and has acked nothing for "
+                "router.stall_timeout_ms.",
+                [](const ContainerSnapshot& c) { return c.stalled ? 1 : 0; });
 
   w.family("adapter_events_total", "counter", "Events each adapter routed.");
   for (const auto& [adapter, events] : snapshot.adapter_matches) {

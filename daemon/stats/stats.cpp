@@ -13,6 +13,8 @@ std::string_view dropReasonName(DropReason reason) {
     case DropReason::HopLimit: return "hop_limit";
     case DropReason::QueueFull: return "queue_full";
     case DropReason::Shutdown: return "shutdown";
+    case DropReason::Conflated: return "conflated";
+    case DropReason::Policy: return "policy";
     case DropReason::Count: break;
   }
   return "?";

@@ -25,6 +25,8 @@ enum class DropReason : std::uint8_t {
   HopLimit,      // forwarded more than router.max_hops times: a routing cycle
   QueueFull,     // target's queue at router.queue_limit
   Shutdown,      // still queued when the shutdown grace period ended
+  Conflated,     // replaced by a newer event of its source, symbol and type (delivery: conflate)
+  Policy,        // dropped by a target's drop_oldest / drop_newest bound
   Count,
 };
 
@@ -39,6 +41,8 @@ struct ContainerCounters {
   std::uint64_t bytes_out = 0;
   std::uint64_t unrouted = 0;    // its events that no route took
   std::uint64_t joins = 0;
+  std::uint64_t redelivered = 0;  // events sent again after it joined again without acking them
+  std::uint64_t replayed = 0;     // events sent to it from the journal after a daemon restart
   DropCounts drops_from{};       // its events dropped, by reason
   DropCounts drops_to{};         // events meant for it dropped, by reason
 };
@@ -48,6 +52,8 @@ struct ContainerSnapshot {
   bool connected = false;
   bool declared = false;
   std::size_t queue_depth = 0;
+  std::size_t unacked = 0;  // events sent to it that it has not acked yet (the replay buffer)
+  bool stalled = false;     // lossless work pending and no ack for router.stall_timeout_ms
   ContainerCounters counters;
   std::optional<std::uint64_t> idle_ms;  // since the daemon last heard from it; none: never
 };

@@ -33,6 +33,15 @@ struct QueuedEvent {
   std::uint8_t hops = 0;
 };
 
+// An EVENTS message sent to a container and not yet acked by it: kept (a reference to the same
+// buffer, not a copy) to send again if the container's process dies before it has handled them.
+struct SentBatch {
+  std::uint64_t first_seq = 0;  // link seq of its first event
+  std::uint32_t count = 0;
+  zmq::message_t batch;
+  std::uint64_t last_seq() const { return first_seq + count - 1; }
+};
+
 struct Peer {
   std::string name;
   bool connected = false;
@@ -47,9 +56,16 @@ struct Peer {
   std::optional<std::uint64_t> ack_hold;
   bool ack_now = false;  // ack at the end of this burst whatever the count (a resend, a release)
   std::uint64_t ackable() const { return ack_hold ? std::min(*ack_hold, last_rx_seq) : last_rx_seq; }
-  // daemon -> container link (restarts at 1 on every join)
+  // daemon -> container link: the seq runs for the daemon's life, across the container's joins,
+  // so a process joining under the name resumes right after the last event the name acked.
   std::uint64_t tx_seq = 0;
   std::uint64_t tx_acked = 0;
+  // The replay buffer: what was sent and not acked, oldest first, bounded by router.replay_limit
+  // events. Batches before `resend_from` have been sent on the current connection; a new
+  // connection starts again at 0.
+  std::deque<SentBatch> replay;
+  std::size_t replay_events = 0;
+  std::size_t resend_from = 0;
 
   Clock::time_point last_heard{};
   // Events routed to this peer in the current receive burst, sent as one EVENTS message at its

@@ -253,7 +253,10 @@ void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
   }
   Peer& peer = peers_[*known];
   peer.last_heard = now_();
-  if (envelope.ack > peer.tx_acked) peer.tx_acked = envelope.ack;
+  if (envelope.ack > peer.tx_acked) takeAck(*known, envelope.ack);
+  if (stopping_ && (envelope.kind == MessageKind::Event || envelope.kind == MessageKind::Events)) {
+    return;  // shutting down: not taken, so not acked; the sender resends it to the next daemon
+  }
   switch (envelope.kind) {
     case MessageKind::Event: handleEvent(*known, envelope, body); return;
     case MessageKind::Events: handleEvents(*known, envelope, body); return;
@@ -339,13 +342,14 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
     }
     peer.ack_hold.reset();  // WELCOME acks everything taken
     peer.acked_rx_seq = peer.last_rx_seq;
-    peer.tx_seq = 0;
-    peer.tx_acked = 0;
+    // Our link seq toward the name goes on; what it has not acked is sent again on this connection.
+    peer.resend_from = 0;
     peers_.attach(id, routing_id);
     ++peer.counters.joins;
     const bool routed = container_of_peer_[id] >= 0;
-    spdlog::info("container '{}' joined (pid {}, {} events queued for it){}", peer.name, hello->pid,
-                 peer.queue.size(), routed ? "" : "; no adapter names it, so its events are unrouted");
+    spdlog::info("container '{}' joined (pid {}, {} events to send again, {} queued for it){}",
+                 peer.name, hello->pid, peer.replay_events, peer.queue.size(),
+                 routed ? "" : "; no adapter names it, so its events are unrouted");
   }
   peer.last_heard = now;
   WelcomeInfo welcome;
@@ -358,7 +362,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
   zmq::message_t welcome_body = wordsMessage(encodeWelcome(welcome));
   Envelope envelope;
   envelope.kind = MessageKind::Welcome;
-  envelope.seq = peer.tx_seq;  // our link seq goes on from here (0 on a new connection)
+  envelope.seq = peer.tx_acked;  // the container resumes right after what its name has acked
   envelope.ack = peer.last_rx_seq;
   if (sendTo(peer, envelope, &welcome_body) == SendResult::Gone) {
     disconnect(id, "gone before WELCOME");
@@ -574,8 +578,8 @@ zmq::message_t RelayLoop::applyTransform(const schema::Event::Reader& event,
 void RelayLoop::deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops,
                         std::span<const std::byte> event) {
   Peer& peer = peers_[target];
-  if (peer.connected && peer.queue.empty() && peer.out.full(event.size())) flushOut(target);
-  if (peer.connected && peer.queue.empty()) {
+  if (sendsDirect(peer) && peer.out.full(event.size())) flushOut(target);
+  if (sendsDirect(peer)) {
     peer.out.append(event, event_type, hops);
     if (!peer.out_listed) {
       peer.out_listed = true;
@@ -629,18 +633,21 @@ void RelayLoop::flushOut(PeerId target) {
   envelope.flags = static_cast<std::uint16_t>(count);
   envelope.seq = peer.tx_seq + 1;
   envelope.ack = peer.ackable();
+  zmq::message_t kept;
+  kept.copy(batch);  // shares the buffer
   switch (sendTo(peer, envelope, &batch)) {
     case SendResult::Sent:
+      keepForReplay(peer, envelope.seq, count, kept);
       peer.tx_seq += count;
       peer.acked_rx_seq = envelope.ack;  // the envelope carried the ack
       peer.counters.events_out += count;
       peer.counters.bytes_out += event_bytes;
       totals_.deliveries += count;
       return;
-    case SendResult::WouldBlock: spillOut(target, batch); return;
+    case SendResult::WouldBlock: spillOut(target, kept); return;
     case SendResult::Gone:
       disconnect(target, "connection closed");
-      spillOut(target, batch);
+      spillOut(target, kept);
       return;
   }
 }
@@ -712,7 +719,14 @@ void RelayLoop::sendError(const std::string& routing_id, schema::ErrorCode code,
 
 void RelayLoop::flushQueue(PeerId id) {
   Peer& peer = peers_[id];
-  while (peer.connected && !peer.queue.empty()) {
+  if (!resendReplay(id)) {
+    if (peer.connected && !peer.backlogged) {
+      peer.backlogged = true;  // the pipe is full: try again shortly
+      backlogged_.push_back(id);
+    }
+    return;
+  }
+  while (peer.connected && !peer.queue.empty() && peer.replay_events < settings_.replay_limit) {
     // One EVENTS message from the front of the queue; the events leave it once it is sent.
     BatchWriter writer;
     std::size_t event_bytes = 0;
@@ -723,6 +737,8 @@ void RelayLoop::flushQueue(PeerId id) {
     }
     const std::size_t count = writer.count();
     zmq::message_t batch = writer.take();
+    zmq::message_t kept;
+    kept.copy(batch);
     Envelope envelope;
     envelope.kind = MessageKind::Events;
     envelope.flags = static_cast<std::uint16_t>(count);
@@ -734,6 +750,7 @@ void RelayLoop::flushQueue(PeerId id) {
       disconnect(id, "connection closed");
       return;
     }
+    keepForReplay(peer, envelope.seq, count, kept);
     peer.tx_seq += count;
     peer.acked_rx_seq = envelope.ack;
     peer.counters.events_out += count;
@@ -741,7 +758,59 @@ void RelayLoop::flushQueue(PeerId id) {
     totals_.deliveries += count;
     peer.queue.erase(peer.queue.begin(), peer.queue.begin() + static_cast<std::ptrdiff_t>(count));
   }
-  if (peer.connected && !peer.queue.empty() && !peer.backlogged) {
+  // Still queued: retry while the pipe is what stops it; a full replay buffer waits for an ack
+  // instead (takeAck lists the peer again).
+  if (peer.connected && !peer.queue.empty() && !peer.backlogged &&
+      peer.replay_events < settings_.replay_limit) {
+    peer.backlogged = true;
+    backlogged_.push_back(id);
+  }
+}
+
+bool RelayLoop::resendReplay(PeerId id) {
+  Peer& peer = peers_[id];
+  while (peer.connected && peer.resend_from < peer.replay.size()) {
+    SentBatch& sent = peer.replay[peer.resend_from];
+    zmq::message_t batch;
+    batch.copy(sent.batch);
+    Envelope envelope;
+    envelope.kind = MessageKind::Events;
+    envelope.flags = static_cast<std::uint16_t>(sent.count);
+    envelope.seq = sent.first_seq;
+    envelope.ack = peer.ackable();
+    const SendResult result = sendTo(peer, envelope, &batch);
+    if (result == SendResult::WouldBlock) return false;
+    if (result == SendResult::Gone) {
+      disconnect(id, "connection closed");
+      return false;
+    }
+    ++peer.resend_from;
+    peer.acked_rx_seq = envelope.ack;
+    peer.counters.redelivered += sent.count;
+  }
+  return peer.connected;
+}
+
+void RelayLoop::keepForReplay(Peer& peer, std::uint64_t first_seq, std::size_t count,
+                              zmq::message_t& batch) {
+  peer.replay.push_back(SentBatch{first_seq, static_cast<std::uint32_t>(count), std::move(batch)});
+  peer.replay_events += count;
+  peer.resend_from = peer.replay.size();
+}
+
+void RelayLoop::takeAck(PeerId id, std::uint64_t ack) {
+  Peer& peer = peers_[id];
+  // An ack beyond what was sent is a confused client: take what was sent.
+  ack = std::min(ack, peer.tx_seq);
+  if (ack <= peer.tx_acked) return;
+  peer.tx_acked = ack;
+  const bool was_full = peer.replay_events >= settings_.replay_limit;
+  while (!peer.replay.empty() && peer.replay.front().last_seq() <= ack) {
+    peer.replay_events -= peer.replay.front().count;
+    peer.replay.pop_front();
+    if (peer.resend_from > 0) --peer.resend_from;
+  }
+  if (was_full && peer.connected && !peer.queue.empty() && !peer.backlogged) {
     peer.backlogged = true;
     backlogged_.push_back(id);
   }
@@ -837,12 +906,23 @@ void RelayLoop::drainForShutdown() {
   const auto deadline = now_() + std::chrono::milliseconds(settings_.shutdown_grace_ms);
   // Stop taking new events (they stay unacked in their senders, who resend them to the next
   // daemon); deliver what is queued for connected containers while the grace period lasts.
+  // Wait for the acks of what connected containers were sent, too: only what they ack is known to
+  // be handled. Meanwhile acks are taken, events are not (handleMessage), HELLOs are refused.
   sendAcks();
-  while (!backlogged_.empty() && now_() < deadline) {
+  const auto awaiting_acks = [this] {
+    for (PeerId id = 0; id < peers_.size(); ++id) {
+      if (peers_[id].connected && peers_[id].replay_events > 0) return true;
+    }
+    return false;
+  };
+  while ((!backlogged_.empty() || awaiting_acks()) && now_() < deadline) {
     flushBacklog();
-    if (backlogged_.empty()) break;
-    std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLOUT, 0}}};
-    zmq::poll(items.data(), items.size(), kBacklogRetry);
+    std::array<zmq::pollitem_t, 1> items{
+        {{socket_.handle(), 0,
+          static_cast<short>(ZMQ_POLLIN | (backlogged_.empty() ? 0 : ZMQ_POLLOUT)), 0}}};
+    zmq::poll(items.data(), items.size(),
+              backlogged_.empty() ? timerInterval() : kBacklogRetry);
+    if (items[0].revents & ZMQ_POLLIN) receiveBurst();
   }
   for (PeerId id = 0; id < peers_.size(); ++id) {
     Peer& peer = peers_[id];
@@ -853,6 +933,14 @@ void RelayLoop::drainForShutdown() {
     spdlog::warn("shutdown: {} events queued for '{}' ({}) were not delivered", left, peer.name,
                  peer.connected ? "connected, grace period over" : "never connected");
     peer.queue.clear();
+  }
+  for (PeerId id = 0; id < peers_.size(); ++id) {
+    const Peer& peer = peers_[id];
+    if (peer.replay_events == 0) continue;
+    spdlog::warn("shutdown: '{}' had not acked the last {} events it was sent ({}); they may not "
+                 "have been handled",
+                 peer.name, peer.replay_events,
+                 peer.connected ? "grace period over" : "it left without acking them");
   }
   // Let libzmq push out what it has already taken, within what is left of the grace period.
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now_());
@@ -869,9 +957,15 @@ stats::Snapshot RelayLoop::snapshot() const {
       idle = static_cast<std::uint64_t>(
           std::chrono::duration_cast<std::chrono::milliseconds>(now_() - peer.last_heard).count());
     }
-    out.containers.push_back({peer.name, peer.connected,
-                              id < container_of_peer_.size() && container_of_peer_[id] >= 0,
-                              peer.queue.size(), peer.counters, idle});
+    stats::ContainerSnapshot container;
+    container.name = peer.name;
+    container.connected = peer.connected;
+    container.declared = id < container_of_peer_.size() && container_of_peer_[id] >= 0;
+    container.queue_depth = peer.queue.size();
+    container.unacked = peer.tx_seq - peer.tx_acked;
+    container.counters = peer.counters;
+    container.idle_ms = idle;
+    out.containers.push_back(std::move(container));
   }
   const std::size_t n = table_->containers().size();
   for (std::size_t i = 0; i < route_counts_.size(); ++i) {

@@ -138,6 +138,19 @@ class RelayLoop {
   void sendError(const std::string& routing_id, schema::ErrorCode code, const std::string& message,
                  std::uint64_t seq = 0);
   void flushQueue(PeerId id);
+  // The container acked its link up to `ack`: what that covers leaves the replay buffer.
+  void takeAck(PeerId id, std::uint64_t ack);
+  // Sends what the replay buffer holds beyond the current connection's position. False while the
+  // pipe is full or the connection went away.
+  bool resendReplay(PeerId id);
+  // Keeps a sent batch for resending until the container acks it.
+  void keepForReplay(Peer& peer, std::uint64_t first_seq, std::size_t count, zmq::message_t& batch);
+  // Events may go straight to the connection (nothing queued or waiting to be resent before them,
+  // and the replay buffer has room).
+  bool sendsDirect(const Peer& peer) const {
+    return peer.connected && peer.queue.empty() && peer.resend_from == peer.replay.size() &&
+           peer.replay_events < settings_.replay_limit;
+  }
   void flushBacklog();
   void sendAcks();
   void onTimer();

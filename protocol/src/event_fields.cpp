@@ -289,6 +289,7 @@ constexpr std::array kHeaderFields = {
     field<InHeader, &E::getSource>("source"),
     field<InHeader, &E::getSymbol, &EB::initSymbol>("symbol"),
     field<InHeader, &E::getSeq>("seq"),
+    field<InHeader, &E::getSourceInstance>("source_instance"),
     field<InHeader, &E::getId>("id"),
     field<InHeader, &E::getEventTime, &EB::setEventTime>("event_time"),
     field<InHeader, &E::getPublishTime>("publish_time"),

@@ -23,6 +23,13 @@ std::uint64_t DaemonStats::dropped() const {
   return total;
 }
 
+const ContainerStats* DaemonStats::container(const std::string& name) const {
+  for (const auto& c : containers) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
 DaemonStats statsOf(const std::string& control_endpoint, std::chrono::milliseconds timeout) {
   zmq::context_t context(1);
   zmq::socket_t socket(context, zmq::socket_type::dealer);
@@ -55,6 +62,19 @@ DaemonStats statsOf(const std::string& control_endpoint, std::chrono::millisecon
   result.unmatched = stats.getUnmatched();
   result.backpressure_holds = stats.getBackpressureHolds();
   for (const auto drop : stats.getDrops()) result.drops[drop.getName().cStr()] = drop.getValue();
+  for (const auto c : stats.getContainers()) {
+    ContainerStats container;
+    container.name = c.getName().cStr();
+    container.connected = c.getConnected();
+    container.queue_depth = c.getQueueDepth();
+    container.events_out = c.getEventsOut();
+    container.unacked = c.getUnacked();
+    container.redelivered = c.getRedelivered();
+    container.replayed = c.getReplayed();
+    container.stalled = c.getStalled();
+    for (const auto drop : c.getDropsTo()) container.drops_to[drop.getName().cStr()] = drop.getValue();
+    result.containers.push_back(std::move(container));
+  }
   return result;
 }
 

@@ -9,8 +9,22 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace evr::test {
+
+// One container's delivery counters (schemas/control.capnp, ContainerStats).
+struct ContainerStats {
+  std::string name;
+  bool connected = false;
+  std::uint64_t queue_depth = 0;
+  std::uint64_t events_out = 0;
+  std::uint64_t unacked = 0;
+  std::uint64_t redelivered = 0;
+  std::uint64_t replayed = 0;
+  bool stalled = false;
+  std::map<std::string, std::uint64_t> drops_to;  // by reason; non-zero only
+};
 
 struct DaemonStats {
   std::uint64_t events_in = 0;
@@ -25,6 +39,10 @@ struct DaemonStats {
   std::uint64_t drop(const std::string& reason) const;
   // Drops of every reason.
   std::uint64_t dropped() const;
+
+  std::vector<ContainerStats> containers;
+  // The container named `name`; null when the daemon has not heard of it.
+  const ContainerStats* container(const std::string& name) const;
 };
 
 // One STATS request to the daemon at `control_endpoint`. Throws std::runtime_error when no answer

@@ -59,7 +59,9 @@ class Bus {
     return publish(build(payload));
   }
 
-  // Dispatches an event received from the router. Owner thread only.
+  // Dispatches an event received from the router. Owner thread only. The handled hook (see
+  // setHandledHook) runs once its handlers have run, which may be after deliver() returns when
+  // deliver is called from inside a handler.
   void deliver(Event event);
 
   // Stamps and dispatches what other threads published. Owner thread only. Returns how many.
@@ -70,6 +72,8 @@ class Bus {
 
   const std::string& source() const { return source_; }
   void setSource(std::string source) { source_ = std::move(source); }
+  // Stamped on every event published here as `sourceInstance` (Connection sets its instance).
+  void setSourceInstance(std::uint64_t instance) { source_instance_ = instance; }
   std::uint64_t lastSeq() const { return seq_; }
 
   // Hooks for Connection: `exporter` sees each local event as it is dispatched, `flush` runs when
@@ -77,6 +81,9 @@ class Bus {
   // events exported in one round can leave together and none waits for a later one.
   void setWakeup(std::function<void()> wakeup);
   void setExporter(std::function<void(const Event&)> exporter, std::function<void()> flush = {});
+  // Runs after every handler has seen an event delivered from the router (also when one threw),
+  // in delivery order: Connection acks an event only then (at-least-once across a crash).
+  void setHandledHook(std::function<void(const Event&)> handled) { handled_ = std::move(handled); }
 
  private:
   struct Subscription {
@@ -110,6 +117,8 @@ class Bus {
   std::function<void()> flush_;
   bool exported_ = false;  // this dispatch round exported an event
   std::function<void()> wakeup_;
+  std::function<void(const Event&)> handled_;
+  std::uint64_t source_instance_ = 0;
 
   std::mutex inbox_mutex_;
   std::vector<EventBuilder> inbox_;  // from other threads

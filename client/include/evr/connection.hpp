@@ -6,7 +6,11 @@
 // drives the loop (run(), poll(), or the caller's own loop on fd()).
 //
 // Link behaviour (docs/protocol.md): HELLO -> WELCOME, then EVENTS both ways with per-link seq and
-// cumulative acks. Events published in one dispatch round leave together when it ends (never
+// cumulative acks. An event from the router is acked only once every handler has run for it, so an
+// event this process was handling when it died comes again to the next process under its name;
+// within one process no handler sees an event twice (duplicates are dropped by link seq, and across
+// a daemon restart by the event's source, source instance and source seq). With a position file,
+// not even across this process's own crash. Events published in one dispatch round leave together when it ends (never
 // later: a lone publish is sent at once); see PublishBatch for loops outside handlers.
 // Published events stay in a resend buffer until the daemon acks them; if the daemon restarts, the connection rejoins by itself and resends what the old daemon never acked,
 // so nothing published is lost (an event may be delivered twice if the daemon died between routing
@@ -28,6 +32,7 @@
 
 #include "evr/bus.hpp"
 #include "evr/envelope.hpp"
+#include "evr/source_positions.hpp"
 
 namespace evr {
 
@@ -36,6 +41,13 @@ struct ConnectionOptions {
   std::string endpoint{};   // empty: defaultEndpoint()
   std::chrono::milliseconds heartbeat{1000};
   std::size_t max_unacked = 65536;  // resend buffer, events
+  // Optional: a file keeping, per source, the last event this container's handlers have handled,
+  // so a restarted process drops what it handled before it crashed (see evr/source_positions.hpp).
+  // Use it for containers that must not act twice on one event (execution). Empty: none, and
+  // after a crash at most the events handled since the last ack come again (docs/delivery.md).
+  std::string position_file{};
+  PositionSync position_sync = PositionSync::Batch;  // when the file is forced to disk
+  std::chrono::milliseconds position_sync_interval{100};  // with PositionSync::Interval
 };
 
 // The endpoint a client uses when none is given: $EVR_ENDPOINT, else
@@ -55,6 +67,7 @@ struct ConnectionStats {
   std::uint64_t resent = 0;
   std::uint64_t acked = 0;            // highest seq the daemon acked
   std::uint64_t received = 0;         // events from the router dispatched
+  std::uint64_t duplicates = 0;       // events from the router dropped: handled already
   std::uint64_t malformed = 0;        // events from the router dropped as unreadable
   std::uint64_t joins = 0;            // WELCOMEs (1 + rejoins)
   std::uint64_t errors = 0;           // ERROR messages from the daemon
@@ -80,7 +93,14 @@ class Connection {
   // Serves the link until joined, or `timeout`. True when joined.
   bool waitJoined(std::chrono::milliseconds timeout);
 
+  // From now on, events are handled but no longer acked: evrouterd keeps them and hands them to
+  // the next process joining under this name. For consumers that stop part-way through what they
+  // were sent (evrctl recv --count).
+  void stopAcking() { acks_stopped_ = true; }
+
   bool joined() const { return joined_; }
+  // The highest link seq handled (what acks carry).
+  std::uint64_t handledSeq() const { return handled_seq_; }
   bool canPublish() const { return unacked_.size() < options_.max_unacked; }
   const ConnectionStats& stats() const { return stats_; }
   const std::string& container() const { return options_.container; }
@@ -130,6 +150,12 @@ class Connection {
   void handleWelcome(const Envelope& envelope, zmq::message_t* body);
   void handleError(zmq::message_t* body);
   void handleAck(std::uint64_t ack);
+  // The bus has run the handlers of the oldest router event it was given.
+  void onHandled(const Event& event) noexcept;
+  // An event taken without dispatch (a duplicate, unreadable) counts as handled in its turn.
+  void skipHandled(std::uint64_t seq);
+  // What acks carry now (the handled position, made durable per the position file's policy).
+  std::uint64_t ackValue();
   void onTimer();
   void markLost(const char* why);
   bool serveOnce(std::chrono::milliseconds timeout);
@@ -151,8 +177,20 @@ class Connection {
   std::deque<Pending> unacked_;          // exported, not yet acked; front is oldest
   std::uint64_t next_unsent_seq_ = 1;    // first entry of unacked_ not yet sent on this join
   std::uint64_t acked_ = 0;              // highest seq the daemon acked
-  std::uint64_t rx_seq_ = 0;             // highest seq received from the daemon on this join
-  std::uint64_t rx_acked_sent_ = 0;      // rx_seq_ value last acked to the daemon
+  std::uint64_t rx_seq_ = 0;             // highest link seq taken from this daemon instance
+  std::uint64_t handled_seq_ = 0;        // highest link seq whose handlers have run (the ack)
+  std::uint64_t rx_acked_sent_ = 0;      // handled_seq_ value last acked to the daemon
+  // Router events given to the bus or skipped, not yet handled, in order. `epoch` is the join
+  // they came on: one from a daemon that has since restarted moves no ack.
+  struct InBus {
+    std::uint64_t seq;
+    std::uint32_t epoch;
+    bool dispatched;  // false: skipped, handled as soon as everything before it is
+  };
+  std::deque<InBus> in_bus_;
+  std::uint32_t epoch_ = 0;              // daemon instances joined so far
+  bool acks_stopped_ = false;
+  SourcePositions positions_;
   std::uint32_t max_message_size_ = 0;   // from WELCOME; 0 = not known yet
   std::chrono::milliseconds heartbeat_;
 

@@ -89,6 +89,7 @@ class Event {
   // Header shortcuts.
   std::uint64_t id() const { return reader().getId(); }
   std::uint64_t seq() const { return reader().getSeq(); }
+  std::uint64_t sourceInstance() const { return reader().getSourceInstance(); }
   std::string_view source() const;
   std::string_view symbol() const;
   std::int64_t eventTime() const { return reader().getEventTime(); }

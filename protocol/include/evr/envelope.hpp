@@ -25,8 +25,9 @@
 
 namespace evr {
 
-// Version 2 added EVENTS (several events in one message).
-inline constexpr std::uint8_t kProtocolVersion = 2;
+// Version 2 added EVENTS (several events in one message). Version 3: acks mean "handled", the
+// daemon resends what a container had not acked when it joins again, events carry sourceInstance.
+inline constexpr std::uint8_t kProtocolVersion = 3;
 inline constexpr std::size_t kEnvelopeSize = 24;
 
 enum class MessageKind : std::uint8_t {
