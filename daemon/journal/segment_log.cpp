@@ -289,7 +289,8 @@ std::uint64_t SegmentLog::append(std::span<const std::span<const std::byte>> par
   }
   uLong crc = crc32(0L, Z_NULL, 0);
   for (const auto& part : parts) {
-    crc = crc32(crc, reinterpret_cast<const Bytef*>(part.data()), static_cast<uInt>(part.size()));
+    // Skip empty parts: zlib's crc32 with a null buffer returns the initial value, not `crc`.
+    if (!part.empty()) crc = crc32(crc, reinterpret_cast<const Bytef*>(part.data()), static_cast<uInt>(part.size()));
   }
   std::array<std::byte, kRecordHeaderBytes> header{};
   le::store<std::uint32_t>(header.data(), static_cast<std::uint32_t>(size));

@@ -131,8 +131,8 @@ BOOST_AUTO_TEST_CASE(reopen_lists_each_targets_unacked_events_in_order_and_the_h
   BOOST_CHECK_EQUAL(first_a.source, "src");
   BOOST_CHECK_EQUAL(first_a.source_instance, 7u);
   BOOST_CHECK_EQUAL(first_a.generation, 3u);
-  BOOST_CHECK_EQUAL(first_a.event_type, 1u);
-  BOOST_CHECK_EQUAL(first_a.hops, 2u);
+  BOOST_CHECK_EQUAL(static_cast<int>(first_a.event_type), 1);
+  BOOST_CHECK_EQUAL(static_cast<int>(first_a.hops), 2);
   const auto expected_bytes = eventBytes(first_a.source_seq);
   BOOST_CHECK(first_a.event == expected_bytes);
 
@@ -253,7 +253,10 @@ BOOST_AUTO_TEST_CASE(retention_deletes_segments_once_every_target_acked_past_the
   auto now = Clock::now();
   journal.targetAcked("a", last, now);
   BOOST_CHECK(journal.sync(now));
-  BOOST_CHECK_EQUAL(journal.stats().segments, segments);  // b has acked nothing: all kept
+  // b has acked nothing: all kept (a's position record may have begun one more).
+  BOOST_CHECK_GE(journal.stats().segments, segments);
+  BOOST_CHECK_EQUAL(journal.stats().segments_deleted, 0u);
+  BOOST_CHECK_EQUAL(journal.firstIndex(), 1u);
 
   journal.targetAcked("b", 30, now += 1s);
   BOOST_CHECK(journal.sync(now));
@@ -321,10 +324,10 @@ BOOST_AUTO_TEST_CASE(keep_all_keeps_every_segment_whatever_the_acks) {
   BOOST_REQUIRE_GT(segments, 2u);
   journal.targetAcked("a", last);
   BOOST_CHECK(journal.sync());
-  BOOST_CHECK_EQUAL(journal.stats().segments, segments);
+  BOOST_CHECK_GE(journal.stats().segments, segments);  // the position record may begin one more
   BOOST_CHECK_EQUAL(journal.stats().segments_deleted, 0u);
   BOOST_CHECK_EQUAL(journal.firstIndex(), 1u);
-  BOOST_CHECK_EQUAL(segmentFiles(dir).size(), segments);
+  BOOST_CHECK_EQUAL(segmentFiles(dir).size(), journal.stats().segments);
 }
 
 BOOST_AUTO_TEST_CASE(the_reader_reports_a_torn_tail_and_changes_nothing) {
