@@ -3,7 +3,7 @@
 //
 // Each command lives in its own file and exposes one registration function that adds its
 // subcommand to the top-level CLI11 app and returns how to run it. main.cpp only lists them, so a
-// new command (status, stats, graph, tap, top, reload, check) is one new file, one line here and
+// new command (status, stats, graph, tap, top, reload, check, journal) is one new file, one line here and
 // one line in main.cpp. Commands run on the main thread; nothing here is global or mutable.
 
 #pragma once
@@ -49,6 +49,7 @@ Command addGraphCommand(CLI::App& parent);
 Command addTopCommand(CLI::App& parent);
 Command addTapCommand(CLI::App& parent);
 Command addCheckCommand(CLI::App& parent);
+Command addJournalCommand(CLI::App& parent);
 
 // Asks the daemon at `control` (empty: the default control endpoint) where its tap is.
 std::optional<std::string> tapEndpointOf(const std::string& control, double timeout);

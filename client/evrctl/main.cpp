@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
       ctl::addTopCommand(app),
       ctl::addTapCommand(app),
       ctl::addCheckCommand(app),
+      ctl::addJournalCommand(app),
   };
 
   try {

@@ -10,7 +10,13 @@
 //                              zero padding to a multiple of 8
 // All integers little-endian. Record indexes run 1, 2, 3, ... over the log's whole life; a record's
 // index is its segment's first index plus its position in the segment.
+//
+// A read-only open (SegmentLogOptions::read_only, for tools such as `evrctl journal dump`) reads
+// the same files and reports the same problems but never changes the directory: nothing is
+// created, cut, renamed or deleted, and append() is refused.
 #pragma once
+
+#include <sys/uio.h>
 
 #include <chrono>
 #include <cstddef>
@@ -39,7 +45,14 @@ struct SegmentLogOptions {
   // A record larger than this is refused by append() (and a length above it read back from disk
   // marks a torn record).
   std::uint32_t max_record_bytes = 64u << 20;
+  // Open to read only: see the header comment.
+  bool read_only = false;
 };
+
+// Whether an append may close the open segment and begin a new one when the open one is full.
+// The journal writes a checkpoint as a run of records that must share one segment: the first
+// record of the run may start a segment, the rest stay in it even past segment_bytes.
+enum class SegmentRoll { Allowed, Forbidden };
 
 // What opening found: every problem names its file and byte offset.
 struct RecoveryReport {
@@ -70,22 +83,39 @@ class SegmentLog {
 
   // Appends one record; returns its index, or 0 when it could not be written (disk full, I/O
   // error: see lastError(); the caller holds what it would have acked rather than drop it).
-  std::uint64_t append(std::span<const std::byte> payload);
+  std::uint64_t append(std::span<const std::byte> payload, SegmentRoll roll = SegmentRoll::Allowed);
+  // The same, with the payload given as consecutive parts (a Cap'n Proto segment table and its
+  // segments), written with one writev and no copy.
+  std::uint64_t append(std::span<const std::span<const std::byte>> parts,
+                       SegmentRoll roll = SegmentRoll::Allowed);
+  // True when the next append with SegmentRoll::Allowed begins a new segment (none is open, or
+  // the open one holds segment_bytes or more). The journal checks it to write its checkpoint first.
+  bool nextAppendStartsSegment() const;
   // Forces what was appended to disk per the fsync policy; false on an I/O error.
   bool sync(std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
+  // Forces what was appended to disk now, whatever the interval (not with FsyncPolicy::None).
+  // The journal calls it before retention deletes a segment. False on an I/O error.
+  bool syncNow();
 
   // Calls `each(index, payload)` for every record still in the log, oldest first. The payload
   // view lives until `each` returns.
   void forEach(const std::function<void(std::uint64_t, std::span<const std::byte>)>& each) const;
+  // The same from record `from` on (segments wholly before it are not read), until `each`
+  // returns false.
+  void forEachFrom(std::uint64_t from,
+                   const std::function<bool(std::uint64_t, std::span<const std::byte>)>& each) const;
 
   // Deletes every segment all of whose records have an index below `index` (retention: the
   // caller knows which records every target has acked). The open segment is never deleted.
   std::size_t dropBefore(std::uint64_t index);
+  // How many segments dropBefore(index) would delete (none when read-only).
+  std::size_t segmentsBefore(std::uint64_t index) const;
 
   std::uint64_t firstIndex() const;  // oldest record still kept (next index when empty)
   std::uint64_t nextIndex() const { return next_index_; }
   std::size_t segmentCount() const { return segments_.size(); }
   const std::string& lastError() const { return last_error_; }
+  std::uint64_t fsyncs() const { return fsyncs_; }  // fdatasync calls that succeeded
 
  private:
   struct Segment {
@@ -96,6 +126,7 @@ class SegmentLog {
   SegmentLog() = default;
   bool startSegment();
   void closeFile();
+  bool fdatasyncOpenSegment();
 
   SegmentLogOptions options_;
   std::vector<Segment> segments_;
@@ -104,6 +135,8 @@ class SegmentLog {
   bool dirty_ = false;
   std::chrono::steady_clock::time_point last_sync_{};
   std::string last_error_;
+  std::uint64_t fsyncs_ = 0;
+  std::vector<struct iovec> iov_;  // reused by append: no allocation per record
 };
 
 // The crc32 the records carry (zlib's, IEEE polynomial).

@@ -248,4 +248,76 @@ BOOST_AUTO_TEST_CASE(a_directory_that_cannot_be_used_is_a_clear_error) {
   });
 }
 
+BOOST_AUTO_TEST_CASE(a_read_only_open_reports_problems_but_changes_nothing_and_refuses_appends) {
+  TempDir tmp;
+  const auto dir = tmp.path() / "journal";
+  {
+    RecoveryReport report;
+    auto log = openLog(dir, report);
+    for (int i = 1; i <= 5; ++i) log.append(bytesOf("record " + std::to_string(i)));
+  }
+  std::ofstream(dir / "00000000000000000099.seg") << "garbage";
+  const auto file = dir / "00000000000000000001.seg";
+  fs::resize_file(file, fs::file_size(file) - 2);
+  const auto size = fs::file_size(file);
+
+  SegmentLogOptions options;
+  options.dir = dir;
+  options.read_only = true;
+  RecoveryReport report;
+  auto log = SegmentLog::open(options, report);
+  BOOST_CHECK_EQUAL(report.records, 4u);
+  BOOST_REQUIRE_EQUAL(report.problems.size(), 2u);
+  BOOST_CHECK_EQUAL(readBack(log).size(), 4u);
+  BOOST_CHECK_EQUAL(log.append(bytesOf("no")), 0u);
+  BOOST_CHECK(log.lastError().find("read-only") != std::string::npos);
+  BOOST_CHECK_EQUAL(log.dropBefore(1000), 0u);
+  // Nothing was cut, renamed or deleted.
+  BOOST_CHECK_EQUAL(fs::file_size(file), size);
+  BOOST_CHECK(fs::exists(dir / "00000000000000000099.seg"));
+  BOOST_CHECK(!fs::exists(dir / "00000000000000000099.seg.corrupt"));
+
+  options.dir = tmp.path() / "missing";
+  BOOST_CHECK_THROW(SegmentLog::open(options, report), JournalError);
+  BOOST_CHECK(!fs::exists(options.dir));
+}
+
+BOOST_AUTO_TEST_CASE(a_record_in_parts_reads_back_as_one_payload) {
+  TempDir tmp;
+  RecoveryReport report;
+  auto log = openLog(tmp.path() / "journal", report);
+  const auto head = bytesOf("head-");
+  const auto empty = bytesOf("");
+  const auto tail = bytesOf("and tail");
+  const std::span<const std::byte> parts[] = {head, empty, tail};
+  BOOST_CHECK_EQUAL(log.append(std::span<const std::span<const std::byte>>(parts)), 1u);
+  const auto records = readBack(log);
+  BOOST_REQUIRE_EQUAL(records.size(), 1u);
+  BOOST_CHECK_EQUAL(records[0].second, "head-and tail");
+}
+
+BOOST_AUTO_TEST_CASE(a_forbidden_roll_stays_in_the_open_segment_and_the_next_allowed_one_rolls) {
+  TempDir tmp;
+  RecoveryReport report;
+  auto log = openLog(tmp.path() / "journal", report, 64);
+  BOOST_CHECK(log.nextAppendStartsSegment());  // nothing open yet
+  log.append(bytesOf(std::string(60, 'a')));
+  BOOST_CHECK(log.nextAppendStartsSegment());
+  log.append(bytesOf("b"), SegmentRoll::Forbidden);
+  log.append(bytesOf("c"), SegmentRoll::Forbidden);
+  BOOST_CHECK_EQUAL(log.segmentCount(), 1u);
+  BOOST_CHECK_EQUAL(log.append(bytesOf("d")), 4u);
+  BOOST_CHECK_EQUAL(log.segmentCount(), 2u);
+  BOOST_CHECK_EQUAL(log.segmentsBefore(4), 1u);
+  BOOST_CHECK_EQUAL(log.segmentsBefore(3), 0u);
+  // forEachFrom skips whole segments before `from` and stops when told.
+  std::vector<std::uint64_t> seen;
+  log.forEachFrom(3, [&](std::uint64_t index, std::span<const std::byte>) {
+    seen.push_back(index);
+    return true;
+  });
+  const std::vector<std::uint64_t> expect{3, 4};
+  BOOST_CHECK_EQUAL_COLLECTIONS(seen.begin(), seen.end(), expect.begin(), expect.end());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
