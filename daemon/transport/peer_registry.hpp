@@ -20,18 +20,12 @@
 
 #include "evr/batch.hpp"
 #include "stats/stats.hpp"
+#include "transport/target_queue.hpp"  // QueuedEvent
 
 namespace evr::transport {
 
 using PeerId = std::uint32_t;
 using Clock = std::chrono::steady_clock;
-
-// An event waiting for its target: not connected yet, or its pipe is full.
-struct QueuedEvent {
-  zmq::message_t body;  // the event's bytes
-  std::uint8_t event_type = 0;
-  std::uint8_t hops = 0;
-};
 
 struct Peer {
   std::string name;
