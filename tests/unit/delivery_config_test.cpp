@@ -199,7 +199,8 @@ BOOST_AUTO_TEST_CASE(every_delivery_key_is_read) {
   BOOST_TEST_REQUIRE(dashboard.default_policy.has_value());
   BOOST_TEST((dashboard.default_policy->policy == DeliveryPolicy::Conflate));
   BOOST_TEST((dashboard.types[ordinal(EventType::FILL)]->policy == DeliveryPolicy::Lossless));
-  BOOST_TEST(dashboard.limit == std::optional<std::uint32_t>(1000u));
+  BOOST_TEST_REQUIRE(dashboard.limit.has_value());
+  BOOST_TEST(*dashboard.limit == 1000u);
   BOOST_TEST(delivery.targets[1].name == "recorder");
   BOOST_TEST(!delivery.targets[1].default_policy.has_value());
   BOOST_TEST(!delivery.targets[1].limit.has_value());
@@ -231,10 +232,10 @@ BOOST_AUTO_TEST_CASE(bad_delivery_values_are_errors_at_their_place) {
                 {4, 12, "limit must be an integer in 1..4294967295, got 0"},
                 {5, 13, "unknown event type 'TICKS'"},
                 {5, 35, "unknown delivery policy 'sometimes'"},
-                {7, 27, "unknown delivery policy 'lossy'"},
-                {7, 48, "unknown delivery policy 'drop_latest'"},
-                {7, 69, "limit must be an integer in 1..4294967295, got -1"},
-                {7, 73, "unknown key 'prio' in delivery target 'dashboard'; expected one of: "
+                {7, 28, "unknown delivery policy 'lossy'"},
+                {7, 49, "unknown delivery policy 'drop_latest'"},
+                {7, 70, "limit must be an integer in 1..4294967295, got -1"},
+                {7, 74, "unknown key 'prio' in delivery target 'dashboard'; expected one of: "
                         "default, limit, types"},
                 {8, 5, "unknown key 'retry' in delivery; expected one of: default, limit, "
                        "targets, types"}});
