@@ -60,15 +60,17 @@ std::optional<std::uint32_t> readLimit(YamlReader& reader, const YamlEntry& entr
 }
 
 void readTarget(YamlReader& reader, const YamlEntry& section, DeliveryConfig& delivery) {
-  TargetDelivery target;
-  target.name = section.key;
-  target.name_mark = section.key_mark;
   if (!section.value.IsMap()) {
     reader.diagnostics().error(section.value_mark,
                                "expected a map with 'default', 'types' or 'limit' for target '" +
                                    section.key + "', got " + describe(section.value));
     return;
   }
+  // Built in place: GCC 12 at -O2 warns (maybe-uninitialized, wrongly) when a TargetDelivery
+  // local is moved into the vector.
+  TargetDelivery& target = delivery.targets.emplace_back();
+  target.name = section.key;
+  target.name_mark = section.key_mark;
   for (const auto& entry : reader.entries(section.value)) {
     if (entry.key == "default") {
       target.default_policy = readPolicy(reader, entry);
@@ -81,7 +83,6 @@ void readTarget(YamlReader& reader, const YamlEntry& section, DeliveryConfig& de
       reader.unknownKey(entry, "key", "delivery target '" + section.key + "'", kTargetKeys);
     }
   }
-  delivery.targets.push_back(std::move(target));
 }
 
 void readTargets(YamlReader& reader, const YamlEntry& section, DeliveryConfig& delivery) {
