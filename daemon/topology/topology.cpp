@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <string_view>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -86,7 +86,7 @@ void warnOnHashCollisions(const Interner& interner, Diagnostics& diagnostics) {
 
 // `event_communication.delivery` -> a policy per (target, type): the target's type, else the
 // target's default, else the type's, else the default (docs/delivery.md, section 2). A target
-// entry naming no container of the table is a warning, like the other naming findings: its
+// entry naming no container of the table (nor a declared one) is a warning, like the other naming findings: its
 // policies apply to nothing, and a container the file only declares (no adapter routes to it)
 // is not reported, since it receives nothing either way.
 routing::CompiledDelivery compileDelivery(const config::Config& config,
@@ -112,7 +112,7 @@ routing::CompiledDelivery compileDelivery(const config::Config& config,
     std::vector<std::string_view> candidates(names.begin(), names.end());
     diagnostics.warning(target.name_mark,
                         "delivery target '" + target.name +
-                            "' is not a container any adapter routes to or the file declares; "
+                            "' is not a container any adapter names or the file declares; "
                             "its policies apply to nothing" +
                             config::didYouMean(target.name, candidates));
   }
