@@ -13,7 +13,7 @@
 namespace evr::config {
 namespace {
 
-constexpr std::string_view kEventCommunicationKeys[] = {"adapters", "pattern"};
+constexpr std::string_view kEventCommunicationKeys[] = {"adapters", "delivery", "pattern"};
 constexpr std::string_view kPatterns[] = {"flexible"};
 
 class AdapterLoader {
@@ -129,7 +129,7 @@ void loadEventCommunicationSection(YamlReader& reader, const YamlEntry& section,
                                    const routing::AdapterRegistry& registry, Config& config) {
   if (!section.value.IsMap()) {
     reader.diagnostics().error(section.value_mark,
-                               "expected a map with 'pattern' and 'adapters' for "
+                               "expected a map with 'pattern', 'adapters' and 'delivery' for "
                                "'event_communication', got " + describe(section.value));
     return;
   }
@@ -147,6 +147,8 @@ void loadEventCommunicationSection(YamlReader& reader, const YamlEntry& section,
       config.adapters_present = true;
       config.adapters_mark = entry.key_mark;
       loadAdapters(reader, entry, registry, config);
+    } else if (entry.key == "delivery") {
+      loadDeliverySection(reader, entry, config.delivery);
     } else {
       reader.unknownKey(entry, "key", "event_communication", kEventCommunicationKeys);
     }

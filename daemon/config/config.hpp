@@ -12,8 +12,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "config/delivery.hpp"
 #include "config/diagnostics.hpp"
 #include "evr/event_types.hpp"
 
@@ -25,6 +27,21 @@ struct Located {
   Mark mark;
 };
 
+// `router.journal:` (docs/delivery.md, section 3): where and how the daemon journals events.
+struct JournalSettings {
+  enum class Fsync : std::uint8_t { Batch, Interval, None };
+  // Absolute, or as written when the config has no file; a relative path in the file is resolved
+  // against the config file's directory (docs/config.md, "journal").
+  std::string path;
+  Fsync fsync = Fsync::Batch;
+  std::uint32_t interval_ms = 100;  // with Fsync::Interval only
+  bool all_types = false;           // `types: all`; false: lossless types only
+  Mark mark;                        // of the `journal:` key
+};
+
+// "batch", "interval", "none".
+std::string_view fsyncName(JournalSettings::Fsync fsync);
+
 // The `router:` section: how the daemon runs. Defaults are the documented ones
 // (configs/default.yaml).
 struct RouterSettings {
@@ -32,11 +49,13 @@ struct RouterSettings {
   // runtime directory; empty means the default `ipc://evrouterd.sock` (in the runtime directory).
   std::vector<Located<std::string>> listen;
   std::uint32_t queue_limit = 100000;        // events queued per target container
-  std::uint32_t replay_limit = 100000;       // events sent per target and not yet acked
   std::uint32_t max_hops = 16;               // forwarded more often than this: dropped
   std::uint32_t max_message_size = 1 << 20;  // bytes of one event frame
   std::uint32_t heartbeat_ms = 1000;         // link liveness interval
   std::uint32_t shutdown_grace_ms = 2000;    // SIGTERM: time allowed to flush queues
+  std::uint32_t replay_limit = 100000;       // per target: events sent and not yet acked
+  std::uint32_t stall_timeout_ms = 5000;     // a lossless target silent this long is stalled
+  std::optional<JournalSettings> journal;    // absent: no journal
   // The control endpoint (evrctl). ipc with a relative path lives in the runtime directory;
   // absent: `ipc://evrouterd.ctl`. A tcp endpoint must be on loopback unless
   // `control_allow_remote: true`.
@@ -101,6 +120,7 @@ struct Config {
   RouterSettings router;
   std::string pattern = "flexible";
   std::vector<AdapterConfig> adapters;
+  DeliveryConfig delivery;        // `event_communication.delivery`
   bool adapters_present = false;  // `adapters:` key was given (even if empty)
   Mark adapters_mark;             // of the `adapters:` key; of the document when absent
   std::optional<Located<std::string>> organization;

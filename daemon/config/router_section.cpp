@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <limits>
 #include <optional>
 #include <string>
@@ -13,11 +14,13 @@
 namespace evr::config {
 namespace {
 
-constexpr std::string_view kRouterKeys[] = {"control",          "control_allow_remote",
-                                            "heartbeat_ms",     "listen",
-                                            "max_hops",         "max_message_size",
-                                            "metrics",          "queue_limit",
-                                            "shutdown_grace_ms"};
+constexpr std::string_view kRouterKeys[] = {
+    "control",          "control_allow_remote", "heartbeat_ms",     "journal",
+    "listen",           "max_hops",             "max_message_size", "metrics",
+    "queue_limit",      "replay_limit",         "shutdown_grace_ms", "stall_timeout_ms"};
+constexpr std::string_view kJournalKeys[] = {"fsync", "interval_ms", "path", "types"};
+constexpr std::string_view kFsyncNames[] = {"batch", "interval", "none"};
+constexpr std::string_view kJournalTypes[] = {"lossless", "all"};
 constexpr std::string_view kListenSchemes[] = {"ipc://", "tcp://", "inproc://"};
 
 template <typename T>
@@ -107,7 +110,89 @@ void loadMetrics(YamlReader& reader, const YamlEntry& entry, RouterSettings& rou
   }
 }
 
+// A relative journal path is relative to the config file's directory: unlike the runtime
+// directory (where relative ipc endpoints go), it must survive a reboot, and the file is the one
+// place both the operator and the daemon agree on.
+std::string resolveJournalPath(const std::string& config_file, const std::string& path) {
+  const std::filesystem::path written(path);
+  if (written.is_absolute()) return written.lexically_normal().string();
+  return (std::filesystem::path(config_file).parent_path() / written).lexically_normal().string();
+}
+
+void loadJournal(YamlReader& reader, const YamlEntry& section, RouterSettings& router) {
+  Diagnostics& diagnostics = reader.diagnostics();
+  if (!section.value.IsMap()) {
+    diagnostics.error(section.value_mark, "expected a map with 'path' for 'journal', got " +
+                                              describe(section.value));
+    return;
+  }
+  JournalSettings journal;
+  journal.mark = section.key_mark;
+  bool has_path = false;
+  bool path_ok = true;
+  std::optional<Mark> interval_mark;
+  for (const auto& entry : reader.entries(section.value)) {
+    if (entry.key == "path") {
+      has_path = true;
+      const auto path = reader.readString(entry, "a directory path");
+      if (path && path->empty()) {
+        diagnostics.error(entry.value_mark, "journal path must not be empty");
+        path_ok = false;
+      } else if (path) {
+        journal.path = resolveJournalPath(reader.file(), *path);
+      } else {
+        path_ok = false;
+      }
+    } else if (entry.key == "fsync") {
+      if (const auto name = reader.readString(entry, "batch, interval or none")) {
+        if (*name == "batch") {
+          journal.fsync = JournalSettings::Fsync::Batch;
+        } else if (*name == "interval") {
+          journal.fsync = JournalSettings::Fsync::Interval;
+        } else if (*name == "none") {
+          journal.fsync = JournalSettings::Fsync::None;
+        } else {
+          diagnostics.error(entry.value_mark, "unknown fsync mode '" + *name +
+                                                  "'; expected one of: " + join(kFsyncNames) +
+                                                  didYouMean(*name, kFsyncNames));
+        }
+      }
+    } else if (entry.key == "interval_ms") {
+      interval_mark = entry.key_mark;
+      loadInteger(reader, entry, journal.interval_ms, 1, 600000);
+    } else if (entry.key == "types") {
+      if (const auto name = reader.readString(entry, "lossless or all")) {
+        if (*name == "lossless" || *name == "all") {
+          journal.all_types = *name == "all";
+        } else {
+          diagnostics.error(entry.value_mark, "journal types must be one of: " +
+                                                  join(kJournalTypes) + ", got '" + *name + "'");
+        }
+      }
+    } else {
+      reader.unknownKey(entry, "key", "journal", kJournalKeys);
+    }
+  }
+  if (!has_path) {
+    diagnostics.error(section.key_mark, "journal needs 'path' (the directory of its segments)");
+    return;
+  }
+  if (interval_mark && journal.fsync != JournalSettings::Fsync::Interval) {
+    diagnostics.error(*interval_mark, "journal interval_ms applies only with fsync: interval");
+  }
+  if (path_ok) router.journal = std::move(journal);
+}
+
 }  // namespace
+
+std::string_view fsyncName(JournalSettings::Fsync fsync) {
+  switch (fsync) {
+    case JournalSettings::Fsync::Batch: return "batch";
+    case JournalSettings::Fsync::Interval: return "interval";
+    case JournalSettings::Fsync::None: return "none";
+  }
+  return "batch";
+}
 
 void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSettings& router) {
   Diagnostics& diagnostics = reader.diagnostics();
@@ -130,6 +215,12 @@ void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSetti
       loadInteger(reader, entry, router.heartbeat_ms, 10, 600000);
     } else if (entry.key == "shutdown_grace_ms") {
       loadInteger(reader, entry, router.shutdown_grace_ms, 0, 600000);
+    } else if (entry.key == "replay_limit") {
+      loadInteger(reader, entry, router.replay_limit, 1, kMaxU32);
+    } else if (entry.key == "stall_timeout_ms") {
+      loadInteger(reader, entry, router.stall_timeout_ms, 1, kMaxU32);
+    } else if (entry.key == "journal") {
+      loadJournal(reader, entry, router);
     } else if (entry.key == "control") {
       if (!entry.value.IsScalar()) {
         diagnostics.error(entry.value_mark,

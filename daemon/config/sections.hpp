@@ -22,6 +22,9 @@ void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSetti
 void loadEventCommunicationSection(YamlReader& reader, const YamlEntry& section,
                                    const routing::AdapterRegistry& registry, Config& config);
 
+// `event_communication.delivery`: delivery policies (config/delivery.hpp).
+void loadDeliverySection(YamlReader& reader, const YamlEntry& section, DeliveryConfig& delivery);
+
 // `organization: <name>`.
 void loadOrganizationName(YamlReader& reader, const YamlEntry& entry, Config& config);
 // `strategies:`, `classifiers:`, `risk_profiles:`, `portfolios:`, `containers:`: the containers

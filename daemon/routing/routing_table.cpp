@@ -7,13 +7,20 @@
 namespace evr::routing {
 
 RoutingTable::RoutingTable(std::vector<std::string> containers,
-                           std::vector<CompiledAdapter> adapters)
+                           std::vector<CompiledAdapter> adapters, CompiledDelivery delivery)
     : containers_(std::move(containers)),
       adapters_(std::move(adapters)),
       entries_(containers_.size() * kEventTypeCount),
-      is_source_(containers_.size(), false) {
+      is_source_(containers_.size(), false),
+      policies_(std::move(delivery.policies)),
+      limits_(std::move(delivery.limits)) {
   assert(containers_.size() <= kMaxContainers);
   assert(adapters_.size() <= kMaxAdapters);
+  assert(policies_.empty() || policies_.size() == containers_.size() * kEventTypeCount);
+  assert(limits_.empty() || limits_.size() == containers_.size());
+  all_lossless_ = std::all_of(policies_.begin(), policies_.end(),
+                              [](DeliveryPolicy p) { return p == DeliveryPolicy::Lossless; });
+  if (limits_.empty()) limits_.assign(containers_.size(), config::kDefaultLossyLimit);
 
   by_name_.resize(containers_.size());
   for (std::size_t id = 0; id < containers_.size(); ++id) {
@@ -163,6 +170,61 @@ std::vector<RouteSummary> RoutingTable::routes() const {
       for (const auto adapter : group.entry->adapters) summary.adapters.push_back(adapters_[adapter].name);
       out.push_back(std::move(summary));
     }
+  }
+  return out;
+}
+
+std::string RoutingTable::describeDelivery() const {
+  if (all_lossless_) return "";
+  // One line per distinct (policies, limit), naming every target that has it.
+  struct Line {
+    std::string text;
+    std::vector<ContainerId> targets;
+  };
+  std::vector<Line> lines;
+  // Only containers some adapter routes to: a policy of a pure source applies to nothing.
+  std::vector<bool> is_target(containers_.size(), false);
+  for (const auto& adapter : adapters_) {
+    for (const auto& edge : adapter.edges) is_target[edge.target] = true;
+  }
+  for (std::size_t target = 0; target < containers_.size(); ++target) {
+    if (!is_target[target]) continue;
+    const auto* row = &policies_[target * kEventTypeCount];
+    const DeliveryPolicy fallback = row[0];
+    std::string text;
+    bool lossy = isLossy(fallback);
+    // Types that differ from the target's default, grouped by policy in enum order.
+    for (std::size_t p = 0; p < kDeliveryPolicyCount; ++p) {
+      const auto policy = static_cast<DeliveryPolicy>(p);
+      if (policy == fallback) continue;
+      EventTypeSet types;
+      for (unsigned type = 1; type < kEventTypeCount; ++type) {
+        if (row[type] == policy) types.add(static_cast<EventType>(type));
+      }
+      if (types.empty()) continue;
+      lossy = lossy || isLossy(policy);
+      text += (text.empty() ? "" : ", ") + types.toString() + " " + std::string(policyName(policy));
+    }
+    if (fallback != DeliveryPolicy::Lossless || text.empty()) {
+      text += (text.empty() ? "" : ", ") + std::string("* ") + std::string(policyName(fallback));
+    }
+    if (lossy) text += " (limit " + std::to_string(limits_[target]) + ")";
+    if (text == "* lossless") continue;
+    const auto same = std::find_if(lines.begin(), lines.end(),
+                                   [&](const Line& line) { return line.text == text; });
+    if (same != lines.end()) {
+      same->targets.push_back(static_cast<ContainerId>(target));
+    } else {
+      lines.push_back(Line{text, {static_cast<ContainerId>(target)}});
+    }
+  }
+  std::string out = "delivery:\n";
+  for (const auto& line : lines) {
+    out += "  ";
+    for (std::size_t i = 0; i < line.targets.size(); ++i) {
+      out += (i == 0 ? "" : ", ") + name(line.targets[i]);
+    }
+    out += ": " + line.text + "\n";
   }
   return out;
 }

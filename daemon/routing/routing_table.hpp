@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/delivery.hpp"
 #include "config/diagnostics.hpp"
 #include "evr/event_types.hpp"
 #include "routing/condition.hpp"
@@ -177,10 +178,20 @@ struct RouteSummary {
   std::string toString() const;
 };
 
+// Delivery policies resolved per (target, type) (docs/delivery.md, section 2), as the topology
+// compiles them from config::DeliveryConfig. `policies` is [target * kEventTypeCount + type]; the
+// slot of type 0 (UNKNOWN) holds the target's default, used for ordinals the table does not know.
+// Empty vectors mean every type is lossless to every target with the default limit.
+struct CompiledDelivery {
+  std::vector<DeliveryPolicy> policies;
+  std::vector<std::uint32_t> limits;  // per target: bound of its lossy (drop_*) events
+};
+
 class RoutingTable {
  public:
   RoutingTable() = default;
-  RoutingTable(std::vector<std::string> containers, std::vector<CompiledAdapter> adapters);
+  RoutingTable(std::vector<std::string> containers, std::vector<CompiledAdapter> adapters,
+               CompiledDelivery delivery = {});
 
   const std::vector<std::string>& containers() const { return containers_; }
   const std::vector<CompiledAdapter>& adapters() const { return adapters_; }
@@ -193,6 +204,25 @@ class RoutingTable {
     if (event_type >= kEventTypeCount) return empty_;
     return entries_[static_cast<std::size_t>(source) * kEventTypeCount + event_type];
   }
+
+  // The policy of an event of `event_type` (the envelope's ordinal) at `target`: the target's
+  // type, else the target's default, else the type's, else the default. O(1), no allocation.
+  // An unknown ordinal gets the target's resolved default.
+  DeliveryPolicy policy(ContainerId target, std::uint8_t event_type) const {
+    if (all_lossless_) return DeliveryPolicy::Lossless;
+    const std::size_t type = event_type < kEventTypeCount ? event_type : 0;
+    return policies_[static_cast<std::size_t>(target) * kEventTypeCount + type];
+  }
+  // How many drop_oldest / drop_newest events `target`'s queue may hold (transport/target_queue.hpp).
+  std::uint32_t lossyLimit(ContainerId target) const {
+    return limits_.empty() ? config::kDefaultLossyLimit : limits_[target];
+  }
+  // True when every type is lossless to every target (no `delivery:`, or one that changes nothing).
+  bool allLossless() const { return all_lossless_; }
+
+  // For `--check`: "delivery:\n" and one line per group of targets whose policies are alike,
+  // e.g. "  dashboard: TICK conflate, * drop_oldest (limit 1000)"; "" when allLossless().
+  std::string describeDelivery() const;
 
   // True when some adapter takes events (of any type) from `source`.
   bool isSource(ContainerId source) const { return is_source_[source]; }
@@ -211,6 +241,9 @@ class RoutingTable {
   std::vector<RouteEntry> entries_;  // [source * kEventTypeCount + type]
   std::vector<bool> is_source_;
   RouteEntry empty_;
+  std::vector<DeliveryPolicy> policies_;  // [target * kEventTypeCount + type]; empty: all lossless
+  std::vector<std::uint32_t> limits_;     // per target; empty: the default
+  bool all_lossless_ = true;
 };
 
 }  // namespace evr::routing

@@ -13,7 +13,8 @@ int checkConfigFile(const std::string& path, std::ostream& out, std::ostream& er
     err << path << ": " << compiled.errors << " error(s)\n";
     return 1;
   }
-  out << "config OK: " << path << '\n' << compiled.table->describe();
+  out << "config OK: " << path << '\n' << compiled.table->describe()
+      << compiled.table->describeDelivery();
   return 0;
 }
 

@@ -4,10 +4,12 @@
 #include "topology/organization.hpp"
 #include "topology/validation.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -80,6 +82,57 @@ void warnOnHashCollisions(const Interner& interner, Diagnostics& diagnostics) {
                             "' have the same fnv1a32 hash " + hex32(hash) +
                             ": their event ids can collide (rename one of them)");
   }
+}
+
+// `event_communication.delivery` -> a policy per (target, type): the target's type, else the
+// target's default, else the type's, else the default (docs/delivery.md, section 2). A target
+// entry naming no container of the table (nor a declared one) is a warning, like the other naming findings: its
+// policies apply to nothing, and a container the file only declares (no adapter routes to it)
+// is not reported, since it receives nothing either way.
+routing::CompiledDelivery compileDelivery(const config::Config& config,
+                                          const std::vector<std::string>& names,
+                                          Diagnostics& diagnostics) {
+  const config::DeliveryConfig& delivery = config.delivery;
+  routing::CompiledDelivery out;
+  if (!delivery.present) return out;
+  std::unordered_map<std::string_view, ContainerId> ids;
+  for (std::size_t id = 0; id < names.size(); ++id) ids.emplace(names[id], static_cast<ContainerId>(id));
+
+  std::vector<const config::TargetDelivery*> of_target(names.size(), nullptr);
+  for (const auto& target : delivery.targets) {
+    if (const auto it = ids.find(target.name); it != ids.end()) {
+      of_target[it->second] = &target;
+      continue;
+    }
+    const bool declared = std::any_of(config.containers.begin(), config.containers.end(),
+                                      [&](const config::ContainerDecl& decl) {
+                                        return decl.name.value == target.name;
+                                      });
+    if (declared) continue;
+    std::vector<std::string_view> candidates(names.begin(), names.end());
+    diagnostics.warning(target.name_mark,
+                        "delivery target '" + target.name +
+                            "' is not a container any adapter names or the file declares; "
+                            "its policies apply to nothing" +
+                            config::didYouMean(target.name, candidates));
+  }
+
+  out.policies.resize(names.size() * kEventTypeCount);
+  out.limits.assign(names.size(), delivery.limit);
+  for (std::size_t id = 0; id < names.size(); ++id) {
+    const config::TargetDelivery* target = of_target[id];
+    const auto resolve = [&](std::size_t type) {
+      if (target != nullptr && type != 0 && target->types[type]) return target->types[type]->policy;
+      if (target != nullptr && target->default_policy) return target->default_policy->policy;
+      if (type != 0 && delivery.types[type]) return delivery.types[type]->policy;
+      return delivery.default_policy.policy;
+    };
+    for (std::size_t type = 0; type < kEventTypeCount; ++type) {
+      out.policies[id * kEventTypeCount + type] = resolve(type);
+    }
+    if (target != nullptr && target->limit) out.limits[id] = *target->limit;
+  }
+  return out;
 }
 
 }  // namespace
@@ -157,8 +210,10 @@ std::shared_ptr<const routing::RoutingTable> compileTopology(
   warnOnHashCollisions(interner, diagnostics);
 
   std::shared_ptr<const routing::RoutingTable> table;
+  routing::CompiledDelivery delivery = compileDelivery(config, interner.names(), diagnostics);
   if (diagnostics.errorCount() == errors_before) {
-    table = std::make_shared<const routing::RoutingTable>(interner.takeNames(), std::move(compiled));
+    table = std::make_shared<const routing::RoutingTable>(interner.takeNames(), std::move(compiled),
+                                                          std::move(delivery));
   }
   validateTopology(config, adapters, written_names, table.get(), diagnostics);
   return table;

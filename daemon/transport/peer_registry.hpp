@@ -20,18 +20,12 @@
 
 #include "evr/batch.hpp"
 #include "stats/stats.hpp"
+#include "transport/target_queue.hpp"  // QueuedEvent
 
 namespace evr::transport {
 
 using PeerId = std::uint32_t;
 using Clock = std::chrono::steady_clock;
-
-// An event waiting for its target: not connected yet, or its pipe is full.
-struct QueuedEvent {
-  zmq::message_t body;  // the event's bytes
-  std::uint8_t event_type = 0;
-  std::uint8_t hops = 0;
-};
 
 // An EVENTS message sent to a container and not yet acked by it: kept (a reference to the same
 // buffer, not a copy) to send again if the container's process dies before it has handled them.
@@ -39,6 +33,7 @@ struct SentBatch {
   std::uint64_t first_seq = 0;  // link seq of its first event
   std::uint32_t count = 0;
   zmq::message_t batch;
+  std::uint64_t journal_index = 0;  // the highest journal index among its events; 0: none
   std::uint64_t last_seq() const { return first_seq + count - 1; }
 };
 

@@ -120,8 +120,8 @@ BOOST_AUTO_TEST_CASE(unknown_adapter_key_lists_the_keys_of_that_adapter_type) {
 BOOST_AUTO_TEST_CASE(unknown_router_key_is_an_error) {
   expectError("router:\n  queue_limt: 5\n", 2, 3,
               "unknown key 'queue_limt' in router; expected one of: control, control_allow_remote, "
-              "heartbeat_ms, listen, max_hops, max_message_size, metrics, queue_limit, "
-              "shutdown_grace_ms");
+              "heartbeat_ms, journal, listen, max_hops, max_message_size, metrics, queue_limit, "
+              "replay_limit, shutdown_grace_ms, stall_timeout_ms (did you mean 'queue_limit'?)");
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_key_is_an_error_at_the_second_occurrence) {
@@ -625,6 +625,10 @@ BOOST_AUTO_TEST_CASE(default_config_is_the_demo_topology_with_default_router_set
   BOOST_TEST(config->router.max_message_size == 1048576u);
   BOOST_TEST(config->router.heartbeat_ms == 1000u);
   BOOST_TEST(config->router.shutdown_grace_ms == 2000u);
+  BOOST_TEST(config->router.replay_limit == 100000u);
+  BOOST_TEST(config->router.stall_timeout_ms == 5000u);
+  BOOST_TEST(!config->router.journal.has_value());
+  BOOST_TEST(!config->delivery.present);
   BOOST_TEST_REQUIRE(config->adapters.size() == 2u);
   BOOST_TEST(config->adapters[0].type == "pipeline");
   BOOST_TEST_REQUIRE(config->adapters[0].as<PipelineConfig>().containers.size() == 3u);
@@ -663,6 +667,16 @@ BOOST_AUTO_TEST_CASE(valid_fixture_with_every_key_loads) {
   BOOST_TEST(config->router.max_message_size == 65536u);
   BOOST_TEST(config->router.heartbeat_ms == 250u);
   BOOST_TEST(config->router.shutdown_grace_ms == 0u);
+  BOOST_TEST(config->router.replay_limit == 2000u);
+  BOOST_TEST(config->router.stall_timeout_ms == 1500u);
+  BOOST_TEST_REQUIRE(config->router.journal.has_value());
+  // Relative to the fixture's directory.
+  BOOST_TEST(config->router.journal->path == fixture("journal"));
+  BOOST_TEST(config->router.journal->interval_ms == 50u);
+  BOOST_TEST(config->router.journal->all_types);
+  BOOST_TEST(config->delivery.present);
+  BOOST_TEST(config->delivery.limit == 300u);
+  BOOST_TEST(config->delivery.targets.size() == 1u);
   BOOST_TEST(config->adapters.size() == 2u);
   BOOST_TEST(config->organization->value == "portfolio_first");
 }
