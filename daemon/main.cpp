@@ -50,6 +50,36 @@ int takeSignals() {
 
 // WatchdogSec= in the unit: ping at half the interval from the loop itself, so a stuck loop
 // (not merely a live process) makes systemd restart the daemon.
+// Opens router.journal and hands it, with what it recovered, to the loop. False (logged) when the
+// directory cannot be used: a journal that was asked for and cannot be had stops the start.
+bool openJournal(const evr::config::JournalSettings& settings, evr::transport::RelayLoop& loop) {
+  using Fsync = evr::config::JournalSettings::Fsync;
+  evr::journal::JournalOptions options;
+  options.dir = settings.path;
+  options.fsync = settings.fsync == Fsync::Batch      ? evr::journal::FsyncPolicy::Batch
+                  : settings.fsync == Fsync::Interval ? evr::journal::FsyncPolicy::Interval
+                                                      : evr::journal::FsyncPolicy::None;
+  options.interval = std::chrono::milliseconds(settings.interval_ms);
+  options.keep_all = settings.all_types;
+  evr::journal::JournalRecovery recovery;
+  try {
+    auto journal = std::make_unique<evr::journal::Journal>(evr::journal::Journal::open(options, recovery));
+    for (const auto& problem : recovery.log.problems) spdlog::warn("journal: {}", problem);
+    if (recovery.log.truncated_bytes > 0) {
+      spdlog::warn("journal: cut {} bytes of torn or corrupt records (written when the last "
+                   "evrouterd died); the records before them are used",
+                   recovery.log.truncated_bytes);
+    }
+    spdlog::info("journal {} (fsync {}, {} types)", settings.path, evr::config::fsyncName(settings.fsync),
+                 settings.all_types ? "all" : "lossless");
+    loop.setJournal(std::move(journal), recovery, settings.all_types);
+  } catch (const evr::journal::JournalError& e) {
+    spdlog::error("router.journal: {}", e.what());
+    return false;
+  }
+  return true;
+}
+
 void pingWatchdogFrom(evr::transport::RelayLoop& loop) {
   std::uint64_t watchdog_usec = 0;
   if (sd_watchdog_enabled(0, &watchdog_usec) <= 0 || watchdog_usec == 0) return;
@@ -149,6 +179,7 @@ int main(int argc, char** argv) {
   loop.installTable(compiled.table);
   spdlog::info("config {} loaded: {} containers, {} adapters", config_path,
                compiled.table->containers().size(), compiled.table->adapters().size());
+  if (config.router.journal && !openJournal(*config.router.journal, loop)) return 1;
   loop.addSidePoller(tap.socket(), [&]() { tap.serve(); });
   loop.setTap(&tap);
   loop.addSidePoller(control.socket(), [&]() { control.serve(); });

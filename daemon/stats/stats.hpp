@@ -95,6 +95,8 @@ struct Snapshot {
   std::uint64_t unrouted = 0;
   std::uint64_t unmatched = 0;  // selective adapters: events no rule and no default took
   std::uint64_t backpressure_holds = 0;  // a source's acks held: a connected target's queue was long
+  std::uint64_t stalls = 0;          // times a lossless target was found stalled
+  std::uint64_t journal_errors = 0;  // journal appends or syncs that failed (sources held meanwhile)
   std::uint64_t handler_errors = 0;  // messages whose handling failed with an exception (a bug or
                                     // a resource failure; the loop went on)
   DropCounts drops{};

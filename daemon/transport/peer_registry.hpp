@@ -50,7 +50,15 @@ struct Peer {
   // so the container's resend buffer fills and its publish waits instead of the queue overflowing.
   std::optional<std::uint64_t> ack_hold;
   bool ack_now = false;  // ack at the end of this burst whatever the count (a resend, a release)
-  std::uint64_t ackable() const { return ack_hold ? std::min(*ack_hold, last_rx_seq) : last_rx_seq; }
+  // Journal: acks stop before the first event journaled in this burst until the journal has it on
+  // disk (per router.journal.fsync).
+  std::optional<std::uint64_t> journal_cap;
+  std::uint64_t ackable() const {
+    std::uint64_t out = last_rx_seq;
+    if (ack_hold) out = std::min(out, *ack_hold);
+    if (journal_cap) out = std::min(out, *journal_cap);
+    return out;
+  }
   // daemon -> container link: the seq runs for the daemon's life, across the container's joins,
   // so a process joining under the name resumes right after the last event the name acked.
   std::uint64_t tx_seq = 0;
@@ -66,8 +74,13 @@ struct Peer {
   // Events routed to this peer in the current receive burst, sent as one EVENTS message at its
   // end. Only filled while `queue` is empty (so order holds): a peer has one or the other.
   BatchWriter out;
+  std::uint64_t out_journal = 0;  // the highest journal index among the events in `out`
   bool out_listed = false;  // listed in the loop's out list for this burst
-  std::deque<QueuedEvent> queue;
+  TargetQueue queue;
+  // Stall detection: when it last acked (or had no lossless work pending), and whether it has
+  // been reported stalled since (router.stall_timeout_ms).
+  Clock::time_point last_progress{};
+  bool stalled = false;
   bool backlogged = false;   // listed in the loop's backlog (connected, queue not empty)
   bool ack_pending = false;  // listed in the loop's ack list for this burst
   stats::ContainerCounters counters;

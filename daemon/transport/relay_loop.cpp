@@ -38,6 +38,7 @@ constexpr int kMissedHeartbeats = 3;
 // log_limiter_ keys: one per drop reason, then these.
 constexpr std::size_t kSeqSkipLogKey = static_cast<std::size_t>(stats::DropReason::Count);
 constexpr std::size_t kHandlerErrorLogKey = kSeqSkipLogKey + 1;
+constexpr std::size_t kJournalErrorLogKey = kSeqSkipLogKey + 2;
 
 std::uint64_t randomInstance() {
   std::random_device device;
@@ -116,6 +117,7 @@ void RelayLoop::bind() {
 
 void RelayLoop::installTable(std::shared_ptr<const routing::RoutingTable> table) {
   table_ = std::move(table);
+  ++generation_;
   adapter_matches_.assign(table_->adapters().size(), 0);
   adapter_unmatched_.assign(table_->adapters().size(), 0);
   // Routes are the table's: their counters start again with each table.
@@ -168,6 +170,7 @@ bool RelayLoop::turn(int signal_fd, std::chrono::milliseconds timeout) {
     }
   }
   if (items[0].revents & ZMQ_POLLIN) receiveBurst();
+  syncJournal();  // before anything carries an ack of what was journaled in this burst
   flushAllOut();
   if (!backlogged_.empty()) flushBacklog();
   releaseHeldAcks();
@@ -465,10 +468,43 @@ void RelayLoop::acceptEvent(PeerId source, std::uint64_t seq, std::uint8_t event
              std::to_string(settings_.max_hops) + "): is there a routing cycle?");
     return;
   }
+  if (!recovered_seqs_.empty() && journaledBefore(event)) {
+    drop(stats::DropReason::Duplicate, source, std::nullopt,
+         "journaled before evrouterd restarted (the source resent what it had no ack for)");
+    return;
+  }
   routing_source_ = source;
   routing_seq_ = seq;
   routeEvent(source, event_type, static_cast<std::uint8_t>(hops + 1), event);
   routing_source_ = kNoPeer;
+}
+
+bool RelayLoop::journaledBefore(std::span<const std::byte> event) {
+  const auto origin = readOrigin(event);
+  if (!origin) return false;
+  const auto it = recovered_seqs_.find(origin->source);
+  if (it == recovered_seqs_.end()) return false;
+  auto& instances = it->second;
+  for (auto entry = instances.begin(); entry != instances.end(); ++entry) {
+    if (entry->first != origin->instance) continue;
+    if (origin->seq <= entry->second) return true;
+    instances.erase(entry);  // the source is past what was journaled: no more to check
+    if (instances.empty()) recovered_seqs_.erase(it);
+    return false;
+  }
+  return false;
+}
+
+std::optional<RelayLoop::Origin> RelayLoop::readOrigin(std::span<const std::byte> event) {
+  AlignedWords words(event);
+  std::optional<Origin> out;
+  kj::runCatchingExceptions([&]() {
+    capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(event.size()));
+    const auto root = message.getRoot<schema::Event>();
+    const auto source = root.getSource();
+    out = Origin{std::string(source.cStr(), source.size()), root.getSourceInstance(), root.getSeq()};
+  });
+  return out;
 }
 
 void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops,
@@ -482,42 +518,41 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
     return;
   }
   for (const auto adapter : entry->adapters) ++adapter_matches_[adapter];
-  // The common case: plain deliveries only. The event is never decoded.
+  // Targets that get the event as it came (plain routes, then selective choices), each once; a
+  // target reached by a transform gets its own copy. Every target is stamped so that no other
+  // route sends it the event again.
   const std::size_t route_row = static_cast<std::size_t>(container) * table_->containers().size();
+  ++route_stamp_;
+  chosen_.clear();
   for (const auto target : entry->targets) {
+    delivered_stamp_[target] = route_stamp_;
     ++route_counts_[route_row + target];
-    deliver(peer_of_container_[target], event_type, hops, body);
+    chosen_.push_back(target);
   }
   const bool tapping = tap_ != nullptr && tap_->active();
   if (entry->transformed.empty() && entry->selective.empty()) {
+    // The common case: plain deliveries only. The event is never decoded (unless journaled).
+    deliverChosen(event_type, hops, body);
     if (tapping) tapEvent(source, *entry, {}, {}, hops, body);
     return;
   }
   std::vector<routing::ContainerId> chosen;      // selective targets, for the tap only
   std::vector<routing::AdapterIndex> deciders;   // selective adapters that matched, likewise
+  bool chosen_delivered = false;
 
   // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
   AlignedWords words(body);
   try {
     capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(body.size()));
     const auto event = message.getRoot<schema::Event>();
-    ++route_stamp_;
-    for (const auto target : entry->targets) delivered_stamp_[target] = route_stamp_;
-    for (const auto& transformed : entry->transformed) {
-      delivered_stamp_[transformed.target] = route_stamp_;
-      ++route_counts_[route_row + transformed.target];
-      EventType new_type = EventType::UNKNOWN;
-      const zmq::message_t changed = applyTransform(event, *transformed.transform, new_type);
-      deliver(peer_of_container_[transformed.target], static_cast<std::uint8_t>(new_type), hops,
-              bytesOf(changed));
-    }
+    for (const auto& transformed : entry->transformed) delivered_stamp_[transformed.target] = route_stamp_;
     const routing::EventView view{event, hops};
     for (const auto& step : entry->selective) {
       const bool matched = step.group->choose(view, [&](routing::ContainerId target) {
         if (delivered_stamp_[target] == route_stamp_) return;  // already has it from another route
         delivered_stamp_[target] = route_stamp_;
         ++route_counts_[route_row + target];
-        deliver(peer_of_container_[target], event_type, hops, body);
+        chosen_.push_back(target);
         if (tapping) chosen.push_back(target);
       });
       if (matched) {
@@ -528,13 +563,132 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
         ++totals_.unmatched;
       }
     }
+    chosen_delivered = true;
+    deliverChosen(event_type, hops, body);
+    for (const auto& transformed : entry->transformed) {
+      ++route_counts_[route_row + transformed.target];
+      EventType new_type = EventType::UNKNOWN;
+      const zmq::message_t changed = applyTransform(event, *transformed.transform, new_type);
+      chosen_.assign(1, transformed.target);
+      deliverChosen(static_cast<std::uint8_t>(new_type), hops, bytesOf(changed));
+    }
     if (tapping) tapEvent(source, *entry, chosen, deciders, hops, body);
   } catch (const kj::Exception& e) {
-    // Plain deliveries went out already; the parts that needed the event's content could not.
+    // The plain deliveries go out; the parts that needed the event's content could not.
+    if (!chosen_delivered) deliverChosen(event_type, hops, body);
     drop(stats::DropReason::Malformed, source, std::nullopt,
          std::string("event content unreadable for a condition or transform: ") +
              e.getDescription().cStr());
   }
+}
+
+void RelayLoop::deliverChosen(std::uint8_t event_type, std::uint8_t hops,
+                              std::span<const std::byte> event) {
+  if (chosen_.empty()) return;
+  const std::uint64_t journal_index = journal_ ? journalEvent(event_type, hops, event) : 0;
+  for (const auto target : chosen_) deliver(target, event_type, hops, event, journal_index);
+}
+
+std::uint64_t RelayLoop::journalEvent(std::uint8_t event_type, std::uint8_t hops,
+                                      std::span<const std::byte> event) {
+  // The record names the targets it must reach again after a crash: those whose policy for the
+  // type is lossless (`types: all`: every target, for a full record of the run).
+  journal_names_.clear();
+  for (const auto target : chosen_) {
+    if (journal_all_types_ || table_->policy(target, event_type) == DeliveryPolicy::Lossless) {
+      journal_names_.push_back(table_->name(target));
+    }
+  }
+  if (journal_names_.empty()) return 0;
+  const auto origin = readOrigin(event);
+  journal::EventRecordView record;
+  if (origin) {
+    record.source = origin->source;
+    record.source_instance = origin->instance;
+    record.source_seq = origin->seq;
+  } else {
+    record.source = peers_[routing_source_].name;
+  }
+  record.generation = generation_;
+  record.targets = journal_names_;
+  record.event_type = event_type;
+  record.hops = hops;
+  record.event = event;
+  const std::uint64_t index = journal_->appendEvent(record);
+  Peer& source = peers_[routing_source_];
+  if (index == 0) {
+    // Not written (disk full, I/O error): the event is routed from memory, and its source is
+    // held (no acks) until the journal writes again, so it stops publishing rather than lose
+    // more. Counted and logged.
+    ++totals_.journal_errors;
+    std::uint64_t suppressed = 0;
+    if (log_limiter_.allow(kJournalErrorLogKey, suppressed)) {
+      spdlog::error("journal: cannot append ({}); sources are held until it can [{} errors so far; "
+                    "{} like it not logged in the last second]",
+                    journal_->lastError(), totals_.journal_errors, suppressed);
+    }
+    journal_failed_ = true;
+  } else {
+    journal_failed_ = false;
+  }
+  // Its source is not acked before the journal has it on disk (per router.journal.fsync):
+  // syncJournal() lifts this after the burst.
+  if (!source.journal_cap) {
+    source.journal_cap = routing_seq_ - 1;
+    journal_capped_.push_back(routing_source_);
+  }
+  return index;
+}
+
+void RelayLoop::syncJournal() {
+  if (!journal_) return;
+  const bool synced = journal_->sync(now_());
+  if (!synced) {
+    ++totals_.journal_errors;
+    std::uint64_t suppressed = 0;
+    if (log_limiter_.allow(kJournalErrorLogKey, suppressed)) {
+      spdlog::error("journal: cannot sync ({}); sources are held until it can [{} like it not "
+                    "logged in the last second]",
+                    journal_->lastError(), suppressed);
+    }
+    return;
+  }
+  if (journal_failed_) return;  // the last append failed: its source stays held
+  for (const PeerId id : journal_capped_) {
+    Peer& peer = peers_[id];
+    if (!peer.journal_cap) continue;
+    peer.journal_cap.reset();
+    if (!peer.ack_pending) {
+      peer.ack_pending = true;
+      ack_pending_.push_back(id);
+    }
+  }
+  journal_capped_.clear();
+}
+
+void RelayLoop::setJournal(std::unique_ptr<journal::Journal> journal,
+                           const journal::JournalRecovery& recovery, bool all_types) {
+  journal_ = std::move(journal);
+  journal_all_types_ = all_types;
+  journal_first_index_ = journal_->nextIndex();
+  std::size_t replaying = 0;
+  for (const auto& [target, events] : recovery.undelivered) {
+    const std::size_t known_peers = peers_.size();
+    const PeerId id = peers_.ensure(target);
+    if (peers_.size() != known_peers) container_of_peer_.resize(peers_.size(), -1);
+    Peer& peer = peers_[id];
+    for (const auto& event : events) {
+      QueuedEvent queued{zmq::message_t(event->event.data(), event->event.size()), event->event_type,
+                         event->hops, event->index};
+      peer.queue.push(std::move(queued), DeliveryPolicy::Lossless, 1);
+      ++replaying;
+    }
+  }
+  for (const auto& [key, seq] : recovery.highest_source_seq) {
+    recovered_seqs_[key.source].emplace_back(key.instance, seq);
+  }
+  spdlog::info("journal: {} records; {} events to send again to {} targets", recovery.records,
+               replaying, recovery.undelivered.size());
 }
 
 void RelayLoop::tapEvent(PeerId source, const routing::RouteEntry& entry,
@@ -575,20 +729,27 @@ zmq::message_t RelayLoop::applyTransform(const schema::Event::Reader& event,
   return wordsMessage(capnp::messageToFlatArray(builder));
 }
 
-void RelayLoop::deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops,
-                        std::span<const std::byte> event) {
+void RelayLoop::deliver(routing::ContainerId container, std::uint8_t event_type, std::uint8_t hops,
+                        std::span<const std::byte> event, std::uint64_t journal_index) {
+  const PeerId target = peer_of_container_[container];
   Peer& peer = peers_[target];
   if (sendsDirect(peer) && peer.out.full(event.size())) flushOut(target);
   if (sendsDirect(peer)) {
     peer.out.append(event, event_type, hops);
+    peer.out_journal = std::max(peer.out_journal, journal_index);
     if (!peer.out_listed) {
       peer.out_listed = true;
       out_pending_.push_back(target);
     }
     return;
   }
-  enqueue(target, QueuedEvent{zmq::message_t(event.data(), event.size()), event_type, hops});
-  if (peer.connected && peer.queue.size() >= pauseThreshold() && routing_source_ != kNoPeer) {
+  const DeliveryPolicy policy = table_->policy(container, event_type);
+  enqueue(target, QueuedEvent{zmq::message_t(event.data(), event.size()), event_type, hops, journal_index},
+          policy);
+  // Lossless: a long queue holds the source back (acks), whether or not the target is connected.
+  // A lossy policy never holds anyone: it conflates or drops instead.
+  if (policy == DeliveryPolicy::Lossless && peer.queue.losslessSize() >= pauseThreshold() &&
+      routing_source_ != kNoPeer) {
     holdAcks(routing_source_, routing_seq_);
   }
 }
@@ -605,9 +766,13 @@ void RelayLoop::holdAcks(PeerId source, std::uint64_t seq) {
 
 void RelayLoop::releaseHeldAcks() {
   if (held_.empty()) return;
-  // Resume once every connected target's queue is down to half the pause threshold.
-  for (const PeerId id : backlogged_) {
-    if (peers_[id].queue.size() > pauseThreshold() / 2) return;
+  // Resume once every declared target's lossless queue is down to half the pause threshold
+  // (connected or not: an absent target's lossless events are kept, not dropped).
+  for (PeerId id = 0; id < peers_.size(); ++id) {
+    if (id < container_of_peer_.size() && container_of_peer_[id] >= 0 &&
+        peers_[id].queue.losslessSize() > pauseThreshold() / 2) {
+      return;
+    }
   }
   for (const PeerId id : held_) {
     Peer& peer = peers_[id];
@@ -635,19 +800,20 @@ void RelayLoop::flushOut(PeerId target) {
   envelope.ack = peer.ackable();
   zmq::message_t kept;
   kept.copy(batch);  // shares the buffer
+  const std::uint64_t journal_index = std::exchange(peer.out_journal, 0);
   switch (sendTo(peer, envelope, &batch)) {
     case SendResult::Sent:
-      keepForReplay(peer, envelope.seq, count, kept);
+      keepForReplay(peer, envelope.seq, count, kept, journal_index);
       peer.tx_seq += count;
       peer.acked_rx_seq = envelope.ack;  // the envelope carried the ack
       peer.counters.events_out += count;
       peer.counters.bytes_out += event_bytes;
       totals_.deliveries += count;
       return;
-    case SendResult::WouldBlock: spillOut(target, kept); return;
+    case SendResult::WouldBlock: spillOut(target, kept, journal_index); return;
     case SendResult::Gone:
       disconnect(target, "connection closed");
-      spillOut(target, kept);
+      spillOut(target, kept, journal_index);
       return;
   }
 }
@@ -660,25 +826,68 @@ void RelayLoop::flushAllOut() {
   out_pending_.clear();
 }
 
-void RelayLoop::spillOut(PeerId target, zmq::message_t& batch) {
-  BatchReader reader(bytesOf(batch));
+void RelayLoop::spillOut(PeerId target, zmq::message_t& batch, std::uint64_t journal_index) {
+  const std::int32_t container = target < container_of_peer_.size() ? container_of_peer_[target] : -1;
   BatchRecord record;
+  std::size_t left = 0;
+  for (BatchReader counter(bytesOf(batch)); counter.next(record);) ++left;
+  BatchReader reader(bytesOf(batch));
   while (reader.next(record)) {
-    enqueue(target, QueuedEvent{zmq::message_t(record.event.data(), record.event.size()),
-                                record.event_type, record.hops});
+    // Only the last event carries the batch's journal index: a target's ack of an earlier one
+    // must not count for the events after it.
+    const std::uint64_t index = --left == 0 ? journal_index : 0;
+    const DeliveryPolicy policy =
+        container >= 0 ? table_->policy(static_cast<routing::ContainerId>(container), record.event_type)
+                       : DeliveryPolicy::Lossless;
+    enqueue(target,
+            QueuedEvent{zmq::message_t(record.event.data(), record.event.size()), record.event_type,
+                        record.hops, index},
+            policy);
   }
 }
 
-void RelayLoop::enqueue(PeerId target, QueuedEvent&& event) {
+void RelayLoop::enqueue(PeerId target, QueuedEvent&& event, DeliveryPolicy policy) {
   Peer& peer = peers_[target];
-  if (peer.queue.size() >= settings_.queue_limit) {
-    drop(stats::DropReason::QueueFull, kNoPeer, target,
-         std::string(eventTypeName(static_cast<EventType>(event.event_type))) + " event: queue for '" +
-             peer.name + "' is at router.queue_limit (" + std::to_string(settings_.queue_limit) +
-             ")" + (peer.connected ? "" : "; the container is not connected"));
-    return;
+  const std::int32_t container = target < container_of_peer_.size() ? container_of_peer_[target] : -1;
+  const std::string_view type_name = eventTypeName(static_cast<EventType>(event.event_type));
+  if (policy == DeliveryPolicy::Lossless) {
+    // Sources are held long before this (pauseThreshold); what still comes is what they had sent
+    // before the hold took effect. The hard limit guards memory against a source that ignores it.
+    if (peer.queue.losslessSize() >= settings_.queue_limit) {
+      drop(stats::DropReason::QueueFull, kNoPeer, target,
+           std::string(type_name) + " event: queue for '" + peer.name +
+               "' is at router.queue_limit (" + std::to_string(settings_.queue_limit) + ")" +
+               (peer.connected ? "" : "; the container is not connected"));
+      return;
+    }
+    peer.queue.push(std::move(event), policy, 1);
+  } else {
+    const std::uint32_t limit =
+        container >= 0 ? table_->lossyLimit(static_cast<routing::ContainerId>(container)) : 1;
+    ConflationKey key;
+    if (policy == DeliveryPolicy::Conflate) {
+      key = conflationKey(routing_source_ == kNoPeer ? 0u : routing_source_, event.event_type,
+                          bytesOf(event.body));
+      event.journal_index = 0;  // replaced in place: its journal position is not in order
+    }
+    switch (peer.queue.push(std::move(event), policy, limit, key)) {
+      case TargetQueue::PushResult::Appended: break;
+      case TargetQueue::PushResult::Conflated:
+        drop(stats::DropReason::Conflated, kNoPeer, target,
+             std::string(type_name) + " event replaced by a newer one for '" + peer.name + "'");
+        break;
+      case TargetQueue::PushResult::DroppedOldest:
+        drop(stats::DropReason::Policy, kNoPeer, target,
+             "oldest queued " + std::string(type_name) + " event for '" + peer.name +
+                 "' dropped (drop_oldest, limit " + std::to_string(limit) + ")");
+        break;
+      case TargetQueue::PushResult::Refused:
+        drop(stats::DropReason::Policy, kNoPeer, target,
+             std::string(type_name) + " event for '" + peer.name + "' dropped (drop_newest, limit " +
+                 std::to_string(limit) + ")");
+        return;
+    }
   }
-  peer.queue.push_back(std::move(event));
   if (peer.connected && !peer.backlogged) {
     peer.backlogged = true;
     backlogged_.push_back(target);
@@ -730,10 +939,14 @@ void RelayLoop::flushQueue(PeerId id) {
     // One EVENTS message from the front of the queue; the events leave it once it is sent.
     BatchWriter writer;
     std::size_t event_bytes = 0;
+    std::uint64_t journal_index = 0;
+    std::size_t replayed = 0;  // from the journal of an earlier daemon
     for (const QueuedEvent& queued : peer.queue) {
       if (writer.full(queued.body.size())) break;
       writer.append(bytesOf(queued.body), queued.event_type, queued.hops);
       event_bytes += queued.body.size();
+      journal_index = std::max(journal_index, queued.journal_index);
+      if (queued.journal_index != 0 && queued.journal_index < journal_first_index_) ++replayed;
     }
     const std::size_t count = writer.count();
     zmq::message_t batch = writer.take();
@@ -750,13 +963,14 @@ void RelayLoop::flushQueue(PeerId id) {
       disconnect(id, "connection closed");
       return;
     }
-    keepForReplay(peer, envelope.seq, count, kept);
+    keepForReplay(peer, envelope.seq, count, kept, journal_index);
     peer.tx_seq += count;
     peer.acked_rx_seq = envelope.ack;
+    peer.counters.replayed += replayed;
     peer.counters.events_out += count;
     peer.counters.bytes_out += event_bytes;
     totals_.deliveries += count;
-    peer.queue.erase(peer.queue.begin(), peer.queue.begin() + static_cast<std::ptrdiff_t>(count));
+    peer.queue.popFront(count);
   }
   // Still queued: retry while the pipe is what stops it; a full replay buffer waits for an ack
   // instead (takeAck lists the peer again).
@@ -792,8 +1006,9 @@ bool RelayLoop::resendReplay(PeerId id) {
 }
 
 void RelayLoop::keepForReplay(Peer& peer, std::uint64_t first_seq, std::size_t count,
-                              zmq::message_t& batch) {
-  peer.replay.push_back(SentBatch{first_seq, static_cast<std::uint32_t>(count), std::move(batch)});
+                              zmq::message_t& batch, std::uint64_t journal_index) {
+  peer.replay.push_back(
+      SentBatch{first_seq, static_cast<std::uint32_t>(count), std::move(batch), journal_index});
   peer.replay_events += count;
   peer.resend_from = peer.replay.size();
 }
@@ -804,12 +1019,20 @@ void RelayLoop::takeAck(PeerId id, std::uint64_t ack) {
   ack = std::min(ack, peer.tx_seq);
   if (ack <= peer.tx_acked) return;
   peer.tx_acked = ack;
+  peer.last_progress = now_();
+  if (peer.stalled) {
+    peer.stalled = false;
+    spdlog::info("target '{}' acks again", peer.name);
+  }
   const bool was_full = peer.replay_events >= settings_.replay_limit;
+  std::uint64_t journal_index = 0;
   while (!peer.replay.empty() && peer.replay.front().last_seq() <= ack) {
     peer.replay_events -= peer.replay.front().count;
+    journal_index = std::max(journal_index, peer.replay.front().journal_index);
     peer.replay.pop_front();
     if (peer.resend_from > 0) --peer.resend_from;
   }
+  if (journal_ && journal_index != 0) journal_->targetAcked(peer.name, journal_index, now_());
   if (was_full && peer.connected && !peer.queue.empty() && !peer.backlogged) {
     peer.backlogged = true;
     backlogged_.push_back(id);
@@ -853,7 +1076,9 @@ void RelayLoop::onTimer() {
     task.last = now;
     task.run();
   }
+  if (journal_) syncJournal();  // positions due, retention, a retry after an I/O error
   const auto silence_limit = kMissedHeartbeats * std::chrono::milliseconds(settings_.heartbeat_ms);
+  for (PeerId id = 0; id < peers_.size(); ++id) checkStall(id, now);
   for (PeerId id = 0; id < peers_.size(); ++id) {
     Peer& peer = peers_[id];
     if (!peer.connected) continue;
@@ -870,13 +1095,43 @@ void RelayLoop::onTimer() {
   }
 }
 
+void RelayLoop::checkStall(PeerId id, Clock::time_point now) {
+  Peer& peer = peers_[id];
+  const bool declared = id < container_of_peer_.size() && container_of_peer_[id] >= 0;
+  // Lossless work pending: queued lossless events, or sent events not acked yet.
+  const bool pending = declared && (peer.queue.losslessSize() > 0 || peer.tx_seq > peer.tx_acked);
+  if (!pending) {
+    peer.last_progress = now;
+    if (peer.stalled) {
+      peer.stalled = false;
+      spdlog::info("target '{}' is no longer stalled", peer.name);
+    }
+    return;
+  }
+  if (peer.stalled || now - peer.last_progress < std::chrono::milliseconds(settings_.stall_timeout_ms)) {
+    return;
+  }
+  peer.stalled = true;
+  ++totals_.stalls;
+  std::string holding;
+  for (const PeerId source : held_) {
+    if (!peers_[source].ack_hold) continue;
+    holding += (holding.empty() ? "" : ", ") + peerLabel(peers_[source]);
+  }
+  spdlog::warn("target '{}' is stalled: {} has acked nothing for {} ms with {} events unacked and "
+               "{} lossless events queued; {}",
+               peer.name, peer.connected ? "connected, it" : "not connected, it",
+               settings_.stall_timeout_ms, peer.tx_seq - peer.tx_acked, peer.queue.losslessSize(),
+               holding.empty() ? "no source is held back yet" : "holding back " + holding);
+}
+
 void RelayLoop::disconnect(PeerId id, const char* why) {
   Peer& peer = peers_[id];
   if (!peer.connected) return;
   peers_.detach(id);
   if (!peer.out.empty()) {
     zmq::message_t batch = peer.out.take();
-    spillOut(id, batch);
+    spillOut(id, batch, std::exchange(peer.out_journal, 0));
   }
   spdlog::info("container '{}' disconnected ({}); {} events queued for it", peer.name, why,
                peer.queue.size());
@@ -963,6 +1218,7 @@ stats::Snapshot RelayLoop::snapshot() const {
     container.declared = id < container_of_peer_.size() && container_of_peer_[id] >= 0;
     container.queue_depth = peer.queue.size();
     container.unacked = peer.tx_seq - peer.tx_acked;
+    container.stalled = peer.stalled;
     container.counters = peer.counters;
     container.idle_ms = idle;
     out.containers.push_back(std::move(container));

@@ -21,12 +21,14 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <unordered_map>
 #include <span>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "journal/journal.hpp"
 #include "evr/envelope.hpp"
 #include "protocol.capnp.h"
 #include "routing/routing_table.hpp"
@@ -76,6 +78,12 @@ class RelayLoop {
   void addPeriodic(std::chrono::milliseconds every, std::function<void()> task) {
     periodic_.push_back(Periodic{every, std::move(task), {}});
   }
+  // Journals routed events from now on (docs/delivery.md, "The journal"), and queues what
+  // `recovery` found undelivered ahead of everything else. Call before run(), after the first
+  // installTable. `all_types`: router.journal.types all.
+  void setJournal(std::unique_ptr<journal::Journal> journal, const journal::JournalRecovery& recovery,
+                  bool all_types);
+  const journal::Journal* journal() const { return journal_.get(); }
   // Where copies of routed events go while someone taps (evrctl tap). Loop thread only.
   void setTap(EventTap* tap) { tap_ = tap; }
 
@@ -118,14 +126,30 @@ class RelayLoop {
   // A copy of `event` changed by `transform`; `new_type` is its type afterwards.
   static zmq::message_t applyTransform(const schema::Event::Reader& event,
                                        const routing::Transform& transform, EventType& new_type);
-  void deliver(PeerId target, std::uint8_t event_type, std::uint8_t hops,
-               std::span<const std::byte> event);
+  // Delivers the event to every target in chosen_ (one journal record for them all).
+  void deliverChosen(std::uint8_t event_type, std::uint8_t hops, std::span<const std::byte> event);
+  void deliver(routing::ContainerId target, std::uint8_t event_type, std::uint8_t hops,
+               std::span<const std::byte> event, std::uint64_t journal_index);
+  // Appends the event routed to chosen_ to the journal; returns its index (0: not journaled).
+  std::uint64_t journalEvent(std::uint8_t event_type, std::uint8_t hops, std::span<const std::byte> event);
+  // Forces the journal to disk per its policy and lets the held sources' acks go.
+  void syncJournal();
+  struct Origin {
+    std::string source;
+    std::uint64_t instance = 0;
+    std::uint64_t seq = 0;
+  };
+  static std::optional<Origin> readOrigin(std::span<const std::byte> event);
+  // True for a source's resend of an event the previous daemon journaled (and did not ack).
+  bool journaledBefore(std::span<const std::byte> event);
+  void checkStall(PeerId id, Clock::time_point now);
   // Sends the events batched for `target` in this burst as one EVENTS message.
   void flushOut(PeerId target);
   void flushAllOut();
   // Moves what is batched for `target` to its queue (its pipe is full, or it is gone).
-  void spillOut(PeerId target, zmq::message_t& batch);
-  void enqueue(PeerId target, QueuedEvent&& event);
+  void spillOut(PeerId target, zmq::message_t& batch, std::uint64_t journal_index);
+  // Queues per the target's delivery policy for the event (conflating or dropping, counted).
+  void enqueue(PeerId target, QueuedEvent&& event, DeliveryPolicy policy);
   // Backpressure: a connected target's queue at pauseThreshold() holds the acks of the source
   // whose event was routed there; releaseHeldAcks() lets them go once queues are at half of it.
   std::size_t pauseThreshold() const;
@@ -144,7 +168,8 @@ class RelayLoop {
   // pipe is full or the connection went away.
   bool resendReplay(PeerId id);
   // Keeps a sent batch for resending until the container acks it.
-  void keepForReplay(Peer& peer, std::uint64_t first_seq, std::size_t count, zmq::message_t& batch);
+  void keepForReplay(Peer& peer, std::uint64_t first_seq, std::size_t count, zmq::message_t& batch,
+                     std::uint64_t journal_index);
   // Events may go straight to the connection (nothing queued or waiting to be resent before them,
   // and the replay buffer has room).
   bool sendsDirect(const Peer& peer) const {
@@ -194,6 +219,17 @@ class RelayLoop {
   std::vector<std::uint64_t> delivered_stamp_;
   std::vector<std::uint64_t> route_counts_;  // [source * containers + target], this table's
   std::uint64_t route_stamp_ = 0;
+  std::vector<routing::ContainerId> chosen_;  // targets of the event being routed, as it came
+  std::uint64_t generation_ = 0;              // tables installed so far
+
+  std::unique_ptr<journal::Journal> journal_;
+  bool journal_all_types_ = false;
+  bool journal_failed_ = false;                 // an append failed; sources held until one works
+  std::uint64_t journal_first_index_ = 0;       // below it: records of an earlier daemon
+  std::vector<std::string_view> journal_names_;
+  std::vector<PeerId> journal_capped_;          // sources whose acks wait for the journal's sync
+  // Per source name: (instance, highest seq) journaled by the previous daemon.
+  std::unordered_map<std::string, std::vector<std::pair<std::uint64_t, std::uint64_t>>> recovered_seqs_;
 
   std::vector<PeerId> ack_pending_;   // sources that sent events this burst
   std::vector<PeerId> out_pending_;   // targets with events batched in this burst

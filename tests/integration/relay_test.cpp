@@ -136,10 +136,11 @@ event_communication:
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
-BOOST_AUTO_TEST_CASE(a_full_queue_drops_and_counts_the_newest_events_and_keeps_the_rest_in_order) {
+BOOST_AUTO_TEST_CASE(a_drop_newest_target_drops_and_counts_the_newest_events_and_keeps_the_rest_in_order) {
   RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
-  queue_limit: 100
 event_communication:
+  delivery:
+    targets: {absent: {default: drop_newest, limit: 100}}
   adapters:
     - type: pipeline
       containers: [producer, absent]
@@ -149,9 +150,35 @@ event_communication:
   auto absent = daemon.peer({"--as", "absent", "--expect", "100"});
   auto summary = finish(*absent);
   expectClean(summary, 100);
-  BOOST_CHECK_EQUAL(statsOf(daemon.controlEndpoint()).drop("queue_full"), 50u);
+  BOOST_CHECK_EQUAL(statsOf(daemon.controlEndpoint()).drop("policy"), 50u);
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
-  BOOST_CHECK(daemon.log().find("queue for 'absent' is at router.queue_limit") != std::string::npos);
+  BOOST_CHECK(daemon.log().find("dropped (drop_newest, limit 100)") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_absent_lossless_target_holds_its_sources_and_loses_nothing) {
+  // Lossless (the default): the queue for a target that has not joined yet stops growing at a
+  // quarter of queue_limit by holding the source's acks; nothing is dropped, and everything
+  // arrives once the target joins.
+  RunningDaemon daemon(std::string(kFastHeartbeat) + R"(
+  queue_limit: 400
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [producer, absent]
+)");
+  auto producer = daemon.peer({"--as", "producer", "--publish", "1000", "--max-unacked", "50"});
+  // Held: the queue reaches 100 (400 / 4) and the producer's 50-event resend buffer fills.
+  const auto held = evr::test::statsWhen(daemon.controlEndpoint(), [](const evr::test::DaemonStats& s) {
+    return s.backpressure_holds > 0;
+  });
+  BOOST_CHECK_GT(held.backpressure_holds, 0u);
+  BOOST_CHECK(producer->running());
+  auto absent = daemon.peer({"--as", "absent", "--expect", "1000"});
+  auto summary = finish(*absent);
+  expectClean(summary, 1000);
+  BOOST_REQUIRE_EQUAL(producer->waitFor(kPeerTimeout).value_or(-1), 0);
+  BOOST_CHECK_EQUAL(statsOf(daemon.controlEndpoint()).dropped(), 0u);
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_stalled_target_holds_its_sources_back_instead_of_dropping) {

@@ -118,11 +118,17 @@ std::optional<std::string> Process::readLine(std::chrono::milliseconds timeout, 
   const auto deadline = Clock::now() + timeout;
   Capture& c = capture(stream);
   std::unique_lock lock(mutex_);
-  const auto has_line = [](const Capture& cap) { return cap.unread.find('\n') != std::string::npos; };
+  const auto has_line = [](const Capture& cap) {
+    return cap.unread.find('\n', cap.offset) != std::string::npos;
+  };
   if (!waitUntil(lock, c, deadline, has_line)) return std::nullopt;
-  const auto newline = c.unread.find('\n');
-  std::string line = c.unread.substr(0, newline);
-  c.unread.erase(0, newline + 1);
+  const auto newline = c.unread.find('\n', c.offset);
+  std::string line = c.unread.substr(c.offset, newline - c.offset);
+  c.offset = newline + 1;
+  if (c.offset >= (1u << 16) && c.offset * 2 >= c.unread.size()) {
+    c.unread.erase(0, c.offset);
+    c.offset = 0;
+  }
   (stream == Stream::Stdout ? stdout_seen_ : stderr_seen_) += line + '\n';
   return line;
 }
@@ -139,13 +145,19 @@ std::optional<std::string> Process::waitForLine(const std::string& needle,
 std::string Process::readAllStdout(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   changed_.wait_until(lock, Clock::now() + timeout, [&]() { return out_.eof; });
-  return std::exchange(out_.unread, {});
+  std::string rest = out_.unread.substr(out_.offset);
+  out_.unread.clear();
+  out_.offset = 0;
+  return rest;
 }
 
 std::string Process::readAllStderr(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   changed_.wait_until(lock, Clock::now() + timeout, [&]() { return err_.eof; });
-  return std::exchange(err_.unread, {});
+  std::string rest = err_.unread.substr(err_.offset);
+  err_.unread.clear();
+  err_.offset = 0;
+  return rest;
 }
 
 }  // namespace evr::test

@@ -56,7 +56,9 @@ class Process {
 
  private:
   struct Capture {
-    std::string unread;  // arrived, not yet returned by readLine/readAll
+    std::string unread;  // arrived; from `offset` on not yet returned by readLine/readAll
+    std::size_t offset = 0;  // (a line at a time leaves the front in place until it is large:
+                             // erasing it per line would cost O(n^2) on a busy consumer)
     bool eof = false;
     std::thread reader;
   };

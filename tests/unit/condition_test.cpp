@@ -762,7 +762,7 @@ BOOST_AUTO_TEST_SUITE(event_fields)
 
 BOOST_AUTO_TEST_CASE(table_has_the_documented_names_and_kinds) {
   BOOST_TEST(fields::fieldNameList() ==
-             "type, source, symbol, seq, id, event_time, publish_time, correlation_id, "
+             "type, source, symbol, seq, source_instance, id, event_time, publish_time, correlation_id, "
              "causation_id, hops, open, high, low, close, volume, period_seconds, bid, ask, price, "
              "size, name, value, strategy, direction, strength, order_id, portfolio, side, "
              "order_kind, quantity, limit_price, commission, slippage, classifier, regime, "

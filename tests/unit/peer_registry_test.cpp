@@ -31,7 +31,7 @@ BOOST_AUTO_TEST_CASE(attach_maps_the_routing_id_and_detach_forgets_it_but_keeps_
   BOOST_TEST(peers.findByRoutingId("conn-1").value_or(99) == id);
 
   peers[id].counters.events_in = 5;
-  peers[id].queue.push_back({});
+  peers[id].queue.push({}, evr::DeliveryPolicy::Lossless, 1);
   peers.detach(id);
   BOOST_TEST(!peers[id].connected);
   BOOST_TEST(peers[id].routing_id.empty());
