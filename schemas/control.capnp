@@ -59,6 +59,9 @@ struct Status {
   instance @6 :UInt64;
   failedReloads @7 :UInt64;
   tapEndpoint @8 :Text;      # where `evrctl tap` subscribes
+  stalled @9 :List(Text);    # lossless targets that have acked nothing for router.stall_timeout_ms
+  held @10 :List(Text);      # sources whose acks are held (a lossless target's queue is long)
+  journal @11 :Text;         # "off", or the journal's directory and counters
 }
 
 struct Counter {

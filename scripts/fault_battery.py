@@ -20,7 +20,8 @@ counts:
 
 Faults (each with `--quick` short forms; the full form is `make soak`):
   consumer SIGKILL at random points (seeded; restarted at once, or after a delay)
-  consumer SIGKILL with `evrctl recv --position-file` (new: no duplicate across its crashes)
+  consumer SIGKILL with `evrctl recv --position-file` (at most one duplicate per crash: the event
+    whose line was printed when the kill came, before its position was stored)
   evrouterd SIGKILL with the journal (new), and without it (loss reported, expected)
   SIGSTOP of one of three broadcast consumers for 3 s under each delivery policy
   reloads under load (evrctl reload and SIGHUP, alternating two configs that both route src->dst)
@@ -548,8 +549,11 @@ class Battery:
                 bad.append(f"{name}: silent loss {r.silent:,}")
             if r.same:
                 bad.append(f"{name}: {r.same:,} duplicates within one consumer process")
-            if kind == "position" and r.across:
-                bad.append(f"{name}: {r.across:,} duplicates across the consumer's crashes despite its position file")
+            # A position is stored when the handler returns: a kill between the handler's effect
+            # (the printed line) and that store hands the one event again. At most one per kill.
+            if kind == "position" and r.across > r.runs:
+                bad.append(f"{name}: {r.across:,} duplicates across {r.runs} crashes despite its "
+                           "position file (at most one per crash is the bound)")
         if notes:
             print()
             for n in notes:

@@ -19,7 +19,10 @@ Command addStatusCommand(CLI::App& parent) {
                                   {"instance", status.getInstance()},
                                   {"failed_reloads", status.getFailedReloads()},
                                   {"tap", status.getTapEndpoint().cStr()},
-                                  {"connected", texts(status.getConnected())}};
+                                  {"connected", texts(status.getConnected())},
+                                  {"stalled", texts(status.getStalled())},
+                                  {"held", texts(status.getHeld())},
+                                  {"journal", status.getJournal().cStr()}};
               if (!options->json) {
                 std::cout << "evrouterd " << status.getVersion().cStr() << ", up "
                           << status.getUptimeMs() / 1000.0 << " s\nconfig " << status.getConfigPath().cStr()
@@ -27,7 +30,15 @@ Command addStatusCommand(CLI::App& parent) {
                           << status.getDigest().cStr() << ", " << status.getFailedReloads()
                           << " failed reloads)\nconnected (" << status.getConnected().size() << "):";
                 for (const auto name : status.getConnected()) std::cout << ' ' << name.cStr();
-                std::cout << std::endl;
+                std::cout << "\njournal: " << status.getJournal().cStr() << '\n';
+                if (status.getStalled().size() > 0) {
+                  std::cout << "STALLED (lossless targets that ack nothing):";
+                  for (const auto name : status.getStalled()) std::cout << ' ' << name.cStr();
+                  std::cout << "\nholding back:";
+                  for (const auto name : status.getHeld()) std::cout << ' ' << name.cStr();
+                  std::cout << '\n';
+                }
+                std::cout << std::flush;
               }
               return json;
             });

@@ -43,6 +43,26 @@ void fillStatus(schema::Status::Builder status, const ControlContext& context) {
     if (container.connected) connected.push_back(container.name);
   }
   setTexts(status.initConnected(static_cast<unsigned>(connected.size())), connected);
+  std::vector<std::string> stalled;
+  std::vector<std::string> held;
+  for (const auto& container : snapshot.containers) {
+    if (container.stalled) {
+      stalled.push_back(container.name + " (" + std::to_string(container.unacked) + " unacked, " +
+                        std::to_string(container.queue_depth) + " queued" +
+                        (container.connected ? "" : ", not connected") + ")");
+    }
+    if (container.held) held.push_back(container.name);
+  }
+  setTexts(status.initStalled(static_cast<unsigned>(stalled.size())), stalled);
+  setTexts(status.initHeld(static_cast<unsigned>(held.size())), held);
+  if (const auto* journal = context.loop.journal()) {
+    const auto stats = journal->stats();
+    status.setJournal(std::to_string(stats.events_appended) + " events appended, " +
+                      std::to_string(stats.segments) + " segments, " + std::to_string(stats.fsyncs) +
+                      " fsyncs, " + std::to_string(stats.errors) + " errors");
+  } else {
+    status.setJournal("off");
+  }
 }
 
 void fillStats(schema::Stats::Builder out, const ControlContext& context) {

@@ -77,8 +77,14 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
            "Events a selective adapter saw that no rule and no default took.");
   w.sample("unmatched_total", {}, snapshot.unmatched);
   w.family("backpressure_holds_total", "counter",
-           "Times a source's acks were held because a connected target's queue was long.");
+           "Times a source's acks were held because a lossless target's queue was long.");
   w.sample("backpressure_holds_total", {}, snapshot.backpressure_holds);
+  w.family("stalls_total", "counter",
+           "Times a lossless target was found stalled (nothing acked for router.stall_timeout_ms).");
+  w.sample("stalls_total", {}, snapshot.stalls);
+  w.family("journal_errors_total", "counter",
+           "Journal appends or syncs that failed; sources are held meanwhile.");
+  w.sample("journal_errors_total", {}, snapshot.journal_errors);
 
   w.family("drops_total", "counter", "Events dropped, by reason.");
   for (std::size_t i = 0; i < snapshot.drops.size(); ++i) {

@@ -31,6 +31,8 @@ std::string Snapshot::summary() const {
   out += drop_text.empty() ? " dropped=0" : " dropped:" + drop_text;
   if (backpressure_holds > 0) out += fmt::format(" backpressure_holds={}", backpressure_holds);
   if (handler_errors > 0) out += fmt::format(" handler_errors={}", handler_errors);
+  if (stalls > 0) out += fmt::format(" stalls={}", stalls);
+  if (journal_errors > 0) out += fmt::format(" journal_errors={}", journal_errors);
   return out;
 }
 

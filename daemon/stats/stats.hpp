@@ -54,6 +54,7 @@ struct ContainerSnapshot {
   std::size_t queue_depth = 0;
   std::size_t unacked = 0;  // events sent to it that it has not acked yet (the replay buffer)
   bool stalled = false;     // lossless work pending and no ack for router.stall_timeout_ms
+  bool held = false;        // its acks are held: a lossless target it feeds has a long queue
   ContainerCounters counters;
   std::optional<std::uint64_t> idle_ms;  // since the daemon last heard from it; none: never
 };

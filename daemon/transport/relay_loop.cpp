@@ -1219,6 +1219,7 @@ stats::Snapshot RelayLoop::snapshot() const {
     container.queue_depth = peer.queue.size();
     container.unacked = peer.tx_seq - peer.tx_acked;
     container.stalled = peer.stalled;
+    container.held = peer.ack_hold.has_value() || (peer.journal_cap.has_value() && journal_failed_);
     container.counters = peer.counters;
     container.idle_ms = idle;
     out.containers.push_back(std::move(container));

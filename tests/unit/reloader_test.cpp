@@ -119,6 +119,25 @@ BOOST_AUTO_TEST_CASE(a_listen_change_is_refused_and_the_table_stays) {
   BOOST_TEST(reloader.counts().rejected == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(a_journal_change_is_refused_and_a_delivery_policy_change_applies) {
+  TempDir dir;
+  Reloader reloader = startOn(dir, kFirst);
+  dir.write("evrouter.yaml", std::string("router:\n  journal: {path: ") + dir.path().string() +
+                                 "/journal}\n" + kFirst);
+  const auto refused = reloader.reload();
+  BOOST_TEST(!refused.ok);
+  BOOST_TEST(anyContains(refused.errors, "router.journal cannot change by a reload"));
+  // Delivery policies are part of the routing table: a reload changes them.
+  const std::string with_policy = std::string(kFirst) + "  delivery:\n    default: conflate\n";
+  dir.write("evrouter.yaml", with_policy);
+  const auto applied = reloader.reload();
+  BOOST_TEST_INFO((applied.errors.empty() ? std::string() : applied.errors.front()));
+  BOOST_TEST(applied.ok);
+  BOOST_TEST(applied.changed);
+  BOOST_REQUIRE(applied.table != nullptr);
+  BOOST_TEST(!applied.table->allLossless());
+}
+
 BOOST_AUTO_TEST_CASE(a_limit_change_is_refused_by_name) {
   TempDir dir;
   Reloader reloader = startOn(dir, kFirst);
