@@ -94,6 +94,26 @@ journalctl -u "$unit" --no-pager | grep -qi 'watchdog timeout' || fail "the jour
 step "  restarted: main pid $(prop MainPID) (was $pid), restarts $(prop NRestarts)"
 roundtrip data strategy 10 || fail "no events after the watchdog restart"
 
+step "the journal under the unit: events for an absent container survive a SIGKILL of evrouterd"
+cp "$config" /root/evrouter.yaml.nojournal
+sed -i 's|^router:|router:\n  journal: {path: /var/lib/evrouter/journal, fsync: batch}|' "$config"
+systemctl restart "$unit" || fail "restart with a journal"
+evrctl status | grep -q '^journal: 0 events' || fail "the journal is not on: $(evrctl status | grep journal)"
+# 50 BARs for strategy, which is not connected: queued and journaled, acked to the sender.
+runuser -u alice -- evrctl send --as data --type BAR --count 50 --set symbol=ACME --timeout 20 ||
+  fail "send to an absent container"
+step "  $(evrctl status | grep '^journal')"
+restarts=$(prop NRestarts)
+systemctl kill -s SIGKILL "$unit"
+await 30 bash -c "[ \"\$(systemctl show -p NRestarts --value $unit)\" -gt $restarts ] && [ \"\$(systemctl show -p ActiveState --value $unit)\" = active ]" ||
+  fail "not restarted after SIGKILL: $(prop ActiveState)/$(prop SubState)"
+journalctl -u "$unit" --no-pager | grep 'journal: .* events to send again' | tail -n 1 | sed 's/^/  journal: /'
+runuser -u alice -- evrctl recv --as strategy --count 50 --timeout 20 >/tmp/recv.out ||
+  fail "the 50 journaled events did not arrive after the restart ($(wc -l </tmp/recv.out) did)"
+step "  all 50 arrived after the restart; $(ls /var/lib/private/evrouter/journal | wc -l) segment file(s) in /var/lib/private/evrouter/journal"
+cp /root/evrouter.yaml.nojournal "$config"
+systemctl restart "$unit" || fail "restart without the journal"
+
 step "systemctl stop within TimeoutStopSec ($(prop TimeoutStopUSec)), exit status 0"
 start=$(ms)
 systemctl stop "$unit" || fail "systemctl stop"
