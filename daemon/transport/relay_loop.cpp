@@ -1100,9 +1100,9 @@ void RelayLoop::checkStall(PeerId id, Clock::time_point now) {
   const bool declared = id < container_of_peer_.size() && container_of_peer_[id] >= 0;
   // Lossless work pending: queued lossless events, or sent events not acked yet.
   const bool pending = declared && (peer.queue.losslessSize() > 0 || peer.tx_seq > peer.tx_acked);
-  if (!pending) {
-    peer.last_progress = now;
-    if (peer.stalled) {
+  if (!pending || peer.last_progress == Clock::time_point{}) {
+    peer.last_progress = now;  // idle, or first seen: the clock starts now
+    if (peer.stalled && !pending) {
       peer.stalled = false;
       spdlog::info("target '{}' is no longer stalled", peer.name);
     }

@@ -6,12 +6,14 @@
 #include <zmq_addon.hpp>
 
 #include <atomic>
+#include <cstring>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "evr/bus.hpp"
 #include "evr/envelope.hpp"
 #include "evr/frames.hpp"
 #include "evr/link_messages.hpp"
@@ -215,6 +217,46 @@ BOOST_AUTO_TEST_CASE(the_ack_timer_acks_a_quiet_link_when_the_clock_says_so) {
   const auto ack = t.receive();
   BOOST_TEST((ack.kind == MessageKind::Ack));
   BOOST_TEST(ack.ack == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_lossless_target_that_acks_nothing_is_reported_stalled_once) {
+  LoopOnFakeClock t;
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, sink]
+)");
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  t.loop.installTable(compiled.table);
+  t.join("src");
+  // A real event for sink, which never joins: queued, lossless work pending.
+  std::vector<evr::Event> events;
+  evr::Bus bus("src");
+  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
+  bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("X"));
+  const auto bytes = events.at(0).bytes();
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  t.send(MessageKind::Event, 1, &words, static_cast<std::uint8_t>(evr::EventType::BAR));
+  t.loop.turnForTest();
+  BOOST_TEST_REQUIRE(t.container("sink").has_value());
+  BOOST_TEST(t.container("sink")->queue_depth == 1u);
+
+  CapturedLog log;
+  // The timer tick of the turn that queued it saw the work first: its clock started then.
+  t.clock.advance(4750ms);  // 4.75 s after: not yet (router.stall_timeout_ms 5000)
+  t.loop.turnForTest();
+  BOOST_TEST(!t.container("sink")->stalled);
+  t.clock.advance(250ms);
+  t.loop.turnForTest();
+  BOOST_TEST(t.container("sink")->stalled);
+  t.clock.advance(2000ms);
+  t.loop.turnForTest();
+  BOOST_TEST(log.count("target 'sink' is stalled") == 1u);
+  BOOST_TEST(log.count("not connected") == 1u);
+  BOOST_TEST(t.loop.snapshot().stalls == 1u);
+  BOOST_TEST(t.container("src")->stalled == false);  // a source with nothing pending is not
 }
 
 BOOST_AUTO_TEST_CASE(periodic_tasks_run_on_the_fake_clock) {
