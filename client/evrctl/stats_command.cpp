@@ -48,14 +48,19 @@ Command addStatsCommand(CLI::App& parent) {
                           << ", unrouted " << stats.getUnrouted() << ", unmatched " << stats.getUnmatched()
                           << ", backpressure holds " << stats.getBackpressureHolds()
                           << ", drops " << json["drops"].dump() << "\n";
-                std::printf("%-24s %-5s %10s %10s %8s %s\n", "container", "conn", "in", "out", "queued", "drops (from / to)");
+                std::printf("%-24s %-5s %10s %10s %8s %8s %8s %s\n", "container", "conn", "in", "out", "queued",
+                            "unacked", "resent", "drops (from / to)");
                 for (const auto& c : containers) {
-                  std::printf("%-24s %-5s %10llu %10llu %8llu %s / %s\n", c["name"].get<std::string>().c_str(),
+                  std::printf("%-24s %-5s %10llu %10llu %8llu %8llu %8llu %s / %s%s\n", c["name"].get<std::string>().c_str(),
                               c["connected"].get<bool>() ? "yes" : "no",
                               static_cast<unsigned long long>(c["events_in"].get<std::uint64_t>()),
                               static_cast<unsigned long long>(c["events_out"].get<std::uint64_t>()),
                               static_cast<unsigned long long>(c["queue_depth"].get<std::uint64_t>()),
-                              c["drops_from"].dump().c_str(), c["drops_to"].dump().c_str());
+                              static_cast<unsigned long long>(c["unacked"].get<std::uint64_t>()),
+                              static_cast<unsigned long long>(c["redelivered"].get<std::uint64_t>() +
+                                                              c["replayed"].get<std::uint64_t>()),
+                              c["drops_from"].dump().c_str(), c["drops_to"].dump().c_str(),
+                              c["stalled"].get<bool>() ? "  STALLED" : "");
                 }
                 for (const auto& r : routes) {
                   std::printf("route %s -> %s: %llu\n", r["source"].get<std::string>().c_str(),
