@@ -86,12 +86,16 @@ class Deadline {
 // std::runtime_error naming it; ConnectionError (bad name) passes through.
 inline void connect(std::optional<Connection>& out, zmq::context_t& context, Bus& bus,
                     const std::string& container, const std::string& endpoint,
-                    const std::string& position_file = {}) {
+                    const std::string& position_file = {},
+                    PositionMode position_mode = PositionMode::AfterHandling) {
   const std::string resolved = endpoint.empty() ? defaultEndpoint() : endpoint;
   try {
     out.emplace(context, bus,
                 ConnectionOptions{
-                    .container = container, .endpoint = resolved, .position_file = position_file});
+                    .container = container,
+                    .endpoint = resolved,
+                    .position_file = position_file,
+                    .position_mode = position_mode});
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot connect to '" + resolved + "': " + e.what());
   }

@@ -36,6 +36,7 @@ struct RecvOptions {
   bool json = false;
   std::string endpoint;
   std::string position_file;
+  bool print_once = false;  // --at-most-once
 };
 
 // Blocks SIGINT and SIGTERM for the process while alive (threads started meanwhile inherit the
@@ -117,7 +118,8 @@ int runRecv(const RecvOptions& options) {
   zmq::context_t context;
   Bus bus(options.container);
   std::optional<Connection> link;
-  connect(link, context, bus, options.container, options.endpoint, options.position_file);
+  connect(link, context, bus, options.container, options.endpoint, options.position_file,
+          options.print_once ? PositionMode::BeforeHandling : PositionMode::AfterHandling);
   Connection& connection = *link;
 
   // An event is acked once this handler has returned, so what it does not print must stay
@@ -163,6 +165,10 @@ Command addRecvCommand(CLI::App& parent) {
   app->add_option("--position-file", options->position_file,
                   "Keep the last handled event of each source in this file, so that a restarted "
                   "recv prints nothing it printed before a crash");
+  app->add_flag("--at-most-once", options->print_once,
+               "With --position-file: after a crash, never print an event again, even the one "
+               "being printed when the process died (it is named in a warning instead)")
+      ->needs(app->get_option("--position-file"));
   app->footer(std::string(kExitCodeHelp) +
               " With --count, SIGINT before the count also exits 2.");
   return Command{app, [options] { return runRecv(*options); }};

@@ -150,6 +150,7 @@ void Bus::dispatchQueued() {
         if (event.origin() == Origin::Router && bus.handled_) bus.handled_(event);
       }
     } handled{*this, event};
+    if (origin == Origin::Router && starting_) starting_(event);
     const std::size_t count = subscriptions_.size();
     for (std::size_t i = 0; i < count; ++i) {
       const auto& subscription = subscriptions_[i];

@@ -95,8 +95,18 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
   }
 
   if (!options_.position_file.empty()) {
-    positions_.openFile(options_.position_file, options_.position_sync,
-                        options_.position_sync_interval);
+    const auto interrupted = positions_.openFile(options_.position_file, options_.position_sync,
+                                                 options_.position_sync_interval,
+                                                 options_.position_mode);
+    for (const auto& event : interrupted) {
+      ++stats_.interrupted;
+      spdlog::warn("evr[{}]: the handlers of event {} seq {} (instance {:016x}) were cut short by the "
+                   "last process's end; {}",
+                   options_.container, event.source, event.seq, event.instance,
+                   options_.position_mode == PositionMode::BeforeHandling
+                       ? "it is not handed to them again (position_mode: before handling)"
+                       : "it comes again");
+    }
     spdlog::info("evr[{}]: position file {}: {} source instances handled before", options_.container,
                  options_.position_file, positions_.size());
   }
@@ -104,6 +114,11 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
   bus_.setSourceInstance(client_instance_);
   bus_.claimOwnership();
   bus_.setHandledHook([this](const Event& event) { onHandled(event); });
+  if (positions_.hasFile()) {
+    bus_.setStartingHook([this](const Event& event) {
+      positions_.starting(event.source(), event.sourceInstance(), event.seq());
+    });
+  }
   bus_.setExporter([this](const Event& event) { onExport(event); },
                    [this]() {
                      if (corked_ == 0) sendUnsent();
@@ -132,6 +147,7 @@ Connection::~Connection() {
   bus_.setExporter({});
   bus_.setWakeup({});
   bus_.setHandledHook({});
+  bus_.setStartingHook({});
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
   if (wake_fd_ >= 0) ::close(wake_fd_);
 }

@@ -28,6 +28,7 @@ constexpr std::size_t kInstanceAt = 0;
 constexpr std::size_t kSeqAt = 8;
 constexpr std::size_t kNameLengthAt = 16;
 constexpr std::size_t kNameAt = 24;
+constexpr std::size_t kStartedAt = 152;
 
 template <typename T>
 T load(const std::byte* at) {
@@ -59,8 +60,9 @@ SourcePositions::~SourcePositions() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void SourcePositions::openFile(const std::string& path, PositionSync sync,
-                               std::chrono::milliseconds interval) {
+std::vector<InterruptedEvent> SourcePositions::openFile(const std::string& path, PositionSync sync,
+                                                       std::chrono::milliseconds interval,
+                                                       PositionMode mode) {
   if (fd_ >= 0) throw fileError(path, "a position file is open already (" + path_ + ")");
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw fileError(path, "cannot open: " + systemError());
@@ -113,6 +115,7 @@ void SourcePositions::openFile(const std::string& path, PositionSync sync,
   }
   // Read every slot before taking any: a damaged one makes the whole file suspect.
   std::vector<std::pair<std::string, Entry>> found;
+  std::vector<InterruptedEvent> interrupted;
   for (std::uint32_t slot = 0; slot < used; ++slot) {
     const std::byte* at = base + kHeaderBytes + std::size_t{slot} * kSlotBytes;
     const auto length = load<std::uint32_t>(at + kNameLengthAt);
@@ -125,7 +128,12 @@ void SourcePositions::openFile(const std::string& path, PositionSync sync,
     entry.instance = load<std::uint64_t>(at + kInstanceAt);
     entry.taken = load<std::uint64_t>(at + kSeqAt);
     entry.slot = slot;
-    found.emplace_back(std::string(reinterpret_cast<const char*>(at + kNameAt), length), entry);
+    std::string name(reinterpret_cast<const char*>(at + kNameAt), length);
+    if (const auto started = load<std::uint64_t>(at + kStartedAt); started > entry.taken) {
+      interrupted.push_back({name, entry.instance, started});
+      if (mode == PositionMode::BeforeHandling) entry.taken = started;
+    }
+    found.emplace_back(std::move(name), entry);
   }
   path_ = path;
   fd_ = fd;
@@ -144,6 +152,7 @@ void SourcePositions::openFile(const std::string& path, PositionSync sync,
     instances.push_back(entry);
     if (instances.size() > kInstancesPerSource) instances.erase(instances.begin());
   }
+  return interrupted;
 }
 
 SourcePositions::Entry* SourcePositions::find(std::string_view source, std::uint64_t instance) {
@@ -206,6 +215,14 @@ bool SourcePositions::addSlot(std::string_view source, Entry& entry) noexcept {
   store<std::uint32_t>(base_ + kUsedAt, used + 1);  // the slot counts only once it is whole
   entry.slot = used;
   return true;
+}
+
+void SourcePositions::starting(std::string_view source, std::uint64_t instance,
+                               std::uint64_t seq) noexcept {
+  if (fd_ < 0 || instance == 0) return;
+  Entry* entry = find(source, instance);
+  if (entry == nullptr || (entry->slot < 0 && !addSlot(source, *entry))) return;
+  store<std::uint64_t>(slotAt(entry->slot) + kStartedAt, seq);
 }
 
 void SourcePositions::handled(std::string_view source, std::uint64_t instance,

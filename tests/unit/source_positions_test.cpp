@@ -63,6 +63,35 @@ BOOST_AUTO_TEST_CASE(handled_positions_survive_in_the_file_and_only_handled_ones
   BOOST_TEST(!again.takeOrDuplicate("risk", 9, 5));
 }
 
+BOOST_AUTO_TEST_CASE(an_event_whose_handlers_were_cut_short_is_named_and_the_mode_decides) {
+  evr::test::TempDir dir;
+  const std::string path = (dir.path() / "positions").string();
+  {
+    SourcePositions positions;
+    positions.openFile(path);
+    for (std::uint64_t seq = 1; seq <= 3; ++seq) BOOST_TEST(!positions.takeOrDuplicate("feed", 7, seq));
+    positions.starting("feed", 7, 1);
+    positions.handled("feed", 7, 1);
+    positions.starting("feed", 7, 2);  // the process dies in 2's handler; 3 never started
+  }
+  {
+    SourcePositions after;  // at-least-once: 2 comes again
+    const auto interrupted = after.openFile(path, evr::PositionSync::None, std::chrono::milliseconds(100),
+                                            evr::PositionMode::AfterHandling);
+    BOOST_REQUIRE_EQUAL(interrupted.size(), 1u);
+    BOOST_TEST(interrupted[0].source == "feed");
+    BOOST_TEST(interrupted[0].seq == 2u);
+    BOOST_TEST(after.takeOrDuplicate("feed", 7, 1));
+    BOOST_TEST(!after.takeOrDuplicate("feed", 7, 2));
+  }
+  SourcePositions before;  // never twice: 2 counts as handled, 3 still comes
+  const auto interrupted = before.openFile(path, evr::PositionSync::None, std::chrono::milliseconds(100),
+                                           evr::PositionMode::BeforeHandling);
+  BOOST_TEST(interrupted.size() == 1u);
+  BOOST_TEST(before.takeOrDuplicate("feed", 7, 2));
+  BOOST_TEST(!before.takeOrDuplicate("feed", 7, 3));
+}
+
 BOOST_AUTO_TEST_CASE(the_file_grows_past_its_first_size) {
   evr::test::TempDir dir;
   const std::string path = (dir.path() / "positions").string();

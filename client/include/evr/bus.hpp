@@ -84,6 +84,8 @@ class Bus {
   // Runs after every handler has seen an event delivered from the router (also when one threw),
   // in delivery order: Connection acks an event only then (at-least-once across a crash).
   void setHandledHook(std::function<void(const Event&)> handled) { handled_ = std::move(handled); }
+  // Runs just before the first handler sees an event delivered from the router.
+  void setStartingHook(std::function<void(const Event&)> starting) { starting_ = std::move(starting); }
 
  private:
   struct Subscription {
@@ -118,6 +120,7 @@ class Bus {
   bool exported_ = false;  // this dispatch round exported an event
   std::function<void()> wakeup_;
   std::function<void(const Event&)> handled_;
+  std::function<void(const Event&)> starting_;
   std::uint64_t source_instance_ = 0;
 
   std::mutex inbox_mutex_;

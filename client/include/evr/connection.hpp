@@ -47,6 +47,7 @@ struct ConnectionOptions {
   // after a crash at most the events handled since the last ack come again (docs/delivery.md).
   std::string position_file{};
   PositionSync position_sync = PositionSync::Batch;  // when the file is forced to disk
+  PositionMode position_mode = PositionMode::AfterHandling;  // an interrupted handler's event
   std::chrono::milliseconds position_sync_interval{100};  // with PositionSync::Interval
 };
 
@@ -68,6 +69,7 @@ struct ConnectionStats {
   std::uint64_t acked = 0;            // highest seq the daemon acked
   std::uint64_t received = 0;         // events from the router dispatched
   std::uint64_t duplicates = 0;       // events from the router dropped: handled already
+  std::uint64_t interrupted = 0;      // events whose handlers the last process's crash cut short
   std::uint64_t malformed = 0;        // events from the router dropped as unreadable
   std::uint64_t joins = 0;            // WELCOMEs (1 + rejoins)
   std::uint64_t errors = 0;           // ERROR messages from the daemon

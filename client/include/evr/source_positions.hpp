@@ -14,7 +14,8 @@
 // File layout (native byte order: the file belongs to one machine):
 //   header, 64 bytes: "EVRPOS01", u32 slot size (160), u32 capacity, u32 slots in use, zeros
 //   slot, 160 bytes: u64 source instance, u64 handled source seq, u32 name length, u32 0,
-//                    name (up to 128 bytes, zero padded)
+//                    name (up to 128 bytes, zero padded), u64 source seq whose handlers started
+//                    last (at offset 152)
 // A slot is filled before the count of slots in use moves past it, so a crash while adding one
 // leaves it unused. Slots are never removed: one per source process the container has heard
 // from (160 bytes each).
@@ -36,6 +37,22 @@ namespace evr {
 // writes back when it likes; a process crash still loses nothing, a machine crash may).
 enum class PositionSync { Batch, Interval, None };
 
+// Which position a restarted process takes as handled when its handlers were interrupted by the
+// crash (an event whose handlers started and did not finish):
+//   AfterHandling (default): it was not handled; it comes again. At-least-once: no event is lost,
+//     the interrupted one may act twice.
+//   BeforeHandling: it was handled; it does not come again. No event acts twice; the interrupted
+//     one may not have finished (logged by name at start, counted `interrupted`). For containers
+//     that must never act twice (execution) and reconcile on start instead.
+enum class PositionMode { AfterHandling, BeforeHandling };
+
+// An event whose handlers had started and not finished when the process died.
+struct InterruptedEvent {
+  std::string source;
+  std::uint64_t instance = 0;
+  std::uint64_t seq = 0;
+};
+
 class SourcePositions {
  public:
   SourcePositions() = default;  // in memory only
@@ -45,13 +62,18 @@ class SourcePositions {
 
   // Opens the position file at `path` (created when missing) and takes its positions as handled.
   // Throws std::runtime_error naming the path and the reason (unreadable, not a position file).
-  void openFile(const std::string& path, PositionSync sync = PositionSync::Batch,
-                std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+  // Returns the events whose handlers were interrupted by the last process's death.
+  std::vector<InterruptedEvent> openFile(
+      const std::string& path, PositionSync sync = PositionSync::Batch,
+      std::chrono::milliseconds interval = std::chrono::milliseconds(100),
+      PositionMode mode = PositionMode::AfterHandling);
 
   // False, after recording it as taken, for an event not seen before; true for a duplicate: its
   // source instance sent a seq at least this high already. Instance 0 (an event not published
   // through a connection) is never a duplicate.
   bool takeOrDuplicate(std::string_view source, std::uint64_t instance, std::uint64_t seq);
+  // Handlers are about to run for this event (no-op without a file).
+  void starting(std::string_view source, std::uint64_t instance, std::uint64_t seq) noexcept;
   // Handlers have run for this event: the file's position moves (no-op without a file).
   // Never throws (it runs while a handler's exception may be unwinding).
   void handled(std::string_view source, std::uint64_t instance, std::uint64_t seq) noexcept;
