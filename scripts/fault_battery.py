@@ -93,9 +93,9 @@ def policy_delivery(policy):
 class Consumer:
     """One consumer name; each (re)start is a new incarnation with its own output file."""
 
-    def __init__(self, bed, name, position_file=None):
-        self.bed, self.name, self.position_file = bed, name, position_file
-        self.outputs, self.proc = [], None
+    def __init__(self, bed, name, position_file=None, once=False):
+        self.bed, self.name, self.position_file, self.once = bed, name, position_file, once
+        self.outputs, self.errors, self.proc = [], [], None
 
     def start(self):
         out = os.path.join(self.bed.dir, f"recv.{self.name}.{len(self.outputs)}.jsonl")
@@ -103,7 +103,19 @@ class Consumer:
         args = ["recv", "--as", self.name, "--json", "--timeout", "0"]
         if self.position_file:
             args += ["--position-file", self.position_file]
-        self.proc = self.bed.spawn(args, stdout=open(out, "w"))
+        if self.once:
+            args += ["--at-most-once"]
+        err = os.path.join(self.bed.dir, f"recv.{self.name}.{len(self.outputs) - 1}.err")
+        self.errors.append(err)
+        self.proc = self.bed.spawn(args, stdout=open(out, "w"), stderr=open(err, "w"))
+
+    def interrupted(self):
+        """Events a restarted --at-most-once consumer named as cut short and did not print."""
+        total = 0
+        for err in self.errors:
+            with open(err, errors="replace") as f:
+                total += sum(1 for line in f if "not handed to them again" in line)
+        return total
 
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
@@ -293,12 +305,13 @@ def require_sent(result, s, count):
 
 # --- faults -------------------------------------------------------------------------------------
 
-def consumer_kills(bed, opts, rng, delays, position_file=False):
+def consumer_kills(bed, opts, rng, delays, position_file=False, once=False):
     """SIGKILLs of the consumer at random points of one stream, the i-th restarted after
-    delays[i] s (0: at once)."""
+    delays[i] s (0: at once). `once`: --at-most-once, whose restarts name (in a warning) the event
+    a kill cut short instead of printing it again: those count as accounted for, not silent."""
     result = Result()
     bed.start_daemon()
-    consumer = Consumer(bed, "dst", os.path.join(bed.dir, "dst.position") if position_file else None)
+    consumer = Consumer(bed, "dst", os.path.join(bed.dir, "dst.position") if position_file else None, once)
     consumer.start()
     s = sender(bed, opts.count, opts.rate)
     points = sorted(rng.uniform(0.05, 0.95) for _ in delays)
@@ -311,8 +324,11 @@ def consumer_kills(bed, opts, rng, delays, position_file=False):
             time.sleep(delay)  # pacing: the consumer stays away this long
         consumer.start()
     bed.settle([consumer], opts.count, [s])
-    result.add(require_sent(result, s, opts.count), consumer, bed.final_drops("dst"))
+    named = consumer.interrupted() if once else 0
+    result.add(require_sent(result, s, opts.count), consumer, bed.final_drops("dst") + named)
     result.runs = len(delays)
+    if once:
+        result.notes.append(f"{named} events named as cut short by a kill (not printed again)")
     # Where the loss is: evrouterd counts an event out once written to a connection.
     written = bed.container("dst").get("events_out", 0)
     result.notes.append(f"evrouterd wrote {written:,} events to dst's connections; "
@@ -484,6 +500,9 @@ class Battery:
         yield ("consumer SIGKILL with --position-file (half at once, half after 1 s)", "position",
                pipeline_config(), None if pf else NA,
                lambda b: consumer_kills(b, self.opts, self.rng, [0.0, 1.0] * (kills // 2), True), True)
+        yield ("consumer SIGKILL with --position-file --at-most-once", "once",
+               pipeline_config(), None if pf else NA,
+               lambda b: consumer_kills(b, self.opts, self.rng, [0.0, 1.0] * (kills // 2), True, True), True)
         journal = pipeline_config(router_extra=journal_router("@JOURNAL@"))
         yield ("evrouterd SIGKILL, journal on", "daemon", journal, None if self.config_ok(journal) else NA,
                lambda b: daemon_kills(b, self.opts, self.rng, 2 if q else 10), True)
@@ -551,6 +570,8 @@ class Battery:
                 bad.append(f"{name}: {r.same:,} duplicates within one consumer process")
             # A position is stored when the handler returns: a kill between the handler's effect
             # (the printed line) and that store hands the one event again. At most one per kill.
+            if kind == "once" and r.across:
+                bad.append(f"{name}: {r.across:,} duplicates across crashes with --at-most-once")
             if kind == "position" and r.across > r.runs:
                 bad.append(f"{name}: {r.across:,} duplicates across {r.runs} crashes despite its "
                            "position file (at most one per crash is the bound)")
