@@ -1,5 +1,9 @@
 #include "driver.hpp"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,18 +20,20 @@ nlohmann::json settingsJson(const DriverOptions& options) {
           {"latency_seconds", options.latency_seconds},
           {"latency_warmup_seconds", options.latency_warmup_seconds},
           {"smoke", options.smoke},
+          {"only", options.only},
+          {"patterns", options.patterns},
           {"evrouterd", options.routers.evrouterd},
           {"bare_relay", options.routers.bare_relay},
           {"nats_server", options.routers.nats_server},
           {"evrouterd_queue_limit", options.routers.evrouterd_queue_limit}};
 }
 
-bool selected(const DriverOptions& options, System system) {
-  if (options.only.empty()) return true;
-  for (const auto& name : options.only) {
-    if (parseSystem(name) == system) return true;
-  }
-  return false;
+bool listed(const std::vector<std::string>& names, const std::string& name) {
+  return names.empty() || std::find(names.begin(), names.end(), name) != names.end();
+}
+
+bool selected(const DriverOptions& options, const Scenario& scenario) {
+  return listed(options.only, scenario.systemLabel()) && listed(options.patterns, std::string(patternName(scenario.pattern)));
 }
 
 Row runScenario(const Scenario& scenario, const DriverOptions& options, const std::string& label) {
@@ -73,9 +79,16 @@ DriverOptions smokeSized(DriverOptions options) {
 }
 
 int runBenchmark(const DriverOptions& options) {
+  const auto labels = systemLabels();
   for (const auto& name : options.only) {
-    if (!parseSystem(name)) {
-      std::cerr << "--only: unknown system '" << name << "' (direct, bare-relay, evrouterd, nats-server)\n";
+    if (std::find(labels.begin(), labels.end(), name) == labels.end()) {
+      std::cerr << "--only: unknown system '" << name << "' (" << fmt::format("{}", fmt::join(labels, ", ")) << ")\n";
+      return 1;
+    }
+  }
+  for (const auto& name : options.patterns) {
+    if (name != patternName(Pattern::Pipeline) && name != patternName(Pattern::Broadcast) && name != patternName(Pattern::Selective)) {
+      std::cerr << "--patterns: unknown pattern '" << name << "' (pipeline, broadcast, selective)\n";
       return 1;
     }
   }
@@ -85,12 +98,12 @@ int runBenchmark(const DriverOptions& options) {
   }
   std::vector<Scenario> scenarios;
   for (auto& scenario : benchmarkScenarios()) {
-    if (selected(options, scenario.system)) scenarios.push_back(std::move(scenario));
+    if (selected(options, scenario)) scenarios.push_back(std::move(scenario));
   }
   std::vector<Row> rows;
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     const auto label = "[" + std::to_string(i + 1) + "/" + std::to_string(scenarios.size()) + "] " +
-                       std::string(systemName(scenarios[i].system)) + " " + std::string(patternName(scenarios[i].pattern));
+                       scenarios[i].systemLabel() + " " + std::string(patternName(scenarios[i].pattern));
     rows.push_back(runScenario(scenarios[i], options, label));
   }
 

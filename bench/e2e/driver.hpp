@@ -18,7 +18,8 @@ struct DriverOptions {
   double latency_rate = 20000;
   double latency_seconds = 2;
   double latency_warmup_seconds = 0.25;
-  std::vector<std::string> only;  // system names; empty: all
+  std::vector<std::string> only;      // system names (Scenario::systemLabel()); empty: all
+  std::vector<std::string> patterns;  // pattern names; empty: all
   bool smoke = false;             // CI: small and short; proves the harness runs, measures nothing
   std::string out;
   RouterOptions routers;

@@ -5,8 +5,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "driver.hpp"
 #include "roles.hpp"
@@ -14,18 +17,31 @@
 
 namespace {
 
+std::vector<std::string> commaSeparated(const std::string& list) {
+  std::vector<std::string> items;
+  for (std::size_t start = 0; start < list.size();) {
+    const auto comma = std::min(list.find(',', start), list.size());
+    if (comma > start) items.push_back(list.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
 int driverMain(int argc, char** argv) {
   CLI::App app{"evr_e2e_bench: events through direct ZeroMQ, the bare relay, evrouterd and nats-server, side by side"};
   evr::bench::DriverOptions options;
   options.routers = evr::bench::defaultRouterOptions();
   options.out = std::string(EVR_BENCH_RESULTS_DIR) + "/latest.json";
-  std::string only;
+  std::string only, patterns;
   app.add_option("--runs", options.runs, "throughput runs per scenario (the table shows their median, min, max)")->capture_default_str();
   app.add_option("--events", options.events, "events per throughput run")->capture_default_str();
   app.add_option("--latency-rate", options.latency_rate, "offered load of the latency run, events/s")->capture_default_str();
   app.add_option("--latency-seconds", options.latency_seconds, "length of the latency run (after the warm-up)")->capture_default_str();
   app.add_option("--latency-warmup", options.latency_warmup_seconds, "warm-up before the latency samples, seconds")->capture_default_str();
-  app.add_option("--only", only, "systems to run, comma-separated: direct,bare-relay,evrouterd,nats-server");
+  std::string systems;
+  for (const auto& label : evr::bench::systemLabels()) systems += (systems.empty() ? "" : ",") + label;
+  app.add_option("--only", only, "systems to run, comma-separated: " + systems);
+  app.add_option("--patterns", patterns, "patterns to run, comma-separated: pipeline,broadcast,selective");
   app.add_flag("--smoke", options.smoke, "a few seconds in all (CI): 1 run of 20,000 events, a 0.25 s latency run");
   app.add_option("--out", options.out, "results file (JSON)")->capture_default_str();
   app.add_option("--evrouterd", options.routers.evrouterd, "evrouterd binary")->capture_default_str();
@@ -37,11 +53,8 @@ int driverMain(int argc, char** argv) {
   app.add_option("--timeout", options.timeout_s, "per-process limit of one run, seconds")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  for (std::size_t start = 0; start < only.size();) {
-    const auto comma = std::min(only.find(',', start), only.size());
-    if (comma > start) options.only.push_back(only.substr(start, comma - start));
-    start = comma + 1;
-  }
+  options.only = commaSeparated(only);
+  options.patterns = commaSeparated(patterns);
   if (options.smoke) options = evr::bench::smokeSized(std::move(options));
   try {
     return evr::bench::runBenchmark(options);

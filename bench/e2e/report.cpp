@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 
 #include "payload.hpp"
@@ -110,12 +111,21 @@ nlohmann::json runJson(const RunResult& run, std::string_view kind) {
   return json;
 }
 
+// evrouterd's router.journal as the generated config has it; null: no journal.
+nlohmann::json journalJson(const Scenario& scenario) {
+  if (!scenario.journal) return nullptr;
+  nlohmann::json json{{"fsync", fsyncName(*scenario.journal)}};
+  if (*scenario.journal == JournalFsync::Interval) json["interval_ms"] = kJournalIntervalMs;
+  return json;
+}
+
 nlohmann::json rowJson(const Row& row) {
-  nlohmann::json json{{"system", systemName(row.scenario.system)},
+  nlohmann::json json{{"system", row.scenario.systemLabel()},
                       {"pattern", patternName(row.scenario.pattern)},
                       {"note", row.scenario.note},
                       {"consumers", row.scenario.consumers.size()},
                       {"status", row.status}};
+  if (row.scenario.system == System::Evrouterd) json["journal"] = journalJson(row.scenario);
   if (!row.ok()) return json;
   const Summary summary = summarize(row);
   json["throughput_events_per_s"] = {{"median", summary.throughput.median},
@@ -135,28 +145,44 @@ nlohmann::json rowJson(const Row& row) {
   return json;
 }
 
-const Row* find(const std::vector<Row>& rows, System system, Pattern pattern) {
+const Row* find(const std::vector<Row>& rows, const std::string& system_label, Pattern pattern) {
   for (const auto& row : rows) {
-    if (row.scenario.system == system && row.scenario.pattern == pattern && row.ok()) return &row;
+    if (row.scenario.systemLabel() == system_label && row.scenario.pattern == pattern && row.ok()) return &row;
   }
   return nullptr;
 }
 
-// evrouterd / other, per pattern, where both ran: {"pipeline": {"evrouterd/nats-server": {...}}}.
+// mine / theirs; CPU only where the router's was measured for both (not "direct").
+nlohmann::json ratio(const Summary& mine, const Summary& theirs) {
+  nlohmann::json json{{"throughput", theirs.throughput.median > 0 ? mine.throughput.median / theirs.throughput.median : 0},
+                      {"p99", theirs.p99_us > 0 ? mine.p99_us / theirs.p99_us : 0},
+                      {"cpu_ns_per_event", nullptr}};
+  if (mine.cpu_ns_per_event && theirs.cpu_ns_per_event && *theirs.cpu_ns_per_event > 0) {
+    json["cpu_ns_per_event"] = *mine.cpu_ns_per_event / *theirs.cpu_ns_per_event;
+  }
+  return json;
+}
+
+// Per pattern, where both rows ran: evrouterd / bare relay and evrouterd / nats-server (the issue's
+// targets), and each journal variant / evrouterd without the journal (what the guarantee costs):
+// {"pipeline": {"evrouterd/nats-server": {...}, "evrouterd+journal-batch/evrouterd": {...}}}.
 nlohmann::json ratios(const std::vector<Row>& rows) {
   nlohmann::json json = nlohmann::json::object();
+  const std::string evrouterd(systemName(System::Evrouterd));
   for (const Pattern pattern : {Pattern::Pipeline, Pattern::Broadcast, Pattern::Selective}) {
-    const Row* ours = find(rows, System::Evrouterd, pattern);
+    const Row* ours = find(rows, evrouterd, pattern);
     if (ours == nullptr) continue;
     const Summary mine = summarize(*ours);
+    const std::string pattern_key(patternName(pattern));
     for (const System other : {System::BareRelay, System::Nats}) {
-      const Row* theirs = find(rows, other, pattern);
+      const std::string other_label(systemName(other));
+      const Row* theirs = find(rows, other_label, pattern);
       if (theirs == nullptr) continue;
-      const Summary them = summarize(*theirs);
-      const std::string key = "evrouterd/" + std::string(systemName(other));
-      json[std::string(patternName(pattern))][key] = {
-          {"throughput", them.throughput.median > 0 ? mine.throughput.median / them.throughput.median : 0},
-          {"p99", them.p99_us > 0 ? mine.p99_us / them.p99_us : 0}};
+      json[pattern_key][evrouterd + "/" + other_label] = ratio(mine, summarize(*theirs));
+    }
+    for (const auto& row : rows) {
+      if (row.scenario.system != System::Evrouterd || !row.scenario.journal || row.scenario.pattern != pattern || !row.ok()) continue;
+      json[pattern_key][row.scenario.systemLabel() + "/" + evrouterd] = ratio(summarize(row), mine);
     }
   }
   return json;
@@ -171,21 +197,23 @@ std::uint64_t Row::total(std::uint64_t RunResult::*count) const {
 }
 
 void printTable(std::ostream& out, const std::vector<Row>& rows) {
-  const auto line = fmt::format("{:<12} {:<10} {:>3}  {:>31}  {:>8} {:>8} {:>8}  {:>9} {:>8}  {}\n", "system",
+  std::size_t width = 12;  // of the system column: the longest label, e.g. "evrouterd+journal-interval"
+  for (const auto& row : rows) width = std::max(width, row.scenario.systemLabel().size());
+  const auto line = fmt::format("{:<{}} {:<10} {:>3}  {:>31}  {:>8} {:>8} {:>8}  {:>9} {:>8}  {}\n", "system", width,
                                 "pattern", "n", "delivered events/s med [min..max]", "p50 us", "p99 us",
                                 "p99.9 us", "CPU ns/ev", "RSS MiB", "lost");
   out << line << std::string(line.size() - 1, '-') << '\n';
   for (const auto& row : rows) {
-    const auto system = systemName(row.scenario.system);
+    const auto system = row.scenario.systemLabel();
     const auto pattern = patternName(row.scenario.pattern);
     if (!row.ok()) {
       const auto first_line = row.status.substr(0, row.status.find('\n'));
-      out << fmt::format("{:<12} {:<10} {:>3}  {}\n", system, pattern, row.scenario.consumers.size(), first_line);
+      out << fmt::format("{:<{}} {:<10} {:>3}  {}\n", system, width, pattern, row.scenario.consumers.size(), first_line);
       continue;
     }
     const Summary s = summarize(row);
     const auto throughput = fmt::format("{:.0f} [{:.0f}..{:.0f}]", s.throughput.median, s.throughput.min, s.throughput.max);
-    out << fmt::format("{:<12} {:<10} {:>3}  {:>31}  {:>8.1f} {:>8.1f} {:>8.1f}  {:>9} {:>8}  {}\n", system, pattern,
+    out << fmt::format("{:<{}} {:<10} {:>3}  {:>31}  {:>8.1f} {:>8.1f} {:>8.1f}  {:>9} {:>8}  {}\n", system, width, pattern,
                        row.scenario.consumers.size(), throughput, s.p50_us, s.p99_us, s.p999_us,
                        optional(s.cpu_ns_per_event, "{:.0f}"), optional(s.peak_rss_mib, "{:.1f}"),
                        lossText(row));
@@ -193,7 +221,7 @@ void printTable(std::ostream& out, const std::vector<Row>& rows) {
   for (const auto& row : rows) {
     for (const RunResult* run : allRuns(row)) {
       for (const auto& said : run->router_says) {
-        out << fmt::format("  {} {} lost events; the router says: {}\n", systemName(row.scenario.system),
+        out << fmt::format("  {} {} lost events; the router says: {}\n", row.scenario.systemLabel(),
                            patternName(row.scenario.pattern), said);
       }
     }
@@ -201,15 +229,17 @@ void printTable(std::ostream& out, const std::vector<Row>& rows) {
   out << '\n';
   for (const auto note : kMethod) out << note << '\n';
   for (const auto& row : rows) {
-    out << fmt::format("  {} {}: {}\n", systemName(row.scenario.system), patternName(row.scenario.pattern), row.scenario.note);
+    out << fmt::format("  {} {}: {}\n", row.scenario.systemLabel(), patternName(row.scenario.pattern), row.scenario.note);
   }
   const auto ratio_json = ratios(rows);
   if (!ratio_json.empty()) {
-    out << "\nRatios (evrouterd / other, same pattern):\n";
+    out << "\nRatios (same pattern, medians):\n";
     for (const auto& [pattern, pairs] : ratio_json.items()) {
       for (const auto& [pair, values] : pairs.items()) {
-        out << fmt::format("  {:<10} {:<24} throughput {:.2f}x  p99 {:.2f}x\n", pattern, pair,
-                           values.at("throughput").get<double>(), values.at("p99").get<double>());
+        const auto& cpu = values.at("cpu_ns_per_event");
+        out << fmt::format("  {:<10} {:<38} throughput {:.2f}x  p99 {:.2f}x  CPU ns/ev {}\n", pattern, pair,
+                           values.at("throughput").get<double>(), values.at("p99").get<double>(),
+                           cpu.is_null() ? "n/a" : fmt::format("{:.2f}x", cpu.get<double>()));
       }
     }
   }

@@ -1,7 +1,7 @@
 // The benchmark's results: one Row per scenario (its runs, or why it did not run), printed as a
 // table and written as JSON with the machine, the settings, every run's raw numbers and the
 // ratios the targets are stated in (evrouterd / bare relay and evrouterd / nats-server,
-// per pattern, for throughput and p99 latency).
+// per pattern, for throughput and p99 latency), plus each journal variant / evrouterd without it.
 
 #pragma once
 

@@ -1,4 +1,5 @@
-// The router of one run: evrouterd with a config generated for the scenario's pattern, the bare
+// The router of one run: evrouterd with a config generated for the scenario's pattern (and its
+// journal, if the scenario has one), the bare
 // relay with the equivalent fixed forwarding table, or nats-server on a random loopback port.
 // Each is started fresh for every run (so runs are independent and peak RSS belongs to one
 // pattern), is ready when start() returns, and is stopped by stop() or, on any failure, killed by
@@ -36,8 +37,9 @@ RouterOptions defaultRouterOptions();
 // Empty when `system` can run here; otherwise why not, e.g. "not installed: nats-server".
 std::string unavailableReason(System system, const RouterOptions& routers);
 
-// The evrouterd config of a scenario.
-std::string evrouterdConfig(const Scenario& scenario, std::uint64_t queue_limit);
+// The evrouterd config of a scenario. With scenario.journal, router.journal is on with its fsync
+// mode and its segments in `journal_dir` (the run's temp dir has it, so it goes with the run).
+std::string evrouterdConfig(const Scenario& scenario, std::uint64_t queue_limit, const std::string& journal_dir);
 
 class Router {
  public:

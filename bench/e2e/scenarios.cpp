@@ -1,5 +1,6 @@
 #include "scenarios.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "payload.hpp"
@@ -18,7 +19,9 @@ std::vector<ConsumerPlan> consumers(std::size_t count, bool one_route_key_each) 
   return plans;
 }
 
-Scenario pipeline(System system, std::string note) { return {system, Pattern::Pipeline, std::move(note), consumers(1, false)}; }
+Scenario pipeline(System system, std::string note, std::optional<JournalFsync> journal = std::nullopt) {
+  return {system, Pattern::Pipeline, std::move(note), consumers(1, false), journal};
+}
 Scenario broadcast(System system, std::string note) { return {system, Pattern::Broadcast, std::move(note), consumers(3, false)}; }
 Scenario selective(System system, std::string note) {
   return {system, Pattern::Selective, std::move(note), consumers(kRouteKeys, true)};
@@ -37,11 +40,19 @@ std::string_view patternName(Pattern pattern) {
   return "?";
 }
 
-std::optional<System> parseSystem(std::string_view name) {
-  for (std::size_t i = 0; i < kSystemNames.size(); ++i) {
-    if (kSystemNames[i] == name) return static_cast<System>(i);
+std::string_view fsyncName(JournalFsync fsync) {
+  switch (fsync) {
+    case JournalFsync::None: return "none";
+    case JournalFsync::Interval: return "interval";
+    case JournalFsync::Batch: return "batch";
   }
-  return std::nullopt;
+  return "?";
+}
+
+std::string Scenario::systemLabel() const {
+  std::string label(systemName(system));
+  if (journal) label += "+journal-" + std::string(fsyncName(*journal));
+  return label;
 }
 
 std::uint64_t Scenario::expectedBy(const ConsumerPlan& consumer, std::uint64_t events) const {
@@ -62,10 +73,25 @@ std::vector<Scenario> benchmarkScenarios() {
       pipeline(System::Evrouterd, "pipeline adapter pub -> sub1"),
       broadcast(System::Evrouterd, "broadcast adapter pub -> 3 targets"),
       selective(System::Evrouterd, "selective adapter, 4 rules on event.regime, 1/4 to each"),
+      pipeline(System::Evrouterd, "pipeline adapter, journal on, fsync: none (the page cache only)", JournalFsync::None),
+      pipeline(System::Evrouterd,
+               "pipeline adapter, journal on, fsync: interval, interval_ms: " + std::to_string(kJournalIntervalMs),
+               JournalFsync::Interval),
+      pipeline(System::Evrouterd, "pipeline adapter, journal on, fsync: batch (synced before the source is acked)",
+               JournalFsync::Batch),
       pipeline(System::Nats, "1 subscriber"),
       broadcast(System::Nats, "3 subscribers on one subject"),
       selective(System::Nats, "4 subjects, 1/4 to each (subject-based routing: NATS has no payload conditions)"),
   };
+}
+
+std::vector<std::string> systemLabels() {
+  std::vector<std::string> labels;
+  for (const auto& scenario : benchmarkScenarios()) {
+    auto label = scenario.systemLabel();
+    if (std::find(labels.begin(), labels.end(), label) == labels.end()) labels.push_back(std::move(label));
+  }
+  return labels;
 }
 
 }  // namespace evr::bench

@@ -6,6 +6,11 @@
 //   bare-relay   pub -> sub1            pub -> sub1..3           -   (a fixed table cannot select)
 //   evrouterd    pipeline adapter       broadcast adapter        selective adapter, 4 rules on event.regime
 //   nats-server  1 subscriber           3 subscribers            4 subjects (subject-based routing)
+//
+// evrouterd+journal-none|interval|batch: evrouterd's pipeline row again with the event journal
+// (router.journal) on, one row per fsync mode, so the table shows what the delivery guarantee
+// costs next to plain evrouterd (journal off). Pipeline only: the journal's cost is per event
+// taken, not per target, so the other patterns would add minutes and no information.
 
 #pragma once
 
@@ -22,7 +27,12 @@ enum class Pattern { Pipeline, Broadcast, Selective };
 
 std::string_view systemName(System system);    // "direct", "bare-relay", "evrouterd", "nats-server"
 std::string_view patternName(Pattern pattern);  // "pipeline", "broadcast", "selective"
-std::optional<System> parseSystem(std::string_view name);
+
+// evrouterd's journal (router.journal, docs/delivery.md section 3): when its data is synced.
+enum class JournalFsync { None, Interval, Batch };
+std::string_view fsyncName(JournalFsync fsync);  // "none", "interval", "batch": the config's words
+// interval_ms of the `interval` rows (the daemon's default).
+inline constexpr int kJournalIntervalMs = 100;
 
 inline constexpr std::string_view kPublisherName = "pub";
 inline constexpr std::string_view kNatsSubject = "bench";
@@ -37,6 +47,12 @@ struct Scenario {
   Pattern pattern = Pattern::Pipeline;
   std::string note;  // what the pattern is for this system, shown in the table and JSON
   std::vector<ConsumerPlan> consumers;
+  // evrouterd only: the journal, in a directory of the run's own temp dir; absent: no journal.
+  std::optional<JournalFsync> journal{};
+
+  // The system's name in the table, the JSON and --only: systemName(system), plus
+  // "+journal-<fsync>" when the journal is on, e.g. "evrouterd+journal-batch".
+  std::string systemLabel() const;
 
   // How many of `events` published events `consumer` must receive.
   std::uint64_t expectedBy(const ConsumerPlan& consumer, std::uint64_t events) const;
@@ -45,5 +61,8 @@ struct Scenario {
 
 // Every scenario, in table order.
 std::vector<Scenario> benchmarkScenarios();
+
+// The systemLabel() of every scenario, in table order, each once: what --only accepts.
+std::vector<std::string> systemLabels();
 
 }  // namespace evr::bench
