@@ -67,7 +67,9 @@ struct Peer {
   // events. Batches before `resend_from` have been sent on the current connection; a new
   // connection starts again at 0.
   std::deque<SentBatch> replay;
-  std::size_t replay_events = 0;
+  // Events the replay buffer holds (every sent batch is kept until acked whole, so they run from
+  // its first batch to tx_seq), a partly acked first batch included.
+  std::size_t replayEvents() const { return replay.empty() ? 0 : tx_seq - replay.front().first_seq + 1; }
   std::size_t resend_from = 0;
 
   Clock::time_point last_heard{};

@@ -351,7 +351,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
     ++peer.counters.joins;
     const bool routed = container_of_peer_[id] >= 0;
     spdlog::info("container '{}' joined (pid {}, {} events to send again, {} queued for it){}",
-                 peer.name, hello->pid, peer.replay_events, peer.queue.size(),
+                 peer.name, hello->pid, peer.replayEvents(), peer.queue.size(),
                  routed ? "" : "; no adapter names it, so its events are unrouted");
   }
   peer.last_heard = now;
@@ -935,7 +935,7 @@ void RelayLoop::flushQueue(PeerId id) {
     }
     return;
   }
-  while (peer.connected && !peer.queue.empty() && peer.replay_events < settings_.replay_limit) {
+  while (peer.connected && !peer.queue.empty() && peer.replayEvents() < settings_.replay_limit) {
     // One EVENTS message from the front of the queue; the events leave it once it is sent.
     BatchWriter writer;
     std::size_t event_bytes = 0;
@@ -975,7 +975,7 @@ void RelayLoop::flushQueue(PeerId id) {
   // Still queued: retry while the pipe is what stops it; a full replay buffer waits for an ack
   // instead (takeAck lists the peer again).
   if (peer.connected && !peer.queue.empty() && !peer.backlogged &&
-      peer.replay_events < settings_.replay_limit) {
+      peer.replayEvents() < settings_.replay_limit) {
     peer.backlogged = true;
     backlogged_.push_back(id);
   }
@@ -1009,7 +1009,6 @@ void RelayLoop::keepForReplay(Peer& peer, std::uint64_t first_seq, std::size_t c
                               zmq::message_t& batch, std::uint64_t journal_index) {
   peer.replay.push_back(
       SentBatch{first_seq, static_cast<std::uint32_t>(count), std::move(batch), journal_index});
-  peer.replay_events += count;
   peer.resend_from = peer.replay.size();
 }
 
@@ -1024,10 +1023,9 @@ void RelayLoop::takeAck(PeerId id, std::uint64_t ack) {
     peer.stalled = false;
     spdlog::info("target '{}' acks again", peer.name);
   }
-  const bool was_full = peer.replay_events >= settings_.replay_limit;
+  const bool was_full = peer.replayEvents() >= settings_.replay_limit;
   std::uint64_t journal_index = 0;
   while (!peer.replay.empty() && peer.replay.front().last_seq() <= ack) {
-    peer.replay_events -= peer.replay.front().count;
     journal_index = std::max(journal_index, peer.replay.front().journal_index);
     peer.replay.pop_front();
     if (peer.resend_from > 0) --peer.resend_from;
@@ -1166,7 +1164,7 @@ void RelayLoop::drainForShutdown() {
   sendAcks();
   const auto awaiting_acks = [this] {
     for (PeerId id = 0; id < peers_.size(); ++id) {
-      if (peers_[id].connected && peers_[id].replay_events > 0) return true;
+      if (peers_[id].connected && peers_[id].replayEvents() > 0) return true;
     }
     return false;
   };
@@ -1191,10 +1189,10 @@ void RelayLoop::drainForShutdown() {
   }
   for (PeerId id = 0; id < peers_.size(); ++id) {
     const Peer& peer = peers_[id];
-    if (peer.replay_events == 0) continue;
+    if (peer.tx_seq == peer.tx_acked) continue;
     spdlog::warn("shutdown: '{}' had not acked the last {} events it was sent ({}); they may not "
                  "have been handled",
-                 peer.name, peer.replay_events,
+                 peer.name, peer.tx_seq - peer.tx_acked,
                  peer.connected ? "grace period over" : "it left without acking them");
   }
   // Let libzmq push out what it has already taken, within what is left of the grace period.

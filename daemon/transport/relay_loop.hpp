@@ -174,7 +174,7 @@ class RelayLoop {
   // and the replay buffer has room).
   bool sendsDirect(const Peer& peer) const {
     return peer.connected && peer.queue.empty() && peer.resend_from == peer.replay.size() &&
-           peer.replay_events < settings_.replay_limit;
+           peer.replayEvents() < settings_.replay_limit;
   }
   void flushBacklog();
   void sendAcks();
