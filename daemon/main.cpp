@@ -19,7 +19,9 @@
 #include "control/requests.hpp"
 #include "control/tap.hpp"
 #include "daemon_options.hpp"
+#include "evr/curve_keys.hpp"
 #include "logging.hpp"
+#include "security/zap_handler.hpp"
 #include "stats/metrics_server.hpp"
 #include "topology/check_config.hpp"
 #include "topology/compile_config.hpp"
@@ -164,11 +166,29 @@ int main(int argc, char** argv) {
       evr::daemon::resolveEndpoint(
           config.router.control ? config.router.control->value : evr::control::kDefaultControl,
           runtime),
-      [&](evr::schema::ControlRequest::Reader request, evr::schema::ControlReply::Builder reply) {
+      [&](evr::schema::ControlRequest::Reader request, evr::schema::ControlReply::Builder reply,
+          std::string_view key) {
+        const auto* access = loop.access();
         evr::control::answer(request, reply,
-                             evr::control::ControlContext{loop, reloader, started, tap.endpoint()});
+                             evr::control::ControlContext{loop, reloader, started, tap.endpoint(),
+                                                          access ? access->role(key) : evr::config::ControlRole::Admin});
       });
+  // router.security: CURVE on every socket, judged by our ZAP handler, which must be in place
+  // before the first of them binds (without one, libzmq lets every key in).
+  std::optional<evr::security::ZapHandler> zap;
+  loop.setPermissions(config.router.permissions);
+  if (const auto& security = config.router.security) {
+    zap.emplace(context, [&loop]() { return loop.access(); }, loop.authCounts());
+    loop.setAccess(evr::security::AccessList::compile(*security));
+    loop.enableCurve(security->secret_key);
+    evr::security::makeCurveServer(control.socket(), security->secret_key, evr::security::kControlDomain);
+    evr::security::makeCurveServer(tap.socket(), security->secret_key, evr::security::kControlDomain);
+    spdlog::info("router.security: CURVE on every endpoint; evrouterd's key {} (read from {}); {} client keys",
+                 evr::keyFingerprint(security->public_key), security->secret_key_read_from,
+                 security->clients.size());
+  }
   try {
+    if (zap) zap->bind();
     loop.bind();
     tap.bind();
     control.bind();
@@ -183,6 +203,7 @@ int main(int argc, char** argv) {
   loop.addSidePoller(tap.socket(), [&]() { tap.serve(); });
   loop.setTap(&tap);
   loop.addSidePoller(control.socket(), [&]() { control.serve(); });
+  if (zap) loop.addSidePoller(zap->socket(), [&]() { zap->serve(); });
   pingWatchdogFrom(loop);
 
   // Prometheus /metrics, /healthz, /ready on their own thread; the loop publishes snapshots, which

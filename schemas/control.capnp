@@ -112,6 +112,13 @@ struct Stats {
   adapters @6 :List(AdapterStats);
   routes @7 :List(RouteStats);
   backpressureHolds @8 :UInt64;  # times a source's acks were held because a target's queue was long
+  auth @9 :AuthStats;            # router.security's counters (secured false without it)
+}
+
+struct AuthStats {
+  secured @0 :Bool;              # router.security is on
+  accepted @1 :UInt64;           # CURVE handshakes let in
+  refused @2 :List(Counter);     # by reason (docs/security.md), non-zero only
 }
 
 struct ReloadResult {

@@ -34,6 +34,8 @@ enum ErrorCode {
   messageTooLarge @5;    # an event frame over maxMessageSize; the event was dropped
   malformed @6;          # a frame the daemon could not parse; dropped
   shuttingDown @7;       # the daemon is stopping and takes no new containers
+  notAuthorized @8;      # router.security: the key may not join under this name (seq 0), or the
+                         # container may not publish the event's type (seq: the event's)
 }
 
 struct Error {

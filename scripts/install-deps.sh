@@ -16,7 +16,7 @@ packages=(
   # end-to-end benchmark (bench/e2e): the NATS server and its C client, compared against
   nats-server libnats-dev
   # tests and demo tools (the demo draws its charts with gnuplot and Graphviz)
-  python3 python3-prometheus-client python3-yaml graphviz gnuplot-nox
+  python3 python3-prometheus-client python3-yaml python3-zmq graphviz gnuplot-nox
 )
 
 missing=()

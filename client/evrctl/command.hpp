@@ -50,9 +50,38 @@ Command addTopCommand(CLI::App& parent);
 Command addTapCommand(CLI::App& parent);
 Command addCheckCommand(CLI::App& parent);
 Command addJournalCommand(CLI::App& parent);
+Command addKeygenCommand(CLI::App& parent);
+
+// router.security's keys for every command that connects (docs/security.md): evrouterd's public
+// key file and the caller's secret key file. Both empty: no CURVE.
+struct KeyOptions {
+  std::string server_key;
+  std::string key;
+};
+
+// --server-key FILE ($EVR_SERVER_KEY) and --key FILE ($EVR_KEY).
+inline void addKeyOptions(CLI::App& app, KeyOptions& keys) {
+  app.add_option("--server-key", keys.server_key,
+                 "evrouterd's public key file (server.pub), when it runs with router.security")
+      ->envname("EVR_SERVER_KEY");
+  app.add_option("--key", keys.key,
+                 "this caller's secret key file (PREFIX.key from `evrctl keygen`), with --server-key")
+      ->envname("EVR_KEY");
+}
+
+// Makes `socket` a CURVE client when keys are given; throws std::runtime_error when one is
+// missing or a file is bad. Before connect.
+inline void applyKeys(zmq::socket_t& socket, const KeyOptions& keys) {
+  if (keys.server_key.empty() && keys.key.empty()) return;
+  if (keys.server_key.empty() || keys.key.empty()) {
+    throw std::runtime_error("CURVE needs both --server-key (evrouterd's .pub) and --key (your .key)");
+  }
+  makeCurveClient(socket, keys.server_key, keys.key);
+}
 
 // Asks the daemon at `control` (empty: the default control endpoint) where its tap is.
-std::optional<std::string> tapEndpointOf(const std::string& control, double timeout);
+struct ControlOptions;
+std::optional<std::string> tapEndpointOf(const ControlOptions& control, double timeout);
 
 // The whole command's time budget (--timeout SECONDS; 0 or less: no limit).
 class Deadline {
@@ -85,7 +114,7 @@ class Deadline {
 // Creates the container's connection in `out`. A malformed endpoint becomes a
 // std::runtime_error naming it; ConnectionError (bad name) passes through.
 inline void connect(std::optional<Connection>& out, zmq::context_t& context, Bus& bus,
-                    const std::string& container, const std::string& endpoint,
+                    const std::string& container, const std::string& endpoint, const KeyOptions& keys,
                     const std::string& position_file = {},
                     PositionMode position_mode = PositionMode::AfterHandling) {
   const std::string resolved = endpoint.empty() ? defaultEndpoint() : endpoint;
@@ -95,7 +124,9 @@ inline void connect(std::optional<Connection>& out, zmq::context_t& context, Bus
                     .container = container,
                     .endpoint = resolved,
                     .position_file = position_file,
-                    .position_mode = position_mode});
+                    .position_mode = position_mode,
+                    .server_key_file = keys.server_key,
+                    .key_file = keys.key});
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot connect to '" + resolved + "': " + e.what());
   }

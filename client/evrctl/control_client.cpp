@@ -11,13 +11,14 @@ std::string defaultControlEndpoint() { return defaultIpcEndpoint("EVR_CONTROL", 
 
 }  // namespace
 
-void addControlEndpointOption(CLI::App& app, std::string& endpoint) {
-  app.add_option("--control", endpoint,
+void addControlEndpointOption(CLI::App& app, ControlOptions& options) {
+  app.add_option("--control", options.endpoint,
                  "evrouterd control endpoint (" + defaultIpcEndpointHelp("EVR_CONTROL", "evrouterd.ctl") + ")");
+  addKeyOptions(app, options.keys);
 }
 
 void addControlOptions(CLI::App& app, ControlOptions& options) {
-  addControlEndpointOption(app, options.endpoint);
+  addControlEndpointOption(app, options);
   app.add_option("--timeout", options.timeout, "Seconds to wait for the answer")
       ->capture_default_str();
   app.add_flag("--json", options.json, "Print the answer as one JSON object");
@@ -30,6 +31,8 @@ std::optional<kj::Array<capnp::word>> exchange(const ControlOptions& options,
   socket.set(zmq::sockopt::linger, 0);
   const std::string endpoint =
       options.endpoint.empty() ? defaultControlEndpoint() : options.endpoint;
+  applyKeys(socket, options.keys);
+  HandshakeWatch handshake(context, socket, !options.keys.server_key.empty());
   try {
     socket.connect(endpoint);
   } catch (const zmq::error_t& e) {
@@ -40,7 +43,8 @@ std::optional<kj::Array<capnp::word>> exchange(const ControlOptions& options,
   zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
   const Deadline deadline(options.timeout);
   while (!deadline.expired()) {
-    if (zmq::poll(&item, 1, deadline.remaining(std::chrono::milliseconds(1000))) > 0) {
+    if (auto failure = handshake.failure()) throw std::runtime_error(endpoint + ": " + *failure);
+    if (zmq::poll(&item, 1, deadline.remaining(std::chrono::milliseconds(100))) > 0) {
       zmq::message_t reply;
       (void)socket.recv(reply, zmq::recv_flags::none);
       while (reply.more())
@@ -70,9 +74,8 @@ nlohmann::json counters(capnp::List<schema::Counter>::Reader list) {
   return out;
 }
 
-std::optional<std::string> tapEndpointOf(const std::string& control, double timeout) {
-  ControlOptions options;
-  options.endpoint = control;
+std::optional<std::string> tapEndpointOf(const ControlOptions& control, double timeout) {
+  ControlOptions options = control;
   options.timeout = timeout;
   capnp::MallocMessageBuilder request;
   request.initRoot<schema::ControlRequest>().setStatus();

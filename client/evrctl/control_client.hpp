@@ -25,10 +25,11 @@ struct ControlOptions {
   std::string endpoint;
   double timeout = 5;
   bool json = false;
+  KeyOptions keys;
 };
 
-// --control ENDPOINT alone (top and graph word --timeout their own way).
-void addControlEndpointOption(CLI::App& app, std::string& endpoint);
+// --control ENDPOINT and the key options (top and graph word --timeout their own way).
+void addControlEndpointOption(CLI::App& app, ControlOptions& options);
 // --control, --timeout and --json.
 void addControlOptions(CLI::App& app, ControlOptions& options);
 

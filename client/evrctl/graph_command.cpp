@@ -71,7 +71,7 @@ Command addGraphCommand(CLI::App& parent) {
   app->add_option("--format", *format, "dot (Graphviz), mermaid or json")
       ->check(CLI::IsMember({"dot", "mermaid", "json"}))
       ->capture_default_str();
-  addControlEndpointOption(*app, options->endpoint);
+  addControlEndpointOption(*app, *options);
   app->add_option("--timeout", options->timeout, "Seconds to wait for the answer")->capture_default_str();
   return {app, [options, format]() {
             capnp::MallocMessageBuilder request;

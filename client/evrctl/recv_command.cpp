@@ -30,6 +30,7 @@ using namespace std::chrono_literals;
 constexpr std::chrono::milliseconds kPollSlice = 50ms;
 
 struct RecvOptions {
+  KeyOptions keys;
   std::string container;
   std::uint64_t count = 0;
   double timeout = 10;
@@ -118,7 +119,7 @@ int runRecv(const RecvOptions& options) {
   zmq::context_t context;
   Bus bus(options.container);
   std::optional<Connection> link;
-  connect(link, context, bus, options.container, options.endpoint, options.position_file,
+  connect(link, context, bus, options.container, options.endpoint, options.keys, options.position_file,
           options.print_once ? PositionMode::BeforeHandling : PositionMode::AfterHandling);
   Connection& connection = *link;
 
@@ -160,6 +161,7 @@ Command addRecvCommand(CLI::App& parent) {
       ->capture_default_str();
   app->add_flag("--json", options->json,
                 "One JSON object per line (docs/events.md) instead of a compact text line");
+  addKeyOptions(*app, options->keys);
   app->add_option("--endpoint", options->endpoint,
                   "evrouterd data endpoint (" + defaultIpcEndpointHelp("EVR_ENDPOINT", "evrouterd.sock") + ")");
   app->add_option("--position-file", options->position_file,

@@ -29,6 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 
 struct SendOptions {
+  KeyOptions keys;
   std::string container;
   std::string type;
   std::vector<std::string> sets;
@@ -114,7 +115,7 @@ int runSend(const SendOptions& options) {
   zmq::context_t context;
   Bus bus(options.container);
   std::optional<Connection> link;
-  connect(link, context, bus, options.container, options.endpoint);
+  connect(link, context, bus, options.container, options.endpoint, options.keys);
   Connection& connection = *link;
 
   while (!connection.joined() && !deadline.expired()) {
@@ -193,6 +194,7 @@ Command addSendCommand(CLI::App& parent) {
                   "Seconds the whole command may take (joining, sending, acks); 0 = no limit")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  addKeyOptions(*app, options->keys);
   app->add_option("--endpoint", options->endpoint,
                   "evrouterd data endpoint (" + defaultIpcEndpointHelp("EVR_ENDPOINT", "evrouterd.sock") + ")");
   app->footer(fieldHelp());

@@ -43,11 +43,19 @@ Command addStatsCommand(CLI::App& parent) {
                 routes.push_back({{"source", r.getSource().cStr()}, {"target", r.getTarget().cStr()}, {"events", r.getEvents()}});
               }
               json["routes"] = routes;
+              if (stats.getAuth().getSecured()) {
+                json["auth"] = {{"accepted", stats.getAuth().getAccepted()},
+                                {"refused", counters(stats.getAuth().getRefused())}};
+              }
               if (!options->json) {
                 std::cout << "in " << stats.getEventsIn() << ", delivered " << stats.getDeliveries()
                           << ", unrouted " << stats.getUnrouted() << ", unmatched " << stats.getUnmatched()
                           << ", backpressure holds " << stats.getBackpressureHolds()
                           << ", drops " << json["drops"].dump() << "\n";
+                if (json.contains("auth")) {
+                  std::cout << "security: " << json["auth"]["accepted"] << " handshakes let in, refused "
+                            << json["auth"]["refused"].dump() << "\n";
+                }
                 std::printf("%-24s %-5s %10s %10s %8s %8s %8s %s\n", "container", "conn", "in", "out", "queued",
                             "unacked", "resent", "drops (from / to)");
                 for (const auto& c : containers) {

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "command.hpp"
+#include "control_client.hpp"
 #include "config/diagnostics.hpp"
 #include "evr/runtime_dir.hpp"
 #include "evr/event.hpp"
@@ -23,7 +24,7 @@ namespace {
 
 struct TapOptions {
   std::string endpoint;
-  std::string control;
+  ControlOptions control;  // its endpoint, and the keys for both sockets
   std::string container;
   std::string adapter;
   std::string type;
@@ -44,9 +45,10 @@ bool contains(const nlohmann::json& list, const std::string& value) {
 Command addTapCommand(CLI::App& parent) {
   auto* app = parent.add_subcommand("tap", "Print a live copy of routed events as JSON lines (with from, to, adapters), filtered.");
   auto options = std::make_shared<TapOptions>();
-  app->add_option("--control", options->control,
+  app->add_option("--control", options->control.endpoint,
                   "evrouterd control endpoint, asked where the tap is (" +
                       defaultIpcEndpointHelp("EVR_CONTROL", "evrouterd.ctl") + ")");
+  addKeyOptions(*app, options->control.keys);
   app->add_option("--tap", options->endpoint, "The tap endpoint itself, instead of asking --control");
   app->add_option("--container", options->container, "Only events from or to this container");
   app->add_option("--adapter", options->adapter, "Only events this adapter carried");
@@ -79,6 +81,8 @@ Command addTapCommand(CLI::App& parent) {
             zmq::context_t context(1);
             zmq::socket_t socket(context, zmq::socket_type::sub);
             socket.set(zmq::sockopt::linger, 0);
+            applyKeys(socket, options->control.keys);
+            HandshakeWatch handshake(context, socket, !options->control.keys.server_key.empty());
             std::string endpoint = options->endpoint;
             if (endpoint.empty()) {
               const auto found = tapEndpointOf(options->control, 5.0);
@@ -95,6 +99,7 @@ Command addTapCommand(CLI::App& parent) {
                 std::cerr << "evrctl tap: " << printed << " of " << options->count << " events before the timeout\n";
                 return kExitTimeout;
               }
+              if (auto failure = handshake.failure()) throw std::runtime_error(endpoint + ": " + *failure);
               timespec none{};
               if (sigtimedwait(&stop_signals, nullptr, &none) > 0) return options->count == 0 ? kExitOk : kExitTimeout;
               zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};

@@ -15,7 +15,7 @@ Command addTopCommand(CLI::App& parent) {
   auto options = std::make_shared<ControlOptions>();
   auto interval = std::make_shared<double>(1.0);
   auto iterations = std::make_shared<unsigned>(0);
-  addControlEndpointOption(*app, options->endpoint);
+  addControlEndpointOption(*app, *options);
   app->add_option("--timeout", options->timeout, "Seconds to wait for each answer")->capture_default_str();
   app->add_option("--interval", *interval, "Seconds between refreshes")->check(CLI::PositiveNumber)->capture_default_str();
   app->add_option("--iterations", *iterations, "Stop after this many refreshes (0: until Ctrl-C)")->capture_default_str();

@@ -13,6 +13,7 @@
 #include <system_error>
 
 #include "evr/batch.hpp"
+#include "evr/curve_keys.hpp"
 #include "evr/frames.hpp"
 #include "evr/link_messages.hpp"
 #include "evr/runtime_dir.hpp"
@@ -77,6 +78,7 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
   socket_.set(zmq::sockopt::rcvhwm, 100);
   socket_.set(zmq::sockopt::reconnect_ivl, 50);
   socket_.set(zmq::sockopt::reconnect_ivl_max, 1000);
+  setUpCurve(context);
   socket_.connect(endpoint_);
 
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -558,6 +560,16 @@ void Connection::handleError(zmq::message_t* body) {
     case schema::ErrorCode::SHUTTING_DOWN:
       if (joined_) markLost("evrouterd is shutting down");
       return;
+    case schema::ErrorCode::NOT_AUTHORIZED:
+      if (error->seq != 0) {
+        // An event of a type this container may not publish: dropped there, said once per type.
+        ++stats_.denied;
+        spdlog::error("evr[{}]: evrouterd: {} (link seq {})", options_.container, error->message, error->seq);
+        return;
+      }
+      joined_ = false;
+      throw ConnectionError("evrouterd at " + endpoint_ + " refused container '" + options_.container +
+                            "': " + error->message);
     default:
       spdlog::error("evr[{}]: evrouterd: {} (link seq {})", options_.container, error->message,
                     error->seq);
@@ -577,9 +589,41 @@ void Connection::markLost(const char* why) {
   joined_ = false;
 }
 
+void Connection::setUpCurve(zmq::context_t& context) {
+  const auto fromEnv = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value == nullptr ? std::string() : std::string(value);
+  };
+  if (options_.server_key_file.empty()) options_.server_key_file = fromEnv("EVR_SERVER_KEY");
+  if (options_.key_file.empty()) options_.key_file = fromEnv("EVR_KEY");
+  const bool curve = !options_.server_key_file.empty() || !options_.key_file.empty();
+  // Handshake failures come as socket events, read while not joined (checkHandshake): a key the
+  // daemon refuses, or CURVE on one side of the link only.
+  handshake_.emplace(context, socket_, curve);
+  if (!curve) return;
+  if (options_.server_key_file.empty() || options_.key_file.empty()) {
+    throw ConnectionError(
+        "CURVE needs both keys: evrouterd's public key file (server_key_file / $EVR_SERVER_KEY) and "
+        "this process's secret key file (key_file / $EVR_KEY)");
+  }
+  try {
+    makeCurveClient(socket_, options_.server_key_file, options_.key_file);
+  } catch (const KeyFileError& e) {
+    throw ConnectionError(e.what());
+  }
+}
+
+void Connection::checkHandshake() {
+  if (!handshake_) return;
+  if (auto failure = handshake_->failure()) {
+    throw ConnectionError("container '" + options_.container + "' at " + endpoint_ + ": " + *failure);
+  }
+}
+
 void Connection::onTimer() {
   const auto now = now_();
   if (!joined_) {
+    checkHandshake();
     if (now - last_hello_ >= kHelloRetry) sendHello();
     return;
   }

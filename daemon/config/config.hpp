@@ -42,6 +42,40 @@ struct JournalSettings {
 // "batch", "interval", "none".
 std::string_view fsyncName(JournalSettings::Fsync fsync);
 
+// What a client key may do on the control socket (docs/security.md): `read` is status, stats,
+// graph, tap and top; `admin` is those and reload.
+enum class ControlRole : std::uint8_t { None, Read, Admin };
+std::string_view controlRoleName(ControlRole role);
+
+// One entry of `router.security.clients`: a container process's (or an operator's) public key,
+// the container names it may join as, and its control role.
+struct ClientKeyConfig {
+  std::string public_key;  // Z85, 40 characters
+  std::string key_file;    // the file it was read from; "" when the config gives its Z85 text
+  Mark mark;               // of the `key:` value
+  std::vector<Located<std::string>> names;
+  ControlRole control = ControlRole::None;
+};
+
+// `router.security:` (docs/security.md): CURVE on every endpoint, and who may join as what.
+struct SecuritySettings {
+  // The path as written (a relative one resolved against the config file's directory), and the
+  // file actually read: under systemd's LoadCredential= the one in $CREDENTIALS_DIRECTORY.
+  Located<std::string> secret_key_file;
+  std::string secret_key_read_from;
+  std::string public_key;  // evrouterd's own, Z85
+  std::string secret_key;  // Z85; never logged or reported
+  std::vector<ClientKeyConfig> clients;
+  Mark mark;  // of the `security:` key
+};
+
+// `router.permissions:` one container's publish permission: events of other types from it are
+// dropped (counted `denied`) and never routed.
+struct PublishPermission {
+  Located<std::string> container;
+  Located<EventTypeSet> publish;
+};
+
 // The `router:` section: how the daemon runs. Defaults are the documented ones
 // (configs/default.yaml).
 struct RouterSettings {
@@ -61,6 +95,8 @@ struct RouterSettings {
   // `control_allow_remote: true`.
   std::optional<Located<std::string>> control;
   bool control_allow_remote = false;
+  std::optional<SecuritySettings> security;   // absent: no CURVE, anyone who reaches a socket joins
+  std::vector<PublishPermission> permissions;  // empty: every container may publish every type
   // Prometheus /metrics, /healthz and /ready over HTTP: "host:port" ("[::1]:9464" for IPv6;
   // port 0 picks a free one), or "off". A host off loopback is allowed, with a startup warning.
   std::string metrics = "127.0.0.1:9464";

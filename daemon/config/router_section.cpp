@@ -17,7 +17,8 @@ namespace {
 constexpr std::string_view kRouterKeys[] = {
     "control",          "control_allow_remote", "heartbeat_ms",     "journal",
     "listen",           "max_hops",             "max_message_size", "metrics",
-    "queue_limit",      "replay_limit",         "shutdown_grace_ms", "stall_timeout_ms"};
+    "permissions",      "queue_limit",          "replay_limit",     "security",
+    "shutdown_grace_ms", "stall_timeout_ms"};
 constexpr std::string_view kJournalKeys[] = {"fsync", "interval_ms", "path", "types"};
 constexpr std::string_view kFsyncNames[] = {"batch", "interval", "none"};
 constexpr std::string_view kJournalTypes[] = {"lossless", "all"};
@@ -110,15 +111,6 @@ void loadMetrics(YamlReader& reader, const YamlEntry& entry, RouterSettings& rou
   }
 }
 
-// A relative journal path is relative to the config file's directory: unlike the runtime
-// directory (where relative ipc endpoints go), it must survive a reboot, and the file is the one
-// place both the operator and the daemon agree on.
-std::string resolveJournalPath(const std::string& config_file, const std::string& path) {
-  const std::filesystem::path written(path);
-  if (written.is_absolute()) return written.lexically_normal().string();
-  return (std::filesystem::path(config_file).parent_path() / written).lexically_normal().string();
-}
-
 void loadJournal(YamlReader& reader, const YamlEntry& section, RouterSettings& router) {
   Diagnostics& diagnostics = reader.diagnostics();
   if (!section.value.IsMap()) {
@@ -139,7 +131,7 @@ void loadJournal(YamlReader& reader, const YamlEntry& section, RouterSettings& r
         diagnostics.error(entry.value_mark, "journal path must not be empty");
         path_ok = false;
       } else if (path) {
-        journal.path = resolveJournalPath(reader.file(), *path);
+        journal.path = resolveAgainstConfig(reader.file(), *path);
       } else {
         path_ok = false;
       }
@@ -184,6 +176,15 @@ void loadJournal(YamlReader& reader, const YamlEntry& section, RouterSettings& r
 }
 
 }  // namespace
+
+// A relative path in the file (the journal, key files) is relative to the config file's
+// directory: unlike the runtime directory (where relative ipc endpoints go), it must survive a
+// reboot, and the file is the one place both the operator and the daemon agree on.
+std::string resolveAgainstConfig(const std::string& config_file, const std::string& path) {
+  const std::filesystem::path written(path);
+  if (written.is_absolute()) return written.lexically_normal().string();
+  return (std::filesystem::path(config_file).parent_path() / written).lexically_normal().string();
+}
 
 std::string_view fsyncName(JournalSettings::Fsync fsync) {
   switch (fsync) {
@@ -240,8 +241,29 @@ void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSetti
       }
     } else if (entry.key == "metrics") {
       loadMetrics(reader, entry, router);
+    } else if (entry.key == "security") {
+      loadSecurity(reader, entry, router);
+    } else if (entry.key == "permissions") {
+      loadPermissions(reader, entry, router);
     } else {
       reader.unknownKey(entry, "key", "router", kRouterKeys);
+    }
+  }
+  if (!router.security) {
+    for (const auto& endpoint : router.listen) {
+      if (endpoint.value.starts_with("tcp://")) {
+        diagnostics.warning(endpoint.mark,
+                            "listen endpoint '" + endpoint.value +
+                                "' is tcp without router.security: any process that reaches it "
+                                "can join as any container, and events cross it in clear text "
+                                "(docs/security.md)");
+      }
+    }
+    if (router.control && router.control_allow_remote && !isLocalEndpoint(router.control->value)) {
+      diagnostics.warning(router.control->mark,
+                          "control endpoint '" + router.control->value +
+                              "' is reachable from other machines without router.security: "
+                              "anyone who reaches it can reload the config (docs/security.md)");
     }
   }
   // The admin plane stays on this machine unless the operator says otherwise.

@@ -17,6 +17,13 @@ namespace evr::config {
 // `router:`: how the daemon runs.
 void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSettings& router);
 
+// `router.security:` and `router.permissions:` (security_section.cpp, docs/security.md).
+void loadSecurity(YamlReader& reader, const YamlEntry& section, RouterSettings& router);
+void loadPermissions(YamlReader& reader, const YamlEntry& section, RouterSettings& router);
+
+// A path written in the config file: absolute as is, relative to the file's directory.
+std::string resolveAgainstConfig(const std::string& config_file, const std::string& path);
+
 // `event_communication:`: `pattern` and `adapters`; each adapter's own keys are read by its
 // type's parse function, found in `registry`.
 void loadEventCommunicationSection(YamlReader& reader, const YamlEntry& section,

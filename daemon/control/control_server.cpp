@@ -10,6 +10,7 @@
 
 #include "evr/frames.hpp"
 #include "evr/framing.hpp"
+#include "security/zap_handler.hpp"
 
 namespace evr::control {
 
@@ -63,7 +64,7 @@ void ControlServer::serve() {
       AlignedWords words(bytes);
       try {
         capnp::FlatArrayMessageReader request(words.words(), peerReaderOptions(bytes.size()));
-        handler_(request.getRoot<schema::ControlRequest>(), reply);
+        handler_(request.getRoot<schema::ControlRequest>(), reply, security::userIdOf(body));
         handled = true;
       } catch (const kj::Exception& e) {
         spdlog::warn("control: unreadable request: {}", e.getDescription().cStr());

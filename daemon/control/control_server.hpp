@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <zmq.hpp>
 
 #include "control.capnp.h"
@@ -22,7 +23,9 @@ inline constexpr const char* kDefaultControl = "ipc://evrouterd.ctl";
 
 class ControlServer {
  public:
-  using Handler = std::function<void(schema::ControlRequest::Reader, schema::ControlReply::Builder)>;
+  // `key`: the CURVE key (Z85) the request came with under router.security, else "".
+  using Handler = std::function<void(schema::ControlRequest::Reader, schema::ControlReply::Builder,
+                                     std::string_view key)>;
 
   ControlServer(zmq::context_t& context, std::string endpoint, Handler handler);
   // Binds; throws std::runtime_error naming the endpoint. Sets mode 0660 on an ipc socket file.

@@ -75,7 +75,27 @@ std::vector<std::string> refusedChanges(const std::string& path,
   if (journalText(before) != journalText(after)) {
     refused.push_back(path + ": router.journal cannot change by a reload (restart evrouterd)");
   }
+  // The sockets were made with CURVE and this key, or without: clients and permissions can change.
+  if (before.security.has_value() != after.security.has_value()) {
+    refused.push_back(path + ": router.security cannot be turned " + (after.security ? "on" : "off") +
+                      " by a reload (restart evrouterd)");
+  } else if (before.security && (before.security->secret_key_file.value != after.security->secret_key_file.value ||
+                                 before.security->public_key != after.security->public_key)) {
+    refused.push_back(path + ": router.security.secret_key_file cannot change by a reload (restart evrouterd)");
+  }
   return refused;
+}
+
+// What a reload may change beside the file's bytes: the keys read from the files it names.
+std::string keysText(const config::RouterSettings& router) {
+  if (!router.security) return "off";
+  std::string out;
+  for (const auto& client : router.security->clients) {
+    out += client.public_key + ":" + std::string(config::controlRoleName(client.control));
+    for (const auto& name : client.names) out += "," + name.value;
+    out += ";";
+  }
+  return out;
 }
 
 }  // namespace
@@ -131,7 +151,9 @@ ReloadOutcome Reloader::reloadUncounted(const std::string& path) {
   }
 
   outcome.ok = true;
-  if (digest == digest_ && path == path_) return outcome;  // the same file, byte for byte: a no-op
+  if (digest == digest_ && path == path_ && keysText(config_.router) == keysText(compiled.config->router)) {
+    return outcome;  // the same file, byte for byte, and the same keys: a no-op
+  }
   const auto before = table_->routes();
   const auto after = compiled.table->routes();
   outcome.routes_added = routesMissing(before, after);
@@ -165,6 +187,10 @@ ReloadOutcome applyReload(Reloader& reloader, transport::RelayLoop& loop, const 
                  outcome.generation);
   } else {
     loop.installTable(outcome.table);
+    loop.setPermissions(reloader.config().router.permissions);
+    if (const auto& security = reloader.config().router.security) {
+      loop.setAccess(security::AccessList::compile(*security));
+    }
     spdlog::info("reload applied: generation {} digest {} from {}: {} routes added, {} removed",
                  outcome.generation, outcome.digest, reloader.configPath(),
                  outcome.routes_added.size(), outcome.routes_removed.size());

@@ -1,5 +1,7 @@
 #include "control/requests.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <vector>
 
 namespace evr::control {
@@ -74,6 +76,17 @@ void fillStats(schema::Stats::Builder out, const ControlContext& context) {
   out.setBackpressureHolds(snapshot.backpressure_holds);
   const auto drops = nonZero(snapshot.drops);
   setDrops(out.initDrops(static_cast<unsigned>(drops.size())), drops);
+  if (snapshot.auth) {
+    auto auth = out.initAuth();
+    auth.setSecured(true);
+    auth.setAccepted(snapshot.auth->accepted);
+    std::vector<std::pair<std::string, std::uint64_t>> refused;
+    for (std::size_t i = 0; i < snapshot.auth->refused.size(); ++i) {
+      if (snapshot.auth->refused[i] == 0) continue;
+      refused.emplace_back(stats::authRefusalName(static_cast<stats::AuthRefusal>(i)), snapshot.auth->refused[i]);
+    }
+    setDrops(auth.initRefused(static_cast<unsigned>(refused.size())), refused);
+  }
   auto containers = out.initContainers(static_cast<unsigned>(snapshot.containers.size()));
   for (unsigned i = 0; i < snapshot.containers.size(); ++i) {
     const auto& in = snapshot.containers[i];
@@ -158,6 +171,19 @@ void fillGraph(schema::Graph::Builder graph, const ControlContext& context) {
 
 void answer(schema::ControlRequest::Reader request, schema::ControlReply::Builder reply,
             const ControlContext& context) {
+  // router.security: the ZAP handler lets in keys with a control role only; reload needs admin.
+  const bool reload = request.which() == schema::ControlRequest::RELOAD;
+  if (context.role == config::ControlRole::None ||
+      (reload && context.role != config::ControlRole::Admin)) {
+    ++context.loop.authCounts().refused[static_cast<std::size_t>(stats::AuthRefusal::ReadOnly)];
+    spdlog::warn("control: refused a {} request from a key with control role '{}'",
+                 reload ? "reload" : "control", config::controlRoleName(context.role));
+    reply.setOk(false);
+    reply.initErrors(1).set(0, "not authorized: this key's control role is '" +
+                                   std::string(config::controlRoleName(context.role)) +
+                                   "'; reload needs 'admin' (router.security.clients)");
+    return;
+  }
   switch (request.which()) {
     case schema::ControlRequest::STATUS:
       reply.setOk(true);

@@ -18,6 +18,9 @@ struct ControlContext {
   Reloader& reloader;
   std::chrono::steady_clock::time_point started;
   std::string tap_endpoint;
+  // What the request's key may do (router.security); Admin without security, where the control
+  // socket's file mode and group decide who reaches it.
+  config::ControlRole role = config::ControlRole::Admin;
 };
 
 void answer(schema::ControlRequest::Reader request, schema::ControlReply::Builder reply,

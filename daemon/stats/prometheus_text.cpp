@@ -92,6 +92,17 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
              snapshot.drops[i]);
   }
 
+  if (snapshot.auth) {  // router.security only: without it nothing is authenticated
+    w.family("auth_accepted_total", "counter", "CURVE handshakes the ZAP handler let in.");
+    w.sample("auth_accepted_total", {}, snapshot.auth->accepted);
+    w.family("auth_refused_total", "counter",
+             "Connections, HELLOs, messages and control requests refused by router.security, by reason.");
+    for (std::size_t i = 0; i < snapshot.auth->refused.size(); ++i) {
+      w.sample("auth_refused_total", {{"reason", authRefusalName(static_cast<AuthRefusal>(i))}},
+               snapshot.auth->refused[i]);
+    }
+  }
+
   // Per container. Each family lists every container, so one loop per family.
   const auto per_container = [&](std::string_view name, std::string_view type, std::string_view help,
                                  auto value_of) {

@@ -15,7 +15,21 @@ std::string_view dropReasonName(DropReason reason) {
     case DropReason::Shutdown: return "shutdown";
     case DropReason::Conflated: return "conflated";
     case DropReason::Policy: return "policy";
+    case DropReason::Denied: return "denied";
     case DropReason::Count: break;
+  }
+  return "?";
+}
+
+std::string_view authRefusalName(AuthRefusal reason) {
+  switch (reason) {
+    case AuthRefusal::UnknownKey: return "unknown_key";
+    case AuthRefusal::NoControl: return "no_control_role";
+    case AuthRefusal::NameNotHeld: return "name_not_held";
+    case AuthRefusal::Revoked: return "revoked";
+    case AuthRefusal::ReadOnly: return "read_only";
+    case AuthRefusal::Malformed: return "malformed";
+    case AuthRefusal::Count: break;
   }
   return "?";
 }
@@ -33,6 +47,14 @@ std::string Snapshot::summary() const {
   if (handler_errors > 0) out += fmt::format(" handler_errors={}", handler_errors);
   if (stalls > 0) out += fmt::format(" stalls={}", stalls);
   if (journal_errors > 0) out += fmt::format(" journal_errors={}", journal_errors);
+  if (auth) {
+    out += fmt::format(" auth_accepted={}", auth->accepted);
+    for (std::size_t i = 0; i < auth->refused.size(); ++i) {
+      if (auth->refused[i] > 0) {
+        out += fmt::format(" refused_{}={}", authRefusalName(static_cast<AuthRefusal>(i)), auth->refused[i]);
+      }
+    }
+  }
   return out;
 }
 

@@ -27,12 +27,31 @@ enum class DropReason : std::uint8_t {
   Shutdown,      // still queued when the shutdown grace period ended
   Conflated,     // replaced by a newer event of its source, symbol and type (delivery: conflate)
   Policy,        // dropped by a target's drop_oldest / drop_newest bound
+  Denied,        // its source may not publish its type (router.permissions), or a revoked key's
   Count,
 };
 
 std::string_view dropReasonName(DropReason reason);
 
 using DropCounts = std::array<std::uint64_t, static_cast<std::size_t>(DropReason::Count)>;
+
+// Why a connection, a HELLO or a control request was refused (router.security, docs/security.md).
+enum class AuthRefusal : std::uint8_t {
+  UnknownKey,  // ZAP: a CURVE key router.security.clients does not list
+  NoControl,   // ZAP: a listed key without a control role, on the control socket or tap
+  NameNotHeld, // HELLO under a name the key does not hold
+  Revoked,     // a message from a connection whose key a reload took away
+  ReadOnly,    // a reload asked with a `control: read` key
+  Malformed,   // a ZAP request libzmq should never send (counted, answered 500)
+  Count,
+};
+
+std::string_view authRefusalName(AuthRefusal reason);
+
+struct AuthCounts {
+  std::uint64_t accepted = 0;  // CURVE handshakes ZAP let in
+  std::array<std::uint64_t, static_cast<std::size_t>(AuthRefusal::Count)> refused{};
+};
 
 struct ContainerCounters {
   std::uint64_t events_in = 0;   // events received from this container
@@ -101,6 +120,7 @@ struct Snapshot {
   std::uint64_t handler_errors = 0;  // messages whose handling failed with an exception (a bug or
                                     // a resource failure; the loop went on)
   DropCounts drops{};
+  std::optional<AuthCounts> auth;  // with router.security only
   std::vector<ContainerSnapshot> containers;
   std::vector<RouteSnapshot> routes;  // non-zero only
   std::vector<std::pair<std::string, std::uint64_t>> adapter_matches;    // adapter name, events

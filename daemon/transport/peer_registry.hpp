@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "evr/batch.hpp"
+#include "evr/event_types.hpp"
 #include "stats/stats.hpp"
 #include "transport/target_queue.hpp"  // QueuedEvent
 
@@ -42,6 +43,13 @@ struct Peer {
   bool connected = false;
   std::string routing_id;          // the ROUTER's id for the current connection
   std::uint64_t client_instance = 0;
+  std::string key;                 // router.security: the current connection's CURVE key (Z85)
+
+  // router.permissions: the types it may publish, as of the loop's permissions_generation_
+  // (recomputed when they differ, so a reload or a new peer needs no pass over every peer).
+  EventTypeSet may_publish = EventTypeSet::all();
+  std::uint64_t permissions_generation = 0;
+  EventTypeSet denied_told;        // types it has been sent ERROR notAuthorized for
 
   // container -> daemon link
   std::uint64_t last_rx_seq = 0;   // highest seq taken from the container

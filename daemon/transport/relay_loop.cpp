@@ -17,7 +17,9 @@
 
 #include "evr/framing.hpp"
 #include "evr/frames.hpp"
+#include "evr/curve_keys.hpp"
 #include "evr/link_messages.hpp"
+#include "security/zap_handler.hpp"
 
 namespace evr::transport {
 namespace {
@@ -39,6 +41,7 @@ constexpr int kMissedHeartbeats = 3;
 constexpr std::size_t kSeqSkipLogKey = static_cast<std::size_t>(stats::DropReason::Count);
 constexpr std::size_t kHandlerErrorLogKey = kSeqSkipLogKey + 1;
 constexpr std::size_t kJournalErrorLogKey = kSeqSkipLogKey + 2;
+constexpr std::size_t kNotAuthorizedLogKey = kSeqSkipLogKey + 3;
 
 std::uint64_t randomInstance() {
   std::random_device device;
@@ -239,10 +242,19 @@ void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
   }
   const Envelope& envelope = decoded.envelope;
   if (envelope.kind == MessageKind::Hello) {
-    handleHello(routing_id, body);
+    handleHello(routing_id, body, access_ ? security::userIdOf(head) : std::string_view());
     return;
   }
   if (!known) {
+    const bool events = envelope.kind == MessageKind::Event || envelope.kind == MessageKind::Events;
+    if (access_ && refuseRevoked(head, routing_id.to_string(), envelope.seq)) {
+      if (events) {
+        drop(stats::DropReason::Denied, kNoPeer, std::nullopt,
+             std::string(messageKindName(envelope.kind)) + " from a connection whose key was revoked",
+             envelope.kind == MessageKind::Event ? 1 : std::max<std::uint16_t>(envelope.flags, 1));
+      }
+      return;
+    }
     if (envelope.kind != MessageKind::Bye) {
       sendError(routing_id.to_string(), schema::ErrorCode::NOT_JOINED,
                 "say HELLO first (evrouterd restarted or dropped this connection)", envelope.seq);
@@ -281,7 +293,7 @@ void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
   }
 }
 
-void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* body) {
+void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* body, std::string_view key) {
   const std::string routing_id = routing_id_frame.to_string();
   if (stopping_) {
     sendError(routing_id, schema::ErrorCode::SHUTTING_DOWN, "evrouterd is shutting down");
@@ -304,6 +316,19 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
   }
   if (const std::string bad = checkContainerName(hello->container); !bad.empty()) {
     sendError(routing_id, schema::ErrorCode::INVALID_NAME, bad);
+    return;
+  }
+  if (access_ && !access_->mayJoin(key, hello->container)) {
+    // The name stays with whoever holds it (or with nobody); this connection gets nothing.
+    ++auth_.refused[static_cast<std::size_t>(stats::AuthRefusal::NameNotHeld)];
+    sendError(routing_id, schema::ErrorCode::NOT_AUTHORIZED,
+              "this key may not join as '" + hello->container + "' (router.security.clients)");
+    std::uint64_t suppressed = 0;
+    if (log_limiter_.allow(kNotAuthorizedLogKey, suppressed)) {
+      spdlog::warn("refused HELLO as '{}' (pid {}) from key {}: the key does not hold the name [{} "
+                   "like it not logged in the last second]",
+                   hello->container, hello->pid, keyFingerprint(key), suppressed);
+    }
     return;
   }
   // The same connection under another name: the old name leaves.
@@ -347,6 +372,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
     peer.acked_rx_seq = peer.last_rx_seq;
     // Our link seq toward the name goes on; what it has not acked is sent again on this connection.
     peer.resend_from = 0;
+    peer.key = std::string(key);
     peers_.attach(id, routing_id);
     ++peer.counters.joins;
     const bool routed = container_of_peer_[id] >= 0;
@@ -468,6 +494,7 @@ void RelayLoop::acceptEvent(PeerId source, std::uint64_t seq, std::uint8_t event
              std::to_string(settings_.max_hops) + "): is there a routing cycle?");
     return;
   }
+  if (!mayPublish(source, seq, event_type, event)) return;
   if (!recovered_seqs_.empty() && journaledBefore(event)) {
     drop(stats::DropReason::Duplicate, source, std::nullopt,
          "journaled before evrouterd restarted (the source resent what it had no ack for)");
@@ -493,6 +520,78 @@ bool RelayLoop::journaledBefore(std::span<const std::byte> event) {
     return false;
   }
   return false;
+}
+
+bool RelayLoop::mayPublish(PeerId source, std::uint64_t seq, std::uint8_t event_type,
+                           std::span<const std::byte> event) {
+  Peer& peer = peers_[source];
+  if (peer.permissions_generation != permissions_generation_) {
+    const auto it = permissions_.find(peer.name);
+    peer.may_publish = it == permissions_.end() ? EventTypeSet::all() : it->second;
+    peer.permissions_generation = permissions_generation_;
+  }
+  if (peer.may_publish.isAll()) return true;
+  const auto type = static_cast<EventType>(event_type);
+  std::string why;
+  if (!peer.may_publish.contains(type)) {
+    why = std::string(eventTypeName(type)) + " is not in router.permissions." + peer.name + ".publish";
+  } else {
+    // Routing reads the header's type; a restricted source must not label an event it may not
+    // publish as one it may (receivers dispatch on the event's own type).
+    AlignedWords words(event);
+    std::optional<std::uint16_t> own;
+    kj::runCatchingExceptions([&]() {
+      capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(event.size()));
+      own = static_cast<std::uint16_t>(message.getRoot<schema::Event>().getType());
+    });
+    if (own && *own == event_type) return true;
+    why = own ? std::string("its header says ") + std::string(eventTypeName(type)) + " but the event is " +
+                    std::string(eventTypeName(static_cast<EventType>(isKnownEventType(*own) ? *own : 0)))
+              : std::string("unreadable event from a container with publish permissions");
+  }
+  drop(stats::DropReason::Denied, source, std::nullopt, why);
+  if (!peer.denied_told.contains(type)) {
+    peer.denied_told.add(type);
+    sendError(peer.routing_id, schema::ErrorCode::NOT_AUTHORIZED, "not routed: " + why, seq);
+  }
+  return false;
+}
+
+bool RelayLoop::refuseRevoked(const zmq::message_t& head, const std::string& routing_id, std::uint64_t seq) {
+  const std::string_view key = security::userIdOf(head);
+  if (key.empty() || access_->find(key) != nullptr) return false;
+  ++auth_.refused[static_cast<std::size_t>(stats::AuthRefusal::Revoked)];
+  sendError(routing_id, schema::ErrorCode::NOT_AUTHORIZED,
+            "this connection's key is no longer in router.security.clients", seq);
+  return true;
+}
+
+void RelayLoop::enableCurve(const std::string& secret_key) {
+  security::makeCurveServer(socket_, secret_key, security::kDataDomain);
+}
+
+void RelayLoop::setAccess(std::shared_ptr<const security::AccessList> access) {
+  access_ = std::move(access);
+  if (!access_) return;
+  for (PeerId id = 0; id < peers_.size(); ++id) {
+    Peer& peer = peers_[id];
+    if (!peer.connected || access_->mayJoin(peer.key, peer.name)) continue;
+    ++auth_.refused[static_cast<std::size_t>(stats::AuthRefusal::Revoked)];
+    sendError(peer.routing_id, schema::ErrorCode::NOT_AUTHORIZED,
+              "this key may no longer join as '" + peer.name + "' (router.security changed)");
+    spdlog::warn("container '{}': key {} no longer holds the name; its connection is cut", peer.name,
+                 keyFingerprint(peer.key));
+    disconnect(id, "its key was revoked");
+  }
+}
+
+void RelayLoop::setPermissions(const std::vector<config::PublishPermission>& permissions) {
+  permissions_.clear();
+  for (const auto& permission : permissions) {
+    permissions_[permission.container.value] = permission.publish.value;
+  }
+  ++permissions_generation_;
+  for (PeerId id = 0; id < peers_.size(); ++id) peers_[id].denied_told = EventTypeSet();
 }
 
 std::optional<RelayLoop::Origin> RelayLoop::readOrigin(std::span<const std::byte> event) {
@@ -1203,6 +1302,7 @@ void RelayLoop::drainForShutdown() {
 
 stats::Snapshot RelayLoop::snapshot() const {
   stats::Snapshot out = totals_;
+  if (access_) out.auth = auth_;
   for (PeerId id = 0; id < peers_.size(); ++id) {
     const Peer& peer = peers_[id];
     std::optional<std::uint64_t> idle;

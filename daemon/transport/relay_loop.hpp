@@ -32,6 +32,7 @@
 #include "evr/envelope.hpp"
 #include "protocol.capnp.h"
 #include "routing/routing_table.hpp"
+#include "security/access_list.hpp"
 #include "stats/stats.hpp"
 #include "transport/peer_registry.hpp"
 
@@ -84,6 +85,18 @@ class RelayLoop {
   void setJournal(std::unique_ptr<journal::Journal> journal, const journal::JournalRecovery& recovery,
                   bool all_types);
   const journal::Journal* journal() const { return journal_.get(); }
+  // router.security (docs/security.md). enableCurve: the data socket speaks CURVE with this
+  // secret key (Z85) under ZAP domain security::kDataDomain; call before bind(), and serve a
+  // security::ZapHandler in the same context. setAccess: the client list in force (a reload calls
+  // it again): a HELLO must name a container its key holds, and a connection whose key no longer
+  // holds its name is cut (ERROR notAuthorized), its later messages refused and counted.
+  void enableCurve(const std::string& secret_key);
+  void setAccess(std::shared_ptr<const security::AccessList> access);
+  const security::AccessList* access() const { return access_.get(); }
+  stats::AuthCounts& authCounts() { return auth_; }
+  // router.permissions (a reload calls it again): an event of a type its source may not publish
+  // is dropped (`denied`), and the source told once per type.
+  void setPermissions(const std::vector<config::PublishPermission>& permissions);
   // Where copies of routed events go while someone taps (evrctl tap). Loop thread only.
   void setTap(EventTap* tap) { tap_ = tap; }
 
@@ -109,7 +122,8 @@ class RelayLoop {
   std::chrono::milliseconds timerInterval() const;
   void receiveBurst();
   void handleMessage(zmq::message_t& routing_id, zmq::message_t& head, zmq::message_t* body);
-  void handleHello(zmq::message_t& routing_id, zmq::message_t* body);
+  // `key`: the connection's CURVE key (Z85) under router.security, else "".
+  void handleHello(zmq::message_t& routing_id, zmq::message_t* body, std::string_view key);
   void handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body);
   void handleEvents(PeerId source, const Envelope& envelope, zmq::message_t* body);
   // Takes link seq `seq` from `source`: false when it was taken before (a resend).
@@ -117,6 +131,12 @@ class RelayLoop {
   // The checks every event passes (size, framing, type, hop limit), then routing.
   void acceptEvent(PeerId source, std::uint64_t seq, std::uint8_t event_type, std::uint8_t hops,
                    std::span<const std::byte> event);
+  // router.permissions: true when `source` may publish the event (its header type, which must be
+  // the event's own); otherwise it is dropped, counted `denied` and the source told once per type.
+  bool mayPublish(PeerId source, std::uint64_t seq, std::uint8_t event_type, std::span<const std::byte> event);
+  // A message from a connection that has not joined (or was cut): true when its key is one
+  // router.security no longer lets in (answered notAuthorized and counted, not notJoined).
+  bool refuseRevoked(const zmq::message_t& head, const std::string& routing_id, std::uint64_t seq);
   void routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t hops,
                   std::span<const std::byte> event);
   void tapEvent(PeerId source, const routing::RouteEntry& entry,
@@ -238,6 +258,11 @@ class RelayLoop {
   std::uint64_t routing_seq_ = 0;
   std::vector<PeerId> backlogged_;    // connected peers with a non-empty queue
   Clock::time_point last_timer_{};
+
+  std::shared_ptr<const security::AccessList> access_;  // null: no router.security
+  stats::AuthCounts auth_;
+  std::unordered_map<std::string, EventTypeSet> permissions_;  // container -> may publish
+  std::uint64_t permissions_generation_ = 1;
 
   stats::Snapshot totals_;  // events_in, deliveries, unrouted, drops (containers filled on snapshot)
   stats::RateLimiter log_limiter_;

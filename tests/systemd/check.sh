@@ -114,6 +114,35 @@ step "  all 50 arrived after the restart; $(ls /var/lib/private/evrouter/journal
 cp /root/evrouter.yaml.nojournal "$config"
 systemctl restart "$unit" || fail "restart without the journal"
 
+step "router.security under the unit: a root-only server key handed over with LoadCredential="
+keys=/etc/evrouter/keys
+mkdir -p "$keys" && chmod 0755 "$keys"
+for who in server reload ops alice; do evrctl keygen --out "$keys/$who" >/dev/null || fail "evrctl keygen $who"; done
+chown alice "$keys/alice.key"
+stat -c '  %a %U %n' "$keys/server.key" "$keys/server.pub"
+cp /root/evrouter.yaml.orig "$config"
+sed -i "s|^router:|router:\n  security:\n    secret_key_file: $keys/server.key\n    clients:\n      - {key: $keys/alice.pub, names: [data, strategy]}\n      - {key: $keys/reload.pub, names: [], control: admin}\n      - {key: $keys/ops.pub, names: [], control: read}|" "$config"
+dropin=/etc/systemd/system/$unit.d
+mkdir -p "$dropin"
+cp "$(dirname "$(command -v evrctl)")/../share/doc/evrouter/examples/evrouterd-keys.conf" "$dropin/keys.conf" ||
+  fail "the drop-in example is not installed"
+systemctl daemon-reload
+systemctl restart "$unit" || fail "restart with router.security"
+journalctl -u "$unit" --no-pager | grep 'router.security: CURVE' | tail -n 1 | sed 's/^.*evrouterd\[[0-9]*\]: /  /'
+if evrctl status --timeout 3 >/dev/null 2>&1; then fail "a plain evrctl status was answered under router.security"; fi
+EVR_SERVER_KEY=$keys/server.pub EVR_KEY=$keys/ops.key evrctl status --timeout 5 >/dev/null || fail "status with the read key"
+if EVR_SERVER_KEY=$keys/server.pub EVR_KEY=$keys/ops.key evrctl reload --timeout 5 >/dev/null 2>&1; then
+  fail "a read key reloaded"
+fi
+EVR_SERVER_KEY=$keys/server.pub EVR_KEY=$keys/alice.key roundtrip data strategy 20 || fail "no events with alice's key"
+step "  send -> recv with alice's key; a plain status and a read key's reload refused"
+systemctl reload "$unit" || fail "systemctl reload under router.security (the drop-in's admin key)"
+step "  systemctl reload with the drop-in's admin key: $(journalctl -u "$unit" --no-pager | grep -c 'reload: .* is unchanged\|reload applied') reload(s) logged"
+rm -r "$dropin"
+cp /root/evrouter.yaml.orig "$config"
+systemctl daemon-reload
+systemctl restart "$unit" || fail "restart without router.security"
+
 step "systemctl stop within TimeoutStopSec ($(prop TimeoutStopUSec)), exit status 0"
 start=$(ms)
 systemctl stop "$unit" || fail "systemctl stop"

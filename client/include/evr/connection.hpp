@@ -31,6 +31,7 @@
 #include <zmq.hpp>
 
 #include "evr/bus.hpp"
+#include "evr/curve_keys.hpp"
 #include "evr/envelope.hpp"
 #include "evr/source_positions.hpp"
 
@@ -49,6 +50,11 @@ struct ConnectionOptions {
   PositionSync position_sync = PositionSync::Batch;  // when the file is forced to disk
   PositionMode position_mode = PositionMode::AfterHandling;  // an interrupted handler's event
   std::chrono::milliseconds position_sync_interval{100};  // with PositionSync::Interval
+  // router.security (docs/security.md): evrouterd's public key file (its server.pub) and this
+  // process's secret key file (evrctl keygen's PREFIX.key). Both or neither; empty: $EVR_SERVER_KEY
+  // and $EVR_KEY, and when those are unset too the link is plain (no CURVE).
+  std::string server_key_file{};
+  std::string key_file{};
 };
 
 // The endpoint a client uses when none is given: $EVR_ENDPOINT, else
@@ -73,6 +79,7 @@ struct ConnectionStats {
   std::uint64_t malformed = 0;        // events from the router dropped as unreadable
   std::uint64_t joins = 0;            // WELCOMEs (1 + rejoins)
   std::uint64_t errors = 0;           // ERROR messages from the daemon
+  std::uint64_t denied = 0;           // events the daemon would not route (router.permissions)
 };
 
 class Connection {
@@ -160,6 +167,11 @@ class Connection {
   std::uint64_t ackValue();
   void onTimer();
   void markLost(const char* why);
+  // Sets CURVE on the socket when keys are given (options or environment). Before connect.
+  void setUpCurve(zmq::context_t& context);
+  // While not joined: a handshake the daemon refused (a CURVE key it does not know, or CURVE on
+  // one side only) is a ConnectionError, not an endless retry.
+  void checkHandshake();
   bool serveOnce(std::chrono::milliseconds timeout);
   std::size_t serveReady();  // drains wake-ups and received messages without waiting
   std::size_t drainWakeups();
@@ -168,6 +180,7 @@ class Connection {
   ConnectionOptions options_;
   std::string endpoint_;
   zmq::socket_t socket_;
+  std::optional<HandshakeWatch> handshake_;  // refused handshakes of socket_
   int wake_fd_ = -1;   // eventfd: other threads published or called stop()
   int epoll_fd_ = -1;  // wake_fd_ + the socket's ZMQ_FD
   std::uint64_t client_instance_ = 0;
