@@ -120,8 +120,9 @@ BOOST_AUTO_TEST_CASE(unknown_adapter_key_lists_the_keys_of_that_adapter_type) {
 BOOST_AUTO_TEST_CASE(unknown_router_key_is_an_error) {
   expectError("router:\n  queue_limt: 5\n", 2, 3,
               "unknown key 'queue_limt' in router; expected one of: control, control_allow_remote, "
-              "heartbeat_ms, journal, listen, max_hops, max_message_size, metrics, queue_limit, "
-              "replay_limit, shutdown_grace_ms, stall_timeout_ms (did you mean 'queue_limit'?)");
+              "heartbeat_ms, journal, listen, max_hops, max_message_size, metrics, permissions, "
+              "queue_limit, replay_limit, security, shutdown_grace_ms, stall_timeout_ms (did you "
+              "mean 'queue_limit'?)");
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_key_is_an_error_at_the_second_occurrence) {
