@@ -76,7 +76,9 @@ printf '    - type: "pipeline"\n      containers: ["data", "nobody_declared_this
 systemctl reload "$unit"; rc=$?
 [ $rc = 1 ] || fail "reload of a bad config exited $rc, not 1"
 journalctl -u "$unit" --no-pager | grep -E "$(basename "$config"):[0-9]+:[0-9]+: " | tail -n 3 | sed 's/^/  journal: /'
-journalctl -u "$unit" --no-pager | grep -qE "$(basename "$config"):[0-9]+:[0-9]+: " || fail "no file:line:col in the journal"
+# journald may take a moment to store the lines the processes wrote.
+await 10 bash -c "journalctl -u $unit --no-pager | grep -qE '$(basename "$config"):[0-9]+:[0-9]+: '" ||
+  fail "no file:line:col in the journal"
 [ "$(prop ActiveState)" = active ] || fail "not active after a rejected reload"
 evrctl status | grep -q 'generation 2' || fail "a rejected reload changed the generation"
 roundtrip data strategy 10 || fail "old route data -> strategy lost after a rejected reload"
