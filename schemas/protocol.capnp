@@ -34,6 +34,7 @@ enum ErrorCode {
   messageTooLarge @5;    # an event frame over maxMessageSize; the event was dropped
   malformed @6;          # a frame the daemon could not parse; dropped
   shuttingDown @7;       # the daemon is stopping and takes no new containers
+  overloaded @9;         # router.max_connections containers are joined: retry later
 }
 
 struct Error {

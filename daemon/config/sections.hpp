@@ -17,6 +17,9 @@ namespace evr::config {
 // `router:`: how the daemon runs.
 void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSettings& router);
 
+// `router.limits:` (config/limits_section.cpp): per-container inbound rate limits.
+void loadLimitsSection(YamlReader& reader, const YamlEntry& section, LimitsSettings& limits);
+
 // `event_communication:`: `pattern` and `adapters`; each adapter's own keys are read by its
 // type's parse function, found in `registry`.
 void loadEventCommunicationSection(YamlReader& reader, const YamlEntry& section,

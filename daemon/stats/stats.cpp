@@ -33,6 +33,9 @@ std::string Snapshot::summary() const {
   if (handler_errors > 0) out += fmt::format(" handler_errors={}", handler_errors);
   if (stalls > 0) out += fmt::format(" stalls={}", stalls);
   if (journal_errors > 0) out += fmt::format(" journal_errors={}", journal_errors);
+  if (hellos_refused_overloaded > 0) {
+    out += fmt::format(" hellos_refused_overloaded={}", hellos_refused_overloaded);
+  }
   return out;
 }
 

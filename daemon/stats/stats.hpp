@@ -43,6 +43,7 @@ struct ContainerCounters {
   std::uint64_t joins = 0;
   std::uint64_t redelivered = 0;  // events sent again after it joined again without acking them
   std::uint64_t replayed = 0;     // events sent to it from the journal after a daemon restart
+  std::uint64_t rate_limited = 0;  // its events taken over its rate limit: their acks waited
   DropCounts drops_from{};       // its events dropped, by reason
   DropCounts drops_to{};         // events meant for it dropped, by reason
 };
@@ -55,6 +56,8 @@ struct ContainerSnapshot {
   std::size_t unacked = 0;  // events sent to it that it has not acked yet (the replay buffer)
   bool stalled = false;     // lossless work pending and no ack for router.stall_timeout_ms
   bool held = false;        // its acks are held: a lossless target it feeds has a long queue
+  bool rate_limited = false;  // its acks wait for its rate limit now (router.limits)
+  std::uint64_t queue_bytes = 0;  // event bytes queued for it
   ContainerCounters counters;
   std::optional<std::uint64_t> idle_ms;  // since the daemon last heard from it; none: never
 };
@@ -100,6 +103,9 @@ struct Snapshot {
   std::uint64_t journal_errors = 0;  // journal appends or syncs that failed (sources held meanwhile)
   std::uint64_t handler_errors = 0;  // messages whose handling failed with an exception (a bug or
                                     // a resource failure; the loop went on)
+  std::uint64_t hellos_refused_overloaded = 0;  // HELLOs refused at router.max_connections
+  std::uint64_t connections = 0;                 // containers joined now
+  std::uint64_t connections_limit = 0;           // router.max_connections
   DropCounts drops{};
   std::vector<ContainerSnapshot> containers;
   std::vector<RouteSnapshot> routes;  // non-zero only
