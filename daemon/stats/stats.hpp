@@ -23,7 +23,7 @@ enum class DropReason : std::uint8_t {
   NotJoined,     // EVENT from a peer that has not said HELLO (the client resends after joining)
   Duplicate,     // link seq already taken (a resend after a lost ack)
   HopLimit,      // forwarded more than router.max_hops times: a routing cycle
-  QueueFull,     // target's queue at router.queue_limit
+  QueueFull,     // target's lossless queue at router.queue_limit or router.queue_bytes_limit
   Shutdown,      // still queued when the shutdown grace period ended
   Conflated,     // replaced by a newer event of its source, symbol and type (delivery: conflate)
   Policy,        // dropped by a target's drop_oldest / drop_newest bound

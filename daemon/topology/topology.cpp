@@ -88,7 +88,8 @@ void warnOnHashCollisions(const Interner& interner, Diagnostics& diagnostics) {
 // a delivery target's (their limits apply to nothing unless such a container joins anyway).
 void warnOnUnknownLimitNames(const config::Config& config, const std::vector<std::string>& names,
                              Diagnostics& diagnostics) {
-  for (const auto& [entry, limit] : config.router.limits.containers) {
+  for (const auto& named : config.router.limits.containers) {
+    const config::Located<std::string>& entry = named.first;
     const bool known =
         std::find(names.begin(), names.end(), entry.value) != names.end() ||
         std::any_of(config.containers.begin(), config.containers.end(),

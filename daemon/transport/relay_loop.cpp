@@ -904,16 +904,17 @@ void RelayLoop::enqueue(PeerId target, QueuedEvent&& event, DeliveryPolicy polic
       case TargetQueue::PushResult::DroppedOldest:
         drop(stats::DropReason::Policy, kNoPeer, target,
              "oldest queued " + std::string(type_name) + " event for '" + peer.name +
-                 "' dropped (drop_oldest, limit " + std::to_string(limit) + " events or " +
-                 std::to_string(settings_.queue_bytes_limit) + " bytes)");
+                 "' dropped (drop_oldest, limit " + std::to_string(limit) +
+                 ") [or router.queue_bytes_limit " + std::to_string(settings_.queue_bytes_limit) +
+                 " reached]");
         break;
       case TargetQueue::PushResult::Refused:
         drop(stats::DropReason::Policy, kNoPeer, target,
              std::string(type_name) + " event for '" + peer.name + "' dropped (" +
-                 (policy == DeliveryPolicy::Conflate ? "conflate, a new key at router.queue_bytes_limit "
-                                                     : "drop_newest, limit " + std::to_string(limit) +
-                                                           " events or ") +
-                 std::to_string(settings_.queue_bytes_limit) + " bytes)");
+                 (policy == DeliveryPolicy::Conflate ? std::string("conflate, a new key")
+                                                     : "drop_newest, limit " + std::to_string(limit)) +
+                 ") [or router.queue_bytes_limit " + std::to_string(settings_.queue_bytes_limit) +
+                 " reached]");
         return;
     }
   }
