@@ -34,6 +34,7 @@ enum ErrorCode {
   messageTooLarge @5;    # an event frame over maxMessageSize; the event was dropped
   malformed @6;          # a frame the daemon could not parse; dropped
   shuttingDown @7;       # the daemon is stopping and takes no new containers
+  notAuthorized @8;      # placeholder for the security work (issue 13), which defines it; capnp allows no hole
   overloaded @9;         # router.max_connections containers are joined: retry later
 }
 
