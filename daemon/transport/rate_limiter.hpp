@@ -32,7 +32,8 @@ class TokenBucket {
     refill(now);
     rate_ = limit.events_per_s;
     burst_ = limit.events_per_s == 0 ? 0 : std::max<std::uint32_t>(limit.burst, 1);
-    tokens_ = was_limited ? std::min(tokens_, static_cast<double>(burst_)) : burst_;
+    const std::uint64_t full = std::uint64_t{burst_} * kUnit;
+    units_ = was_limited ? std::min(units_, full) : full;
     last_ = now;
   }
 
@@ -48,9 +49,8 @@ class TokenBucket {
   std::uint64_t takeUpTo(std::uint64_t wanted, TimePoint now) {
     if (unlimited()) return wanted;
     refill(now);
-    const auto whole = static_cast<std::uint64_t>(tokens_);
-    const std::uint64_t taken = std::min(wanted, whole);
-    tokens_ -= static_cast<double>(taken);
+    const std::uint64_t taken = std::min(wanted, units_ / kUnit);
+    units_ -= taken * kUnit;
     return taken;
   }
 
@@ -58,22 +58,31 @@ class TokenBucket {
   std::uint64_t available(TimePoint now) {
     if (unlimited()) return ~std::uint64_t{0};
     refill(now);
-    return static_cast<std::uint64_t>(tokens_);
+    return units_ / kUnit;
   }
 
  private:
+  // Exact integer arithmetic: a token is kUnit units and a nanosecond adds `rate_` units, so a
+  // slow rate accumulates between reads without rounding. burst_ * kUnit < 2^63.
+  static constexpr std::uint64_t kUnit = 1'000'000'000;
+
   void refill(TimePoint now) {
     if (now <= last_) return;  // a clock that did not move (or a fake one set back)
     if (!unlimited()) {
-      const double seconds = std::chrono::duration<double>(now - last_).count();
-      tokens_ = std::min(static_cast<double>(burst_), tokens_ + seconds * rate_);
+      const std::uint64_t full = std::uint64_t{burst_} * kUnit;
+      // Past the time a bucket takes to fill from empty it is full: cap the product's size.
+      const auto elapsed = static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now - last_).count());
+      const std::uint64_t fill_ns = full / rate_ + 1;
+      const std::uint64_t added = std::min(elapsed, fill_ns) * rate_;
+      units_ = std::min(full, units_ + added);
     }
     last_ = now;
   }
 
   std::uint32_t rate_ = 0;   // events per second; 0: unlimited
   std::uint32_t burst_ = 0;  // most tokens held
-  double tokens_ = 0;        // fractional: a slow rate accumulates between reads
+  std::uint64_t units_ = 0;  // tokens * kUnit
   TimePoint last_{};
 };
 

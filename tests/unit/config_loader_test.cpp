@@ -301,8 +301,8 @@ BOOST_AUTO_TEST_CASE(router_limits_errors_name_their_place) {
                 {3, 22, "queue_bytes_limit must be an integer in 1024..1099511627776, got 1023"},
                 {5, 23, "events_per_s must be an integer in 0..4294967295, got -1"},
                 {6, 5, "limits 'b' needs 'events_per_s' (0 for unlimited)"},
-                {7, 35, "burst must be an integer in 1..4294967295, got 0"},
-                {7, 38, "unknown key 'rate' in limits 'c'"},
+                {7, 34, "burst must be an integer in 1..4294967295, got 0"},
+                {7, 37, "unknown key 'rate' in limits 'c'"},
                 {8, 26, "limits 'd': burst applies only with events_per_s above 0"},
                 {9, 5, "limits: "},
                 {10, 8, "expected a map such as {events_per_s: 1000, burst: 100} for limits 'e'"}});

@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(max_connections_queue_bytes_limit_and_rate_limits_change_by
                                          "  queue_bytes_limit: 65536\n"
                                          "  limits: {default: {events_per_s: 10}}\n") + kFirst);
   const auto outcome = reloader.reload();
-  BOOST_TEST_INFO(outcome.errors.empty() ? std::string() : outcome.errors.front());
+  BOOST_TEST_INFO((outcome.errors.empty() ? std::string() : outcome.errors.front()));
   BOOST_TEST(outcome.ok);
   BOOST_TEST(outcome.changed);
   BOOST_TEST(reloader.config().router.max_connections == 3u);
