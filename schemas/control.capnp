@@ -62,6 +62,10 @@ struct Status {
   stalled @9 :List(Text);    # lossless targets that have acked nothing for router.stall_timeout_ms
   held @10 :List(Text);      # sources whose acks are held (a lossless target's queue is long)
   journal @11 :Text;         # "off", or the journal's directory and counters
+  rateLimited @12 :List(Text);  # sources whose acks wait for their rate limit (router.limits)
+  connections @13 :UInt32;      # containers joined now
+  connectionsLimit @14 :UInt32; # router.max_connections
+  hellosRefused @15 :UInt64;    # HELLOs refused at router.max_connections (ERROR overloaded)
 }
 
 struct Counter {
@@ -88,6 +92,8 @@ struct ContainerStats {
   redelivered @15 :UInt64;       # sent again after it joined again without acking them
   replayed @16 :UInt64;          # sent to it from the journal after a daemon restart
   stalled @17 :Bool;             # lossless work pending, no ack for router.stall_timeout_ms
+  rateLimited @18 :UInt64;       # its events whose ack waited for its rate limit (router.limits)
+  queueBytes @19 :UInt64;        # event bytes queued for it
 }
 
 struct RouteStats {

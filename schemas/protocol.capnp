@@ -36,6 +36,7 @@ enum ErrorCode {
   shuttingDown @7;       # the daemon is stopping and takes no new containers
   notAuthorized @8;      # router.security: the key may not join under this name (seq 0), or the
                          # container may not publish the event's type (seq: the event's)
+  overloaded @9;         # router.max_connections containers are joined: retry later
 }
 
 struct Error {

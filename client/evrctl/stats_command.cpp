@@ -28,6 +28,7 @@ Command addStatsCommand(CLI::App& parent) {
                                       {"unrouted", c.getUnrouted()}, {"joins", c.getJoins()},
                                       {"unacked", c.getUnacked()}, {"redelivered", c.getRedelivered()},
                                       {"replayed", c.getReplayed()}, {"stalled", c.getStalled()},
+                                      {"rate_limited", c.getRateLimited()}, {"queue_bytes", c.getQueueBytes()},
                                       {"drops_from", counters(c.getDropsFrom())},
                                       {"drops_to", counters(c.getDropsTo())},
                                       {"last_seen_ms_ago", c.getEverHeard() ? nlohmann::json(c.getIdleMs()) : nlohmann::json()}});
@@ -69,6 +70,10 @@ Command addStatsCommand(CLI::App& parent) {
                                                               c["replayed"].get<std::uint64_t>()),
                               c["drops_from"].dump().c_str(), c["drops_to"].dump().c_str(),
                               c["stalled"].get<bool>() ? "  STALLED" : "");
+                  if (const auto limited = c["rate_limited"].get<std::uint64_t>(); limited > 0) {
+                    std::printf("%-24s rate limited: %llu events waited for their ack\n", "",
+                                static_cast<unsigned long long>(limited));
+                  }
                 }
                 for (const auto& r : routes) {
                   std::printf("route %s -> %s: %llu\n", r["source"].get<std::string>().c_str(),

@@ -22,7 +22,11 @@ Command addStatusCommand(CLI::App& parent) {
                                   {"connected", texts(status.getConnected())},
                                   {"stalled", texts(status.getStalled())},
                                   {"held", texts(status.getHeld())},
-                                  {"journal", status.getJournal().cStr()}};
+                                  {"journal", status.getJournal().cStr()},
+                                  {"rate_limited", texts(status.getRateLimited())},
+                                  {"connections", status.getConnections()},
+                                  {"connections_limit", status.getConnectionsLimit()},
+                                  {"hellos_refused", status.getHellosRefused()}};
               if (!options->json) {
                 std::cout << "evrouterd " << status.getVersion().cStr() << ", up "
                           << status.getUptimeMs() / 1000.0 << " s\nconfig " << status.getConfigPath().cStr()
@@ -30,7 +34,17 @@ Command addStatusCommand(CLI::App& parent) {
                           << status.getDigest().cStr() << ", " << status.getFailedReloads()
                           << " failed reloads)\nconnected (" << status.getConnected().size() << "):";
                 for (const auto name : status.getConnected()) std::cout << ' ' << name.cStr();
+                std::cout << "\nconnections " << status.getConnections() << " of "
+                          << status.getConnectionsLimit() << " (router.max_connections)";
+                if (status.getHellosRefused() > 0) {
+                  std::cout << "; OVERLOADED: " << status.getHellosRefused() << " HELLOs refused";
+                }
                 std::cout << "\njournal: " << status.getJournal().cStr() << '\n';
+                if (status.getRateLimited().size() > 0) {
+                  std::cout << "RATE LIMITED (acks wait for router.limits):";
+                  for (const auto name : status.getRateLimited()) std::cout << ' ' << name.cStr();
+                  std::cout << '\n';
+                }
                 if (status.getStalled().size() > 0) {
                   std::cout << "STALLED (lossless targets that ack nothing):";
                   for (const auto name : status.getStalled()) std::cout << ' ' << name.cStr();

@@ -528,6 +528,7 @@ void Connection::handleWelcome(const Envelope& envelope, zmq::message_t* body) {
   max_message_size_ = welcome->max_message_size;
   if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
   warned_full_ = false;
+  overload_backoff_ = std::chrono::milliseconds(0);
   ++stats_.joins;
   handleAck(welcome->ack_seq);
   // Everything the daemon has not taken goes again, in order.
@@ -570,6 +571,17 @@ void Connection::handleError(zmq::message_t* body) {
       joined_ = false;
       throw ConnectionError("evrouterd at " + endpoint_ + " refused container '" + options_.container +
                             "': " + error->message);
+    case schema::ErrorCode::OVERLOADED:
+      // Not fatal: the daemon has router.max_connections containers joined. Keep trying to join,
+      // backing off (docs/protocol.md, "ERROR").
+      if (joined_) markLost("evrouterd is overloaded");
+      if (overload_backoff_.count() == 0) {
+        spdlog::warn("evr[{}]: evrouterd at {} is at its connection limit: {}; retrying",
+                     options_.container, endpoint_, error->message);
+      }
+      overload_backoff_ = std::min(std::max(overload_backoff_ * 2, kHelloRetry * 2),
+                                   std::chrono::milliseconds(5000));
+      return;
     default:
       spdlog::error("evr[{}]: evrouterd: {} (link seq {})", options_.container, error->message,
                     error->seq);
@@ -624,7 +636,7 @@ void Connection::onTimer() {
   const auto now = now_();
   if (!joined_) {
     checkHandshake();
-    if (now - last_hello_ >= kHelloRetry) sendHello();
+    if (now - last_hello_ >= std::max(kHelloRetry, overload_backoff_)) sendHello();
     return;
   }
   if (now - last_receive_ >= kMissedHeartbeats * heartbeat_) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/delivery.hpp"
@@ -76,6 +77,40 @@ struct PublishPermission {
   Located<EventTypeSet> publish;
 };
 
+// One entry of `router.limits:` (docs/config.md, "limits"): the inbound rate of one container.
+struct RateLimit {
+  std::uint32_t events_per_s = 0;  // 0: unlimited
+  std::uint32_t burst = 0;         // tokens the bucket holds; 0 when unlimited
+  bool operator==(const RateLimit&) const = default;
+};
+
+// `router.limits:`, a map by container name; "default" applies to every name not listed.
+// Read by config/limits_section.cpp; names the config does not declare are warned about by the
+// topology (they limit nothing until such a container joins).
+struct LimitsSettings {
+  RateLimit default_limit;  // events_per_s 0 (unlimited) when `limits` or `default` is absent
+  std::vector<std::pair<Located<std::string>, RateLimit>> containers;  // in file order
+  // The limit for `name`: its own entry, else the default.
+  const RateLimit& of(std::string_view name) const {
+    for (const auto& [entry, limit] : containers) {
+      if (entry.value == name) return limit;
+    }
+    return default_limit;
+  }
+  bool operator==(const LimitsSettings& other) const {
+    if (!(default_limit == other.default_limit) || containers.size() != other.containers.size()) {
+      return false;
+    }
+    for (std::size_t i = 0; i < containers.size(); ++i) {
+      if (containers[i].first.value != other.containers[i].first.value ||
+          !(containers[i].second == other.containers[i].second)) {
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
 // The `router:` section: how the daemon runs. Defaults are the documented ones
 // (configs/default.yaml).
 struct RouterSettings {
@@ -89,6 +124,9 @@ struct RouterSettings {
   std::uint32_t shutdown_grace_ms = 2000;    // SIGTERM: time allowed to flush queues
   std::uint32_t replay_limit = 100000;       // per target: events sent and not yet acked
   std::uint32_t stall_timeout_ms = 5000;     // a lossless target silent this long is stalled
+  std::uint32_t max_connections = 1024;      // containers joined at once; more: ERROR overloaded
+  std::uint64_t queue_bytes_limit = 268435456;  // event bytes queued per target, beside queue_limit
+  LimitsSettings limits;                     // per-container inbound rate limits
   std::optional<JournalSettings> journal;    // absent: no journal
   // The control endpoint (evrctl). ipc with a relative path lives in the runtime directory;
   // absent: `ipc://evrouterd.ctl`. A tcp endpoint must be on loopback unless

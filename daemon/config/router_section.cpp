@@ -15,10 +15,11 @@ namespace evr::config {
 namespace {
 
 constexpr std::string_view kRouterKeys[] = {
-    "control",          "control_allow_remote", "heartbeat_ms",     "journal",
-    "listen",           "max_hops",             "max_message_size", "metrics",
-    "permissions",      "queue_limit",          "replay_limit",     "security",
-    "shutdown_grace_ms", "stall_timeout_ms"};
+    "control",          "control_allow_remote", "heartbeat_ms",      "journal",
+    "limits",           "listen",               "max_connections",   "max_hops",
+    "max_message_size", "metrics",              "permissions",       "queue_bytes_limit",
+    "queue_limit",      "replay_limit",         "security",          "shutdown_grace_ms",
+    "stall_timeout_ms"};
 constexpr std::string_view kJournalKeys[] = {"fsync", "interval_ms", "path", "types"};
 constexpr std::string_view kFsyncNames[] = {"batch", "interval", "none"};
 constexpr std::string_view kJournalTypes[] = {"lossless", "all"};
@@ -222,6 +223,12 @@ void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSetti
       loadInteger(reader, entry, router.stall_timeout_ms, 1, kMaxU32);
     } else if (entry.key == "journal") {
       loadJournal(reader, entry, router);
+    } else if (entry.key == "max_connections") {
+      loadInteger(reader, entry, router.max_connections, 1, kMaxU32);
+    } else if (entry.key == "queue_bytes_limit") {
+      loadInteger(reader, entry, router.queue_bytes_limit, 1024, std::int64_t{1} << 40);
+    } else if (entry.key == "limits") {
+      loadLimitsSection(reader, entry, router.limits);
     } else if (entry.key == "control") {
       if (!entry.value.IsScalar()) {
         diagnostics.error(entry.value_mark,

@@ -23,6 +23,8 @@ void loadPermissions(YamlReader& reader, const YamlEntry& section, RouterSetting
 
 // A path written in the config file: absolute as is, relative to the file's directory.
 std::string resolveAgainstConfig(const std::string& config_file, const std::string& path);
+// `router.limits:` (config/limits_section.cpp): per-container inbound rate limits.
+void loadLimitsSection(YamlReader& reader, const YamlEntry& section, LimitsSettings& limits);
 
 // `event_communication:`: `pattern` and `adapters`; each adapter's own keys are read by its
 // type's parse function, found in `registry`.

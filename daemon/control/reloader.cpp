@@ -40,7 +40,9 @@ std::vector<std::string> routesMissing(const std::vector<routing::RouteSummary>&
   return out;
 }
 
-// What the running sockets were made with cannot change by a reload: say so by name.
+// What the running sockets were made with cannot change by a reload: say so by name. The limits
+// of docs/delivery.md "Limits" (router.max_connections, queue_bytes_limit, limits) are not
+// compared here: they change live (RelayLoop::applyLimits, called by applyReload).
 std::vector<std::string> refusedChanges(const std::string& path,
                                         const config::RouterSettings& before,
                                         const config::RouterSettings& after) {
@@ -191,6 +193,7 @@ ReloadOutcome applyReload(Reloader& reloader, transport::RelayLoop& loop, const 
     if (const auto& security = reloader.config().router.security) {
       loop.setAccess(security::AccessList::compile(*security));
     }
+    loop.applyLimits(reloader.config().router);
     spdlog::info("reload applied: generation {} digest {} from {}: {} routes added, {} removed",
                  outcome.generation, outcome.digest, reloader.configPath(),
                  outcome.routes_added.size(), outcome.routes_removed.size());

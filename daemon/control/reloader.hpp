@@ -56,6 +56,8 @@ class Reloader {
   ReloadOutcome reload(const std::string& path = {});
 
   const std::string& configPath() const { return path_; }
+  // The config in force (the initial one, or the last applied reload's).
+  const config::Config& config() const { return config_; }
   std::uint64_t generation() const { return generation_; }
   const std::string& digest() const { return digest_; }
   const ReloadCounts& counts() const { return counts_; }

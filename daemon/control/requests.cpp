@@ -47,7 +47,9 @@ void fillStatus(schema::Status::Builder status, const ControlContext& context) {
   setTexts(status.initConnected(static_cast<unsigned>(connected.size())), connected);
   std::vector<std::string> stalled;
   std::vector<std::string> held;
+  std::vector<std::string> rate_limited;
   for (const auto& container : snapshot.containers) {
+    if (container.rate_limited) rate_limited.push_back(container.name);
     if (container.stalled) {
       stalled.push_back(container.name + " (" + std::to_string(container.unacked) + " unacked, " +
                         std::to_string(container.queue_depth) + " queued" +
@@ -57,6 +59,10 @@ void fillStatus(schema::Status::Builder status, const ControlContext& context) {
   }
   setTexts(status.initStalled(static_cast<unsigned>(stalled.size())), stalled);
   setTexts(status.initHeld(static_cast<unsigned>(held.size())), held);
+  setTexts(status.initRateLimited(static_cast<unsigned>(rate_limited.size())), rate_limited);
+  status.setConnections(static_cast<std::uint32_t>(snapshot.connections));
+  status.setConnectionsLimit(static_cast<std::uint32_t>(snapshot.connections_limit));
+  status.setHellosRefused(snapshot.hellos_refused_overloaded);
   if (const auto* journal = context.loop.journal()) {
     const auto stats = journal->stats();
     status.setJournal(std::to_string(stats.events_appended) + " events appended, " +
@@ -105,6 +111,8 @@ void fillStats(schema::Stats::Builder out, const ControlContext& context) {
     c.setRedelivered(in.counters.redelivered);
     c.setReplayed(in.counters.replayed);
     c.setStalled(in.stalled);
+    c.setRateLimited(in.counters.rate_limited);
+    c.setQueueBytes(in.queue_bytes);
     const auto from = nonZero(in.counters.drops_from);
     setDrops(c.initDropsFrom(static_cast<unsigned>(from.size())), from);
     const auto to = nonZero(in.counters.drops_to);

@@ -86,6 +86,13 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
            "Journal appends or syncs that failed; sources are held meanwhile.");
   w.sample("journal_errors_total", {}, snapshot.journal_errors);
 
+  w.family("connections", "gauge", "Containers joined now.");
+  w.sample("connections", {}, snapshot.connections);
+  w.family("connections_limit", "gauge", "router.max_connections: containers that may be joined at once.");
+  w.sample("connections_limit", {}, snapshot.connections_limit);
+  w.family("hellos_refused_total", "counter", "HELLOs refused, by reason (overloaded: at router.max_connections).");
+  w.sample("hellos_refused_total", {{"reason", "overloaded"}}, snapshot.hellos_refused_overloaded);
+
   w.family("drops_total", "counter", "Events dropped, by reason.");
   for (std::size_t i = 0; i < snapshot.drops.size(); ++i) {
     w.sample("drops_total", {{"reason", dropReasonName(static_cast<DropReason>(i))}},
@@ -135,6 +142,12 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
   }
   per_container("container_queue_depth", "gauge", "Events queued for the container.",
                 [](const ContainerSnapshot& c) { return c.queue_depth; });
+  per_container("container_queue_bytes", "gauge", "Event bytes queued for the container.",
+                [](const ContainerSnapshot& c) { return c.queue_bytes; });
+  per_container("container_rate_limited_total", "counter",
+                "Events taken from the container over its rate limit (router.limits): their acks "
+                "waited, so its publish did.",
+                [](const ContainerSnapshot& c) { return c.counters.rate_limited; });
   per_container("container_connected", "gauge", "1 while the container is connected, else 0.",
                 [](const ContainerSnapshot& c) { return c.connected ? 1 : 0; });
   per_container("container_unacked", "gauge",

@@ -55,6 +55,9 @@ std::string Snapshot::summary() const {
       }
     }
   }
+  if (hellos_refused_overloaded > 0) {
+    out += fmt::format(" hellos_refused_overloaded={}", hellos_refused_overloaded);
+  }
   return out;
 }
 

@@ -23,7 +23,7 @@ enum class DropReason : std::uint8_t {
   NotJoined,     // EVENT from a peer that has not said HELLO (the client resends after joining)
   Duplicate,     // link seq already taken (a resend after a lost ack)
   HopLimit,      // forwarded more than router.max_hops times: a routing cycle
-  QueueFull,     // target's queue at router.queue_limit
+  QueueFull,     // target's lossless queue at router.queue_limit or router.queue_bytes_limit
   Shutdown,      // still queued when the shutdown grace period ended
   Conflated,     // replaced by a newer event of its source, symbol and type (delivery: conflate)
   Policy,        // dropped by a target's drop_oldest / drop_newest bound
@@ -62,6 +62,7 @@ struct ContainerCounters {
   std::uint64_t joins = 0;
   std::uint64_t redelivered = 0;  // events sent again after it joined again without acking them
   std::uint64_t replayed = 0;     // events sent to it from the journal after a daemon restart
+  std::uint64_t rate_limited = 0;  // its events taken over its rate limit: their acks waited
   DropCounts drops_from{};       // its events dropped, by reason
   DropCounts drops_to{};         // events meant for it dropped, by reason
 };
@@ -74,6 +75,8 @@ struct ContainerSnapshot {
   std::size_t unacked = 0;  // events sent to it that it has not acked yet (the replay buffer)
   bool stalled = false;     // lossless work pending and no ack for router.stall_timeout_ms
   bool held = false;        // its acks are held: a lossless target it feeds has a long queue
+  bool rate_limited = false;  // its acks wait for its rate limit now (router.limits)
+  std::uint64_t queue_bytes = 0;  // event bytes queued for it
   ContainerCounters counters;
   std::optional<std::uint64_t> idle_ms;  // since the daemon last heard from it; none: never
 };
@@ -119,6 +122,9 @@ struct Snapshot {
   std::uint64_t journal_errors = 0;  // journal appends or syncs that failed (sources held meanwhile)
   std::uint64_t handler_errors = 0;  // messages whose handling failed with an exception (a bug or
                                     // a resource failure; the loop went on)
+  std::uint64_t hellos_refused_overloaded = 0;  // HELLOs refused at router.max_connections
+  std::uint64_t connections = 0;                 // containers joined now
+  std::uint64_t connections_limit = 0;           // router.max_connections
   DropCounts drops{};
   std::optional<AuthCounts> auth;  // with router.security only
   std::vector<ContainerSnapshot> containers;

@@ -84,6 +84,25 @@ void warnOnHashCollisions(const Interner& interner, Diagnostics& diagnostics) {
   }
 }
 
+// `router.limits:` entries naming no container of the table nor a declared one: a warning, like
+// a delivery target's (their limits apply to nothing unless such a container joins anyway).
+void warnOnUnknownLimitNames(const config::Config& config, const std::vector<std::string>& names,
+                             Diagnostics& diagnostics) {
+  for (const auto& named : config.router.limits.containers) {
+    const config::Located<std::string>& entry = named.first;
+    const bool known =
+        std::find(names.begin(), names.end(), entry.value) != names.end() ||
+        std::any_of(config.containers.begin(), config.containers.end(),
+                    [&](const config::ContainerDecl& decl) { return decl.name.value == entry.value; });
+    if (known) continue;
+    std::vector<std::string_view> candidates(names.begin(), names.end());
+    diagnostics.warning(entry.mark, "limits entry '" + entry.value +
+                                        "' is not a container any adapter names or the file "
+                                        "declares" +
+                                        config::didYouMean(entry.value, candidates));
+  }
+}
+
 // `event_communication.delivery` -> a policy per (target, type): the target's type, else the
 // target's default, else the type's, else the default (docs/delivery.md, section 2). A target
 // entry naming no container of the table (nor a declared one) is a warning, like the other naming findings: its
@@ -208,6 +227,7 @@ std::shared_ptr<const routing::RoutingTable> compileTopology(
   }
 
   warnOnHashCollisions(interner, diagnostics);
+  warnOnUnknownLimitNames(config, interner.names(), diagnostics);
 
   std::shared_ptr<const routing::RoutingTable> table;
   routing::CompiledDelivery delivery = compileDelivery(config, interner.names(), diagnostics);

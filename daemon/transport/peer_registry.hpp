@@ -21,6 +21,7 @@
 #include "evr/batch.hpp"
 #include "evr/event_types.hpp"
 #include "stats/stats.hpp"
+#include "transport/rate_limiter.hpp"
 #include "transport/target_queue.hpp"  // QueuedEvent
 
 namespace evr::transport {
@@ -61,10 +62,15 @@ struct Peer {
   // Journal: acks stop before the first event journaled in this burst until the journal has it on
   // disk (per router.journal.fsync).
   std::optional<std::uint64_t> journal_cap;
+  // Rate limit (router.limits): acks stop at the last event within its token budget; the events
+  // after it are paid for, in order, as tokens come back (RelayLoop::releaseRateCaps).
+  std::optional<std::uint64_t> rate_cap;
+  TokenBucket rate;
   std::uint64_t ackable() const {
     std::uint64_t out = last_rx_seq;
     if (ack_hold) out = std::min(out, *ack_hold);
     if (journal_cap) out = std::min(out, *journal_cap);
+    if (rate_cap) out = std::min(out, *rate_cap);
     return out;
   }
   // daemon -> container link: the seq runs for the daemon's life, across the container's joins,
@@ -109,6 +115,8 @@ class PeerRegistry {
   Peer& operator[](PeerId id) { return peers_[id]; }
   const Peer& operator[](PeerId id) const { return peers_[id]; }
   std::size_t size() const { return peers_.size(); }
+  // Peers connected now (router.max_connections counts them).
+  std::size_t connectedCount() const { return by_routing_id_.size(); }
 
  private:
   std::deque<Peer> peers_;  // a deque: Peers never move, references stay valid

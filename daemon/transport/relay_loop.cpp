@@ -42,6 +42,11 @@ constexpr std::size_t kSeqSkipLogKey = static_cast<std::size_t>(stats::DropReaso
 constexpr std::size_t kHandlerErrorLogKey = kSeqSkipLogKey + 1;
 constexpr std::size_t kJournalErrorLogKey = kSeqSkipLogKey + 2;
 constexpr std::size_t kNotAuthorizedLogKey = kSeqSkipLogKey + 3;
+constexpr std::size_t kOverloadedLogKey = kSeqSkipLogKey + 3;
+constexpr std::size_t kRateLimitLogKey = kSeqSkipLogKey + 4;
+// While a source waits for its rate limit, the loop wakes this often to pay its events from
+// the refilled bucket (and ack them), even if nothing arrives.
+constexpr std::chrono::milliseconds kRateRetry{5};
 
 std::uint64_t randomInstance() {
   std::random_device device;
@@ -146,7 +151,7 @@ void RelayLoop::run(int signal_fd) {
   spdlog::info("evrouterd instance {:016x} routing {} containers through {} adapters", instance_,
                table_->containers().size(), table_->adapters().size());
   while (!stop_requested_.load(std::memory_order_acquire)) {
-    if (!turn(signal_fd, backlogged_.empty() ? timerInterval() : kBacklogRetry)) break;
+    if (!turn(signal_fd, pollTimeout())) break;
   }
   drainForShutdown();
 }
@@ -177,9 +182,16 @@ bool RelayLoop::turn(int signal_fd, std::chrono::milliseconds timeout) {
   flushAllOut();
   if (!backlogged_.empty()) flushBacklog();
   releaseHeldAcks();
+  releaseRateCaps();
   sendAcks();
   if (now_() - last_timer_ >= timerInterval()) onTimer();
   return true;
+}
+
+std::chrono::milliseconds RelayLoop::pollTimeout() const {
+  if (!backlogged_.empty()) return kBacklogRetry;
+  if (!rate_capped_.empty()) return std::min(kRateRetry, timerInterval());
+  return timerInterval();
 }
 
 void RelayLoop::receiveBurst() {
@@ -331,6 +343,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
     }
     return;
   }
+  if (!admitHello(routing_id, hello->container)) return;
   // The same connection under another name: the old name leaves.
   if (const auto previous = peers_.findByRoutingId(routing_id);
       previous && peers_[*previous].name != hello->container) {
@@ -369,11 +382,13 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
       peer.last_rx_seq = std::max(peer.last_rx_seq, hello->base_seq);
     }
     peer.ack_hold.reset();  // WELCOME acks everything taken
+    peer.rate_cap.reset();
     peer.acked_rx_seq = peer.last_rx_seq;
     // Our link seq toward the name goes on; what it has not acked is sent again on this connection.
     peer.resend_from = 0;
     peer.key = std::string(key);
     peers_.attach(id, routing_id);
+    applyRateLimit(id);
     ++peer.counters.joins;
     const bool routed = container_of_peer_[id] >= 0;
     spdlog::info("container '{}' joined (pid {}, {} events to send again, {} queued for it){}",
@@ -423,6 +438,7 @@ bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq) {
   peer.last_rx_seq = seq;
   ++totals_.events_in;
   ++peer.counters.events_in;
+  if (!peer.rate.unlimited()) chargeRate(source, seq);
   return true;
 }
 
@@ -847,13 +863,17 @@ void RelayLoop::deliver(routing::ContainerId container, std::uint8_t event_type,
           policy);
   // Lossless: a long queue holds the source back (acks), whether or not the target is connected.
   // A lossy policy never holds anyone: it conflates or drops instead.
-  if (policy == DeliveryPolicy::Lossless && peer.queue.losslessSize() >= pauseThreshold() &&
+  if (policy == DeliveryPolicy::Lossless &&
+      (peer.queue.losslessSize() >= pauseThreshold() ||
+       peer.queue.losslessBytes() >= pauseBytes()) &&
       routing_source_ != kNoPeer) {
     holdAcks(routing_source_, routing_seq_);
   }
 }
 
 std::size_t RelayLoop::pauseThreshold() const { return std::max<std::size_t>(settings_.queue_limit / 4, 1); }
+
+std::uint64_t RelayLoop::pauseBytes() const { return std::max<std::uint64_t>(settings_.queue_bytes_limit / 4, 1); }
 
 void RelayLoop::holdAcks(PeerId source, std::uint64_t seq) {
   Peer& peer = peers_[source];
@@ -869,7 +889,8 @@ void RelayLoop::releaseHeldAcks() {
   // (connected or not: an absent target's lossless events are kept, not dropped).
   for (PeerId id = 0; id < peers_.size(); ++id) {
     if (id < container_of_peer_.size() && container_of_peer_[id] >= 0 &&
-        peers_[id].queue.losslessSize() > pauseThreshold() / 2) {
+        (peers_[id].queue.losslessSize() > pauseThreshold() / 2 ||
+         peers_[id].queue.losslessBytes() > pauseBytes() / 2)) {
       return;
     }
   }
@@ -952,10 +973,14 @@ void RelayLoop::enqueue(PeerId target, QueuedEvent&& event, DeliveryPolicy polic
   if (policy == DeliveryPolicy::Lossless) {
     // Sources are held long before this (pauseThreshold); what still comes is what they had sent
     // before the hold took effect. The hard limit guards memory against a source that ignores it.
-    if (peer.queue.losslessSize() >= settings_.queue_limit) {
+    if (peer.queue.losslessSize() >= settings_.queue_limit ||
+        peer.queue.losslessBytes() >= settings_.queue_bytes_limit) {
+      const bool by_count = peer.queue.losslessSize() >= settings_.queue_limit;
       drop(stats::DropReason::QueueFull, kNoPeer, target,
-           std::string(type_name) + " event: queue for '" + peer.name +
-               "' is at router.queue_limit (" + std::to_string(settings_.queue_limit) + ")" +
+           std::string(type_name) + " event: queue for '" + peer.name + "' is at " +
+               (by_count ? "router.queue_limit (" + std::to_string(settings_.queue_limit) + " events)"
+                         : "router.queue_bytes_limit (" +
+                               std::to_string(settings_.queue_bytes_limit) + " bytes)") +
                (peer.connected ? "" : "; the container is not connected"));
       return;
     }
@@ -969,7 +994,7 @@ void RelayLoop::enqueue(PeerId target, QueuedEvent&& event, DeliveryPolicy polic
                           bytesOf(event.body));
       event.journal_index = 0;  // replaced in place: its journal position is not in order
     }
-    switch (peer.queue.push(std::move(event), policy, limit, key)) {
+    switch (peer.queue.push(std::move(event), policy, limit, key, settings_.queue_bytes_limit)) {
       case TargetQueue::PushResult::Appended: break;
       case TargetQueue::PushResult::Conflated:
         drop(stats::DropReason::Conflated, kNoPeer, target,
@@ -978,12 +1003,17 @@ void RelayLoop::enqueue(PeerId target, QueuedEvent&& event, DeliveryPolicy polic
       case TargetQueue::PushResult::DroppedOldest:
         drop(stats::DropReason::Policy, kNoPeer, target,
              "oldest queued " + std::string(type_name) + " event for '" + peer.name +
-                 "' dropped (drop_oldest, limit " + std::to_string(limit) + ")");
+                 "' dropped (drop_oldest, limit " + std::to_string(limit) +
+                 ") [or router.queue_bytes_limit " + std::to_string(settings_.queue_bytes_limit) +
+                 " reached]");
         break;
       case TargetQueue::PushResult::Refused:
         drop(stats::DropReason::Policy, kNoPeer, target,
-             std::string(type_name) + " event for '" + peer.name + "' dropped (drop_newest, limit " +
-                 std::to_string(limit) + ")");
+             std::string(type_name) + " event for '" + peer.name + "' dropped (" +
+                 (policy == DeliveryPolicy::Conflate ? std::string("conflate, a new key")
+                                                     : "drop_newest, limit " + std::to_string(limit)) +
+                 ") [or router.queue_bytes_limit " + std::to_string(settings_.queue_bytes_limit) +
+                 " reached]");
         return;
     }
   }
@@ -1303,6 +1333,8 @@ void RelayLoop::drainForShutdown() {
 stats::Snapshot RelayLoop::snapshot() const {
   stats::Snapshot out = totals_;
   if (access_) out.auth = auth_;
+  out.connections = peers_.connectedCount();
+  out.connections_limit = settings_.max_connections;
   for (PeerId id = 0; id < peers_.size(); ++id) {
     const Peer& peer = peers_[id];
     std::optional<std::uint64_t> idle;
@@ -1318,6 +1350,8 @@ stats::Snapshot RelayLoop::snapshot() const {
     container.unacked = peer.tx_seq - peer.tx_acked;
     container.stalled = peer.stalled;
     container.held = peer.ack_hold.has_value() || (peer.journal_cap.has_value() && journal_failed_);
+    container.rate_limited = peer.rate_cap.has_value();
+    container.queue_bytes = peer.queue.bytes();
     container.counters = peer.counters;
     container.idle_ms = idle;
     out.containers.push_back(std::move(container));
@@ -1332,6 +1366,96 @@ stats::Snapshot RelayLoop::snapshot() const {
     out.adapter_unmatched.emplace_back(table_->adapters()[a].name, adapter_unmatched_[a]);
   }
   return out;
+}
+
+}  // namespace evr::transport
+
+namespace evr::transport {
+
+// ---- Limits (docs/delivery.md, "Limits"): max_connections, the rate limit, live changes ----
+
+bool RelayLoop::admitHello(const std::string& routing_id, const std::string& name) {
+  // A HELLO needs a slot unless its name is connected already (the same connection again, or a
+  // replacement of a connection that is going away, or a refusal for a name in use) or its
+  // connection is joined under another name (which leaves as this one joins).
+  const auto existing = peers_.findByName(name);
+  if (existing && peers_[*existing].connected) return true;
+  if (peers_.findByRoutingId(routing_id)) return true;
+  if (peers_.connectedCount() < settings_.max_connections) return true;
+  ++totals_.hellos_refused_overloaded;
+  sendError(routing_id, schema::ErrorCode::OVERLOADED,
+            "evrouterd has router.max_connections (" + std::to_string(settings_.max_connections) +
+                ") containers joined; retry later");
+  std::uint64_t suppressed = 0;
+  if (log_limiter_.allow(kOverloadedLogKey, suppressed)) {
+    spdlog::warn("refused container '{}': {} containers joined, router.max_connections {} [{} "
+                 "refused so far; {} like it not logged in the last second]",
+                 name, peers_.connectedCount(), settings_.max_connections,
+                 totals_.hellos_refused_overloaded, suppressed);
+  }
+  return false;
+}
+
+void RelayLoop::chargeRate(PeerId source, std::uint64_t seq) {
+  Peer& peer = peers_[source];
+  if (!peer.rate_cap) {
+    if (peer.rate.take(now_())) return;
+    // Over budget: acks stop before this event until tokens pay for it (releaseRateCaps).
+    peer.rate_cap = seq - 1;
+    rate_capped_.push_back(source);
+    std::uint64_t suppressed = 0;
+    if (log_limiter_.allow(kRateLimitLogKey, suppressed)) {
+      spdlog::info("container '{}' is over its rate limit ({} events/s, burst {}): its publish "
+                   "waits [{} like it not logged in the last second]",
+                   peer.name, peer.rate.rate(), peer.rate.burst(), suppressed);
+    }
+  }
+  ++peer.counters.rate_limited;
+}
+
+void RelayLoop::releaseRateCaps() {
+  if (rate_capped_.empty()) return;
+  const auto now = now_();
+  std::erase_if(rate_capped_, [&](PeerId id) {
+    Peer& peer = peers_[id];
+    if (!peer.rate_cap) return true;
+    const std::uint64_t owed = peer.last_rx_seq - std::min(*peer.rate_cap, peer.last_rx_seq);
+    if (owed == 0) {
+      peer.rate_cap.reset();
+      return true;
+    }
+    const std::uint64_t paid = peer.rate.takeUpTo(owed, now);
+    if (paid == 0) return false;
+    *peer.rate_cap += paid;
+    const bool done = *peer.rate_cap >= peer.last_rx_seq;
+    if (done) peer.rate_cap.reset();
+    peer.ack_now = true;  // the source is waiting for it
+    if (!peer.ack_pending) {
+      peer.ack_pending = true;
+      ack_pending_.push_back(id);
+    }
+    return done;
+  });
+}
+
+void RelayLoop::applyRateLimit(PeerId id) {
+  Peer& peer = peers_[id];
+  const config::RateLimit& limit = settings_.limits.of(peer.name);
+  if (limit.events_per_s == peer.rate.rate() && limit.burst == peer.rate.burst()) return;
+  peer.rate.configure(limit, now_());
+  if (peer.rate.unlimited() && peer.rate_cap) {
+    // releaseRateCaps() pays everything at once (an unlimited bucket has every token).
+    peer.ack_now = true;
+  }
+}
+
+void RelayLoop::applyLimits(const config::RouterSettings& settings) {
+  settings_.max_connections = settings.max_connections;
+  settings_.queue_bytes_limit = settings.queue_bytes_limit;
+  settings_.limits = settings.limits;
+  for (PeerId id = 0; id < peers_.size(); ++id) applyRateLimit(id);
+  // Queues over a smaller byte limit are not cut: lossless sources are held until they drain,
+  // lossy policies shed on their next push; releaseHeldAcks() reads the new limit next turn.
 }
 
 }  // namespace evr::transport

@@ -99,6 +99,10 @@ class RelayLoop {
   void setPermissions(const std::vector<config::PublishPermission>& permissions);
   // Where copies of routed events go while someone taps (evrctl tap). Loop thread only.
   void setTap(EventTap* tap) { tap_ = tap; }
+  // Applies the limits a reload may change (docs/config.md, "What a reload changes"):
+  // max_connections, queue_bytes_limit and limits (each peer's token bucket, at once). Loop
+  // thread only; the other settings stay as they were.
+  void applyLimits(const config::RouterSettings& settings);
 
   // The clock the loop's timers read (heartbeat silence, the ack timer, periodic tasks, the
   // shutdown grace period, idle times): steady_clock unless a test sets another. The route-time
@@ -175,6 +179,19 @@ class RelayLoop {
   std::size_t pauseThreshold() const;
   void holdAcks(PeerId source, std::uint64_t seq);
   void releaseHeldAcks();
+  // Bytes counterpart of pauseThreshold(): a quarter of router.queue_bytes_limit.
+  std::uint64_t pauseBytes() const;
+  // Limits (docs/delivery.md, "Limits"). A HELLO that needs a connection slot when
+  // router.max_connections are joined gets ERROR overloaded: false then.
+  bool admitHello(const std::string& routing_id, const std::string& name);
+  // Charges the event taken at `seq` to its source's token bucket; over it, the source's acks stop
+  // before `seq` (Peer::rate_cap) and the event counts as rate_limited.
+  void chargeRate(PeerId source, std::uint64_t seq);
+  // Pays the capped sources' events from their refilled buckets, moving their acks on.
+  void releaseRateCaps();
+  // (Re)applies router.limits to the peer's bucket; an unlimited one lets its cap go.
+  void applyRateLimit(PeerId id);
+  std::chrono::milliseconds pollTimeout() const;
 
   enum class SendResult { Sent, WouldBlock, Gone };
   SendResult sendTo(Peer& peer, const Envelope& envelope, zmq::message_t* body);
@@ -254,6 +271,7 @@ class RelayLoop {
   std::vector<PeerId> ack_pending_;   // sources that sent events this burst
   std::vector<PeerId> out_pending_;   // targets with events batched in this burst
   std::vector<PeerId> held_;          // sources whose acks are held (backpressure)
+  std::vector<PeerId> rate_capped_;   // sources whose acks wait for their rate limit
   PeerId routing_source_ = kNoPeer;   // the source and seq of the event being routed
   std::uint64_t routing_seq_ = 0;
   std::vector<PeerId> backlogged_;    // connected peers with a non-empty queue

@@ -81,7 +81,8 @@ ConflationKey conflationKey(std::uint32_t source, std::uint8_t event_type,
 }
 
 TargetQueue::PushResult TargetQueue::push(QueuedEvent&& event, DeliveryPolicy policy,
-                                          std::uint32_t lossy_limit, const ConflationKey& key) {
+                                          std::uint32_t lossy_limit, const ConflationKey& key,
+                                          std::uint64_t bytes_limit) {
   assert(lossy_limit >= 1);
   switch (policy) {
     case DeliveryPolicy::Lossless:
@@ -96,10 +97,16 @@ TargetQueue::PushResult TargetQueue::push(QueuedEvent&& event, DeliveryPolicy po
       const std::uint64_t found = findIndexed(key, event);
       if (found != kNoPos) {
         Slot& queued = slot(found);
+        auto& policy_bytes = bytes_[static_cast<std::size_t>(DeliveryPolicy::Conflate)];
+        policy_bytes = policy_bytes - queued.event.body.size() + event.body.size();
         queued.event = std::move(event);  // in place: the position of first arrival stays
         queued.key = key;                 // its symbol now points into the new bytes
         ++counters_.conflated;
         return PushResult::Conflated;
+      }
+      if (bytes(DeliveryPolicy::Conflate) >= bytes_limit) {
+        ++counters_.refused_bytes;
+        return PushResult::Refused;
       }
       const std::uint64_t pos = append(std::move(event), policy);
       Slot& added = slot(pos);
@@ -111,7 +118,9 @@ TargetQueue::PushResult TargetQueue::push(QueuedEvent&& event, DeliveryPolicy po
 
     case DeliveryPolicy::DropOldest: {
       bool dropped = false;
-      while (count(DeliveryPolicy::DropOldest) >= lossy_limit) {
+      while (count(DeliveryPolicy::DropOldest) > 0 &&
+             (count(DeliveryPolicy::DropOldest) >= lossy_limit ||
+              bytes(DeliveryPolicy::DropOldest) >= bytes_limit)) {
         const std::uint64_t oldest = oldest_[oldest_head_];
         oldest_head_ = (oldest_head_ + 1) & (oldest_.size() - 1);
         --oldest_size_;
@@ -137,7 +146,8 @@ TargetQueue::PushResult TargetQueue::push(QueuedEvent&& event, DeliveryPolicy po
     }
 
     case DeliveryPolicy::DropNewest:
-      if (count(DeliveryPolicy::DropNewest) >= lossy_limit) {
+      if (count(DeliveryPolicy::DropNewest) >= lossy_limit ||
+          bytes(DeliveryPolicy::DropNewest) >= bytes_limit) {
         ++counters_.dropped_newest;
         return PushResult::Refused;
       }
@@ -158,6 +168,7 @@ std::uint64_t TargetQueue::append(QueuedEvent&& event, DeliveryPolicy policy) {
   added.indexed = false;
   ++live_;
   ++counts_[static_cast<std::size_t>(policy)];
+  bytes_[static_cast<std::size_t>(policy)] += added.event.body.size();
   return pos;
 }
 
@@ -177,6 +188,7 @@ void TargetQueue::kill(std::uint64_t pos) {
   if (dead.indexed) indexErase(dead.key.hash, pos);
   dead.live = false;
   dead.indexed = false;
+  bytes_[static_cast<std::size_t>(dead.policy)] -= dead.event.body.size();
   dead.event = QueuedEvent{};
   --live_;
   --counts_[static_cast<std::size_t>(dead.policy)];
@@ -216,6 +228,7 @@ void TargetQueue::clear() {
   live_ = 0;
   tombstones_ = 0;
   counts_ = {};
+  bytes_ = {};
   oldest_head_ = 0;
   oldest_size_ = 0;
   std::fill(index_.begin(), index_.end(), IndexEntry{});

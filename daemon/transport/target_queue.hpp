@@ -15,6 +15,13 @@
 //   drop_oldest and at most L drop_newest events queued). A drop_oldest push at L removes the
 //   oldest queued drop_oldest event (`dropped_oldest`); a drop_newest push at L is refused
 //   (`dropped_newest`). Conflate events are bounded by their number of keys, not by L.
+// - Bytes (router.queue_bytes_limit, B): each policy's queued event bytes are counted beside its
+//   events (bytes(policy)), and a lossy push is bounded by B the same way as by L, whichever is
+//   hit first: a drop_oldest push removes oldest drop_oldest events while that policy holds B
+//   bytes or more; a drop_newest push is refused at B; a conflate push of a NEW key is refused
+//   at B (`refused_bytes`; replacing a queued key's event is always taken). As with counts, the
+//   check is made before the push, so a policy's bytes exceed B by at most one event. Lossless
+//   bytes are the loop's to watch (losslessBytes()), as lossless counts are.
 //
 // Cost: push, conflation and removal are O(1) amortised; a removed event leaves a tombstone that
 // iteration skips, and the storage is compacted when tombstones outnumber live events. The ring
@@ -70,6 +77,7 @@ struct TargetQueueCounters {
   std::uint64_t conflated = 0;       // events that replaced a queued one
   std::uint64_t dropped_oldest = 0;  // drop_oldest events removed to make room
   std::uint64_t dropped_newest = 0;  // drop_newest events refused
+  std::uint64_t refused_bytes = 0;   // conflate events of a new key refused at the bytes bound
 };
 
 class TargetQueue {
@@ -100,8 +108,10 @@ class TargetQueue {
   // events, each policy on its own; it is passed per push so that a reload can change it (a
   // smaller limit removes drop_oldest events down to it on the next drop_oldest push). `key`
   // matters for Conflate only and must be built from `event.body`'s bytes.
+  // `bytes_limit` bounds each lossy policy's queued bytes likewise (router.queue_bytes_limit).
   PushResult push(QueuedEvent&& event, DeliveryPolicy policy, std::uint32_t lossy_limit,
-                  const ConflationKey& key = {});
+                  const ConflationKey& key = {},
+                  std::uint64_t bytes_limit = ~std::uint64_t{0});
 
   // Live events (tombstones are not counted).
   std::size_t size() const { return live_; }
@@ -112,6 +122,14 @@ class TargetQueue {
     return counts_[static_cast<std::size_t>(policy)];
   }
   const TargetQueueCounters& counters() const { return counters_; }
+  // Event bytes of live events: all, of one policy, of lossless ones.
+  std::uint64_t bytes() const {
+    std::uint64_t total = 0;
+    for (const auto b : bytes_) total += b;
+    return total;
+  }
+  std::uint64_t bytes(DeliveryPolicy policy) const { return bytes_[static_cast<std::size_t>(policy)]; }
+  std::uint64_t losslessBytes() const { return bytes(DeliveryPolicy::Lossless); }
 
   // Forward iteration over live events from the front, e.g. to build a batch; then popFront(n)
   // with how many were sent. Invalidated by any change to the queue.
@@ -195,6 +213,7 @@ class TargetQueue {
   std::size_t live_ = 0;
   std::size_t tombstones_ = 0;
   std::array<std::size_t, kDeliveryPolicyCount> counts_{};
+  std::array<std::uint64_t, kDeliveryPolicyCount> bytes_{};  // event bytes, per policy
   // Positions of live drop_oldest events, oldest first: a ring like ring_.
   std::vector<std::uint64_t> oldest_;
   std::size_t oldest_head_ = 0;

@@ -72,6 +72,8 @@ DaemonStats statsOf(const std::string& control_endpoint, std::chrono::millisecon
     container.redelivered = c.getRedelivered();
     container.replayed = c.getReplayed();
     container.stalled = c.getStalled();
+    container.rate_limited = c.getRateLimited();
+    container.queue_bytes = c.getQueueBytes();
     for (const auto drop : c.getDropsTo()) container.drops_to[drop.getName().cStr()] = drop.getValue();
     result.containers.push_back(std::move(container));
   }

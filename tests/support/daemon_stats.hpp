@@ -23,6 +23,8 @@ struct ContainerStats {
   std::uint64_t redelivered = 0;
   std::uint64_t replayed = 0;
   bool stalled = false;
+  std::uint64_t rate_limited = 0;  // its events whose ack waited for its rate limit
+  std::uint64_t queue_bytes = 0;
   std::map<std::string, std::uint64_t> drops_to;  // by reason; non-zero only
 };
 

@@ -120,9 +120,9 @@ BOOST_AUTO_TEST_CASE(unknown_adapter_key_lists_the_keys_of_that_adapter_type) {
 BOOST_AUTO_TEST_CASE(unknown_router_key_is_an_error) {
   expectError("router:\n  queue_limt: 5\n", 2, 3,
               "unknown key 'queue_limt' in router; expected one of: control, control_allow_remote, "
-              "heartbeat_ms, journal, listen, max_hops, max_message_size, metrics, permissions, "
-              "queue_limit, replay_limit, security, shutdown_grace_ms, stall_timeout_ms (did you "
-              "mean 'queue_limit'?)");
+              "heartbeat_ms, journal, limits, listen, max_connections, max_hops, max_message_size, "
+              "metrics, permissions, queue_bytes_limit, queue_limit, replay_limit, security, "
+              "shutdown_grace_ms, stall_timeout_ms (did you mean 'queue_limit'?)");
 }
 
 BOOST_AUTO_TEST_CASE(duplicate_key_is_an_error_at_the_second_occurrence) {
@@ -256,6 +256,80 @@ BOOST_AUTO_TEST_CASE(router_ranges_are_checked_for_every_setting) {
                 {3, 17, "heartbeat_ms must be an integer in 10..600000, got 600001"},
                 {4, 22, "shutdown_grace_ms must be an integer in 0..600000, got -1"},
                 {5, 16, "queue_limit must be an integer in 1..4294967295, got 4294967296"}});
+}
+
+BOOST_AUTO_TEST_CASE(router_limits_are_read_with_their_defaults) {
+  const Config defaults = expectValid("router: {}\n");
+  BOOST_TEST(defaults.router.max_connections == 1024u);
+  BOOST_TEST(defaults.router.queue_bytes_limit == 268435456u);
+  BOOST_TEST(defaults.router.limits.default_limit.events_per_s == 0u);
+  BOOST_TEST(defaults.router.limits.containers.empty());
+
+  const Config config = expectValid(R"(router:
+  max_connections: 2
+  queue_bytes_limit: 65536
+  limits:
+    default: {events_per_s: 100}
+    strategy_a: {events_per_s: 50000, burst: 5000}
+    slow: {events_per_s: 0}
+)");
+  BOOST_TEST(config.router.max_connections == 2u);
+  BOOST_TEST(config.router.queue_bytes_limit == 65536u);
+  const auto& limits = config.router.limits;
+  BOOST_TEST(limits.default_limit.events_per_s == 100u);
+  BOOST_TEST(limits.default_limit.burst == 100u);  // burst defaults to events_per_s
+  BOOST_TEST(limits.of("strategy_a").events_per_s == 50000u);
+  BOOST_TEST(limits.of("strategy_a").burst == 5000u);
+  BOOST_TEST(limits.of("slow").events_per_s == 0u);  // unlimited, whatever the default
+  BOOST_TEST(limits.of("anyone").events_per_s == 100u);
+  BOOST_TEST(limits.containers.at(0).first.mark.line == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(router_limits_errors_name_their_place) {
+  expectErrors(R"(router:
+  max_connections: 0
+  queue_bytes_limit: 1023
+  limits:
+    a: {events_per_s: -1}
+    b: {burst: 5}
+    c: {events_per_s: 10, burst: 0, rate: 3}
+    d: {events_per_s: 0, burst: 4}
+    "bad name!": {events_per_s: 1}
+    e: 7
+)",
+               {{2, 20, "max_connections must be an integer in 1..4294967295, got 0"},
+                {3, 22, "queue_bytes_limit must be an integer in 1024..1099511627776, got 1023"},
+                {5, 23, "events_per_s must be an integer in 0..4294967295, got -1"},
+                {6, 5, "limits 'b' needs 'events_per_s' (0 for unlimited)"},
+                {7, 34, "burst must be an integer in 1..4294967295, got 0"},
+                {7, 37, "unknown key 'rate' in limits 'c'"},
+                {8, 26, "limits 'd': burst applies only with events_per_s above 0"},
+                {9, 5, "limits: "},
+                {10, 8, "expected a map such as {events_per_s: 1000, burst: 100} for limits 'e'"}});
+}
+
+BOOST_AUTO_TEST_CASE(a_limits_entry_for_an_undeclared_container_is_a_warning) {
+  Diagnostics diagnostics;
+  const auto config = loadConfigText(R"(router:
+  limits:
+    strategy: {events_per_s: 10}
+    stratgy: {events_per_s: 10}
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [data, strategy]
+)", "test.yaml", diagnostics);
+  BOOST_TEST_REQUIRE(config.has_value());
+  const auto table = evr::topology::compileTopology(*config, diagnostics);
+  BOOST_TEST_INFO("diagnostics:\n" << diagnostics.toString());
+  BOOST_TEST(table != nullptr);
+  BOOST_TEST(diagnostics.errorCount() == 0u);
+  BOOST_TEST_REQUIRE(diagnostics.all().size() == 1u);
+  const auto& warning = diagnostics.all()[0];
+  BOOST_TEST((warning.severity == Severity::Warning));
+  BOOST_TEST(warning.mark.line == 4u);
+  BOOST_TEST(warning.message.find("limits entry 'stratgy' is not a container") != std::string::npos);
+  BOOST_TEST(warning.message.find("did you mean 'strategy'") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(router_section_must_be_a_map) {

@@ -35,6 +35,11 @@ Snapshot sampleSnapshot() {
   sink.counters.events_out = 20;
   sink.counters.bytes_out = 2000;
   sink.counters.drops_to[static_cast<std::size_t>(DropReason::QueueFull)] = 3;
+  sink.queue_bytes = 700;
+  source.counters.rate_limited = 9;
+  snapshot.connections = 1;
+  snapshot.connections_limit = 1024;
+  snapshot.hellos_refused_overloaded = 5;
   snapshot.containers = {source, sink};
   snapshot.adapter_matches = {{"feed", 11}};
   snapshot.adapter_unmatched = {{"feed", 2}};
@@ -75,6 +80,12 @@ BOOST_AUTO_TEST_CASE(renders_totals_containers_adapters_and_reloads) {
            "evrouter_reloads_total{result=\"unchanged\"} 1",
            "evrouter_reloads_total{result=\"rejected\"} 4",
            "evrouter_config_generation 3",
+           "evrouter_connections 1",
+           "evrouter_connections_limit 1024",
+           "evrouter_hellos_refused_total{reason=\"overloaded\"} 5",
+           "evrouter_container_queue_bytes{container=\"sink\"} 700",
+           "evrouter_container_rate_limited_total{container=\"source\"} 9",
+           "evrouter_container_rate_limited_total{container=\"sink\"} 0",
            "evrouter_uptime_seconds 12.5",
        }) {
     BOOST_TEST_INFO(line);
@@ -163,7 +174,7 @@ BOOST_AUTO_TEST_CASE(every_family_has_help_and_type_before_its_samples) {
     }
   }
   BOOST_CHECK(helped == typed);
-  BOOST_CHECK_EQUAL(helped.size(), 26u);
+  BOOST_CHECK_EQUAL(helped.size(), 31u);
   BOOST_CHECK_GT(samples, helped.size());
 }
 

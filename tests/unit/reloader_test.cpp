@@ -148,6 +148,21 @@ BOOST_AUTO_TEST_CASE(a_limit_change_is_refused_by_name) {
   BOOST_TEST(!anyContains(outcome.errors, "router.listen"));
 }
 
+BOOST_AUTO_TEST_CASE(max_connections_queue_bytes_limit_and_rate_limits_change_by_a_reload) {
+  TempDir dir;
+  Reloader reloader = startOn(dir, kFirst);
+  dir.write("evrouter.yaml", std::string("router:\n  max_connections: 3\n"
+                                         "  queue_bytes_limit: 65536\n"
+                                         "  limits: {default: {events_per_s: 10}}\n") + kFirst);
+  const auto outcome = reloader.reload();
+  BOOST_TEST_INFO((outcome.errors.empty() ? std::string() : outcome.errors.front()));
+  BOOST_TEST(outcome.ok);
+  BOOST_TEST(outcome.changed);
+  BOOST_TEST(reloader.config().router.max_connections == 3u);
+  BOOST_TEST(reloader.config().router.queue_bytes_limit == 65536u);
+  BOOST_TEST(reloader.config().router.limits.of("anyone").events_per_s == 10u);
+}
+
 BOOST_AUTO_TEST_CASE(an_accepted_change_moves_the_generation_and_lists_the_route_diff) {
   TempDir dir;
   Reloader reloader = startOn(dir, kFirst);

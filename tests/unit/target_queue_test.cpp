@@ -79,6 +79,22 @@ PushResult push(TargetQueue& queue, std::uint64_t seq, DeliveryPolicy policy,
   return queue.push(queued(bytes, type), policy, limit, key);
 }
 
+// The same with a bytes bound (router.queue_bytes_limit).
+PushResult pushBytes(TargetQueue& queue, std::uint64_t seq, DeliveryPolicy policy,
+                     std::uint64_t bytes_limit, const char* symbol = "AAPL",
+                     std::uint32_t limit = 1000) {
+  const auto bytes = eventBytes(seq, symbol);
+  const ConflationKey key = conflationKey(1, kTick, bytes);
+  BOOST_TEST_REQUIRE(key.valid);
+  return queue.push(queued(bytes), policy, limit, key, bytes_limit);
+}
+
+std::uint64_t bytesOfLive(const TargetQueue& queue) {
+  std::uint64_t total = 0;
+  for (const auto& event : queue) total += event.body.size();
+  return total;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(target_queue)
@@ -375,6 +391,72 @@ BOOST_AUTO_TEST_CASE(random_operations_match_a_simple_model) {
   BOOST_TEST(conflated > 100u);
   BOOST_TEST(dropped_oldest > 100u);
   BOOST_TEST(dropped_newest > 100u);
+}
+
+// ---- bytes (router.queue_bytes_limit) -----------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(bytes_are_counted_per_policy_through_pushes_pops_and_drops) {
+  TargetQueue queue;
+  const std::uint64_t size = eventBytes(1, "AAPL").size();
+  push(queue, 1, DeliveryPolicy::Lossless);
+  push(queue, 2, DeliveryPolicy::DropOldest, 2);
+  push(queue, 3, DeliveryPolicy::Conflate, 10, "AAPL");
+  push(queue, 4, DeliveryPolicy::Conflate, 10, "AAPL");  // replaces 3: same bytes
+  push(queue, 5, DeliveryPolicy::DropOldest, 2);
+  push(queue, 6, DeliveryPolicy::DropOldest, 2);          // removes 2
+  BOOST_TEST(queue.losslessBytes() == size);
+  BOOST_TEST(queue.bytes(DeliveryPolicy::DropOldest) == 2 * size);
+  BOOST_TEST(queue.bytes(DeliveryPolicy::Conflate) == size);
+  BOOST_TEST(queue.bytes() == bytesOfLive(queue));
+  // A conflated replacement of another size changes the count by the difference.
+  push(queue, 7, DeliveryPolicy::Conflate, 10, "AAPL");
+  BOOST_TEST(queue.bytes() == bytesOfLive(queue));
+  queue.popFront(2);
+  BOOST_TEST(queue.bytes() == bytesOfLive(queue));
+  BOOST_TEST(queue.losslessBytes() == 0u);
+  queue.clear();
+  BOOST_TEST(queue.bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(drop_oldest_sheds_at_the_bytes_bound_whichever_bound_is_hit_first) {
+  TargetQueue queue;
+  const std::uint64_t size = eventBytes(1, "AAPL").size();
+  // Room for three events by bytes, a thousand by count: bytes decide.
+  const std::uint64_t limit = 3 * size;
+  for (std::uint64_t seq = 1; seq <= 3; ++seq) {
+    BOOST_TEST((pushBytes(queue, seq, DeliveryPolicy::DropOldest, limit) == PushResult::Appended));
+  }
+  BOOST_TEST((pushBytes(queue, 4, DeliveryPolicy::DropOldest, limit) == PushResult::DroppedOldest));
+  BOOST_TEST(seqs(queue) == (Seqs{2, 3, 4}), boost::test_tools::per_element());
+  BOOST_TEST(queue.bytes(DeliveryPolicy::DropOldest) == limit);
+  BOOST_TEST(queue.counters().dropped_oldest == 1u);
+  // A count bound of 2 below the bytes bound: the count decides.
+  BOOST_TEST((pushBytes(queue, 5, DeliveryPolicy::DropOldest, limit, "AAPL", 2) ==
+              PushResult::DroppedOldest));
+  BOOST_TEST(seqs(queue) == (Seqs{4, 5}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(drop_newest_and_a_new_conflation_key_are_refused_at_the_bytes_bound) {
+  TargetQueue queue;
+  const std::uint64_t size = eventBytes(1, "AAPL").size();
+  const std::uint64_t limit = 2 * size;
+  BOOST_TEST((pushBytes(queue, 1, DeliveryPolicy::DropNewest, limit) == PushResult::Appended));
+  BOOST_TEST((pushBytes(queue, 2, DeliveryPolicy::DropNewest, limit) == PushResult::Appended));
+  BOOST_TEST((pushBytes(queue, 3, DeliveryPolicy::DropNewest, limit) == PushResult::Refused));
+  BOOST_TEST(queue.counters().dropped_newest == 1u);
+
+  BOOST_TEST((pushBytes(queue, 4, DeliveryPolicy::Conflate, limit, "AAPL") == PushResult::Appended));
+  BOOST_TEST((pushBytes(queue, 5, DeliveryPolicy::Conflate, limit, "MSFT") == PushResult::Appended));
+  // A third key is refused; a queued key's newer event still replaces it.
+  BOOST_TEST((pushBytes(queue, 6, DeliveryPolicy::Conflate, limit, "GOOG") == PushResult::Refused));
+  BOOST_TEST((pushBytes(queue, 7, DeliveryPolicy::Conflate, limit, "AAPL") == PushResult::Conflated));
+  BOOST_TEST(queue.counters().refused_bytes == 1u);
+  BOOST_TEST(seqs(queue) == (Seqs{1, 2, 7, 5}), boost::test_tools::per_element());
+  // Lossless events are never refused by the queue: the loop bounds them.
+  for (std::uint64_t seq = 8; seq <= 12; ++seq) {
+    BOOST_TEST((pushBytes(queue, seq, DeliveryPolicy::Lossless, limit) == PushResult::Appended));
+  }
+  BOOST_TEST(queue.losslessBytes() == 5 * size);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

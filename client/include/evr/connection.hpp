@@ -215,6 +215,9 @@ class Connection {
   Clock::time_point last_ack_request_{};
   std::uint64_t ack_requested_up_to_ = 0;  // highest sent seq when the last ack request went
   bool warned_full_ = false;
+  // ERROR overloaded (the daemon is at router.max_connections): HELLOs go at this interval
+  // instead of every 100 ms, doubling up to 5 s; back to 0 on WELCOME.
+  std::chrono::milliseconds overload_backoff_{0};
   int corked_ = 0;                       // Cork / PublishBatch scopes alive
   std::size_t unsent_bytes_ = 0;         // event bytes exported but not yet sent
 
