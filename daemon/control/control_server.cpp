@@ -13,6 +13,30 @@
 
 namespace evr::control {
 
+kj::Array<capnp::word> answerFrame(std::span<const std::byte> bytes, const ControlServer::Handler& handler) {
+  capnp::MallocMessageBuilder reply_message;
+  auto reply = reply_message.initRoot<schema::ControlReply>();
+  bool handled = false;
+  if (checkFraming(bytes) == FramingError::None) {
+    AlignedWords words(bytes);
+    try {
+      capnp::FlatArrayMessageReader request(words.words(), peerReaderOptions(bytes.size()));
+      handler(request.getRoot<schema::ControlRequest>(), reply);
+      handled = true;
+    } catch (const kj::Exception& e) {
+      spdlog::warn("control: unreadable request: {}", e.getDescription().cStr());
+    } catch (const std::exception& e) {
+      spdlog::error("control: request failed: {}", e.what());
+    }
+  }
+  if (!handled) {
+    reply = reply_message.initRoot<schema::ControlReply>();
+    reply.setOk(false);
+    reply.initErrors(1).set(0, "malformed control request (expected one schemas/control.capnp ControlRequest frame)");
+  }
+  return capnp::messageToFlatArray(reply_message);
+}
+
 ControlServer::ControlServer(zmq::context_t& context, std::string endpoint, Handler handler)
     : socket_(context, zmq::socket_type::router), endpoint_(std::move(endpoint)), handler_(std::move(handler)) {
   socket_.set(zmq::sockopt::linger, 0);
@@ -54,29 +78,8 @@ void ControlServer::serve() {
       frames.push_back(std::move(next));
     }
     // [routing id, (empty delimiter from REQ,) request]
-    capnp::MallocMessageBuilder reply_message;
-    auto reply = reply_message.initRoot<schema::ControlReply>();
-    const auto& body = frames.back();
-    const auto bytes = bytesOf(body);
-    bool handled = false;
-    if (frames.size() >= 2 && checkFraming(bytes) == FramingError::None) {
-      AlignedWords words(bytes);
-      try {
-        capnp::FlatArrayMessageReader request(words.words(), peerReaderOptions(bytes.size()));
-        handler_(request.getRoot<schema::ControlRequest>(), reply);
-        handled = true;
-      } catch (const kj::Exception& e) {
-        spdlog::warn("control: unreadable request: {}", e.getDescription().cStr());
-      } catch (const std::exception& e) {
-        spdlog::error("control: request failed: {}", e.what());
-      }
-    }
-    if (!handled) {
-      reply = reply_message.initRoot<schema::ControlReply>();
-      reply.setOk(false);
-      reply.initErrors(1).set(0, "malformed control request (expected one schemas/control.capnp ControlRequest frame)");
-    }
-    const auto words = capnp::messageToFlatArray(reply_message);
+    const auto words = frames.size() >= 2 ? answerFrame(bytesOf(frames.back()), handler_)
+                                          : answerFrame({}, handler_);
     try {
       for (std::size_t f = 0; f + 1 < frames.size(); ++f) {
         zmq::message_t head;

@@ -9,8 +9,11 @@
 #pragma once
 
 #include <capnp/message.h>
+#include <kj/array.h>
 
+#include <cstddef>
 #include <functional>
+#include <span>
 #include <string>
 #include <zmq.hpp>
 
@@ -37,5 +40,11 @@ class ControlServer {
   std::string endpoint_;
   Handler handler_;
 };
+
+// One request frame -> the reply frame that serve() sends back after the routing id (and the
+// delimiter): `handler`'s answer, or a not-ok reply when the frame is not a readable
+// ControlRequest or the handler throws. Never throws. Free, so that the fuzzer (fuzz/) reads
+// requests with this very code.
+kj::Array<capnp::word> answerFrame(std::span<const std::byte> request, const ControlServer::Handler& handler);
 
 }  // namespace evr::control
