@@ -24,7 +24,7 @@ const std::string_view kRoutingYaml = R"(event_communication:
       name: pick
       source: a
       events: [REGIME, BAR, SIGNAL, USER]
-      default: [h]
+      default: h
       rules:
         - condition: "event.regime == 'BULL' or event.close > 100.5"
           target: b
