@@ -10,6 +10,7 @@
 
 #include "evr/frames.hpp"
 #include "evr/framing.hpp"
+#include "transport/zmq_retry.hpp"
 
 namespace evr::control {
 
@@ -70,11 +71,11 @@ void ControlServer::serve() {
   for (int i = 0; i < 64; ++i) {
     std::vector<zmq::message_t> frames;
     zmq::message_t frame;
-    if (!socket_.recv(frame, zmq::recv_flags::dontwait)) return;
+    if (!transport::recvRetrying(socket_, frame, zmq::recv_flags::dontwait)) return;
     frames.push_back(std::move(frame));
     while (frames.back().more()) {
       zmq::message_t next;
-      (void)socket_.recv(next, zmq::recv_flags::none);
+      (void)transport::recvRetrying(socket_, next, zmq::recv_flags::none);
       frames.push_back(std::move(next));
     }
     // [routing id, (empty delimiter from REQ,) request]
