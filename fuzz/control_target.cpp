@@ -5,7 +5,7 @@
 //
 // Reload requests name a file, and the fuzzer must not read arbitrary ones: the harness answers a
 // reload request as one naming a file of its own, in a temporary directory written once per
-// process: an empty path stays empty (the reloader's own config: unchanged, a no-op), a path
+// process (removed at exit): an empty path stays empty (the reloader's own config: unchanged, a no-op), a path
 // whose first byte is even names a changed valid config (the reload applies: a diff and a new
 // table installed), an odd one a broken config (rejected with diagnostics).
 //
@@ -29,7 +29,11 @@ namespace evr::fuzz {
 namespace {
 
 struct ConfigFiles {
-  std::string current, changed, broken;
+  std::string dir, current, changed, broken;
+  ~ConfigFiles() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
 };
 
 const ConfigFiles& configFiles() {
@@ -37,7 +41,7 @@ const ConfigFiles& configFiles() {
     const auto base = std::filesystem::temp_directory_path() / "evr-fuzz-control-XXXXXX";
     std::string pattern = base.string();
     if (::mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary directory");
-    ConfigFiles out{pattern + "/current.yaml", pattern + "/changed.yaml", pattern + "/broken.yaml"};
+    ConfigFiles out{pattern, pattern + "/current.yaml", pattern + "/changed.yaml", pattern + "/broken.yaml"};
     std::ofstream(out.current) << kRoutingYaml;
     std::ofstream(out.changed) << kRoutingYamlChanged;
     std::ofstream(out.broken) << "event_communication:\n  adapters: [{type: selective, name: x\n";
