@@ -1,7 +1,7 @@
 # evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
 #   make demo   installs what is missing, builds, and runs the backtest demo for every organization
 #   make test   installs what is missing, builds, and runs every test (ctest)
-# Other targets: deps, build, bench, soak and soak-quick (the fault battery), install (PREFIX=/usr/local), clean, and the checks that start
+# Other targets: deps, build, bench, soak and soak-quick (the fault battery), fuzz, install (PREFIX=/usr/local), clean, and the checks that start
 # what we ship: test-systemd (the unit under a real systemd, also part of `make test`), image and
 # test-image (the Docker image built with buildah, and its programs run inside it).
 
@@ -13,7 +13,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # directory keeps what it was configured with (switching would rebuild everything).
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
-.PHONY: all deps configure build test test-systemd image test-image demo bench soak soak-quick install clean
+.PHONY: all deps configure build test test-systemd image test-image demo bench soak soak-quick fuzz install clean
 
 all: build
 
@@ -68,6 +68,20 @@ soak: build
 	@/usr/bin/python3 scripts/fault_battery.py --build $(BUILD_DIR) $(SOAK_ARGS)
 soak-quick: build
 	@/usr/bin/python3 scripts/fault_battery.py --build $(BUILD_DIR) --quick $(SOAK_ARGS)
+
+# libFuzzer (docs/fuzzing.md): installs clang-14 and libfuzzer-14-dev if missing, builds the
+# targets in $(FUZZ_BUILD_DIR) (-DEVR_FUZZ=ON: clang, ASan, UBSan) and runs each for FUZZ_SECONDS
+# from its corpus in fuzz/corpus/; new inputs and findings go to $(FUZZ_BUILD_DIR)/fuzz-out/, never
+# to the repository. FUZZ_TARGETS picks some, e.g. FUZZ_TARGETS="message control".
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= message config condition control
+fuzz:
+	@scripts/install-deps.sh --fuzz
+	@cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 \
+	  -DCMAKE_CXX_COMPILER=clang++-14 -DEVR_FUZZ=ON -DEVR_BUILD_TESTS=OFF -DEVR_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target evr_fuzz_all
+	@scripts/run-fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 install: build
 	@cmake --install $(BUILD_DIR)

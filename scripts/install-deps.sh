@@ -2,6 +2,7 @@
 # Installs every Debian 12 package evrouter needs to build, test and run its demo.
 # Idempotent and non-interactive: installs only what is missing, runs `apt-get update`
 # first only when something is missing, uses sudo when not root.
+# `--fuzz`: only the fuzzing toolchain (`make fuzz`, docs/fuzzing.md), which `make test` does not need.
 set -euo pipefail
 
 packages=(
@@ -18,6 +19,10 @@ packages=(
   # tests and demo tools (the demo draws its charts with gnuplot and Graphviz)
   python3 python3-prometheus-client python3-yaml python3-zmq graphviz gnuplot-nox
 )
+
+if [ "${1:-}" = "--fuzz" ]; then
+  packages=(clang-14 libfuzzer-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

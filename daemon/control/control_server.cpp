@@ -11,8 +11,34 @@
 #include "evr/frames.hpp"
 #include "evr/framing.hpp"
 #include "security/zap_handler.hpp"
+#include "transport/zmq_retry.hpp"
 
 namespace evr::control {
+
+kj::Array<capnp::word> answerFrame(std::span<const std::byte> bytes, std::string_view key,
+                                   const ControlServer::Handler& handler) {
+  capnp::MallocMessageBuilder reply_message;
+  auto reply = reply_message.initRoot<schema::ControlReply>();
+  bool handled = false;
+  if (checkFraming(bytes) == FramingError::None) {
+    AlignedWords words(bytes);
+    try {
+      capnp::FlatArrayMessageReader request(words.words(), peerReaderOptions(bytes.size()));
+      handler(request.getRoot<schema::ControlRequest>(), reply, key);
+      handled = true;
+    } catch (const kj::Exception& e) {
+      spdlog::warn("control: unreadable request: {}", e.getDescription().cStr());
+    } catch (const std::exception& e) {
+      spdlog::error("control: request failed: {}", e.what());
+    }
+  }
+  if (!handled) {
+    reply = reply_message.initRoot<schema::ControlReply>();
+    reply.setOk(false);
+    reply.initErrors(1).set(0, "malformed control request (expected one schemas/control.capnp ControlRequest frame)");
+  }
+  return capnp::messageToFlatArray(reply_message);
+}
 
 ControlServer::ControlServer(zmq::context_t& context, std::string endpoint, Handler handler)
     : socket_(context, zmq::socket_type::router), endpoint_(std::move(endpoint)), handler_(std::move(handler)) {
@@ -47,37 +73,17 @@ void ControlServer::serve() {
   for (int i = 0; i < 64; ++i) {
     std::vector<zmq::message_t> frames;
     zmq::message_t frame;
-    if (!socket_.recv(frame, zmq::recv_flags::dontwait)) return;
+    if (!transport::recvRetrying(socket_, frame, zmq::recv_flags::dontwait)) return;
     frames.push_back(std::move(frame));
     while (frames.back().more()) {
       zmq::message_t next;
-      (void)socket_.recv(next, zmq::recv_flags::none);
+      (void)transport::recvRetrying(socket_, next, zmq::recv_flags::none);
       frames.push_back(std::move(next));
     }
     // [routing id, (empty delimiter from REQ,) request]
-    capnp::MallocMessageBuilder reply_message;
-    auto reply = reply_message.initRoot<schema::ControlReply>();
-    const auto& body = frames.back();
-    const auto bytes = bytesOf(body);
-    bool handled = false;
-    if (frames.size() >= 2 && checkFraming(bytes) == FramingError::None) {
-      AlignedWords words(bytes);
-      try {
-        capnp::FlatArrayMessageReader request(words.words(), peerReaderOptions(bytes.size()));
-        handler_(request.getRoot<schema::ControlRequest>(), reply, security::userIdOf(body));
-        handled = true;
-      } catch (const kj::Exception& e) {
-        spdlog::warn("control: unreadable request: {}", e.getDescription().cStr());
-      } catch (const std::exception& e) {
-        spdlog::error("control: request failed: {}", e.what());
-      }
-    }
-    if (!handled) {
-      reply = reply_message.initRoot<schema::ControlReply>();
-      reply.setOk(false);
-      reply.initErrors(1).set(0, "malformed control request (expected one schemas/control.capnp ControlRequest frame)");
-    }
-    const auto words = capnp::messageToFlatArray(reply_message);
+    const auto words = frames.size() >= 2
+                           ? answerFrame(bytesOf(frames.back()), security::userIdOf(frames.back()), handler_)
+                           : answerFrame({}, {}, handler_);
     try {
       for (std::size_t f = 0; f + 1 < frames.size(); ++f) {
         zmq::message_t head;

@@ -9,8 +9,11 @@
 #pragma once
 
 #include <capnp/message.h>
+#include <kj/array.h>
 
+#include <cstddef>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <zmq.hpp>
@@ -40,5 +43,12 @@ class ControlServer {
   std::string endpoint_;
   Handler handler_;
 };
+
+// One request frame (that came with CURVE key `key`, "" without security) -> the reply frame that
+// serve() sends back after the routing id (and the delimiter): `handler`'s answer, or a not-ok reply when the frame is not a readable
+// ControlRequest or the handler throws. Never throws. Free, so that the fuzzer (fuzz/) reads
+// requests with this very code.
+kj::Array<capnp::word> answerFrame(std::span<const std::byte> request, std::string_view key,
+                                   const ControlServer::Handler& handler);
 
 }  // namespace evr::control

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "transport/zmq_retry.hpp"
+
 namespace evr::control {
 
 Tap::Tap(zmq::context_t& context, std::string endpoint)
@@ -35,7 +37,7 @@ void Tap::bind() {
 void Tap::serve() {
   for (;;) {
     zmq::message_t message;
-    if (!socket_.recv(message, zmq::recv_flags::dontwait)) return;
+    if (!transport::recvRetrying(socket_, message, zmq::recv_flags::dontwait)) return;
     if (message.size() == 0) continue;
     const auto kind = static_cast<const unsigned char*>(message.data())[0];
     if (kind == 1) ++subscribers_;

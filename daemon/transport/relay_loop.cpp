@@ -20,6 +20,7 @@
 #include "evr/curve_keys.hpp"
 #include "evr/link_messages.hpp"
 #include "security/zap_handler.hpp"
+#include "transport/zmq_retry.hpp"
 
 namespace evr::transport {
 namespace {
@@ -163,7 +164,7 @@ bool RelayLoop::turn(int signal_fd, std::chrono::milliseconds timeout) {
   for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
     items[2 + i] = {side_pollers_[i].socket->handle(), -1, ZMQ_POLLIN, 0};
   }
-  zmq::poll(items.data(), 2 + side_pollers_.size(), timeout);
+  (void)pollUnlessInterrupted(items.data(), 2 + side_pollers_.size(), timeout);
   for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
     if (items[2 + i].revents & ZMQ_POLLIN) side_pollers_[i].serve();
   }
@@ -197,19 +198,19 @@ std::chrono::milliseconds RelayLoop::pollTimeout() const {
 void RelayLoop::receiveBurst() {
   for (int i = 0; i < kReceiveBurst; ++i) {
     zmq::message_t routing_id;
-    if (!socket_.recv(routing_id, zmq::recv_flags::dontwait)) return;
+    if (!recvRetrying(socket_, routing_id, zmq::recv_flags::dontwait)) return;
     // The rest of a multipart message is already here once its first frame is.
     zmq::message_t head;
     std::optional<zmq::message_t> body;
     std::size_t extra_frames = 0;
-    if (routing_id.more()) (void)socket_.recv(head, zmq::recv_flags::none);
+    if (routing_id.more()) (void)recvRetrying(socket_, head, zmq::recv_flags::none);
     if (head.more()) {
       body.emplace();
-      (void)socket_.recv(*body, zmq::recv_flags::none);
+      (void)recvRetrying(socket_, *body, zmq::recv_flags::none);
       bool more = body->more();
       while (more) {
         zmq::message_t extra;
-        (void)socket_.recv(extra, zmq::recv_flags::none);
+        (void)recvRetrying(socket_, extra, zmq::recv_flags::none);
         more = extra.more();
         ++extra_frames;
       }
@@ -1302,8 +1303,7 @@ void RelayLoop::drainForShutdown() {
     std::array<zmq::pollitem_t, 1> items{
         {{socket_.handle(), 0,
           static_cast<short>(ZMQ_POLLIN | (backlogged_.empty() ? 0 : ZMQ_POLLOUT)), 0}}};
-    zmq::poll(items.data(), items.size(),
-              backlogged_.empty() ? timerInterval() : kBacklogRetry);
+    (void)pollUnlessInterrupted(items.data(), items.size(), backlogged_.empty() ? timerInterval() : kBacklogRetry);
     if (items[0].revents & ZMQ_POLLIN) receiveBurst();
   }
   for (PeerId id = 0; id < peers_.size(); ++id) {
