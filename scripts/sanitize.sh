@@ -30,7 +30,8 @@ ASAN_EXCLUDE=${ASAN_EXCLUDE:-'^systemd\.'}
 examples=(data_feed indicators sma_strategy rsi_strategy regime_classifier risk_manager paper_execution pnl_tracker)
 asan_targets=(evr_unit_tests evr_integration_tests evr_alloc_tests "${examples[@]/#/evr_example_}")
 tsan_targets=(evr_integration_tests)
-[[ ${SANITIZE_BENCH:-0} == 1 ]] && asan_targets+=(evr_e2e_bench evr_bare_relay)
+bench=OFF
+[[ ${SANITIZE_BENCH:-0} == 1 && $mode == asan ]] && bench=ON
 case $mode in
   asan) sanitize=address,undefined; select=(-E "$ASAN_EXCLUDE"); targets=("${asan_targets[@]}") ;;
   tsan) sanitize=thread; select=(-R "$TSAN_TESTS"); targets=("${tsan_targets[@]}") ;;
@@ -40,7 +41,7 @@ esac
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 start=$SECONDS
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVR_SANITIZE="$sanitize" \
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEVR_SANITIZE="$sanitize" -DEVR_BUILD_BENCH=$bench \
   "${launcher[@]}" ${EVR_WERROR:+-DEVR_WERROR=$EVR_WERROR} >/dev/null || exit 1
 cmake --build "$build" -j "$jobs" --target "${targets[@]}" || exit 1
 built=$SECONDS
