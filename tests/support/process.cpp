@@ -129,10 +129,15 @@ void Process::checkSanitizerReport() {
   // so whatever this child reported is in report.<pid>.
   const char* dir = std::getenv("EVR_SANITIZER_LOG_DIR");
   if (dir == nullptr || *dir == '\0') return;
-  std::ifstream file(std::string(dir) + "/report." + std::to_string(pid_));
-  if (!file) return;
+  const std::string path = std::string(dir) + "/report." + std::to_string(pid_);
   std::ostringstream text;
-  text << file.rdbuf();
+  {
+    std::ifstream file(path);
+    if (!file) return;
+    text << file.rdbuf();
+  }
+  // Renamed, so a later child with a reused pid is not blamed for it (sanitize.sh still counts it).
+  std::rename(path.c_str(), (path + ".seen").c_str());
   const std::string message = "sanitizer report from child " + std::to_string(pid_) + " (" +
                               command_line_ + "):\n" + text.str();
   if (sanitizerReportHook()) {
