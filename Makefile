@@ -3,7 +3,9 @@
 #   make test   installs what is missing, builds, and runs every test (ctest)
 # Other targets: deps, build, bench, soak and soak-quick (the fault battery), fuzz, install (PREFIX=/usr/local), clean, and the checks that start
 # what we ship: test-systemd (the unit under a real systemd, also part of `make test`), image and
-# test-image (the Docker image built with buildah, and its programs run inside it).
+# test-image (the Docker image built with buildah, and its programs run inside it); for the release
+# checklist, not `make test`: test-asan (every suite under ASan + UBSan) and test-tsan (the threaded
+# suites under TSan), each in its own build directory (docs/sanitizers.md).
 
 BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
@@ -13,7 +15,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # directory keeps what it was configured with (switching would rebuild everything).
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
-.PHONY: all deps configure build test test-systemd image test-image demo bench soak soak-quick fuzz install clean
+.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image demo bench soak soak-quick fuzz install clean
 
 all: build
 
@@ -35,6 +37,18 @@ test: build
 SHARED_TOOLS ?= $(abspath ../shared/tools)
 test-systemd: build
 	@TOOLS=$(SHARED_TOOLS) tests/systemd/run.sh $(BUILD_DIR)
+
+# Sanitizers (scripts/sanitize.sh, docs/sanitizers.md): every target built with -fsanitize in its own
+# build directory, the suites run with the sanitizers' options set; any report (from a test binary
+# or from a program a test started) fails the target. Not part of `make test` (time); the release
+# checklist runs both. test-asan: AddressSanitizer + UndefinedBehaviorSanitizer + LeakSanitizer,
+# every suite but systemd.unit; test-tsan: ThreadSanitizer, the suites that run threads (TSAN_TESTS).
+ASAN_BUILD_DIR ?= build-asan
+TSAN_BUILD_DIR ?= build-tsan
+test-asan: deps
+	@JOBS=$(JOBS) EVR_WERROR=$(EVR_WERROR) scripts/sanitize.sh asan $(ASAN_BUILD_DIR)
+test-tsan: deps
+	@JOBS=$(JOBS) EVR_WERROR=$(EVR_WERROR) scripts/sanitize.sh tsan $(TSAN_BUILD_DIR)
 
 # The Docker image, built without a Docker engine (buildah; a full Release build, ~7 min here), and
 # the checks run inside it (tests/image/run.sh): --check, daemon + evrctl, the compose backtest.

@@ -41,7 +41,7 @@ bool Bus::unsubscribe(SubscriptionId id) {
   return false;
 }
 
-void Bus::claimOwnership() { owner_ = std::this_thread::get_id(); }
+void Bus::claimOwnership() { owner_.store(std::this_thread::get_id(), std::memory_order_relaxed); }
 
 void Bus::setWakeup(std::function<void()> wakeup) { wakeup_ = std::move(wakeup); }
 

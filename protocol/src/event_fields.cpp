@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstddef>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -255,7 +256,9 @@ constexpr SchemaField field(std::string_view name) {
   using V = ValueOf<Get>;
   SchemaField entry{name, kindOf<V>(), In::kPayload, enumValuesFor<V>(), &readField<In, Get>,
                     nullptr};
-  if constexpr (Write != nullptr) entry.write = &writeField<In, V, Write>;
+  // A type test, not `Write != nullptr`: under -fsanitize=undefined GCC 12 does not treat a
+  // member-pointer comparison as a constant expression.
+  if constexpr (!std::is_same_v<decltype(Write), std::nullptr_t>) entry.write = &writeField<In, V, Write>;
   return entry;
 }
 

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -147,6 +148,57 @@ print("families=%d events_in=%d route_count=%d" % (len(families), values["evrout
   BOOST_CHECK_EQUAL(fields["route_count"], std::to_string(kEvents));
   BOOST_CHECK_EQUAL(fields["families"], "31");
 
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
+// The metrics thread (and httplib's workers) read snapshots while the loop thread publishes them
+// and reloads swap the routing table: scrapes interleaved with a stream and SIGHUP reloads, so
+// make test-tsan sees both threads busy at once (docs/sanitizers.md).
+BOOST_AUTO_TEST_CASE(scrapes_while_events_flow_and_reloads_happen_stay_whole) {
+  const std::string with_idle = kConfig + "    - {type: pipeline, name: idle, containers: [nobody, sink]}\n";
+  RunningDaemon daemon(kConfig);
+  const int port = metricsPort(daemon);
+  constexpr int kEvents = 3000;
+  auto sink = daemon.peer({"--as", "sink", "--expect", std::to_string(kEvents), "--timeout", "120"});
+  BOOST_REQUIRE(sink->waitForLine("joined", 30s));
+  auto source = daemon.evrctl({"send", "--as", "source", "--type", "BAR", "--set", "symbol=X", "--count",
+                               std::to_string(kEvents), "--rate", "1500", "--timeout", "120"});
+
+  constexpr int kReloads = 6;
+  int scrapes = 0;
+  for (int reload = 0; reload < kReloads; ++reload) {
+    daemon.dir().write("evrouter.yaml", reload % 2 == 0 ? with_idle : kConfig);
+    daemon.process().signal(SIGHUP);
+    // Scrape while this reload is under way, until its outcome is logged.
+    BOOST_REQUIRE(daemon.process().waitForLine("SIGHUP: reloading", kTimeout, Process::Stream::Stderr));
+    for (int i = 0; i < 5; ++i, ++scrapes) {
+      const auto reply = httpGet(port, "/metrics");
+      BOOST_REQUIRE(reply);
+      BOOST_REQUIRE_EQUAL(reply->status, 200);
+      BOOST_REQUIRE(reply->body.find("evrouter_events_in_total ") != std::string::npos);
+    }
+    BOOST_REQUIRE(daemon.process().waitForLine("reload applied", kTimeout, Process::Stream::Stderr));
+  }
+  BOOST_REQUIRE_EQUAL(source->waitFor(kTimeout * 2).value_or(-1), 0);
+  BOOST_REQUIRE_EQUAL(sink->waitFor(kTimeout * 2).value_or(-1), 0);
+
+  // Every event and every reload shows in a later snapshot (published every 250 ms).
+  const std::string events = "evrouter_events_in_total " + std::to_string(kEvents) + "\n";
+  const std::string generation = "evrouter_config_generation " + std::to_string(1 + kReloads) + "\n";
+  std::string body;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    const auto reply = httpGet(port, "/metrics");
+    BOOST_REQUIRE(reply);
+    ++scrapes;
+    body = reply->body;
+    if (body.find(events) != std::string::npos && body.find(generation) != std::string::npos) break;
+    ::poll(nullptr, 0, 50);
+  }
+  BOOST_TEST_INFO("last /metrics:\n" << body);
+  BOOST_CHECK(body.find(events) != std::string::npos);
+  BOOST_CHECK(body.find(generation) != std::string::npos);
+  BOOST_TEST_MESSAGE(scrapes << " scrapes");
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 

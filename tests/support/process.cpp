@@ -8,12 +8,22 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <system_error>
 
 namespace evr::test {
 namespace {
+
+#ifdef EVR_SANITIZE
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
 
 using Clock = std::chrono::steady_clock;
 
@@ -60,6 +70,14 @@ Process::Process(std::vector<std::string> argv, Options options) {
 }
 
 Process::~Process() {
+  if (!exit_code_ && kSanitized) {
+    // Sanitizer builds: SIGTERM first, so a daemon still running at the end of a test leaves
+    // through its normal exit and LeakSanitizer checks it (SIGKILL would hide its leaks);
+    // SIGCONT for one a test left stopped.
+    ::kill(pid_, SIGTERM);
+    ::kill(pid_, SIGCONT);
+    waitFor(std::chrono::seconds(20));
+  }
   if (!exit_code_) {
     ::kill(pid_, SIGKILL);
     waitFor(std::chrono::seconds(10));
@@ -102,7 +120,36 @@ std::optional<int> Process::waitFor(std::chrono::milliseconds timeout) {
   int status = 0;
   if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
   exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  checkSanitizerReport();
   return exit_code_;
+}
+
+void Process::checkSanitizerReport() {
+  // The sanitizers' log_path is $EVR_SANITIZER_LOG_DIR/report (set by make test-asan/test-tsan),
+  // so whatever this child reported is in report.<pid>.
+  const char* dir = std::getenv("EVR_SANITIZER_LOG_DIR");
+  if (dir == nullptr || *dir == '\0') return;
+  const std::string path = std::string(dir) + "/report." + std::to_string(pid_);
+  std::ostringstream text;
+  {
+    std::ifstream file(path);
+    if (!file) return;
+    text << file.rdbuf();
+  }
+  // Renamed, so a later child with a reused pid is not blamed for it (sanitize.sh still counts it).
+  std::rename(path.c_str(), (path + ".seen").c_str());
+  const std::string message = "sanitizer report from child " + std::to_string(pid_) + " (" +
+                              command_line_ + "):\n" + text.str();
+  if (sanitizerReportHook()) {
+    sanitizerReportHook()(message);
+  } else {
+    std::fputs(message.c_str(), stderr);
+  }
+}
+
+std::function<void(const std::string&)>& Process::sanitizerReportHook() {
+  static std::function<void(const std::string&)> hook;
+  return hook;
 }
 
 bool Process::running() { return !waitFor(std::chrono::milliseconds(0)).has_value(); }

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <optional>
@@ -54,6 +55,11 @@ class Process {
 
   const std::string& commandLine() const { return command_line_; }
 
+  // Sanitizer builds (docs/sanitizers.md): once a child is reaped, a report it wrote to
+  // $EVR_SANITIZER_LOG_DIR/report.<pid> goes to this hook (the test main makes it a test error),
+  // or to stderr when none is set.
+  static std::function<void(const std::string&)>& sanitizerReportHook();
+
  private:
   struct Capture {
     std::string unread;  // arrived; from `offset` on not yet returned by readLine/readAll
@@ -64,6 +70,7 @@ class Process {
   };
   Capture& capture(Stream stream) { return stream == Stream::Stdout ? out_ : err_; }
   void startReader(Capture& capture, int fd);
+  void checkSanitizerReport();
   // Waits until `ready(capture)` holds, EOF, or the deadline. Called with lock held.
   template <typename Ready>
   bool waitUntil(std::unique_lock<std::mutex>& lock, Capture& capture,

@@ -5,12 +5,16 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "process.hpp"
+
 namespace {
 struct QuietLogger {
   QuietLogger() {
     auto logger = spdlog::stderr_logger_mt("evr-test");
     logger->set_level(spdlog::level::warn);
     spdlog::set_default_logger(logger);
+    // Sanitizer builds: what a child process reported fails the test that started it.
+    evr::test::Process::sanitizerReportHook() = [](const std::string& report) { BOOST_ERROR(report); };
   }
 };
 }  // namespace

@@ -99,10 +99,12 @@ class Bus {
   Event stamp(EventBuilder&& builder);
   void enqueue(Event event);
   void dispatchQueued();
-  bool onOwnerThread() const { return std::this_thread::get_id() == owner_; }
+  // Relaxed: a thread only ever finds its own id there if it stored it itself (claimOwnership).
+  bool onOwnerThread() const { return std::this_thread::get_id() == owner_.load(std::memory_order_relaxed); }
 
   std::string source_;
-  std::thread::id owner_;
+  // Atomic: run()/poll() (re)claim ownership on the loop thread while other threads publish().
+  std::atomic<std::thread::id> owner_;
   // A deque: subscribing from inside a handler never moves the handler that is running, and
   // handlers are called in place (no copy per call); unsubscribing from inside a handler only
   // marks the entry, which is erased when the dispatch round ends.
