@@ -56,7 +56,7 @@ class Reloader {
   ReloadOutcome reload(const std::string& path = {});
 
   const std::string& configPath() const { return path_; }
-  // The config in force (the initial one, or the last applied reload's).
+  // The config in force (the initial one, or the last applied reload's; key files as read then).
   const config::Config& config() const { return config_; }
   std::uint64_t generation() const { return generation_; }
   const std::string& digest() const { return digest_; }
@@ -64,8 +64,6 @@ class Reloader {
   std::uint64_t failures() const { return counts_.rejected; }
   // The routing table in force (the initial one, or the last applied reload's).
   const routing::RoutingTable& table() const { return *table_; }
-  // The config in force (as loaded: key files read then).
-  const config::Config& config() const { return config_; }
 
   // "sha-like" hex digest of bytes (FNV-1a 64; identifies a config, not a security measure).
   static std::string digestOf(const std::string& bytes);
