@@ -59,12 +59,15 @@ std::vector<std::string> dropLines(const std::string& log) {
 class RunProcesses {
  public:
   // `dir`: the run's temp dir, where a CURVE scenario's key files are (Router::start made them).
-  RunProcesses(const Scenario& scenario, const RunSettings& settings, std::string endpoint, const evr::test::TempDir& dir)
+  RunProcesses(const Scenario& scenario, const RunSettings& settings, std::string endpoint,
+               const evr::test::TempDir& dir)
       : scenario_(scenario), settings_(settings), endpoint_(std::move(endpoint)), dir_(dir) {}
 
   std::vector<std::string> roleArgs(std::string_view role, const std::string& name) const {
-    std::vector<std::string> args{selfExe(), "--role", std::string(role), "--system", std::string(roleSystem(scenario_.system)),
-                                  "--endpoint", endpoint_, "--name", name, "--events", std::to_string(settings_.events),
+    std::vector<std::string> args{selfExe(), "--role", std::string(role),
+                                  "--system", std::string(roleSystem(scenario_.system)),
+                                  "--endpoint", endpoint_, "--name", name,
+                                  "--events", std::to_string(settings_.events),
                                   "--timeout", std::to_string(settings_.timeout_s)};
     if (scenario_.curve) args.insert(args.end(), {"--curve-keys", dir_.path().string()});
     return args;
