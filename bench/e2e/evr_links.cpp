@@ -18,11 +18,13 @@
 
 #include <zmq.hpp>
 
+#include <filesystem>
 #include <optional>
 
 #include "evr/bus.hpp"
 #include "evr/connection.hpp"
 #include "roles.hpp"
+#include "scenarios.hpp"
 
 namespace evr::bench {
 namespace {
@@ -36,11 +38,24 @@ std::chrono::milliseconds until(Clock::time_point deadline) {
                   std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
 }
 
-// A bus and its connection to the endpoint (bare relay or evrouterd), joined as `name`.
+// The connection's options: `name` at the endpoint, and with --curve-keys evrouterd's public key
+// and the run's client key (router.security; the files Router::start made).
+evr::ConnectionOptions connectionOptions(const RoleOptions& options) {
+  evr::ConnectionOptions connection{.container = options.name, .endpoint = options.endpoint};
+  if (!options.curve_keys.empty()) {
+    const std::filesystem::path dir(options.curve_keys);
+    connection.server_key_file = (dir / (std::string(kServerKeyPrefix) + ".pub")).string();
+    connection.key_file = (dir / (std::string(kClientKeyPrefix) + ".key")).string();
+  }
+  return connection;
+}
+
+// A bus and its connection to the endpoint (bare relay or evrouterd), joined as `name`, CURVE
+// when the role has keys.
 class EvrClient {
  public:
   explicit EvrClient(const RoleOptions& options)
-      : context_(1), bus_(options.name), connection_(context_, bus_, {.container = options.name, .endpoint = options.endpoint}) {}
+      : context_(1), bus_(options.name), connection_(context_, bus_, connectionOptions(options)) {}
 
   zmq::context_t context_;
   evr::Bus bus_;

@@ -125,7 +125,10 @@ nlohmann::json rowJson(const Row& row) {
                       {"note", row.scenario.note},
                       {"consumers", row.scenario.consumers.size()},
                       {"status", row.status}};
-  if (row.scenario.system == System::Evrouterd) json["journal"] = journalJson(row.scenario);
+  if (row.scenario.system == System::Evrouterd) {
+    json["journal"] = journalJson(row.scenario);
+    json["curve"] = row.scenario.curve;  // router.security on, every link CURVE
+  }
   if (!row.ok()) return json;
   const Summary summary = summarize(row);
   json["throughput_events_per_s"] = {{"median", summary.throughput.median},
@@ -164,8 +167,10 @@ nlohmann::json ratio(const Summary& mine, const Summary& theirs) {
 }
 
 // Per pattern, where both rows ran: evrouterd / bare relay and evrouterd / nats-server (the issue's
-// targets), and each journal variant / evrouterd without the journal (what the guarantee costs):
-// {"pipeline": {"evrouterd/nats-server": {...}, "evrouterd+journal-batch/evrouterd": {...}}}.
+// targets), and each variant (journal, CURVE) / plain evrouterd (what the guarantee or the
+// security costs):
+// {"pipeline": {"evrouterd/nats-server": {...}, "evrouterd+journal-batch/evrouterd": {...},
+//               "evrouterd+curve/evrouterd": {...}}}.
 nlohmann::json ratios(const std::vector<Row>& rows) {
   nlohmann::json json = nlohmann::json::object();
   const std::string evrouterd(systemName(System::Evrouterd));
@@ -181,7 +186,8 @@ nlohmann::json ratios(const std::vector<Row>& rows) {
       json[pattern_key][evrouterd + "/" + other_label] = ratio(mine, summarize(*theirs));
     }
     for (const auto& row : rows) {
-      if (row.scenario.system != System::Evrouterd || !row.scenario.journal || row.scenario.pattern != pattern || !row.ok()) continue;
+      const bool variant = row.scenario.journal || row.scenario.curve;
+      if (row.scenario.system != System::Evrouterd || !variant || row.scenario.pattern != pattern || !row.ok()) continue;
       json[pattern_key][row.scenario.systemLabel() + "/" + evrouterd] = ratio(summarize(row), mine);
     }
   }

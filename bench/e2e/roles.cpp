@@ -164,6 +164,7 @@ int roleMain(int argc, char** argv) {
   app.add_flag("--route-by-key", options.route_by_key);
   app.add_option("--timeout", options.timeout_s);
   app.add_option("--idle-timeout", options.idle_timeout_s);
+  app.add_option("--curve-keys", options.curve_keys);
   CLI11_PARSE(app, argc, argv);
 
   try {

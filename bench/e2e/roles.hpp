@@ -41,6 +41,8 @@ struct RoleOptions {
   bool route_by_key = false; // nats publisher: publish to "<subject>.<route key>"
   double timeout_s = 120;    // give up after this long
   double idle_timeout_s = 10;  // consumer: give up after this long without an event
+  // evr: CURVE with DIR/server.pub and DIR/client.key (scenarios.hpp: the key prefixes); empty: plain.
+  std::string curve_keys;
 };
 
 // One system's publishing side. Implementations are final and own their client.

@@ -1,5 +1,5 @@
 // The router of one run: evrouterd with a config generated for the scenario's pattern (and its
-// journal, if the scenario has one), the bare
+// journal or CURVE keys, if the scenario has them), the bare
 // relay with the equivalent fixed forwarding table, or nats-server on a random loopback port.
 // Each is started fresh for every run (so runs are independent and peak RSS belongs to one
 // pattern), is ready when start() returns, and is stopped by stop() or, on any failure, killed by
@@ -11,6 +11,7 @@
 
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -37,9 +38,11 @@ RouterOptions defaultRouterOptions();
 // Empty when `system` can run here; otherwise why not, e.g. "not installed: nats-server".
 std::string unavailableReason(System system, const RouterOptions& routers);
 
-// The evrouterd config of a scenario. With scenario.journal, router.journal is on with its fsync
-// mode and its segments in `journal_dir` (the run's temp dir has it, so it goes with the run).
-std::string evrouterdConfig(const Scenario& scenario, std::uint64_t queue_limit, const std::string& journal_dir);
+// The evrouterd config of a scenario run in `run_dir` (the run's temp dir, so all goes with the
+// run). With scenario.journal, router.journal is on with its fsync mode and its segments in
+// run_dir/journal. With scenario.curve, router.security is on with the key files in run_dir
+// (scenarios.hpp: kServerKeyPrefix, kClientKeyPrefix; Router::start makes them).
+std::string evrouterdConfig(const Scenario& scenario, std::uint64_t queue_limit, const std::filesystem::path& run_dir);
 
 class Router {
  public:

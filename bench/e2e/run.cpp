@@ -58,13 +58,19 @@ std::vector<std::string> dropLines(const std::string& log) {
 
 class RunProcesses {
  public:
-  RunProcesses(const Scenario& scenario, const RunSettings& settings, std::string endpoint)
-      : scenario_(scenario), settings_(settings), endpoint_(std::move(endpoint)) {}
+  // `dir`: the run's temp dir, where a CURVE scenario's key files are (Router::start made them).
+  RunProcesses(const Scenario& scenario, const RunSettings& settings, std::string endpoint,
+               const evr::test::TempDir& dir)
+      : scenario_(scenario), settings_(settings), endpoint_(std::move(endpoint)), dir_(dir) {}
 
   std::vector<std::string> roleArgs(std::string_view role, const std::string& name) const {
-    return {selfExe(), "--role", std::string(role), "--system", std::string(roleSystem(scenario_.system)),
-            "--endpoint", endpoint_, "--name", name, "--events", std::to_string(settings_.events),
-            "--timeout", std::to_string(settings_.timeout_s)};
+    std::vector<std::string> args{selfExe(), "--role", std::string(role),
+                                  "--system", std::string(roleSystem(scenario_.system)),
+                                  "--endpoint", endpoint_, "--name", name,
+                                  "--events", std::to_string(settings_.events),
+                                  "--timeout", std::to_string(settings_.timeout_s)};
+    if (scenario_.curve) args.insert(args.end(), {"--curve-keys", dir_.path().string()});
+    return args;
   }
 
   std::unique_ptr<Process> startConsumer(const ConsumerPlan& consumer) const {
@@ -89,6 +95,7 @@ class RunProcesses {
   const Scenario& scenario_;
   const RunSettings& settings_;
   std::string endpoint_;
+  const evr::test::TempDir& dir_;
 };
 
 }  // namespace
@@ -96,7 +103,7 @@ class RunProcesses {
 RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const RouterOptions& routers) {
   evr::test::TempDir dir;
   auto router = Router::start(scenario, dir, routers);
-  const RunProcesses processes(scenario, settings, router ? router->endpoint() : dir.ipc("direct.sock"));
+  const RunProcesses processes(scenario, settings, router ? router->endpoint() : dir.ipc("direct.sock"), dir);
 
   std::vector<std::unique_ptr<Process>> consumers;
   for (const auto& plan : scenario.consumers) consumers.push_back(processes.startConsumer(plan));

@@ -19,8 +19,8 @@ std::vector<ConsumerPlan> consumers(std::size_t count, bool one_route_key_each) 
   return plans;
 }
 
-Scenario pipeline(System system, std::string note, std::optional<JournalFsync> journal = std::nullopt) {
-  return {system, Pattern::Pipeline, std::move(note), consumers(1, false), journal};
+Scenario pipeline(System system, std::string note, std::optional<JournalFsync> journal = std::nullopt, bool curve = false) {
+  return {system, Pattern::Pipeline, std::move(note), consumers(1, false), journal, curve};
 }
 Scenario broadcast(System system, std::string note) { return {system, Pattern::Broadcast, std::move(note), consumers(3, false)}; }
 Scenario selective(System system, std::string note) {
@@ -52,6 +52,7 @@ std::string_view fsyncName(JournalFsync fsync) {
 std::string Scenario::systemLabel() const {
   std::string label(systemName(system));
   if (journal) label += "+journal-" + std::string(fsyncName(*journal));
+  if (curve) label += "+curve";
   return label;
 }
 
@@ -79,6 +80,7 @@ std::vector<Scenario> benchmarkScenarios() {
                JournalFsync::Interval),
       pipeline(System::Evrouterd, "pipeline adapter, journal on, fsync: batch (synced before the source is acked)",
                JournalFsync::Batch),
+      pipeline(System::Evrouterd, "pipeline adapter, router.security on: CURVE on both links", std::nullopt, true),
       pipeline(System::Nats, "1 subscriber"),
       broadcast(System::Nats, "3 subscribers on one subject"),
       selective(System::Nats, "4 subjects, 1/4 to each (subject-based routing: NATS has no payload conditions)"),

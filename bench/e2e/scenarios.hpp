@@ -11,6 +11,10 @@
 // (router.journal) on, one row per fsync mode, so the table shows what the delivery guarantee
 // costs next to plain evrouterd (journal off). Pipeline only: the journal's cost is per event
 // taken, not per target, so the other patterns would add minutes and no information.
+//
+// evrouterd+curve: the pipeline row again with router.security on (docs/security.md): every link
+// is CURVE (encrypted, authenticated by evrouterd's ZAP handler), keys made fresh for each run.
+// Pipeline only, for the same reason: CURVE's cost is per message on each link.
 
 #pragma once
 
@@ -35,6 +39,11 @@ std::string_view fsyncName(JournalFsync fsync);  // "none", "interval", "batch":
 inline constexpr int kJournalIntervalMs = 100;
 
 inline constexpr std::string_view kPublisherName = "pub";
+// CURVE rows: the key files in the run's temp dir, PREFIX.key and PREFIX.pub (evr/curve_keys.hpp
+// writeKeyFiles): evrouterd's pair, and one client pair holding every container name of the
+// scenario (publisher and consumers), which every client process uses.
+inline constexpr std::string_view kServerKeyPrefix = "server";
+inline constexpr std::string_view kClientKeyPrefix = "client";
 inline constexpr std::string_view kNatsSubject = "bench";
 
 struct ConsumerPlan {
@@ -49,9 +58,12 @@ struct Scenario {
   std::vector<ConsumerPlan> consumers;
   // evrouterd only: the journal, in a directory of the run's own temp dir; absent: no journal.
   std::optional<JournalFsync> journal{};
+  // evrouterd only: router.security on and every client link CURVE (routers.hpp: the key files).
+  bool curve = false;
 
   // The system's name in the table, the JSON and --only: systemName(system), plus
-  // "+journal-<fsync>" when the journal is on, e.g. "evrouterd+journal-batch".
+  // "+journal-<fsync>" when the journal is on, e.g. "evrouterd+journal-batch", and "+curve"
+  // with CURVE.
   std::string systemLabel() const;
 
   // How many of `events` published events `consumer` must receive.

@@ -1,6 +1,6 @@
 // The end-to-end benchmark still runs: `evr_e2e_bench --smoke` (a few seconds: one small run per
 // scenario and a short latency run) exits 0 and its JSON has a row for every system (evrouterd's
-// journal variants too) in which every consumer got every event. Speed is never asserted: CI machines are shared and the smoke sizes
+// journal and CURVE variants too) in which every consumer got every event. Speed is never asserted: CI machines are shared and the smoke sizes
 // measure nothing. nats-server rows may say "not installed" where nats-server or libnats-dev is
 // missing (scripts/install-deps.sh installs both).
 #include <boost/test/unit_test.hpp>
@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(smoke_run_delivers_every_event_through_every_system) {
   }
   BOOST_TEST((systems == std::set<std::string>{"direct", "bare-relay", "evrouterd", "evrouterd+journal-none",
                                                 "evrouterd+journal-interval", "evrouterd+journal-batch",
-                                                "nats-server"}));
+                                                "evrouterd+curve", "nats-server"}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
