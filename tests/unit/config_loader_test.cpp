@@ -71,11 +71,22 @@ void expectError(std::string_view yaml, std::uint32_t line, std::uint32_t column
   expectErrors(yaml, {Expected{line, column, fragment}});
 }
 
+// No diagnostic but the warning every tcp endpoint without router.security gets.
+bool onlyTcpWarnings(const Diagnostics& diagnostics) {
+  for (const auto& diagnostic : diagnostics.all()) {
+    if (diagnostic.severity != Severity::Warning ||
+        diagnostic.message.find("is tcp without router.security") == std::string::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Config expectValid(std::string_view yaml) {
   Loaded loaded = load(yaml);
   BOOST_TEST_INFO("diagnostics:\n" << loaded.diagnostics.toString());
   BOOST_TEST_REQUIRE(loaded.config.has_value());
-  BOOST_TEST(loaded.diagnostics.all().empty());
+  BOOST_TEST(onlyTcpWarnings(loaded.diagnostics));
   return std::move(*loaded.config);
 }
 
@@ -432,13 +443,13 @@ BOOST_AUTO_TEST_CASE(listen_endpoint_without_address_or_port_is_an_error) {
     - "ipc://"
     - "tcp://127.0.0.1"
     - ""
-    - "tcp://127.0.0.1:5560"
-    - "tcp://127.0.0.1:5560"
+    - "ipc://evrouterd.sock"
+    - "ipc://evrouterd.sock"
 )",
                {{3, 7, "listen endpoint 'ipc://' has no address"},
                 {4, 7, "listen endpoint 'tcp://127.0.0.1' needs host:port"},
                 {5, 7, "empty listen endpoint"},
-                {7, 7, "listen endpoint 'tcp://127.0.0.1:5560' is given twice (first at 6:7)"}});
+                {7, 7, "listen endpoint 'ipc://evrouterd.sock' is given twice (first at 6:7)"}});
 }
 
 BOOST_AUTO_TEST_CASE(several_documents_are_an_error) {
@@ -735,7 +746,7 @@ BOOST_AUTO_TEST_CASE(valid_fixture_with_every_key_loads) {
   const auto config = loadConfigFile(fixture("all_keys.yaml"), diagnostics);
   BOOST_TEST_INFO(diagnostics.toString());
   BOOST_TEST_REQUIRE(config.has_value());
-  BOOST_TEST(diagnostics.all().empty());
+  BOOST_TEST(onlyTcpWarnings(diagnostics));
   BOOST_TEST(config->router.listen.size() == 2u);
   BOOST_TEST(config->router.queue_limit == 500u);
   BOOST_TEST(config->router.max_hops == 4u);
