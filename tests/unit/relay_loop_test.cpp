@@ -165,6 +165,63 @@ event_communication:
   BOOST_TEST((t.receive().kind == MessageKind::Heartbeat));
 }
 
+
+BOOST_AUTO_TEST_CASE(a_restricted_source_cannot_publish_other_types_nor_relabel_them) {
+  LoopOnFakeClock t;
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [risk, sink]
+)");
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  t.loop.installTable(compiled.table);
+  evr::config::Diagnostics diagnostics;
+  const auto config = evr::test::loadOrFail("router:\n  permissions:\n    risk: {publish: [ORDER]}\n", diagnostics);
+  t.loop.setPermissions(config.router.permissions);
+  t.join("risk");
+  // Real events: an ORDER, and a BAR; the BAR also sent with ORDER in its header (the type
+  // routing reads), as a container dressing it up would.
+  std::vector<evr::Event> events;
+  evr::Bus bus("risk");
+  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
+  bus.publish(evr::EventBuilder(evr::EventType::ORDER).symbol("X"));
+  bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("X"));
+  const auto words = [&](std::size_t i) {
+    const auto bytes = events.at(i).bytes();
+    auto out = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+    std::memcpy(out.begin(), bytes.data(), bytes.size());
+    return out;
+  };
+  const auto order = words(0);
+  const auto bar = words(1);
+  const auto ORDER = static_cast<std::uint8_t>(evr::EventType::ORDER);
+  const auto BAR = static_cast<std::uint8_t>(evr::EventType::BAR);
+  t.send(MessageKind::Event, 1, &order, ORDER);
+  t.send(MessageKind::Event, 2, &bar, BAR);
+  t.send(MessageKind::Event, 3, &bar, ORDER);
+  t.send(MessageKind::Event, 4, &bar, BAR);
+  t.loop.turnForTest();
+  // Only the ORDER was routed (queued for sink, which has not joined); two denied, each told once
+  // per type: the BAR (seq 2), and the relabelled BAR (seq 3, under ORDER).
+  BOOST_TEST(t.container("sink")->queue_depth == 1u);
+  const auto denied = static_cast<std::size_t>(evr::stats::DropReason::Denied);
+  BOOST_TEST(t.container("risk")->counters.drops_from[denied] == 3u);
+  std::vector<std::uint64_t> told;
+  while (t.pending()) {
+    std::vector<zmq::message_t> frames;
+    BOOST_REQUIRE(zmq::recv_multipart(t.link, std::back_inserter(frames)));
+    const auto decoded = evr::decodeEnvelope(evr::bytesOf(frames[0]));
+    if (decoded.envelope.kind == MessageKind::Error) told.push_back(decoded.envelope.seq);
+  }
+  BOOST_TEST(told == (std::vector<std::uint64_t>{2, 3}), boost::test_tools::per_element());
+  // A reload that lifts the permission lets BARs through.
+  t.loop.setPermissions({});
+  t.send(MessageKind::Event, 5, &bar, BAR);
+  t.loop.turnForTest();
+  BOOST_TEST(t.container("sink")->queue_depth == 2u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(relay_loop_clock)
