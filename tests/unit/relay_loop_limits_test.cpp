@@ -18,6 +18,7 @@
 #include "evr/link_messages.hpp"
 #include "compile_yaml.hpp"
 #include "fake_clock.hpp"
+#include "raw_link.hpp"
 #include "transport/relay_loop.hpp"
 
 using namespace std::chrono_literals;
@@ -25,56 +26,8 @@ using evr::MessageKind;
 
 namespace {
 
-struct Received {
-  evr::Envelope envelope;
-  std::vector<zmq::message_t> frames;
-};
-
-// A raw DEALER speaking the link protocol.
-struct Link {
-  Link(zmq::context_t& context, const std::string& endpoint) : socket(context, zmq::socket_type::dealer) {
-    socket.set(zmq::sockopt::linger, 0);
-    socket.set(zmq::sockopt::rcvtimeo, 5000);  // a bound on a message that must already be there
-    socket.connect(endpoint);
-  }
-  void send(MessageKind kind, std::uint64_t seq, const kj::Array<capnp::word>* body,
-            std::uint8_t event_type = 0) {
-    evr::Envelope envelope;
-    envelope.kind = kind;
-    envelope.seq = seq;
-    envelope.event_type = event_type;
-    auto head = evr::envelopeMessage(envelope);
-    if (body == nullptr) {
-      socket.send(head, zmq::send_flags::none);
-      return;
-    }
-    socket.send(head, zmq::send_flags::sndmore);
-    socket.send(evr::wordsMessage(*body), zmq::send_flags::none);
-  }
-  void hello(const std::string& name, std::uint64_t instance = 1) {
-    const auto hello = evr::encodeHello({evr::kProtocolVersion, name, instance, 0, 1, "test"});
-    send(MessageKind::Hello, 0, &hello);
-  }
-  Received receive() {
-    Received out;
-    BOOST_REQUIRE(zmq::recv_multipart(socket, std::back_inserter(out.frames)));
-    const auto decoded = evr::decodeEnvelope(evr::bytesOf(out.frames[0]));
-    BOOST_REQUIRE(decoded.ok());
-    out.envelope = decoded.envelope;
-    return out;
-  }
-  bool pending() {
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-    return zmq::poll(&item, 1, 0ms) > 0;
-  }
-  // Everything waiting, in order.
-  std::vector<Received> drain() {
-    std::vector<Received> out;
-    while (pending()) out.push_back(receive());
-    return out;
-  }
-  zmq::socket_t socket;
-};
+using Link = evr::test::RawLink;
+using evr::test::Received;
 
 std::string endpoint() {
   static std::atomic<int> next{0};

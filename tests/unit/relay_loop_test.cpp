@@ -19,6 +19,7 @@
 #include "evr/link_messages.hpp"
 #include "compile_yaml.hpp"
 #include "fake_clock.hpp"
+#include "raw_link.hpp"
 #include "transport/relay_loop.hpp"
 
 using namespace std::chrono_literals;
@@ -30,13 +31,7 @@ namespace {
 // DEALER that speaks the link protocol to it.
 struct LoopOnFakeClock {
   LoopOnFakeClock()
-      : loop(context, settings(), {endpoint()}), link(context, zmq::socket_type::dealer) {
-    loop.setClockForTest(clock.source());
-    loop.bind();
-    link.set(zmq::sockopt::linger, 0);
-    link.set(zmq::sockopt::rcvtimeo, 5000);  // a bound on a message that must already be there
-    link.connect(loop.endpoints()[0]);
-  }
+      : loop(context, settings(), {endpoint()}), link(context, bound(loop)) {}
 
   static evr::config::RouterSettings settings() {
     evr::config::RouterSettings out;
@@ -50,33 +45,11 @@ struct LoopOnFakeClock {
 
   void send(MessageKind kind, std::uint64_t seq, const kj::Array<capnp::word>* body,
             std::uint8_t event_type = 0) {
-    evr::Envelope envelope;
-    envelope.kind = kind;
-    envelope.seq = seq;
-    envelope.event_type = event_type;
-    auto head = evr::envelopeMessage(envelope);
-    if (body == nullptr) {
-      link.send(head, zmq::send_flags::none);
-      return;
-    }
-    link.send(head, zmq::send_flags::sndmore);
-    link.send(evr::wordsMessage(*body), zmq::send_flags::none);
+    link.send(kind, seq, body, event_type);
   }
-
   // The next message the loop sent us; it must have been sent by the last turn.
-  evr::Envelope receive() {
-    std::vector<zmq::message_t> frames;
-    BOOST_REQUIRE(zmq::recv_multipart(link, std::back_inserter(frames)));
-    const auto decoded = evr::decodeEnvelope(evr::bytesOf(frames[0]));
-    BOOST_REQUIRE(decoded.ok());
-    return decoded.envelope;
-  }
-  // True when a message from the loop is waiting (the loop sends on this thread, so anything it
-  // sent in the last turn is there already).
-  bool pending() {
-    zmq::pollitem_t item{link.handle(), 0, ZMQ_POLLIN, 0};
-    return zmq::poll(&item, 1, 0ms) > 0;
-  }
+  evr::Envelope receive() { return link.receive().envelope; }
+  bool pending() { return link.pending(); }
 
   void join(const std::string& name) {
     const auto hello = evr::encodeHello({evr::kProtocolVersion, name, 1, 0, 1, "test"});
@@ -92,10 +65,17 @@ struct LoopOnFakeClock {
     return std::nullopt;
   }
 
+  // The loop on the fake clock, bound: what the link connects to.
+  const std::string& bound(evr::transport::RelayLoop& relay) {
+    relay.setClockForTest(clock.source());
+    relay.bind();
+    return relay.endpoints()[0];
+  }
+
   zmq::context_t context{1};
   evr::test::FakeClock clock;
   evr::transport::RelayLoop loop;
-  zmq::socket_t link;
+  evr::test::RawLink link;
 };
 
 // A tap that fails every copy: a failure inside per-message handling that no input check catches.
@@ -208,11 +188,8 @@ event_communication:
   const auto denied = static_cast<std::size_t>(evr::stats::DropReason::Denied);
   BOOST_TEST(t.container("risk")->counters.drops_from[denied] == 3u);
   std::vector<std::uint64_t> told;
-  while (t.pending()) {
-    std::vector<zmq::message_t> frames;
-    BOOST_REQUIRE(zmq::recv_multipart(t.link, std::back_inserter(frames)));
-    const auto decoded = evr::decodeEnvelope(evr::bytesOf(frames[0]));
-    if (decoded.envelope.kind == MessageKind::Error) told.push_back(decoded.envelope.seq);
+  for (const auto& message : t.link.drain()) {
+    if (message.envelope.kind == MessageKind::Error) told.push_back(message.envelope.seq);
   }
   BOOST_TEST(told == (std::vector<std::uint64_t>{2, 3}), boost::test_tools::per_element());
   // A reload that lifts the permission lets BARs through.
