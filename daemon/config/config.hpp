@@ -52,7 +52,6 @@ std::string_view controlRoleName(ControlRole role);
 // the container names it may join as, and its control role.
 struct ClientKeyConfig {
   std::string public_key;  // Z85, 40 characters
-  std::string key_file;    // the file it was read from; "" when the config gives its Z85 text
   Mark mark;               // of the `key:` value
   std::vector<Located<std::string>> names;
   ControlRole control = ControlRole::None;
@@ -67,7 +66,6 @@ struct SecuritySettings {
   std::string public_key;  // evrouterd's own, Z85
   std::string secret_key;  // Z85; never logged or reported
   std::vector<ClientKeyConfig> clients;
-  Mark mark;  // of the `security:` key
 };
 
 // `router.permissions:` one container's publish permission: events of other types from it are

@@ -80,9 +80,8 @@ std::optional<ClientKeyConfig> loadClient(YamlReader& reader, const YAML::Node& 
       } else if (isZ85Key(*text)) {
         client.public_key = *text;
       } else {
-        client.key_file = resolveAgainstConfig(reader.file(), *text);
         try {
-          client.public_key = readKeyFile(client.key_file).public_key;
+          client.public_key = readKeyFile(resolveAgainstConfig(reader.file(), *text)).public_key;
         } catch (const KeyFileError& e) {
           diagnostics.error(entry.value_mark, std::string("client key: ") + e.what());
           ok = false;
@@ -157,7 +156,6 @@ void loadSecurity(YamlReader& reader, const YamlEntry& section, RouterSettings& 
     return;
   }
   SecuritySettings security;
-  security.mark = section.key_mark;
   const std::size_t errors_before = diagnostics.errorCount();
   std::optional<YamlEntry> clients;
   bool has_secret = false;
