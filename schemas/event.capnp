@@ -28,6 +28,11 @@ enum EventType {
   portfolio @8;
   endOfData @9;
   user @10;
+  watermark @11;
+  # Not an event: the link's progress record (docs/determinism.md). A container's connection sends
+  # it as "I will publish nothing more with an event time <= eventTime"; evrouterd passes it, as
+  # "`source` is complete up to eventTime", to every container that `source` routes to. Never
+  # routed by adapters, never handed to handlers, never journaled; not a type configs may name.
 }
 
 struct Tag {

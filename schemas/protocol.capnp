@@ -14,6 +14,8 @@ struct Hello {
   baseSeq @3 :UInt64;         # the container's next EVENT will carry seq > baseSeq
   pid @4 :UInt32;
   clientVersion @5 :Text;
+  ordered @6 :Bool;           # protocol v4: the container's handlers see events in event-time
+                              # order (docs/determinism.md): its inputs send watermarks
 }
 
 struct Welcome {
@@ -23,6 +25,8 @@ struct Welcome {
   heartbeatMs @3 :UInt32;     # send something at least this often
   maxMessageSize @4 :UInt32;  # largest event frame the daemon accepts, bytes
   daemonVersion @5 :Text;
+  replayLimit @6 :UInt32;     # router.replay_limit: what the daemon keeps sent and not acked, per
+                              # name; an ordered container acks what it holds before that fills
 }
 
 enum ErrorCode {
@@ -43,4 +47,20 @@ struct Error {
   code @0 :ErrorCode;
   message @1 :Text;
   seq @2 :UInt64;        # the offending EVENT's seq, when there is one
+}
+
+# INPUTS (protocol v4, daemon -> container): the containers whose routes reach this one, sent after
+# WELCOME and again whenever a reload changes them (docs/determinism.md).
+struct Inputs {
+  inputs @0 :List(Input);     # ordered by name: the order events of one event time are handed on
+  wantWatermarks @1 :Bool;    # a container this one routes to is ordered: send watermarks
+}
+
+struct Input {
+  name @0 :Text;
+  feedback @1 :Bool;          # the edge closes a cycle (a child reporting up to the parent that
+                              # feeds it): its events are handed on one step late, never waited for
+  watermark @2 :Int64;        # how far this container has handled that input, as evrouterd last
+                              # heard by its acks (INT64_MIN: nothing yet); a restarted process
+                              # starts from here
 }

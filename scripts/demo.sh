@@ -10,8 +10,8 @@
 # events/s through evrouterd), waits until END_OF_DATA has passed through every container, stops
 # the daemon, and writes results/<organization>/: report.md, equity.svg (gnuplot), topology.svg
 # (Graphviz, from `evrctl graph`), the tracker's data files and every process's log (logs/). Ctrl-C stops every process it
-# started. Each container's --inputs (whose END_OF_DATA it waits for) is derived from the routes
-# `evrouterd --check` prints, so the config is the only place that says who talks to whom.
+# started. Who each container waits for is evrouterd's to say (the routes of the config; the
+# client library's event-time ordering, docs/determinism.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,18 +78,6 @@ forget() {  # drop a reaped pid from pids
 trap stop_all EXIT
 trap 'echo; echo "demo: interrupted, stopping everything"; stop_all; exit 130' INT TERM
 
-# `evrouterd --check` routes -> "target source" lines for every route that carries END_OF_DATA.
-inputs_from_routes() {
-  awk '/^routes:/ { on = 1; next }
-       on && /^  [^ ]+: [^ ]+ -> / {
-         source = $1; sub(/:$/, "", source); types = $2
-         if (types != "ALL" && types !~ /(^|\|)END_OF_DATA(\||$)/) next
-         line = $0; sub(/^.* -> /, "", line); sub(/  via .*$/, "", line)
-         n = split(line, targets, /, /)
-         for (i = 1; i <= n; ++i) print targets[i], source
-       }'
-}
-
 # The value of key=value in the last line of FILE that has it (empty when none).
 last_value() { grep -o "$2=[^ ]*" "$1" 2>/dev/null | tail -n 1 | cut -d= -f2 || true; }
 
@@ -115,7 +103,6 @@ run_one() {
     return 1
   fi
   grep -i "warning" "$run_dir/check.txt" | sed 's/^/   /' || true
-  inputs_from_routes <"$run_dir/check.txt" >"$run_dir/inputs.txt"
 
   local names=() commands=()
   while read -r name program rest; do
@@ -125,14 +112,8 @@ run_one() {
     rest=${rest//\{slice\}/$(printf %q "$slice")}
     rest=${rest//\{speed\}/$(printf %q "$speed")}
     rest=${rest//\{results\}/$(printf %q "$out")}
-    local inputs
-    inputs=$(awk -v t="$name" '$1 == t { printf "%s%s", sep, $2; sep = "," }' "$run_dir/inputs.txt")
     local command
-    command="$(printf %q "$build/examples/$program") --as $name${inputs:+ --inputs $inputs} $rest"
-    if [ -z "$inputs" ] && [ "$program" != data_feed ]; then
-      echo "demo: $config: '$name' receives END_OF_DATA from no container; check the routes" >&2
-      return 1
-    fi
+    command="$(printf %q "$build/examples/$program") --as $name $rest"
     names+=("$name")
     commands+=("$command")
     printf '%s\t%s\n' "$name" "${command#"$(printf %q "$build/examples/")"}" >>"$run_dir/commands.txt"
@@ -299,9 +280,9 @@ write_report() {
     echo
     echo "## Reproducibility"
     echo
-    echo "Every container that hears from more than one other processes its input one trading day at a time,"
-    echo "in event-time order, once all of its inputs have moved past that day (docs/demo.md, \"Why the results"
-    echo "do not depend on timing\"). The figures above, the fills and the route counts are therefore the same on"
+    echo "Every container's connection hands its handlers the events of its inputs one trading day at a time,"
+    echo "in event-time order, once all of its inputs have passed that day (the client library's event-time"
+    echo "ordering, docs/determinism.md). The figures above, the fills and the route counts are therefore the same on"
     echo "every run with the same data and config; \`scripts/backtest-determinism.sh\` runs each organization"
     echo "twice and compares. Only this run's timing differs: $(seconds "$elapsed_ms" 2) s wall clock."
   } >"$out/report.md"

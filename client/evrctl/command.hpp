@@ -116,7 +116,8 @@ class Deadline {
 inline void connect(std::optional<Connection>& out, zmq::context_t& context, Bus& bus,
                     const std::string& container, const std::string& endpoint, const KeyOptions& keys,
                     const std::string& position_file = {},
-                    PositionMode position_mode = PositionMode::AfterHandling) {
+                    PositionMode position_mode = PositionMode::AfterHandling,
+                    Ordering ordering = Ordering::Arrival) {
   const std::string resolved = endpoint.empty() ? defaultEndpoint() : endpoint;
   try {
     out.emplace(context, bus,
@@ -126,7 +127,8 @@ inline void connect(std::optional<Connection>& out, zmq::context_t& context, Bus
                     .position_file = position_file,
                     .position_mode = position_mode,
                     .server_key_file = keys.server_key,
-                    .key_file = keys.key});
+                    .key_file = keys.key,
+                    .ordering = ordering});
   } catch (const zmq::error_t& e) {
     throw std::runtime_error("cannot connect to '" + resolved + "': " + e.what());
   }

@@ -38,6 +38,7 @@ struct RecvOptions {
   std::string endpoint;
   std::string position_file;
   bool print_once = false;  // --at-most-once
+  bool ordered = false;     // --ordered
 };
 
 // Blocks SIGINT and SIGTERM for the process while alive (threads started meanwhile inherit the
@@ -120,7 +121,8 @@ int runRecv(const RecvOptions& options) {
   Bus bus(options.container);
   std::optional<Connection> link;
   connect(link, context, bus, options.container, options.endpoint, options.keys, options.position_file,
-          options.print_once ? PositionMode::BeforeHandling : PositionMode::AfterHandling);
+          options.print_once ? PositionMode::BeforeHandling : PositionMode::AfterHandling,
+          options.ordered ? Ordering::EventTime : Ordering::Arrival);
   Connection& connection = *link;
 
   // An event is acked once this handler has returned, so what it does not print must stay
@@ -171,6 +173,9 @@ Command addRecvCommand(CLI::App& parent) {
                "With --position-file: after a crash, never print an event again, even the one "
                "being printed when the process died (it is named in a warning instead)")
       ->needs(app->get_option("--position-file"));
+  app->add_flag("--ordered", options->ordered,
+                "Print in event-time order, a step at a time, once every container that routes "
+                "here has passed that time (docs/determinism.md)");
   app->footer(std::string(kExitCodeHelp) +
               " With --count, SIGINT before the count also exits 2.");
   return Command{app, [options] { return runRecv(*options); }};

@@ -226,6 +226,7 @@ std::size_t Connection::serveReady() {
   {
     Cork cork(*this);
     work = drainWakeups() + receiveBurst();
+    releaseOrdered();
   }
   sendUnsent();
   return work;
@@ -257,6 +258,7 @@ void Connection::sendHello() {
   hello.base_seq = acked_;
   hello.pid = static_cast<std::uint32_t>(::getpid());
   hello.client_version = EVR_VERSION;
+  hello.ordered = ordered();
   Envelope envelope;
   envelope.kind = MessageKind::Hello;
   auto head = envelopeMessage(envelope);
@@ -291,6 +293,7 @@ std::size_t Connection::batchLimit() const {
 }
 
 void Connection::sendUnsent() {
+  appendWatermark();
   if (!joined_ || unacked_.empty()) return;
   const std::uint64_t first = unacked_.front().seq;
   if (next_unsent_seq_ < first) next_unsent_seq_ = first;
@@ -329,6 +332,13 @@ void Connection::uncork() {
 }
 
 void Connection::onExport(const Event& event) {
+  if (!isKnownEventType(static_cast<std::uint8_t>(event.type()))) {
+    // UNKNOWN, or WATERMARK (the link's own record: Connection::advanceWatermark says that).
+    ++stats_.errors;
+    spdlog::error("evr[{}]: {} event seq {} is not an event type evrouterd routes: not exported",
+                  options_.container, eventTypeName(event.type()), event.seq());
+    return;
+  }
   if (max_message_size_ != 0 && event.bytes().size() > max_message_size_) {
     ++stats_.errors;
     spdlog::error("evr[{}]: {} event seq {} is {} bytes, over evrouterd's limit of {}: not exported",
@@ -354,6 +364,12 @@ void Connection::onExport(const Event& event) {
   }
   unacked_.push_back({next_seq_++, event});
   ++stats_.published;
+  // What publishing promises (docs/determinism.md): events go out in non-decreasing event time.
+  if (event.type() == EventType::END_OF_DATA) {
+    own_watermark_ = kEndWatermark;
+  } else if (event.eventTime() > kNoWatermark) {
+    own_watermark_ = std::max(own_watermark_, event.eventTime() - 1);
+  }
   // Sent when the dispatch round ends (Bus flush), or now if a corked batch is already full.
   unsent_bytes_ += event.bytes().size();
   if (corked_ > 0 && unsent_bytes_ >= batchLimit()) sendUnsent();
@@ -396,6 +412,7 @@ void Connection::handleMessage(const Envelope& envelope, zmq::message_t* body) {
     case MessageKind::Heartbeat: handleAck(envelope.ack); return;
     case MessageKind::Event: break;
     case MessageKind::Events: handleEvents(envelope, body); return;
+    case MessageKind::Inputs: handleInputs(body); return;
     case MessageKind::Hello:
     case MessageKind::Bye: return;  // not sent by a daemon; ignore
   }
@@ -451,6 +468,11 @@ void Connection::takeEvent(std::uint64_t seq, std::uint8_t envelope_type, Event 
     ++stats_.malformed;
     spdlog::warn("evr[{}]: dropped unreadable event (link seq {}): {}", options_.container, seq, why);
     skipHandled(seq);
+  } else if (envelope_type == kWatermarkType && event.type() == EventType::WATERMARK) {
+    // Not an event: progress of an input (docs/determinism.md). Taken as soon as read.
+    ++stats_.watermarks_in;
+    order_.advance(event.source(), event.eventTime());
+    skipHandled(seq);
   } else if (static_cast<std::uint8_t>(event.type()) != envelope_type) {
     ++stats_.malformed;
     spdlog::warn("evr[{}]: dropped event whose type {} disagrees with its envelope ({})",
@@ -463,33 +485,134 @@ void Connection::takeEvent(std::uint64_t seq, std::uint8_t envelope_type, Event 
     skipHandled(seq);
   } else {
     ++stats_.received;
-    in_bus_.push_back({seq, epoch_, true});
-    bus_.deliver(std::move(event));
+    const std::uint64_t ticket = track(seq, false);
+    if (ordered()) {
+      const auto added = order_.known() ? order_.add(event, ticket) : EventOrder::Added::NotAnInput;
+      if (added == EventOrder::Added::Buffered) return;  // handed on when its step is released
+      if (added == EventOrder::Added::Late) {
+        ++stats_.late;
+        spdlog::warn("evr[{}]: {} event seq {} from '{}' has event time {}, at or before a time that "
+                     "input had passed: handed on out of order (docs/determinism.md)",
+                     options_.container, eventTypeName(event.type()), event.seq(), event.source(),
+                     event.eventTime());
+      } else {
+        ++stats_.unordered;
+      }
+    }
+    deliverToBus(std::move(event), ticket);
   }
   if (handled_seq_ - std::min(rx_acked_sent_, handled_seq_) >= kAckEvery) sendControl(MessageKind::Ack);
 }
 
-void Connection::skipHandled(std::uint64_t seq) {
-  if (in_bus_.empty()) {
-    if (!acks_stopped_) handled_seq_ = std::max(handled_seq_, seq);
-    return;
+void Connection::skipHandled(std::uint64_t seq) { track(seq, true); }
+
+std::uint64_t Connection::track(std::uint64_t seq, bool done) {
+  in_bus_.push_back({seq, epoch_, done});
+  const std::uint64_t ticket = next_ticket_++;
+  if (done) settle();
+  return ticket;
+}
+
+bool Connection::markDone(std::uint64_t ticket) {
+  if (ticket < in_bus_base_ || ticket - in_bus_base_ >= in_bus_.size()) return false;
+  auto& entry = in_bus_[ticket - in_bus_base_];
+  if (entry.done) return false;
+  entry.done = true;
+  settle();
+  return true;
+}
+
+void Connection::settle() {
+  while (!in_bus_.empty() && in_bus_.front().done) {
+    const InBus& entry = in_bus_.front();
+    if (entry.epoch == epoch_ && !acks_stopped_) handled_seq_ = std::max(handled_seq_, entry.seq);
+    in_bus_.pop_front();
+    ++in_bus_base_;
   }
-  in_bus_.push_back({seq, epoch_, false});
+}
+
+void Connection::deliverToBus(Event event, std::uint64_t ticket) {
+  bus_tickets_.push_back(ticket);
+  bus_.deliver(std::move(event));
 }
 
 void Connection::onHandled(const Event& event) noexcept {
   positions_.handled(event.source(), event.sourceInstance(), event.seq());
   // The bus hands router events to handlers in the order it was given them: the front is this one.
-  if (in_bus_.empty()) return;
-  const auto move = [this](const InBus& entry) {
-    if (entry.epoch == epoch_ && !acks_stopped_) handled_seq_ = std::max(handled_seq_, entry.seq);
-  };
-  move(in_bus_.front());
-  in_bus_.pop_front();
-  while (!in_bus_.empty() && !in_bus_.front().dispatched) {
-    move(in_bus_.front());
-    in_bus_.pop_front();
+  if (bus_tickets_.empty()) return;
+  const std::uint64_t ticket = bus_tickets_.front();
+  bus_tickets_.pop_front();
+  markDone(ticket);
+}
+
+void Connection::handleInputs(zmq::message_t* body) {
+  std::string why;
+  const auto inputs = body ? decodeInputs(bytesOf(*body), why) : std::nullopt;
+  if (!inputs) {
+    ++stats_.malformed;
+    spdlog::warn("evr[{}]: unreadable INPUTS from evrouterd: {}", options_.container,
+                 body ? why : std::string("no body"));
+    return;
   }
+  want_watermarks_ = inputs->want_watermarks;
+  input_names_.clear();
+  std::vector<EventOrder::InputSpec> specs;
+  for (const auto& input : inputs->inputs) {
+    input_names_.push_back(input.name);
+    specs.push_back({input.name, input.feedback, input.watermark});
+  }
+  if (!ordered()) return;
+  // Events of an input a reload took away: their order is no longer defined; hand them on now.
+  for (auto& orphan : order_.setInputs(specs)) {
+    ++stats_.unordered;
+    deliverToBus(std::move(orphan.event), orphan.ticket);
+  }
+}
+
+void Connection::releaseOrdered() {
+  if (!ordered() || !bus_.idle()) return;
+  while (auto step = order_.release()) {
+    for (auto& entry : step->entries) deliverToBus(std::move(entry.event), entry.ticket);
+    ++stats_.steps;
+    if (on_step_end_) on_step_end_(step->time);
+  }
+  // Events held for a later step are not acked, and evrouterd keeps up to router.replay_limit
+  // sent and unacked events per name, then sends nothing more: the inputs this container waits
+  // for would never come. Before that, ack what is held (a crash now loses it; said once).
+  if (replay_limit_ != 0 && order_.buffered() > replay_limit_ / 2) {
+    if (stats_.acked_held == 0) {
+      spdlog::warn("evr[{}]: {} events are held for later steps, over half of evrouterd's "
+                   "router.replay_limit ({}): acking them before they are handled (a crash now "
+                   "loses them; one input is far ahead of another)",
+                   options_.container, order_.buffered(), replay_limit_);
+    }
+    order_.forEachBuffered([this](std::uint64_t ticket) {
+      if (markDone(ticket)) ++stats_.acked_held;
+    });
+  }
+  if (!inputs_ended_told_ && order_.ended()) {
+    inputs_ended_told_ = true;
+    if (on_inputs_ended_) on_inputs_ended_();
+  }
+}
+
+void Connection::advanceWatermark(std::int64_t time) {
+  own_watermark_ = std::max(own_watermark_, time);
+  if (corked_ == 0) sendUnsent();
+}
+
+void Connection::appendWatermark() {
+  if (!want_watermarks_ || !joined_) return;
+  std::int64_t promise = own_watermark_;
+  // An ordered container with inputs promises how far it has handled them, once its handlers
+  // are done (inside a handler only what it published counts).
+  if (ordered() && order_.known() && order_.hasForwardInputs() && bus_.idle()) {
+    promise = std::max(promise, order_.progress());
+  }
+  if (promise <= sent_watermark_) return;
+  sent_watermark_ = promise;
+  ++stats_.watermarks_out;
+  unacked_.push_back({next_seq_++, Event::fromLocal(encodeWatermark(options_.container, promise), 0)});
 }
 
 std::uint64_t Connection::ackValue() {
@@ -516,6 +639,7 @@ void Connection::handleWelcome(const Envelope& envelope, zmq::message_t* body) {
   // link seq); a restarted daemon starts again at 0 (duplicates then go by source seq).
   if (welcome->daemon_instance != daemon_instance_) {
     ++epoch_;
+    sent_watermark_ = kNoWatermark;  // a new daemon has heard none: say it again
     rx_seq_ = envelope.seq;
     handled_seq_ = envelope.seq;
   } else {
@@ -526,6 +650,7 @@ void Connection::handleWelcome(const Envelope& envelope, zmq::message_t* body) {
   joined_ = true;
   daemon_instance_ = welcome->daemon_instance;
   max_message_size_ = welcome->max_message_size;
+  replay_limit_ = welcome->replay_limit;
   if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
   warned_full_ = false;
   overload_backoff_ = std::chrono::milliseconds(0);

@@ -134,7 +134,10 @@ EventBuilder::EventBuilder(EventType type)
     case EventType::PORTFOLIO: payload.initPortfolio(); break;
     case EventType::END_OF_DATA: payload.initEndOfData(); break;
     case EventType::USER: payload.initUser(); break;
-    case EventType::UNKNOWN: payload.setNone(); break;
+    case EventType::UNKNOWN:
+    case EventType::WATERMARK:  // not an event: Connection::onExport refuses to send it
+      payload.setNone();
+      break;
   }
 }
 

@@ -78,6 +78,77 @@ RoutingTable::RoutingTable(std::vector<std::string> containers,
     entry.selective.shrink_to_fit();
     entry.adapters.shrink_to_fit();
   }
+  buildOrderingGraph();
+}
+
+void RoutingTable::buildOrderingGraph() {
+  const std::size_t count = containers_.size();
+  outputs_.assign(count, {});
+  inputs_.assign(count, {});
+  // One entry per (source, target), whatever the adapters and types. `flow`: some edge between
+  // them carries END_OF_DATA, so the target cannot be done before the source: the data flow.
+  struct Link {
+    ContainerId source;
+    ContainerId target;
+    bool flow;
+    bool feedback = false;
+  };
+  std::vector<Link> links;
+  for (const auto& adapter : adapters_) {
+    for (const auto& edge : adapter.edges) {
+      const bool flow = edge.types.contains(EventType::END_OF_DATA);
+      auto known = std::find_if(links.begin(), links.end(), [&](const Link& l) {
+        return l.source == edge.source && l.target == edge.target;
+      });
+      if (known == links.end()) {
+        links.push_back(Link{edge.source, edge.target, flow});
+      } else {
+        known->flow = known->flow || flow;
+      }
+    }
+  }
+  // Links are taken as forward one by one, the data flow first, then the rest, each in adapter
+  // order; one that would close a cycle of forward links is feedback. The forward links so form
+  // no cycle, so no ordered container ever waits, through others, for itself.
+  std::vector<std::vector<ContainerId>> forward(count);
+  std::vector<std::uint8_t> seen(count);
+  const auto reaches = [&](ContainerId from, ContainerId to) {
+    std::fill(seen.begin(), seen.end(), 0);
+    std::vector<ContainerId> stack{from};
+    seen[from] = 1;
+    while (!stack.empty()) {
+      const ContainerId node = stack.back();
+      stack.pop_back();
+      if (node == to) return true;
+      for (const auto next : forward[node]) {
+        if (!seen[next]) {
+          seen[next] = 1;
+          stack.push_back(next);
+        }
+      }
+    }
+    return false;
+  };
+  for (const bool flow : {true, false}) {
+    for (auto& link : links) {
+      if (link.flow != flow) continue;
+      if (reaches(link.target, link.source)) {
+        link.feedback = true;
+      } else {
+        forward[link.source].push_back(link.target);
+      }
+    }
+  }
+  for (const auto& link : links) {
+    outputs_[link.source].push_back(link.target);
+    inputs_[link.target].push_back(OrderedInput{link.source, link.feedback});
+  }
+  for (auto& targets : outputs_) std::sort(targets.begin(), targets.end());
+  for (auto& inputs : inputs_) {
+    std::sort(inputs.begin(), inputs.end(), [this](const OrderedInput& a, const OrderedInput& b) {
+      return containers_[a.source] < containers_[b.source];
+    });
+  }
 }
 
 EventType Transform::apply(EventType type) const {
@@ -279,6 +350,14 @@ std::string RoutingTable::describe() const {
       out += "  " + summary->toString() + '\n';
     }
   }
+  // The links an ordered container does not wait for (docs/determinism.md): only when there are.
+  std::string feedback;
+  for (std::size_t target = 0; target < containers_.size(); ++target) {
+    for (const auto& input : inputs_[target]) {
+      if (input.feedback) feedback += "  " + name(input.source) + " -> " + containers_[target] + '\n';
+    }
+  }
+  if (!feedback.empty()) out += "feedback (handed on one step late under event-time ordering):\n" + feedback;
   return out;
 }
 

@@ -187,6 +187,16 @@ struct CompiledDelivery {
   std::vector<std::uint32_t> limits;  // per target: bound of its lossy (drop_*) events
 };
 
+// One input of a container for event-time ordering (docs/determinism.md): a container some edge
+// routes from. `feedback`: the link closes a cycle, so the container never waits for it. Links
+// are taken in turn, those carrying END_OF_DATA (the data flow) first, then the rest, each in
+// adapter order; a link that would close a cycle of the links taken before it is feedback.
+struct OrderedInput {
+  ContainerId source = 0;
+  bool feedback = false;
+  friend bool operator==(const OrderedInput&, const OrderedInput&) = default;
+};
+
 class RoutingTable {
  public:
   RoutingTable() = default;
@@ -209,7 +219,8 @@ class RoutingTable {
   // type, else the target's default, else the type's, else the default. O(1), no allocation.
   // An unknown ordinal gets the target's resolved default.
   DeliveryPolicy policy(ContainerId target, std::uint8_t event_type) const {
-    if (all_lossless_) return DeliveryPolicy::Lossless;
+    // Watermark records (docs/determinism.md) are never shed: a consumer waits for them.
+    if (all_lossless_ || event_type == kWatermarkType) return DeliveryPolicy::Lossless;
     const std::size_t type = event_type < kEventTypeCount ? event_type : 0;
     return policies_[static_cast<std::size_t>(target) * kEventTypeCount + type];
   }
@@ -224,6 +235,12 @@ class RoutingTable {
   // e.g. "  dashboard: TICK conflate, * drop_oldest (limit 1000)"; "" when allLossless().
   std::string describeDelivery() const;
 
+  // The containers some edge routes to `target` from, ordered by name (the order the client hands
+  // on the events of one event time in), and the containers `source` routes to, by id. What
+  // evrouterd tells a container in INPUTS and where a source's watermarks go.
+  const std::vector<OrderedInput>& inputs(ContainerId target) const { return inputs_[target]; }
+  const std::vector<ContainerId>& outputs(ContainerId source) const { return outputs_[source]; }
+
   // True when some adapter takes events (of any type) from `source`.
   bool isSource(ContainerId source) const { return is_source_[source]; }
 
@@ -235,11 +252,16 @@ class RoutingTable {
   std::string describe() const;
 
  private:
+  // inputs_ and outputs_, from the adapters' edges.
+  void buildOrderingGraph();
+
   std::vector<std::string> containers_;
   std::vector<CompiledAdapter> adapters_;
   std::vector<ContainerId> by_name_;  // ids ordered by name, for find()
   std::vector<RouteEntry> entries_;  // [source * kEventTypeCount + type]
   std::vector<bool> is_source_;
+  std::vector<std::vector<OrderedInput>> inputs_;  // per target
+  std::vector<std::vector<ContainerId>> outputs_;  // per source
   RouteEntry empty_;
   std::vector<DeliveryPolicy> policies_;  // [target * kEventTypeCount + type]; empty: all lossless
   std::vector<std::uint32_t> limits_;     // per target; empty: the default

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "evr/batch.hpp"
+#include "evr/link_messages.hpp"
 #include "evr/event_types.hpp"
 #include "stats/stats.hpp"
 #include "transport/rate_limiter.hpp"
@@ -85,6 +86,18 @@ struct Peer {
   // its first batch to tx_seq), a partly acked first batch included.
   std::size_t replayEvents() const { return replay.empty() ? 0 : tx_seq - replay.front().first_seq + 1; }
   std::size_t resend_from = 0;
+
+  // Event-time ordering (docs/determinism.md). `ordered`: the last process under this name said so
+  // in its HELLO (kept while it is away, so its sources keep sending watermarks).
+  // `inputs_sent`: the last INPUTS it was sent, watermarks left out (what a reload compares).
+  // `acked_watermarks`: per input, the latest watermark record inside a batch it acked whole.
+  bool ordered = false;
+  std::optional<InputsInfo> inputs_sent;
+  std::vector<WatermarkInfo> acked_watermarks;
+  // Watermarks for it that could not go at once (it is away, or events are queued ahead of
+  // them): the latest per source, sent when its queue is empty. Never queued, so they hold no
+  // source and count against no limit; late is safe for a watermark, early never is.
+  std::vector<WatermarkInfo> held_watermarks;
 
   Clock::time_point last_heard{};
   // Events routed to this peer in the current receive burst, sent as one EVENTS message at its

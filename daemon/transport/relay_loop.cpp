@@ -132,6 +132,7 @@ void RelayLoop::installTable(std::shared_ptr<const routing::RoutingTable> table)
   // Routes are the table's: their counters start again with each table.
   route_counts_.assign(table_->containers().size() * table_->containers().size(), 0);
   rebindTable();
+  refreshInputs();
 }
 
 void RelayLoop::rebindTable() {
@@ -300,6 +301,7 @@ void RelayLoop::handleMessage(zmq::message_t& routing_id, zmq::message_t& head,
     case MessageKind::Hello:
     case MessageKind::Welcome:
     case MessageKind::Error:
+    case MessageKind::Inputs:
       drop(stats::DropReason::Malformed, *known, std::nullopt,
            std::string(messageKindName(envelope.kind)) + " is not sent by containers");
       return;
@@ -355,6 +357,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
   if (peers_.size() != known_peers) container_of_peer_.resize(peers_.size(), -1);
   Peer& peer = peers_[id];
   const auto now = now_();
+  bool joined_anew = false;
   const bool same_connection = peer.connected && peer.routing_id == routing_id &&
                                peer.client_instance == hello->client_instance;
   if (peer.connected && peer.routing_id != routing_id) {
@@ -389,6 +392,11 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
     peer.resend_from = 0;
     peer.key = std::string(key);
     peers_.attach(id, routing_id);
+    peer.inputs_sent.reset();
+    // Its sources learn whether it wants their watermarks (INPUTS' wantWatermarks) once WELCOME
+    // is out.
+    peer.ordered = hello->ordered;
+    joined_anew = true;
     applyRateLimit(id);
     ++peer.counters.joins;
     const bool routed = container_of_peer_[id] >= 0;
@@ -404,6 +412,7 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
   welcome.heartbeat_ms = settings_.heartbeat_ms;
   welcome.max_message_size = settings_.max_message_size;
   welcome.daemon_version = EVR_VERSION;
+  welcome.replay_limit = settings_.replay_limit;
   zmq::message_t welcome_body = wordsMessage(encodeWelcome(welcome));
   Envelope envelope;
   envelope.kind = MessageKind::Welcome;
@@ -413,10 +422,147 @@ void RelayLoop::handleHello(zmq::message_t& routing_id_frame, zmq::message_t* bo
     disconnect(id, "gone before WELCOME");
     return;
   }
+  // INPUTS before any event, so an ordered container knows whom to wait for.
+  sendInputs(id, /*force=*/!same_connection);
+  if (joined_anew) refreshInputs();
   flushQueue(id);
 }
 
-bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq) {
+void RelayLoop::sendInputs(PeerId id, bool force) {
+  Peer& peer = peers_[id];
+  if (!peer.connected) return;
+  InputsInfo inputs;
+  const std::int32_t container = id < container_of_peer_.size() ? container_of_peer_[id] : -1;
+  if (container >= 0) {
+    const auto self = static_cast<routing::ContainerId>(container);
+    for (const auto& input : table_->inputs(self)) {
+      inputs.inputs.push_back(InputInfo{table_->name(input.source), input.feedback, INT64_MIN});
+    }
+    // Wanted by an ordered target, and by one that has never joined: nobody knows yet whether
+    // it will be ordered, and a source that ran to its end before it came must have said so.
+    for (const auto target : table_->outputs(self)) {
+      const Peer& reader = peers_[peer_of_container_[target]];
+      if (reader.ordered || reader.counters.joins == 0) inputs.want_watermarks = true;
+    }
+  }
+  if (!force && peer.inputs_sent && *peer.inputs_sent == inputs) return;
+  peer.inputs_sent = inputs;
+  // What a process under this name had handled of each input, for a process taking over in the
+  // same run: only while that input's process (the instance the watermark came from) is still
+  // connected. A watermark of a process that has left belongs to an earlier run, or nobody can
+  // tell; the new process then waits for the input's next word.
+  for (auto& input : inputs.inputs) {
+    for (const auto& acked : peer.acked_watermarks) {
+      if (acked.source != input.name) continue;
+      const auto source = peers_.findByName(acked.source);
+      if (source && peers_[*source].connected && peers_[*source].client_instance == acked.instance) {
+        input.watermark = acked.time;
+      }
+    }
+  }
+  zmq::message_t body = wordsMessage(encodeInputs(inputs));
+  Envelope envelope;
+  envelope.kind = MessageKind::Inputs;
+  envelope.ack = peer.ackable();
+  if (sendTo(peer, envelope, &body) == SendResult::Gone) disconnect(id, "connection closed");
+}
+
+void RelayLoop::refreshInputs() {
+  for (PeerId id = 0; id < peers_.size(); ++id) {
+    if (peers_[id].connected) sendInputs(id, /*force=*/false);
+  }
+}
+
+void RelayLoop::acceptWatermark(PeerId source, std::span<const std::byte> record) {
+  Peer& peer = peers_[source];
+  std::string why;
+  const auto watermark = checkFraming(record) == FramingError::None ? decodeWatermark(record, why) : std::nullopt;
+  if (!watermark) {
+    drop(stats::DropReason::Malformed, source, std::nullopt,
+         "unreadable watermark record" + (why.empty() ? std::string() : ": " + why));
+    return;
+  }
+  const std::int32_t container = container_of_peer_[source];
+  if (container < 0) return;  // routes to nobody
+  const auto& outputs = table_->outputs(static_cast<routing::ContainerId>(container));
+  if (outputs.empty()) return;
+  // Rebuilt under the peer's own name: a container speaks for itself only.
+  const zmq::message_t rebuilt = wordsMessage(encodeWatermark(peer.name, watermark->time, peer.client_instance));
+  const std::span<const std::byte> body = bytesOf(rebuilt);
+  for (const auto target : outputs) {
+    Peer& reader = peers_[peer_of_container_[target]];
+    if (sendsDirect(reader) && reader.held_watermarks.empty()) {
+      deliver(target, kWatermarkType, 0, body, 0);  // behind this burst's events, in its batch
+      continue;
+    }
+    auto held = std::find_if(reader.held_watermarks.begin(), reader.held_watermarks.end(),
+                             [&](const WatermarkInfo& w) { return w.source == peer.name; });
+    if (held == reader.held_watermarks.end()) {
+      reader.held_watermarks.push_back({peer.name, watermark->time, peer.client_instance});
+    } else {
+      // A new process of the source speaks for itself; the same one only moves forward.
+      if (held->instance != peer.client_instance || held->time < watermark->time) {
+        *held = {peer.name, watermark->time, peer.client_instance};
+      }
+    }
+    sendHeldWatermarks(peer_of_container_[target]);  // goes now if nothing is ahead of it any more
+  }
+}
+
+void RelayLoop::sendHeldWatermarks(PeerId id) {
+  Peer& peer = peers_[id];
+  if (peer.held_watermarks.empty() || !sendsDirect(peer)) return;
+  flushOut(id);  // what this burst batched for it goes first
+  BatchWriter writer;
+  for (const auto& held : peer.held_watermarks) {
+    const zmq::message_t record = wordsMessage(encodeWatermark(held.source, held.time, held.instance));
+    writer.append(bytesOf(record), kWatermarkType, 0);
+  }
+  const std::size_t count = writer.count();
+  zmq::message_t batch = writer.take();
+  zmq::message_t kept;
+  kept.copy(batch);
+  Envelope envelope;
+  envelope.kind = MessageKind::Events;
+  envelope.flags = static_cast<std::uint16_t>(count);
+  envelope.seq = peer.tx_seq + 1;
+  envelope.ack = peer.ackable();
+  switch (sendTo(peer, envelope, &batch)) {
+    case SendResult::Sent:
+      keepForReplay(peer, envelope.seq, count, kept, 0);
+      peer.tx_seq += count;
+      peer.acked_rx_seq = envelope.ack;
+      peer.held_watermarks.clear();
+      return;
+    case SendResult::WouldBlock:
+      if (!peer.backlogged) {
+        peer.backlogged = true;
+        backlogged_.push_back(id);
+      }
+      return;
+    case SendResult::Gone: disconnect(id, "connection closed"); return;
+  }
+}
+
+void RelayLoop::noteAckedWatermarks(Peer& peer, const zmq::message_t& batch) {
+  BatchReader reader(bytesOf(batch));
+  BatchRecord record;
+  while (reader.next(record)) {
+    if (record.event_type != kWatermarkType) continue;
+    std::string why;
+    const auto watermark = decodeWatermark(record.event, why);
+    if (!watermark) continue;
+    auto it = std::find_if(peer.acked_watermarks.begin(), peer.acked_watermarks.end(),
+                           [&](const WatermarkInfo& entry) { return entry.source == watermark->source; });
+    if (it == peer.acked_watermarks.end()) {
+      peer.acked_watermarks.push_back(*watermark);
+    } else if (it->instance != watermark->instance || it->time < watermark->time) {
+      *it = *watermark;
+    }
+  }
+}
+
+bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq, bool event) {
   Peer& peer = peers_[source];
   if (!peer.ack_pending) {
     peer.ack_pending = true;
@@ -437,6 +583,7 @@ bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq) {
     }
   }
   peer.last_rx_seq = seq;
+  if (!event) return true;
   ++totals_.events_in;
   ++peer.counters.events_in;
   if (!peer.rate.unlimited()) chargeRate(source, seq);
@@ -446,6 +593,10 @@ bool RelayLoop::takeSeq(PeerId source, std::uint64_t seq) {
 void RelayLoop::handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body) {
   // [metrics] evrouter_route_seconds: real time, whatever clock the timers read
   const auto entered = std::chrono::steady_clock::now();
+  if (envelope.event_type == kWatermarkType) {
+    if (takeSeq(source, envelope.seq, /*event=*/false) && body != nullptr) acceptWatermark(source, bytesOf(*body));
+    return;
+  }
   if (!takeSeq(source, envelope.seq)) return;
   if (body == nullptr) {
     drop(stats::DropReason::Malformed, source, std::nullopt, "EVENT without an event frame");
@@ -474,7 +625,11 @@ void RelayLoop::handleEvents(PeerId source, const Envelope& envelope, zmq::messa
   BatchRecord record;
   std::uint64_t seq = envelope.seq;
   while (reader.next(record)) {
-    if (takeSeq(source, seq)) acceptEvent(source, seq, record.event_type, record.hops, record.event);
+    if (record.event_type == kWatermarkType) {
+      if (takeSeq(source, seq, /*event=*/false)) acceptWatermark(source, record.event);
+    } else if (takeSeq(source, seq)) {
+      acceptEvent(source, seq, record.event_type, record.hops, record.event);
+    }
     ++seq;
   }
   const auto spent = nanosecondsSince(entered);
@@ -1109,6 +1264,7 @@ void RelayLoop::flushQueue(PeerId id) {
     peer.backlogged = true;
     backlogged_.push_back(id);
   }
+  if (peer.queue.empty()) sendHeldWatermarks(id);
 }
 
 bool RelayLoop::resendReplay(PeerId id) {
@@ -1157,11 +1313,13 @@ void RelayLoop::takeAck(PeerId id, std::uint64_t ack) {
   std::uint64_t journal_index = 0;
   while (!peer.replay.empty() && peer.replay.front().last_seq() <= ack) {
     journal_index = std::max(journal_index, peer.replay.front().journal_index);
+    if (peer.ordered) noteAckedWatermarks(peer, peer.replay.front().batch);
     peer.replay.pop_front();
     if (peer.resend_from > 0) --peer.resend_from;
   }
   if (journal_ && journal_index != 0) journal_->targetAcked(peer.name, journal_index, now_());
-  if (was_full && peer.connected && !peer.queue.empty() && !peer.backlogged) {
+  if (was_full && peer.connected && (!peer.queue.empty() || !peer.held_watermarks.empty()) &&
+      !peer.backlogged) {
     peer.backlogged = true;
     backlogged_.push_back(id);
   }

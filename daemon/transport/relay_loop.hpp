@@ -130,8 +130,19 @@ class RelayLoop {
   void handleHello(zmq::message_t& routing_id, zmq::message_t* body, std::string_view key);
   void handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body);
   void handleEvents(PeerId source, const Envelope& envelope, zmq::message_t* body);
-  // Takes link seq `seq` from `source`: false when it was taken before (a resend).
-  bool takeSeq(PeerId source, std::uint64_t seq);
+  // Takes link seq `seq` from `source`: false when it was taken before (a resend). `event`: it
+  // carries an event (counted in); false for a watermark record.
+  bool takeSeq(PeerId source, std::uint64_t seq, bool event = true);
+  // Event-time ordering (docs/determinism.md). A watermark record from `source`: passed, as
+  // "`source` is complete up to t", to every container it routes to (never journaled or tapped).
+  void acceptWatermark(PeerId source, std::span<const std::byte> record);
+  // Sends `id` its INPUTS when they differ from what it was last sent (`force`: anyway, as after
+  // WELCOME). refreshInputs: every connected peer, after a table change or a new ordered peer.
+  void sendInputs(PeerId id, bool force);
+  void refreshInputs();
+  // An ordered target acked `batch` whole: the watermark records in it are what a process joining
+  // under its name starts from (INPUTS' watermarks).
+  void noteAckedWatermarks(Peer& peer, const zmq::message_t& batch);
   // The checks every event passes (size, framing, type, hop limit), then routing.
   void acceptEvent(PeerId source, std::uint64_t seq, std::uint8_t event_type, std::uint8_t hops,
                    std::span<const std::byte> event);
@@ -199,6 +210,9 @@ class RelayLoop {
   void sendError(const std::string& routing_id, schema::ErrorCode code, const std::string& message,
                  std::uint64_t seq = 0);
   void flushQueue(PeerId id);
+  // Sends the watermarks held for `id` (held while it was away or its queue was not empty, so
+  // they follow every event queued before them) once nothing is queued ahead of them.
+  void sendHeldWatermarks(PeerId id);
   // The container acked its link up to `ack`: what that covers leaves the replay buffer.
   void takeAck(PeerId id, std::uint64_t ack);
   // Sends what the replay buffer holds beyond the current connection's position. False while the

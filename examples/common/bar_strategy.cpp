@@ -4,7 +4,6 @@
 #include <map>
 
 #include "common/csv_bars.hpp"
-#include "common/step_merger.hpp"
 
 namespace evr::examples {
 
@@ -33,7 +32,7 @@ int runBarStrategy(const ContainerArgs& args, const DecideFactory& make_decide) 
       last[bar->symbol] = *direction;
     }
   };
-  StepMerger merger(container.bus(), args.inputs, on_step, [&](std::int64_t last_time) {
+  container.onSteps(on_step, [&](std::int64_t last_time) {
     std::cout << args.name << ": done signals=" << signals << " target_changes=" << changes << std::endl;
     container.finish(last_time + kDayNs, args.name + " finished");
   });

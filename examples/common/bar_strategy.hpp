@@ -1,10 +1,11 @@
-// The loop every demo strategy shares: BARs in event-time order (StepMerger), one decision
+// The loop every demo strategy shares: BARs in event-time order (Container::onSteps), one decision
 // state per symbol, and per bar a SIGNAL with the strategy's target direction once it has warmed
 // up, LONG (strength 1) or FLAT (strength 0). END_OF_DATA on when its inputs have ended.
 //
 // A strategy signals its target on every bar rather than only on changes: risk and execution
-// then act on changes of target, and every downstream stage hears from it each trading day (which
-// keeps their StepMergers streaming, see step_merger.hpp). SIGNAL.strategy is the container name.
+// then act on changes of target. (Downstream stages no longer need to hear from it each day to
+// move on: its watermark says how far it is, docs/determinism.md.) SIGNAL.strategy is the
+// container name.
 // A strategy's own logic is then only `Decide`: one bar in, a target out.
 
 #pragma once

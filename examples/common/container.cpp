@@ -17,31 +17,19 @@ void onSignal(int) {
   if (g_connection != nullptr) g_connection->stop();  // async-signal-safe: an atomic and a write()
 }
 
-std::string joinInputs(const std::vector<std::string>& names) {
-  std::string text;
-  for (const auto& name : names) text += (text.empty() ? "" : ",") + name;
-  return text;
-}
 }  // namespace
 
-void addContainerOptions(CLI::App& app, ContainerArgs& args, std::string default_name, bool with_inputs) {
+void addContainerOptions(CLI::App& app, ContainerArgs& args, std::string default_name) {
   args.name = std::move(default_name);
   app.add_option("--as", args.name, "container name (as the config names it)")->capture_default_str();
   app.add_option("--endpoint", args.endpoint, "evrouterd endpoint (default: $EVR_ENDPOINT or ./run/evrouterd.sock)");
-  if (with_inputs) {
-    app.add_option("--inputs", args.inputs,
-                   "containers that send this one END_OF_DATA (the launcher derives them from the config's routes); "
-                   "their events are processed in event-time order")
-        ->delimiter(',')
-        ->required();
-  }
 }
 
 Container::Container(const ContainerArgs& args)
     : name_(args.name),
       bus_(args.name),
-      connection_(context_, bus_, {.container = args.name, .endpoint = args.endpoint}) {
-  if (!args.inputs.empty()) std::cout << name_ << ": inputs " << joinInputs(args.inputs) << std::endl;
+      connection_(context_, bus_,
+                  {.container = args.name, .endpoint = args.endpoint, .ordering = evr::Ordering::EventTime}) {
   g_connection = &connection_;
   struct sigaction action {};
   action.sa_handler = onSignal;
@@ -52,6 +40,31 @@ Container::Container(const ContainerArgs& args)
 Container::~Container() { g_connection = nullptr; }
 
 bool Container::interrupted() const { return g_interrupted; }
+
+void Container::onSteps(StepHandler on_step, EndHandler on_end) {
+  on_step_ = std::move(on_step);
+  on_end_ = std::move(on_end);
+  bus_.subscribeAll(
+      [this](const evr::Event& event) {
+        if (event.type() != evr::EventType::END_OF_DATA) step_.push_back(event);
+      },
+      evr::Origin::Router);
+  connection_.onStepEnd([this](std::int64_t time) {
+    if (step_.empty()) return;
+    last_step_ = time;
+    std::vector<evr::Event> events;
+    events.swap(step_);
+    on_step_(time, events);
+  });
+  connection_.onInputsEnded([this]() {
+    std::cout << name_ << ": inputs " << [this] {
+      std::string text;
+      for (const auto& input : connection_.inputs()) text += (text.empty() ? "" : ",") + input;
+      return text;
+    }() << " ended" << std::endl;
+    on_end_(last_step_);
+  });
+}
 
 bool Container::poll(std::chrono::milliseconds timeout) {
   return connection_.poll(timeout);

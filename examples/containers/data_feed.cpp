@@ -14,7 +14,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"demo container: replays OHLCV bars from CSV files as BAR events, then END_OF_DATA"};
   evr::examples::ContainerArgs args;
-  evr::examples::addContainerOptions(app, args, "data", /*with_inputs=*/false);
+  evr::examples::addContainerOptions(app, args, "data");
   std::vector<std::filesystem::path> paths;
   std::size_t slice = 0;
   double speed = 0;

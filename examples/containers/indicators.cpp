@@ -7,7 +7,6 @@
 
 #include "common/container.hpp"
 #include "common/csv_bars.hpp"
-#include "common/step_merger.hpp"
 #include "common/technical.hpp"
 
 namespace {
@@ -63,7 +62,7 @@ int main(int argc, char** argv) {
       for (auto& [name, i] : set.atr) emit(name, i.update(bar->high, bar->low, bar->close));
     }
   };
-  evr::examples::StepMerger merger(container.bus(), args.inputs, on_step, [&](std::int64_t last) {
+  container.onSteps(on_step, [&](std::int64_t last) {
     std::cout << args.name << ": done symbols=" << by_symbol.size() << " indicators=" << published << std::endl;
     container.finish(last + evr::examples::kDayNs, "indicators finished");
   });

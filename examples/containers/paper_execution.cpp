@@ -15,7 +15,6 @@
 #include "common/container.hpp"
 #include "common/csv_bars.hpp"
 #include "common/ledger.hpp"
-#include "common/step_merger.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"demo container: simulated broker, fills orders at the next bar's open with slippage and commission"};
@@ -90,7 +89,7 @@ int main(int argc, char** argv) {
         .positions_value = account.positionsValue(closes), .realized_pnl = account.realized(),
         .unrealized_pnl = account.unrealized(closes)});
   };
-  evr::examples::StepMerger merger(container.bus(), args.inputs, on_step, [&](std::int64_t last) {
+  container.onSteps(on_step, [&](std::int64_t last) {
     std::size_t cancelled = 0;
     for (const auto& [symbol, orders] : pending) cancelled += orders.size();
     std::printf("%s: done fills=%llu cancelled_at_end=%zu commissions=%.2f\n", args.name.c_str(),

@@ -1,5 +1,5 @@
 // pnl_tracker: the performance tracker. FILL and the broker's PORTFOLIO from execution, BAR from
-// data; in event-time order (StepMerger), per trading day: book the day's fills (they happened at
+// data; in event-time order (Container::onSteps), per trading day: book the day's fills (they happened at
 // the open), mark every position to the close, record equity and PnL per portfolio and strategy,
 // and compare its account with the broker's. At the end it writes the results
 // (common/performance_report.hpp) into --out and prints one summary line. Typically run as
@@ -11,7 +11,6 @@
 #include "common/container.hpp"
 #include "common/csv_bars.hpp"
 #include "common/performance_report.hpp"
-#include "common/step_merger.hpp"
 
 namespace {
 
@@ -87,7 +86,7 @@ int main(int argc, char** argv) {
     }
   };
   int code = 0;
-  evr::examples::StepMerger merger(container.bus(), args.inputs, on_step, [&](std::int64_t last) {
+  container.onSteps(on_step, [&](std::int64_t last) {
     const auto summary = evr::examples::summarize(r);
     try {
       evr::examples::writeResults(out, r, summary);

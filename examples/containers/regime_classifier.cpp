@@ -11,7 +11,6 @@
 
 #include "common/container.hpp"
 #include "common/csv_bars.hpp"
-#include "common/step_merger.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"demo container: regime classifier (trend and volatility rule) -> REGIME BULL, BEAR or NEUTRAL"};
@@ -60,7 +59,7 @@ int main(int argc, char** argv) {
       was = regime;
     }
   };
-  evr::examples::StepMerger merger(container.bus(), args.inputs, on_step, [&](std::int64_t last) {
+  container.onSteps(on_step, [&](std::int64_t last) {
     std::cout << args.name << ": done symbol_days BULL=" << days_in["BULL"] << " NEUTRAL=" << days_in["NEUTRAL"]
               << " BEAR=" << days_in["BEAR"] << " regime_changes=" << changes << std::endl;
     container.finish(last + evr::examples::kDayNs, "classifier finished");

@@ -21,7 +21,6 @@
 #include "common/csv_bars.hpp"
 #include "common/ledger.hpp"
 #include "common/risk_profile.hpp"
-#include "common/step_merger.hpp"
 #include "common/technical.hpp"
 
 namespace {
@@ -134,7 +133,7 @@ int main(int argc, char** argv) {
         .positions_value = positions, .realized_pnl = book.realized() + passed.realized(),
         .unrealized_pnl = book.unrealized(closes) + passed.unrealized(closes)});
   };
-  evr::examples::StepMerger merger(container.bus(), args.inputs, on_step, [&](std::int64_t last) {
+  container.onSteps(on_step, [&](std::int64_t last) {
     std::cout << args.name << ": done profile=" << profile->name << " orders=" << counts.orders
               << " vetted=" << counts.vetted << " cut_by_limits=" << counts.cut << " refused_by_limits=" << counts.refused
               << std::endl;

@@ -22,6 +22,7 @@ std::string_view messageKindName(MessageKind kind) {
     case MessageKind::Heartbeat: return "HEARTBEAT";
     case MessageKind::Bye: return "BYE";
     case MessageKind::Events: return "EVENTS";
+    case MessageKind::Inputs: return "INPUTS";
   }
   return "?";
 }
@@ -64,7 +65,7 @@ DecodedEnvelope decodeEnvelope(std::span<const std::byte> frame) {
   result.version = std::to_integer<std::uint8_t>(p[2]);
   const auto kind = std::to_integer<std::uint8_t>(p[3]);
   if (kind < static_cast<std::uint8_t>(MessageKind::Hello) ||
-      kind > static_cast<std::uint8_t>(MessageKind::Events)) {
+      kind > static_cast<std::uint8_t>(MessageKind::Inputs)) {
     result.error = EnvelopeError::UnknownKind;
   }
   // A version mismatch outranks an unknown kind: a newer peer may use kinds we do not know.

@@ -41,6 +41,7 @@ kj::Array<capnp::word> encodeHello(const HelloInfo& hello) {
   root.setBaseSeq(hello.base_seq);
   root.setPid(hello.pid);
   root.setClientVersion(hello.client_version);
+  root.setOrdered(hello.ordered);
   return capnp::messageToFlatArray(message);
 }
 
@@ -53,6 +54,7 @@ kj::Array<capnp::word> encodeWelcome(const WelcomeInfo& welcome) {
   root.setHeartbeatMs(welcome.heartbeat_ms);
   root.setMaxMessageSize(welcome.max_message_size);
   root.setDaemonVersion(welcome.daemon_version);
+  root.setReplayLimit(welcome.replay_limit);
   return capnp::messageToFlatArray(message);
 }
 
@@ -65,23 +67,64 @@ kj::Array<capnp::word> encodeError(const ErrorInfo& error) {
   return capnp::messageToFlatArray(message);
 }
 
+kj::Array<capnp::word> encodeInputs(const InputsInfo& inputs) {
+  capnp::MallocMessageBuilder message(64);
+  auto root = message.initRoot<schema::Inputs>();
+  root.setWantWatermarks(inputs.want_watermarks);
+  auto list = root.initInputs(static_cast<unsigned>(inputs.inputs.size()));
+  for (unsigned i = 0; i < inputs.inputs.size(); ++i) {
+    list[i].setName(inputs.inputs[i].name);
+    list[i].setFeedback(inputs.inputs[i].feedback);
+    list[i].setWatermark(inputs.inputs[i].watermark);
+  }
+  return capnp::messageToFlatArray(message);
+}
+
+kj::Array<capnp::word> encodeWatermark(std::string_view source, std::int64_t time, std::uint64_t instance) {
+  capnp::MallocMessageBuilder message(16);
+  auto root = message.initRoot<schema::Event>();
+  root.setType(schema::EventType::WATERMARK);
+  root.setSource(capnp::Text::Reader(source.data(), source.size()));
+  root.setEventTime(time);
+  root.setSourceInstance(instance);
+  return capnp::messageToFlatArray(message);
+}
+
 std::optional<HelloInfo> decodeHello(std::span<const std::byte> bytes, std::string& why) {
   return decodeBody<schema::Hello, HelloInfo>(bytes, why, [](schema::Hello::Reader r) {
     return HelloInfo{r.getProtocolVersion(), toString(r.getContainer()), r.getClientInstance(),
-                     r.getBaseSeq(), r.getPid(), toString(r.getClientVersion())};
+                     r.getBaseSeq(), r.getPid(), toString(r.getClientVersion()), r.getOrdered()};
   });
 }
 
 std::optional<WelcomeInfo> decodeWelcome(std::span<const std::byte> bytes, std::string& why) {
   return decodeBody<schema::Welcome, WelcomeInfo>(bytes, why, [](schema::Welcome::Reader r) {
     return WelcomeInfo{r.getProtocolVersion(), r.getDaemonInstance(), r.getAckSeq(),
-                       r.getHeartbeatMs(), r.getMaxMessageSize(), toString(r.getDaemonVersion())};
+                       r.getHeartbeatMs(), r.getMaxMessageSize(), toString(r.getDaemonVersion()),
+                       r.getReplayLimit()};
   });
 }
 
 std::optional<ErrorInfo> decodeError(std::span<const std::byte> bytes, std::string& why) {
   return decodeBody<schema::Error, ErrorInfo>(bytes, why, [](schema::Error::Reader r) {
     return ErrorInfo{r.getCode(), toString(r.getMessage()), r.getSeq()};
+  });
+}
+
+std::optional<InputsInfo> decodeInputs(std::span<const std::byte> bytes, std::string& why) {
+  return decodeBody<schema::Inputs, InputsInfo>(bytes, why, [](schema::Inputs::Reader r) {
+    InputsInfo out;
+    out.want_watermarks = r.getWantWatermarks();
+    for (const auto input : r.getInputs()) {
+      out.inputs.push_back({toString(input.getName()), input.getFeedback(), input.getWatermark()});
+    }
+    return out;
+  });
+}
+
+std::optional<WatermarkInfo> decodeWatermark(std::span<const std::byte> bytes, std::string& why) {
+  return decodeBody<schema::Event, WatermarkInfo>(bytes, why, [](schema::Event::Reader r) {
+    return WatermarkInfo{toString(r.getSource()), r.getEventTime(), r.getSourceInstance()};
   });
 }
 

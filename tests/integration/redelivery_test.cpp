@@ -62,8 +62,9 @@ class RawLink {
   Message receive() {
     std::vector<zmq::message_t> frames;
     BOOST_REQUIRE(zmq::recv_multipart(socket_, std::back_inserter(frames)));
-    const auto decoded = evr::decodeEnvelope(evr::bytesOf(frames[0]));
+    auto decoded = evr::decodeEnvelope(evr::bytesOf(frames[0]));
     BOOST_REQUIRE(decoded.ok());
+    if (decoded.envelope.kind == evr::MessageKind::Inputs) return receive();  // follows WELCOME
     Message out{decoded.envelope, std::nullopt};
     if (frames.size() > 1) out.body.emplace(std::move(frames[1]));
     return out;

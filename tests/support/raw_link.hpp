@@ -46,8 +46,43 @@ struct RawLink {
     const auto hello = encodeHello({kProtocolVersion, name, instance, 0, 1, "test"});
     send(MessageKind::Hello, 0, &hello);
   }
-  // The next message the loop sent; it must have been sent by the last turn.
+  // The next message the loop sent; it must have been sent by the last turn. INPUTS messages
+  // (event-time ordering, docs/determinism.md) are set aside in `inputs`, not returned: tests
+  // of other things see exactly what they saw before them.
   Received receive() {
+    if (!stash.empty()) {
+      Received out = std::move(stash.front());
+      stash.erase(stash.begin());
+      return out;
+    }
+    for (;;) {
+      Received out = receiveAny();
+      if (out.envelope.kind != MessageKind::Inputs) return out;
+      inputs.push_back(std::move(out));
+    }
+  }
+  // True when a message from the loop other than INPUTS is waiting (the loop sends on the test's
+  // thread, so anything it sent in the last turn is there already).
+  bool pending() {
+    while (stash.empty()) {
+      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, std::chrono::milliseconds(0)) <= 0) return false;
+      Received out = receiveAny();
+      if (out.envelope.kind == MessageKind::Inputs) {
+        inputs.push_back(std::move(out));
+      } else {
+        stash.push_back(std::move(out));
+      }
+    }
+    return true;
+  }
+  // Everything waiting, in order (INPUTS aside).
+  std::vector<Received> drain() {
+    std::vector<Received> out;
+    while (pending()) out.push_back(receive());
+    return out;
+  }
+  Received receiveAny() {
     Received out;
     BOOST_REQUIRE(zmq::recv_multipart(socket, std::back_inserter(out.frames)));
     const auto decoded = decodeEnvelope(bytesOf(out.frames[0]));
@@ -55,18 +90,8 @@ struct RawLink {
     out.envelope = decoded.envelope;
     return out;
   }
-  // True when a message from the loop is waiting (the loop sends on the test's thread, so
-  // anything it sent in the last turn is there already).
-  bool pending() {
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-    return zmq::poll(&item, 1, std::chrono::milliseconds(0)) > 0;
-  }
-  // Everything waiting, in order.
-  std::vector<Received> drain() {
-    std::vector<Received> out;
-    while (pending()) out.push_back(receive());
-    return out;
-  }
+  std::vector<Received> stash;   // taken by pending(), returned by receive()
+  std::vector<Received> inputs;  // INPUTS messages received so far
   zmq::socket_t socket;
 };
 

@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <random>
+#include <thread>
 #include <zmq.hpp>
 
 #include "evr/bus.hpp"
@@ -66,12 +68,35 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "publish in evr::PublishBatch scopes of this many events");
   app.add_flag("--hold", hold, "after publishing, block (not serving the link) until SIGTERM");
   app.add_option("--stall-after", stall_after, "after this many events, stop reading (a stalled container) until SIGUSR1");
+  // Event-time ordering (docs/determinism.md)
+  bool ordered = false;
+  bool print_order = false;
+  bool until_inputs_end = false;
+  std::uint64_t per_time = 1;
+  unsigned jitter_us = 0;
+  bool end = false;
+  std::int64_t advance_to = 0;
+  std::string forward_only;
+  std::int64_t time_offset = 0;
+  app.add_option("--time-offset", time_offset, "added to every published event time");
+  app.add_flag("--ordered", ordered, "hand events to the handler in event-time order");
+  app.add_flag("--print-order", print_order, "print `got TIME SOURCE SEQ TYPE` per received event");
+  app.add_flag("--until-inputs-end", until_inputs_end,
+               "with --ordered: run until every input has ended (not --expect)");
+  app.add_option("--per-time", per_time, "published events per event time (times 1, 2, ...)");
+  app.add_option("--jitter-us", jitter_us, "pause up to this many microseconds (at random) between publishes");
+  app.add_flag("--end", end, "after publishing, publish END_OF_DATA at the next event time");
+  app.add_option("--advance-to", advance_to,
+                 "after publishing: promise nothing more up to this event time, print `advanced`");
+  app.add_option("--forward-only", forward_only, "with --forward: forward only events of this type");
   CLI11_PARSE(app, argc, argv);
   try {
 
   const auto type = evr::parseEventType(publish_type);
   const auto forward = forward_type.empty() ? std::nullopt : evr::parseEventType(forward_type);
-  if (!type || (!forward_type.empty() && !forward)) {
+  const auto forward_filter = forward_only.empty() ? std::nullopt : evr::parseEventType(forward_only);
+  if (!type || (!forward_type.empty() && !forward) || (!forward_only.empty() && !forward_filter) ||
+      per_time == 0) {
     std::cerr << "unknown event type\n";
     return 1;
   }
@@ -87,7 +112,13 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   evr::Bus bus(name);
   evr::Connection connection(context, bus, {.container = name, .endpoint = endpoint,
-                                            .max_unacked = max_unacked});
+                                            .max_unacked = max_unacked,
+                                            .ordering = ordered ? evr::Ordering::EventTime : evr::Ordering::Arrival});
+  bool inputs_ended = false;
+  connection.onInputsEnded([&] {
+    inputs_ended = true;
+    std::cout << "inputs-ended" << std::endl;
+  });
 
   std::map<std::string, StreamCheck, std::less<>> streams;
   std::uint64_t received = 0, duplicates = 0, gaps = 0, wrong_cause = 0;  // wrong_cause: bad from_seq
@@ -97,6 +128,10 @@ int main(int argc, char** argv) {
   bus.subscribeAll([&](const evr::Event& event) {
     if (event.origin() != evr::Origin::Router) return;
     ++received;
+    if (print_order) {
+      std::cout << "got " << event.eventTime() << ' ' << event.source() << ' ' << event.seq() << ' '
+                << evr::eventTypeName(event.type()) << std::endl;  // tests wait for these lines
+    }
     if (received == stall_after) {
       // A stalled container: nothing is read while this handler blocks.
       std::cout << "stalled" << std::endl;
@@ -119,7 +154,7 @@ int main(int argc, char** argv) {
         ++wrong_cause;
       }
     }
-    if (forward) {
+    if (forward && (!forward_filter || event.type() == *forward_filter)) {
       evr::EventBuilder out(*forward);
       out.symbol(event.symbol()).eventTime(event.eventTime());
       out.tag("from_seq", std::to_string(event.seq()));
@@ -133,6 +168,7 @@ int main(int argc, char** argv) {
   }
   if (!no_wait_join) std::cout << "joined " << name << std::endl;
 
+  std::mt19937 jitter(std::random_device{}());
   const std::int64_t publish_start_ns = wallNs();
   std::optional<evr::PublishBatch> scope;
   for (std::uint64_t i = 1; i <= publish; ++i) {
@@ -140,8 +176,17 @@ int main(int argc, char** argv) {
       scope.reset();
       scope.emplace(connection);
     }
+    if (jitter_us > 0) {
+      // Publish timing that differs run to run, so arrival order at a consumer does too.
+      const unsigned pause = static_cast<unsigned>(jitter()) % (jitter_us + 1);
+      if (pause > jitter_us / 2) std::this_thread::sleep_for(std::chrono::microseconds(pause));
+      if (scope) {
+        scope.reset();
+        scope.emplace(connection);
+      }
+    }
     evr::EventBuilder event(*type);
-    event.symbol("SYM" + std::to_string(i % 4)).eventTime(static_cast<std::int64_t>(i));
+    event.symbol("SYM" + std::to_string(i % 4)).eventTime(time_offset + static_cast<std::int64_t>((i - 1) / per_time + 1));
     if (*type == evr::EventType::BAR) event.root().getPayload().getBar().setClose(static_cast<double>(i));
     if (!padding.empty()) event.tag("pad", padding);
     bus.publish(std::move(event));
@@ -150,7 +195,23 @@ int main(int argc, char** argv) {
       return 3;
     }
   }
+  if (end) {
+    bus.publish(evr::EventBuilder(evr::EventType::END_OF_DATA)
+                    .eventTime(time_offset + static_cast<std::int64_t>((publish + per_time - 1) / per_time + 1)));
+  }
   scope.reset();
+  if (advance_to != 0) {
+    if (!connection.flush(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()))) {
+      std::cerr << name << ": events not acknowledged before the timeout\n";
+      return 3;
+    }
+    connection.advanceWatermark(advance_to);
+    if (!connection.flush(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()))) {
+      std::cerr << name << ": watermark not acknowledged before the timeout\n";
+      return 3;
+    }
+    std::cout << "advanced " << advance_to << std::endl;
+  }
   if (hold) {
     // Neither poll nor flush: what was published must already be on its way.
     sigset_t term;
@@ -171,7 +232,7 @@ int main(int argc, char** argv) {
               << " acked_ns=" << wallNs() << std::endl;
   }
 
-  while (received < expect) {
+  while (until_inputs_end ? !inputs_ended : received < expect) {
     if (Clock::now() > deadline) {
       std::cerr << name << ": timed out with " << received << " of " << expect << " events\n";
       std::cout << "summary received=" << received << " timeout=1" << std::endl;

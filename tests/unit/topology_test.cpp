@@ -534,3 +534,79 @@ BOOST_AUTO_TEST_CASE(empty_routing_table_routes_nothing) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// Event-time ordering (docs/determinism.md): who a container waits for, and which links are
+// feedback (the one link of each cycle that is never waited for).
+namespace {
+
+// "name:f" for a feedback input, "name" for a forward one, in the table's order.
+std::vector<std::string> inputsOf(const RoutingTable& table, std::string_view target) {
+  std::vector<std::string> out;
+  for (const auto& input : table.inputs(*table.find(target))) {
+    out.push_back(table.name(input.source) + (input.feedback ? ":f" : ""));
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ordering_graph)
+
+BOOST_AUTO_TEST_CASE(inputs_are_every_source_that_routes_to_a_container_by_name) {
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - {type: pipeline, name: main, containers: [zdata, strategy, risk]}
+    - {type: broadcast, name: fan, source: zdata, targets: [risk, audit]}
+    - type: selective
+      name: pick
+      source: strategy
+      rules:
+        - {condition: "event.strength > 0.5", target: audit}
+)");
+  BOOST_TEST_REQUIRE(compiled.table);
+  const auto& table = *compiled.table;
+  BOOST_TEST(inputsOf(table, "risk") == (std::vector<std::string>{"strategy", "zdata"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(inputsOf(table, "audit") == (std::vector<std::string>{"strategy", "zdata"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(inputsOf(table, "zdata").empty());
+  BOOST_TEST(table.outputs(*table.find("zdata")).size() == 3u);  // strategy, risk, audit
+}
+
+BOOST_AUTO_TEST_CASE(the_link_against_the_data_flow_is_the_feedback_of_a_cycle) {
+  // The parent feeds its child BARs and END_OF_DATA (the data flow); the child reports PORTFOLIO
+  // up. The report closes the cycle: it is feedback, whatever order the adapters come in.
+  for (const bool report_first : {false, true}) {
+    const std::string down = "    - {type: broadcast, name: down, source: parent, targets: [child], events: [BAR, END_OF_DATA]}\n";
+    const std::string up = "    - {type: broadcast, name: up, source: child, targets: [parent], events: [PORTFOLIO]}\n";
+    const auto compiled = evr::test::compileYaml(
+        "event_communication:\n  adapters:\n"
+        "    - {type: pipeline, name: feed, containers: [data, parent]}\n" +
+        (report_first ? up + down : down + up));
+    BOOST_TEST_REQUIRE(compiled.table);
+    BOOST_TEST(inputsOf(*compiled.table, "parent") == (std::vector<std::string>{"child:f", "data"}),
+               boost::test_tools::per_element());
+    BOOST_TEST(inputsOf(*compiled.table, "child") == (std::vector<std::string>{"parent"}),
+               boost::test_tools::per_element());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(without_end_of_data_the_first_link_of_a_cycle_in_adapter_order_is_forward) {
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - {type: broadcast, name: ab, source: a, targets: [b], events: [SIGNAL]}
+    - {type: broadcast, name: bc, source: b, targets: [c], events: [SIGNAL]}
+    - {type: broadcast, name: ca, source: c, targets: [a], events: [FILL]}
+)");
+  BOOST_TEST_REQUIRE(compiled.table);
+  const auto& table = *compiled.table;
+  BOOST_TEST(inputsOf(table, "b") == (std::vector<std::string>{"a"}), boost::test_tools::per_element());
+  BOOST_TEST(inputsOf(table, "c") == (std::vector<std::string>{"b"}), boost::test_tools::per_element());
+  BOOST_TEST(table.describe().find("feedback (handed on one step late under event-time ordering):\n  c -> a\n") !=
+             std::string::npos);
+  BOOST_TEST(inputsOf(table, "a") == (std::vector<std::string>{"c:f"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

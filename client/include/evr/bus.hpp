@@ -70,6 +70,10 @@ class Bus {
   // Makes the calling thread the owner (the constructing thread is the first owner).
   void claimOwnership();
 
+  // Not dispatching, and nothing waits to be (what an ordered Connection needs before it says how
+  // far this container has got).
+  bool idle() const { return !dispatching_ && queue_.empty(); }
+
   const std::string& source() const { return source_; }
   void setSource(std::string source) { source_ = std::move(source); }
   // Stamped on every event published here as `sourceInstance` (Connection sets its instance).

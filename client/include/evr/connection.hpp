@@ -28,11 +28,13 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <zmq.hpp>
 
 #include "evr/bus.hpp"
 #include "evr/curve_keys.hpp"
 #include "evr/envelope.hpp"
+#include "evr/event_order.hpp"
 #include "evr/source_positions.hpp"
 
 namespace evr {
@@ -55,6 +57,9 @@ struct ConnectionOptions {
   // and $EVR_KEY, and when those are unset too the link is plain (no CURVE).
   std::string server_key_file{};
   std::string key_file{};
+  // Event-time ordering (docs/determinism.md): handlers see the events of this container's inputs
+  // by (event time, input, source seq), a step at a time, once every input has passed that time.
+  Ordering ordering = Ordering::Arrival;
 };
 
 // The endpoint a client uses when none is given: $EVR_ENDPOINT, else
@@ -80,6 +85,14 @@ struct ConnectionStats {
   std::uint64_t joins = 0;            // WELCOMEs (1 + rejoins)
   std::uint64_t errors = 0;           // ERROR messages from the daemon
   std::uint64_t denied = 0;           // events the daemon would not route (router.permissions)
+  // Event-time ordering (docs/determinism.md)
+  std::uint64_t steps = 0;            // steps released to handlers
+  std::uint64_t unordered = 0;        // events handed on at arrival: not from an input
+  std::uint64_t late = 0;             // events at or before a time their input had passed
+  std::uint64_t watermarks_in = 0;    // watermark records from the daemon
+  std::uint64_t watermarks_out = 0;   // watermark records sent
+  std::uint64_t acked_held = 0;       // held events acked before their handlers ran (a crash
+                                      // would lose them): the daemon's replay buffer was filling
 };
 
 class Connection {
@@ -122,6 +135,22 @@ class Connection {
   using Now = std::function<std::chrono::steady_clock::time_point()>;
   void setClockForTest(Now now);
 
+  // Event-time ordering (docs/determinism.md). onStepEnd: after the handlers of every event of a
+  // step (one event time) have run. onInputsEnded: once, when every input has ended (published
+  // END_OF_DATA, or said it will publish nothing more) and everything has been handled. Both run
+  // on the loop thread, only with Ordering::EventTime.
+  void onStepEnd(std::function<void(std::int64_t time)> handler) { on_step_end_ = std::move(handler); }
+  void onInputsEnded(std::function<void()> handler) { on_inputs_ended_ = std::move(handler); }
+  // A source's promise: nothing it publishes from now on has an event time at or before `time`.
+  // Publishing does this by itself (an event of time t promises t - 1; END_OF_DATA, everything);
+  // call it when a source knows more, e.g. a feed with no bars on a holiday. Loop thread only;
+  // the promise leaves with the next events, or now when nothing is corked.
+  void advanceWatermark(std::int64_t time);
+  // The containers that route to this one, as evrouterd last said (INPUTS); by name.
+  const std::vector<std::string>& inputs() const { return input_names_; }
+  // The highest watermark sent (kNoWatermark: none).
+  std::int64_t watermarkSent() const { return sent_watermark_; }
+
   // A file descriptor for the caller's own poll/epoll loop: readable when poll(0ms) has work.
   // Call poll(0ms) also at least every heartbeat interval.
   int fd() const { return epoll_fd_; }
@@ -156,6 +185,20 @@ class Connection {
   void handleEvents(const Envelope& envelope, zmq::message_t* body);
   // One event from the daemon, at link seq `seq`: dispatched when readable, else counted.
   void takeEvent(std::uint64_t seq, std::uint8_t envelope_type, Event event, std::string_view why);
+  void handleInputs(zmq::message_t* body);
+  // Ordering::EventTime: hands the bus every step the order can release (only when the bus is
+  // idle, so a step's handlers never interleave with another's).
+  void releaseOrdered();
+  // Appends a watermark record to what is unsent when this container can promise more than it
+  // has (and someone downstream is ordered).
+  void appendWatermark();
+  bool ordered() const { return options_.ordering == Ordering::EventTime; }
+  // Ack bookkeeping: every link seq taken gets a ticket, in order; `done` once handled (or
+  // skipped). The ack moves over the done prefix.
+  std::uint64_t track(std::uint64_t seq, bool done);
+  bool markDone(std::uint64_t ticket);  // false: done already (or settled)
+  void settle();
+  void deliverToBus(Event event, std::uint64_t ticket);
   void handleWelcome(const Envelope& envelope, zmq::message_t* body);
   void handleError(zmq::message_t* body);
   void handleAck(std::uint64_t ack);
@@ -195,14 +238,29 @@ class Connection {
   std::uint64_t rx_seq_ = 0;             // highest link seq taken from this daemon instance
   std::uint64_t handled_seq_ = 0;        // highest link seq whose handlers have run (the ack)
   std::uint64_t rx_acked_sent_ = 0;      // handled_seq_ value last acked to the daemon
-  // Router events given to the bus or skipped, not yet handled, in order. `epoch` is the join
-  // they came on: one from a daemon that has since restarted moves no ack.
+  // Router events taken and not yet handled (or skipped), in link order; in_bus_base_ is the
+  // ticket of the front. `epoch` is the join they came on: one from a daemon that has since
+  // restarted moves no ack. bus_tickets_: the tickets of the events given to the bus, in the
+  // order given (the bus runs them in that order), so a handled event finds its entry.
   struct InBus {
     std::uint64_t seq;
     std::uint32_t epoch;
-    bool dispatched;  // false: skipped, handled as soon as everything before it is
+    bool done;
   };
   std::deque<InBus> in_bus_;
+  std::uint64_t in_bus_base_ = 0;
+  std::uint64_t next_ticket_ = 0;
+  std::deque<std::uint64_t> bus_tickets_;
+  // Event-time ordering (docs/determinism.md).
+  EventOrder order_;
+  std::vector<std::string> input_names_;
+  bool want_watermarks_ = false;             // INPUTS: someone this container routes to is ordered
+  std::int64_t own_watermark_ = kNoWatermark;  // what publishing (or advanceWatermark) promised
+  std::int64_t sent_watermark_ = kNoWatermark;
+  bool inputs_ended_told_ = false;
+  std::uint32_t replay_limit_ = 0;           // from WELCOME
+  std::function<void(std::int64_t)> on_step_end_;
+  std::function<void()> on_inputs_ended_;
   std::uint32_t epoch_ = 0;              // daemon instances joined so far
   bool acks_stopped_ = false;
   SourcePositions positions_;

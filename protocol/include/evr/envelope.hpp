@@ -27,7 +27,8 @@ namespace evr {
 
 // Version 2 added EVENTS (several events in one message). Version 3: acks mean "handled", the
 // daemon resends what a container had not acked when it joins again, events carry sourceInstance.
-inline constexpr std::uint8_t kProtocolVersion = 3;
+// Version 4: event-time ordering (docs/determinism.md): INPUTS, watermark records, HELLO.ordered.
+inline constexpr std::uint8_t kProtocolVersion = 4;
 inline constexpr std::size_t kEnvelopeSize = 24;
 
 enum class MessageKind : std::uint8_t {
@@ -39,6 +40,7 @@ enum class MessageKind : std::uint8_t {
   Heartbeat = 6,  // both ways, no body
   Bye = 7,        // container -> daemon, no body: clean leave
   Events = 8,     // both ways, body: records of several events (batch.hpp); flags = count
+  Inputs = 9,     // daemon -> container, body: schema::Inputs (protocol v4)
 };
 
 std::string_view messageKindName(MessageKind kind);

@@ -27,6 +27,12 @@ std::optional<EventType> parseEventType(std::string_view name);
 // "BAR, TICK, ..." for error messages.
 std::string eventTypeNameList();
 
+// schema::EventType's `watermark`: the ordinal of the link's progress record (docs/determinism.md),
+// which travels in EVENTS like an event but is not one: outside kEventTypeCount, so no config,
+// route, type set or handler ever sees it.
+inline constexpr std::uint8_t kWatermarkType = static_cast<std::uint8_t>(EventType::WATERMARK);
+static_assert(kWatermarkType == kEventTypeCount, "the watermark record follows the event types");
+
 inline bool isKnownEventType(std::uint8_t ordinal) {
   return ordinal > 0 && ordinal < kEventTypeCount;
 }
