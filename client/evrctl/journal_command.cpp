@@ -303,7 +303,7 @@ Command addJournalCommand(CLI::App& parent) {
   diff->add_option("b", diff_options->b, "Journal directory of run B")->required();
   diff->footer(
       "Events are compared on what a run determines: the event without its wall-clock publish_time "
-      "(docs/delivery.md, \"Comparing two runs\"). For each differing route it prints the first "
+      "and random source_instance (docs/delivery.md, \"Comparing two runs\"). For each differing route it prints the first "
       "difference (position 1-based) with both events, and the routes present in one run only; then a "
       "summary line. Exit codes: 0 identical, 1 different, 2 a journal cannot be read or holds no event.");
   return Command{app, [options, diff_options, diff] {

@@ -46,6 +46,7 @@ nlohmann::json comparableJson(const JournalEvent& record) {
     try {
       nlohmann::json out = toJson(record.event);
       out.erase("publish_time");
+      out.erase("source_instance");
       return out;
     } catch (const std::exception& e) {
       error = e.what();

@@ -40,9 +40,9 @@ struct JournalEvent {
 JournalEvent decodeJournalEvent(std::uint64_t index, schema::JournalRecord::Event::Reader record);
 
 // What a run determines about an event, and nothing else: the event as toJson prints it without
-// `publish_time` (the wall clock at publish). The record's other parts that are not compared:
-// `source_instance` (random per connection), the journal index and the routing generation; the
-// route (source, target) is the key a comparison is made under, not part of the value. An
+// `publish_time` (the wall clock at publish) and `source_instance` (random per connection). The
+// record's journal index and routing generation are not compared either; the route (source,
+// target) is the key a comparison is made under, not part of the value. An
 // unreadable event is compared on its bytes (so it equals only the very same bytes) and shows as
 // {"unreadable": reason}. This is the one definition of "the same event" for `journal diff`.
 nlohmann::json comparableJson(const JournalEvent& record);

@@ -242,7 +242,8 @@ int runTrace(const TraceOptions& options) {
       cycle = true;
       break;
     }
-    Link link{.id = id};
+    Link link;
+    link.id = id;
     const auto found = ids.find(id);
     if (found == ids.end()) {
       chain.push_back(std::move(link));

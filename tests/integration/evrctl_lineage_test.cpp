@@ -183,6 +183,7 @@ BOOST_AUTO_TEST_CASE(one_changed_fill_is_reported_with_its_route_position_and_bo
   BOOST_CHECK_EQUAL(b.at("price").get<double>(), 10.5);
   // What is compared is shown: no wall clock.
   BOOST_CHECK(!a.contains("publish_time"));
+  BOOST_CHECK(!a.contains("source_instance"));
   auto same = b;
   same["quantity"] = 100.0;
   BOOST_CHECK(same == a);
