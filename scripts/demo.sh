@@ -289,7 +289,10 @@ write_lineage() {
             grep -m 1 '"kind":"event".*"type":"FILL"' | grep -o '"id":[0-9]*' | head -n 1 | cut -d: -f2 || true)
   : >"$out/lineage.txt"
   [ -n "$fill_id" ] || return 0
-  "$evrctl" trace "$fill_id" --journal "$out/journal" >"$out/lineage.txt" 2>&1 || true
+  # Notes and problems (stderr) after the chain.
+  "$evrctl" trace "$fill_id" --journal "$out/journal" >"$out/lineage.txt" 2>"$out/lineage.err" || true
+  cat "$out/lineage.err" >>"$out/lineage.txt"
+  rm -f "$out/lineage.err"
   if "$evrctl" trace "$fill_id" --journal "$out/journal" --format dot >"$out/lineage.dot" 2>/dev/null ||
      [ -s "$out/lineage.dot" ]; then
     dot -Tsvg "$out/lineage.dot" -o "$out/lineage.svg" || rm -f "$out/lineage.svg"

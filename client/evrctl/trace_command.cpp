@@ -84,7 +84,7 @@ std::string valueText(const nlohmann::json& value) {
 }
 
 // The payload's fields as `name=value`, cut at about `limit` characters.
-std::string shortPayload(const Event& event, const nlohmann::json& json, std::size_t limit = 100) {
+std::string shortPayload(const Event& event, const nlohmann::json& json, std::size_t limit = 140) {
   std::string out;
   for (const auto& field : payloadFields(event.type())) {
     const std::string name(field.name);
@@ -282,6 +282,22 @@ int runTrace(const TraceOptions& options) {
       std::cout << " (in the journal)\n";
     } else {
       std::cout << " (not in the journal)\n";
+    }
+  }
+  // A cause later in event time than its effect: the chain is what the events carry, but the
+  // publisher answered something else than the event it was handling (a buffered input).
+  for (std::size_t i = 1; i < chain.size(); ++i) {
+    const auto& effect = chain[i - 1].record;
+    const auto& cause = chain[i].record;
+    if (!effect || !cause || !effect->event.valid() || !cause->event.valid()) continue;
+    try {
+      if (cause->event.eventTime() > effect->event.eventTime()) {
+        std::cerr << "evrctl trace: note: the cause " << chain[i].id << " is later in event time than its effect "
+                  << chain[i - 1].id << ": its publisher published while handling a later event than the one it "
+                  << "answered (e.g. inputs it buffered)\n";
+      }
+    } catch (const std::exception&) {
+      // Unreadable times were reported on their lines.
     }
   }
   if (cycle) {
