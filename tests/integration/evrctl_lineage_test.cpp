@@ -194,7 +194,7 @@ BOOST_AUTO_TEST_CASE(a_route_in_one_run_only_is_named_and_a_non_journal_is_exit_
   TwoRuns runs;
   TempDir tmp;
   const auto extra = tmp.path() / "extra";
-  runPipeline(extra, {.audit = true});
+  runPipeline(extra, {.broker_sets = {}, .audit = true});
 
   // B lacks feed -> audit.
   const auto missing = evrctl({"journal", "diff", extra.string(), runs.b.string()});
