@@ -43,7 +43,7 @@ for run in $(seq "$runs"); do
 done
 
 files=(summary.json fills.csv equity.csv pnl_by_portfolio.csv pnl_by_strategy.csv routes.md)
-same=0 total=0
+same=0 total=0 same_files=0 same_journals=0
 for dir in "$work"/run1/*/; do
   organization=$(basename "$dir")
   for run in $(seq 2 "$runs"); do
@@ -52,11 +52,14 @@ for dir in "$work"/run1/*/; do
     for file in "${files[@]}"; do
       cmp -s "$dir/$file" "$work/run$run/$organization/$file" || differ+=("$file")
     done
+    [ ${#differ[@]} -eq 0 ] && same_files=$((same_files + 1))
     diff_out="$work/$organization.run1-run$run.journal-diff"
     code=0
     "$evrctl" journal diff "$dir/journal" "$work/run$run/$organization/journal" >"$diff_out" 2>&1 || code=$?
-    if [ "$code" != 0 ]; then
-      differ+=("journal (evrctl journal diff exit $code: $diff_out)")
+    if [ "$code" = 0 ]; then
+      same_journals=$((same_journals + 1))
+    else
+      differ+=("journal (evrctl journal diff exit $code: $(tail -n 1 "$diff_out"); see $diff_out)")
       keep=true
     fi
     if [ ${#differ[@]} -eq 0 ]; then
@@ -67,6 +70,7 @@ for dir in "$work"/run1/*/; do
     fi
   done
 done
-echo "identical: $same of $total comparisons ($runs runs of each organization; files and journals)"
+echo "identical: $same of $total comparisons ($runs runs of each organization): files $same_files of $total," \
+     "journals $same_journals of $total"
 $keep && echo "the runs and the journal diffs are kept in $work"
 [ "$same" = "$total" ]

@@ -211,17 +211,32 @@ std::optional<JournalEvent> readEventAt(const std::string& dir, std::uint64_t in
 
 std::string routeName(const RouteKey& route) { return route.first + " -> " + route.second; }
 
-// "  A index 345: {...}" or "  A: (no event at this position)".
-void printSide(const char* label, const std::string& dir, const std::vector<RouteEntry>& entries,
-               std::size_t position) {
+// "  A index 345: {...}" or "  A: (no event at this position)"; returns the event's compared
+// form (null when there is none).
+nlohmann::json printSide(const char* label, const std::string& dir, const std::vector<RouteEntry>& entries,
+                         std::size_t position) {
   std::cout << "  " << label;
   if (position >= entries.size()) {
     std::cout << ": (no event at this position: the route ends after " << entries.size() << ")\n";
-    return;
+    return nullptr;
   }
   const auto event = readEventAt(dir, entries[position].index);
   std::cout << " index " << entries[position].index << ": "
             << (event ? comparableText(*event) : std::string("(could not be read again)")) << '\n';
+  return event ? comparableJson(*event) : nlohmann::json();
+}
+
+// "  fields: a, b" — the top-level keys whose values differ, when both sides are events.
+void printDifferingFields(const nlohmann::json& a, const nlohmann::json& b) {
+  if (!a.is_object() || !b.is_object()) return;
+  std::set<std::string> keys;
+  for (const auto& [key, value] : a.items()) keys.insert(key);
+  for (const auto& [key, value] : b.items()) keys.insert(key);
+  std::string list;
+  for (const auto& key : keys) {
+    if (!a.contains(key) || !b.contains(key) || a.at(key) != b.at(key)) list += (list.empty() ? "" : ", ") + key;
+  }
+  std::cout << "  fields: " << list << '\n';
 }
 
 int runDiff(const DiffOptions& options) {
@@ -266,8 +281,9 @@ int runDiff(const DiffOptions& options) {
               << " (1-based); " << unequal << " of " << common << " common positions differ";
     if (ea.size() != eb.size()) std::cout << "; A has " << ea.size() << " events, B " << eb.size();
     std::cout << '\n';
-    printSide("A", options.a, ea, position);
-    printSide("B", options.b, eb, position);
+    const auto event_a = printSide("A", options.a, ea, position);
+    const auto event_b = printSide("B", options.b, eb, position);
+    printDifferingFields(event_a, event_b);
   }
 
   std::cout << all.size() << " routes, " << compared << " events compared: ";

@@ -170,7 +170,7 @@ BOOST_AUTO_TEST_CASE(one_changed_fill_is_reported_with_its_route_position_and_bo
   const auto diff = evrctl({"journal", "diff", (tmp.path() / "a").string(), (tmp.path() / "b").string()});
   BOOST_CHECK_EQUAL(diff.code, 1);
   const auto out = lines(diff.out);
-  BOOST_REQUIRE_EQUAL(out.size(), 4u);
+  BOOST_REQUIRE_EQUAL(out.size(), 5u);
   BOOST_CHECK_EQUAL(out[0], "route broker -> book: first difference at position 7 (1-based); 1 of 20 common positions differ");
   BOOST_REQUIRE(out[1].starts_with("  A index "));
   BOOST_REQUIRE(out[2].starts_with("  B index "));
@@ -187,7 +187,8 @@ BOOST_AUTO_TEST_CASE(one_changed_fill_is_reported_with_its_route_position_and_bo
   auto same = b;
   same["quantity"] = 100.0;
   BOOST_CHECK(same == a);
-  BOOST_CHECK_EQUAL(out[3], "4 routes, 80 events compared: 1 differ, 0 only in A, 0 only in B");
+  BOOST_CHECK_EQUAL(out[3], "  fields: quantity");
+  BOOST_CHECK_EQUAL(out[4], "4 routes, 80 events compared: 1 differ, 0 only in A, 0 only in B");
 }
 
 BOOST_AUTO_TEST_CASE(a_route_in_one_run_only_is_named_and_a_non_journal_is_exit_2) {
