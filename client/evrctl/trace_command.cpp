@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -157,7 +158,7 @@ std::string dotEscape(const std::string& text) {
 
 void printDot(const std::vector<Link>& chain, std::uint64_t asked) {
   std::cout << "digraph lineage {\n"
-            << "  rankdir=LR;\n"
+            << "  rankdir=TB;\n"
             << "  node [shape=box, fontname=\"Helvetica\", fontsize=10];\n";
   for (const auto& link : chain) {
     std::string label;
@@ -166,7 +167,17 @@ void printDot(const std::vector<Link>& chain, std::uint64_t asked) {
       const auto d = describe(*link.record);
       label = fmt::format("{} {}\n{} seq {}\n{}{}", d.type, link.id, d.source, d.seq, d.time.empty() ? "-" : d.time,
                           d.symbol.empty() ? "" : " " + d.symbol);
-      if (!d.payload.empty()) label += "\n" + d.payload;
+      // The payload's pairs over lines of about 48 characters, so nodes stay narrow.
+      std::string line;
+      std::istringstream pairs(d.payload);
+      for (std::string pair; pairs >> pair;) {
+        if (!line.empty() && line.size() + pair.size() + 1 > 48) {
+          label += "\n" + line;
+          line.clear();
+        }
+        line += (line.empty() ? "" : " ") + pair;
+      }
+      if (!line.empty()) label += "\n" + line;
       if (link.id == asked) style = ", style=bold";
     } else {
       label = fmt::format("{}\nnot in the journal", link.id);
@@ -292,9 +303,9 @@ int runTrace(const TraceOptions& options) {
     if (!effect || !cause || !effect->event.valid() || !cause->event.valid()) continue;
     try {
       if (cause->event.eventTime() > effect->event.eventTime()) {
-        std::cerr << "evrctl trace: note: the cause " << chain[i].id << " is later in event time than its effect "
-                  << chain[i - 1].id << ": its publisher published while handling a later event than the one it "
-                  << "answered (e.g. inputs it buffered)\n";
+        std::cerr << "evrctl trace: note: " << chain[i].id << " is later in event time than its effect "
+                  << chain[i - 1].id << " (published while its publisher handled " << chain[i].id
+                  << ", answering an input it had buffered)\n";
       }
     } catch (const std::exception&) {
       // Unreadable times were reported on their lines.
