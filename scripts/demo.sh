@@ -9,9 +9,11 @@
 # of the config's `# launch:` table, shows progress (bars through the tracker of the total,
 # events/s through evrouterd), waits until END_OF_DATA has passed through every container, stops
 # the daemon, and writes results/<organization>/: report.md, equity.svg (gnuplot), topology.svg
-# (Graphviz, from `evrctl graph`), the tracker's data files and every process's log (logs/). Ctrl-C stops every process it
-# started. Who each container waits for is evrouterd's to say (the routes of the config; the
-# client library's event-time ordering, docs/determinism.md).
+# (Graphviz, from `evrctl graph`), the tracker's data files, evrouterd's journal of every routed
+# event (journal/), the first trade's lineage from it (lineage.txt, lineage.svg: `evrctl trace`)
+# and every process's log (logs/). Ctrl-C stops every process it started. Who each container
+# waits for is evrouterd's to say (the routes of the config; the client library's event-time
+# ordering, docs/determinism.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +26,7 @@ data="$root/examples/data"
 results="$root/results"
 timeout_s=300
 
-usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) configs+=("$2"); shift 2 ;;
@@ -122,7 +124,8 @@ run_one() {
 
   local control="ipc://$run_dir/evrouterd.ctl"
   export EVR_ENDPOINT="ipc://$run_dir/evrouterd.sock"
-  "$evrouterd" -c "$config" --runtime-dir "$run_dir" --metrics off 2>"$run_dir/evrouterd.log" &
+  journaled_config "$config" "$out/journal" >"$run_dir/evrouter.yaml" || return 1
+  "$evrouterd" -c "$run_dir/evrouter.yaml" --runtime-dir "$run_dir" --metrics off 2>"$run_dir/evrouterd.log" &
   local daemon=$!
   pids+=("$daemon")
   local started=$SECONDS
@@ -218,9 +221,10 @@ run_one() {
   portfolios=$(($(head -n 1 "$out/pnl_by_portfolio.csv" | tr ',' '\n' | wc -l) - 1))
   gnuplot -e "dir='$out'; title='$organization'; portfolios=$portfolios" "$root/examples/report/equity.gnuplot"
   sed -n 's/^route \(.*\) -> \(.*\): \([0-9]*\)$/| \1 | \2 | \3 |/p' "$run_dir/stats.txt" >"$out/routes.md"
+  write_lineage "$out"
   write_report "$config" "$organization" "$out" "$run_dir" "$elapsed_ms" "${names[@]}"
   mkdir -p "$out/logs"
-  cp "$run_dir"/*.log "$run_dir/check.txt" "$run_dir/stats.txt" "$out/logs/"
+  cp "$run_dir"/*.log "$run_dir/check.txt" "$run_dir/stats.txt" "$run_dir/evrouter.yaml" "$out/logs/"
   rm -rf "$run_dir"
 
   local tracker="$out/logs/performance_tracker.log" routed
@@ -231,6 +235,50 @@ run_one() {
     "$(last_value "$tracker" max_drawdown | tr -d %)" "$routed" "$(seconds "$elapsed_ms" 1)")")
   echo "   $(grep ' done ' "$tracker" | tail -n 1)"
   echo "   results: $out/report.md"
+}
+
+# The config evrouterd runs with: the demo config plus a journal of every routed event
+# (`types: all`) in the run's results, for `evrctl trace` (the report's lineage) and `evrctl
+# journal diff` (scripts/backtest-determinism.sh). A generated copy rather than a `journal:` in the
+# shipped configs: a relative journal path would resolve against configs/demo/ (docs/config.md),
+# so every run would write into the source tree, and whoever copies a demo config would get a
+# journal they did not ask for. The copy lives in the run directory and gets an absolute path; the
+# demo configs name no other file (a relative key file would resolve against the copy's place).
+# fsync none: the journal is for analysis after the run, not for surviving a crash.
+journaled_config() {
+  local config=$1 journal=$2
+  local entry="  journal: {path: \"$journal\", fsync: none, types: all}"
+  if grep -q '^router:' "$config"; then
+    if awk '/^router:/ { on = 1; next } /^[^ #]/ { on = 0 } on && /^  journal:/ { found = 1 } END { exit !found }' "$config"; then
+      echo "demo: $config already has router.journal; the demo sets its own" >&2
+      return 1
+    fi
+    awk -v entry="$entry" '{ print } /^router:/ { print entry }' "$config"
+  else
+    cat "$config"
+    printf '\nrouter:\n%s\n' "$entry"
+  fi
+}
+
+# lineage.txt and lineage.svg: `evrctl trace` of the run's first FILL, from the journal. Empty
+# lineage.txt when the run has no FILL; the chain as far as it goes when a cause is missing.
+write_lineage() {
+  local out=$1 fill_id
+  rm -f "$out/lineage.txt" "$out/lineage.svg"
+  # The first FILL record's event id (the dump's event object is the only one with an "id" key).
+  fill_id=$({ "$evrctl" journal dump "$out/journal" 2>/dev/null || true; } |
+            grep -m 1 '"kind":"event".*"type":"FILL"' | grep -o '"id":[0-9]*' | head -n 1 | cut -d: -f2 || true)
+  : >"$out/lineage.txt"
+  [ -n "$fill_id" ] || return 0
+  # Notes and problems (stderr) after the chain.
+  "$evrctl" trace "$fill_id" --journal "$out/journal" >"$out/lineage.txt" 2>"$out/lineage.err" || true
+  cat "$out/lineage.err" >>"$out/lineage.txt"
+  rm -f "$out/lineage.err"
+  if "$evrctl" trace "$fill_id" --journal "$out/journal" --format dot >"$out/lineage.dot" 2>/dev/null ||
+     [ -s "$out/lineage.dot" ]; then
+    dot -Tsvg "$out/lineage.dot" -o "$out/lineage.svg" || rm -f "$out/lineage.svg"
+  fi
+  rm -f "$out/lineage.dot"
 }
 
 write_report() {
@@ -284,7 +332,24 @@ write_report() {
     echo "in event-time order, once all of its inputs have passed that day (the client library's event-time"
     echo "ordering, docs/determinism.md). The figures above, the fills and the route counts are therefore the same on"
     echo "every run with the same data and config; \`scripts/backtest-determinism.sh\` runs each organization"
-    echo "twice and compares. Only this run's timing differs: $(seconds "$elapsed_ms" 2) s wall clock."
+    echo "twice and compares these files and, with \`evrctl journal diff\`, the events on every route. Only this"
+    echo "run's timing differs: $(seconds "$elapsed_ms" 2) s wall clock."
+    echo
+    echo "## Lineage of the first trade"
+    echo
+    if [ -s "$out/lineage.txt" ]; then
+      echo "The run's first FILL and the chain of events that caused it, effect first, from evrouterd's journal of"
+      echo "every routed event (\`journal/\`): \`evrctl trace ID --journal journal\` (docs/operations.md, \"Tracing an"
+      echo "event's lineage\"). Each event names the event whose handler published it."
+      echo
+      echo '```'
+      cat "$out/lineage.txt"
+      echo '```'
+      echo
+      [ -f "$out/lineage.svg" ] && echo "![lineage of the first trade](lineage.svg)"
+    else
+      echo "This run has no FILL."
+    fi
   } >"$out/report.md"
 }
 

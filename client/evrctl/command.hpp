@@ -3,7 +3,7 @@
 //
 // Each command lives in its own file and exposes one registration function that adds its
 // subcommand to the top-level CLI11 app and returns how to run it. main.cpp only lists them, so a
-// new command (status, stats, graph, tap, top, reload, check, journal) is one new file, one line here and
+// new command (status, stats, graph, tap, top, reload, check, journal, trace) is one new file, one line here and
 // one line in main.cpp. Commands run on the main thread; nothing here is global or mutable.
 
 #pragma once
@@ -50,6 +50,7 @@ Command addTopCommand(CLI::App& parent);
 Command addTapCommand(CLI::App& parent);
 Command addCheckCommand(CLI::App& parent);
 Command addJournalCommand(CLI::App& parent);
+Command addTraceCommand(CLI::App& parent);
 Command addKeygenCommand(CLI::App& parent);
 
 // router.security's keys for every command that connects (docs/security.md): evrouterd's public

@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
       ctl::addTapCommand(app),
       ctl::addCheckCommand(app),
       ctl::addJournalCommand(app),
+      ctl::addTraceCommand(app),
       ctl::addKeygenCommand(app),
   };
 

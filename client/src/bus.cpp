@@ -59,8 +59,8 @@ Event Bus::stamp(EventBuilder&& builder) {
   root.setSource(source_);
   root.setSourceInstance(source_instance_);
   root.setPublishTime(wallClockNs());
-  std::uint8_t hops = 0;
-  if (current_ != nullptr) {
+  std::uint8_t hops = builder.cause_hops_;  // EventBuilder::causedBy
+  if (current_ != nullptr && !builder.caused_) {
     // Published by a handler: record the cause, carry the chain's correlation id and its hop
     // count, so a cycle across processes is caught by the daemon's max_hops.
     const auto cause = current_->reader();

@@ -153,6 +153,15 @@ EventBuilder& EventBuilder::eventTime(std::int64_t ns_since_epoch) & {
   return *this;
 }
 
+EventBuilder& EventBuilder::causedBy(const Event& cause) & {
+  const auto reader = cause.reader();
+  root().setCausationId(reader.getId());
+  root().setCorrelationId(reader.getCorrelationId() != 0 ? reader.getCorrelationId() : reader.getId());
+  cause_hops_ = cause.hops();
+  caused_ = true;
+  return *this;
+}
+
 EventBuilder& EventBuilder::tag(std::string_view key, std::string_view value) & {
   pending_tags_.emplace_back(std::string(key), std::string(value));
   return *this;

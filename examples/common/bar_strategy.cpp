@@ -25,7 +25,8 @@ int runBarStrategy(const ContainerArgs& args, const DecideFactory& make_decide) 
       container.bus().publish(evr::Signal{.symbol = bar->symbol, .time_ns = bar->time_ns, .strategy = args.name,
                                           .direction = *direction,
                                           .strength = *direction == evr::Direction::Flat ? 0.0 : 1.0,
-                                          .price = bar->close});
+                                          .price = bar->close},
+                              event);  // answers this BAR (its lineage, docs/operations.md)
       ++signals;
       const auto previous = last.find(bar->symbol);
       if (previous != last.end() && previous->second != *direction) ++changes;

@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
       auto& set = it->second;
       const auto emit = [&](const std::string& name, std::optional<double> value) {
         if (!value) return;
-        container.bus().publish(evr::Indicator{.symbol = bar->symbol, .time_ns = bar->time_ns, .name = name, .value = *value});
+        container.bus().publish(
+            evr::Indicator{.symbol = bar->symbol, .time_ns = bar->time_ns, .name = name, .value = *value}, event);
         ++published;
       };
       for (auto& [name, i] : set.sma) emit(name, i.update(bar->close));

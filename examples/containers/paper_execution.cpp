@@ -32,14 +32,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   evr::examples::Container container(args);
-  std::map<std::string, std::vector<evr::Order>> pending;  // symbol -> orders waiting for its next bar
+  // symbol -> orders waiting for its next bar, each with the event it came from (the FILL's cause)
+  std::map<std::string, std::vector<std::pair<evr::Order, evr::Event>>> pending;
   evr::examples::Prices closes;
   evr::examples::Ledger account;  // the broker's view: every fill
   evr::examples::Ledger targets;  // --signal-notional: what signals asked for
   std::uint64_t fills = 0, signal_orders = 0;
   double commissions = 0;
 
-  const auto fill = [&](const evr::Order& order, const evr::Bar& bar) {
+  const auto fill = [&](const evr::Order& order, const evr::Bar& bar, const evr::Event& cause) {
     const double sign = order.side == evr::Side::Buy ? 1.0 : -1.0;
     const double price = bar.open * (1 + sign * slippage_bps / 10000.0);
     const double commission = std::max(min_commission, per_share * order.quantity);
@@ -47,11 +48,12 @@ int main(int argc, char** argv) {
     container.bus().publish(evr::Fill{.symbol = order.symbol, .time_ns = bar.time_ns, .order_id = order.order_id,
                                       .strategy = order.strategy, .portfolio = order.portfolio, .side = order.side,
                                       .quantity = order.quantity, .price = price, .commission = commission,
-                                      .slippage = std::abs(price - bar.open) * order.quantity});
+                                      .slippage = std::abs(price - bar.open) * order.quantity},
+                            cause);
     ++fills;
     commissions += commission;
   };
-  const auto fromSignal = [&](const evr::Signal& signal) {
+  const auto fromSignal = [&](const evr::Signal& signal, const evr::Event& cause) {
     const evr::examples::LineKey key{signal.strategy, signal.strategy, signal.symbol};
     const double held = targets.quantity(key);
     double quantity = 0;
@@ -62,10 +64,12 @@ int main(int argc, char** argv) {
     }
     if (std::abs(quantity) < 1) return;
     targets.trade(key, quantity, signal.price);
-    pending[signal.symbol].push_back(evr::Order{
-        .symbol = signal.symbol, .time_ns = signal.time_ns, .order_id = args.name + "-" + std::to_string(++signal_orders),
-        .strategy = signal.strategy, .portfolio = signal.strategy, .side = quantity > 0 ? evr::Side::Buy : evr::Side::Sell,
-        .quantity = std::abs(quantity)});
+    pending[signal.symbol].emplace_back(
+        evr::Order{.symbol = signal.symbol, .time_ns = signal.time_ns,
+                   .order_id = args.name + "-" + std::to_string(++signal_orders), .strategy = signal.strategy,
+                   .portfolio = signal.strategy, .side = quantity > 0 ? evr::Side::Buy : evr::Side::Sell,
+                   .quantity = std::abs(quantity)},
+        cause);
   };
 
   const auto on_step = [&](std::int64_t time, const std::vector<evr::Event>& events) {
@@ -75,13 +79,13 @@ int main(int argc, char** argv) {
       closes[bar->symbol] = bar->close;
       auto waiting = std::move(pending[bar->symbol]);
       pending[bar->symbol].clear();
-      for (const auto& order : waiting) fill(order, *bar);
+      for (const auto& [order, cause] : waiting) fill(order, *bar, cause);
     }
     for (const auto& event : events) {
       if (const auto order = evr::tryAs<evr::Order>(event)) {
-        pending[order->symbol].push_back(*order);
+        pending[order->symbol].emplace_back(*order, event);
       } else if (const auto signal = evr::tryAs<evr::Signal>(event); signal && signal_notional > 0) {
-        fromSignal(*signal);
+        fromSignal(*signal, event);
       }
     }
     container.bus().publish(evr::PortfolioUpdate{

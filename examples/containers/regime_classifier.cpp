@@ -34,8 +34,12 @@ int main(int argc, char** argv) {
 
   const auto on_step = [&](std::int64_t time, const std::vector<evr::Event>& events) {
     std::map<std::string, std::map<std::string, double>> values;  // symbol -> name -> value
+    std::map<std::string, const evr::Event*> cause;                  // symbol -> its last indicator
     for (const auto& event : events) {
-      if (const auto indicator = evr::tryAs<evr::Indicator>(event)) values[indicator->symbol][indicator->name] = indicator->value;
+      if (const auto indicator = evr::tryAs<evr::Indicator>(event)) {
+        values[indicator->symbol][indicator->name] = indicator->value;
+        cause[indicator->symbol] = &event;
+      }
     }
     for (const auto& [symbol, named] : values) {
       const auto f = named.find(fast), s = named.find(slow), a = named.find(atr);
@@ -49,10 +53,13 @@ int main(int argc, char** argv) {
         confidence = std::min(1.0, std::abs(trend) / (2 * threshold));
       }
       auto& bus = container.bus();
-      bus.publish(evr::Indicator{.symbol = symbol, .time_ns = time, .name = "regime_trend", .value = trend});
-      bus.publish(evr::Indicator{.symbol = symbol, .time_ns = time, .name = "regime_volatility", .value = volatility});
+      const evr::Event& why = *cause.at(symbol);
+      bus.publish(evr::Indicator{.symbol = symbol, .time_ns = time, .name = "regime_trend", .value = trend}, why);
+      bus.publish(evr::Indicator{.symbol = symbol, .time_ns = time, .name = "regime_volatility", .value = volatility},
+                  why);
       bus.publish(evr::Regime{.symbol = symbol, .time_ns = time, .classifier = args.name, .regime = regime,
-                              .confidence = confidence});
+                              .confidence = confidence},
+                  why);
       ++days_in[regime];
       auto& was = current[symbol];
       if (!was.empty() && was != regime) ++changes;

@@ -62,13 +62,15 @@ int main(int argc, char** argv) {
   evr::examples::Ledger passed;  // what vetted orders let through (portfolio_first)
   Counts counts;
 
-  const auto publishOrder = [&](const LineKey& key, const std::string& order_id, double quantity, std::int64_t time) {
+  const auto publishOrder = [&](const LineKey& key, const std::string& order_id, double quantity, std::int64_t time,
+                                const evr::Event& cause) {
     container.bus().publish(evr::Order{.symbol = key.symbol, .time_ns = time, .order_id = order_id,
                                        .strategy = key.strategy, .portfolio = key.portfolio,
                                        .side = quantity > 0 ? evr::Side::Buy : evr::Side::Sell,
-                                       .order_kind = evr::OrderKind::Market, .quantity = std::abs(quantity)});
+                                       .order_kind = evr::OrderKind::Market, .quantity = std::abs(quantity)},
+                            cause);
   };
-  const auto onSignal = [&](const evr::Signal& signal, bool in_charge) {
+  const auto onSignal = [&](const evr::Signal& signal, bool in_charge, const evr::Event& cause) {
     const LineKey key{args.name, signal.strategy, signal.symbol};
     const double held = book.quantity(key);
     const bool want = signal.direction == evr::Direction::Long && in_charge;
@@ -87,9 +89,9 @@ int main(int argc, char** argv) {
       return;
     }
     book.trade(key, quantity, price);
-    publishOrder(key, args.name + "-" + std::to_string(++counts.orders), quantity, signal.time_ns);
+    publishOrder(key, args.name + "-" + std::to_string(++counts.orders), quantity, signal.time_ns, cause);
   };
-  const auto onOrder = [&](const evr::Order& order) {
+  const auto onOrder = [&](const evr::Order& order, const evr::Event& cause) {
     const LineKey key{order.portfolio, order.strategy, order.symbol};
     double quantity = order.side == evr::Side::Buy ? order.quantity : -order.quantity;
     const double price = closes[order.symbol];
@@ -104,7 +106,7 @@ int main(int argc, char** argv) {
     if (std::abs(quantity) < 1) return;
     passed.trade(key, quantity, price);
     ++counts.vetted;
-    publishOrder(key, order.order_id, quantity, order.time_ns);
+    publishOrder(key, order.order_id, quantity, order.time_ns, cause);
   };
 
   const auto on_step = [&](std::int64_t time, const std::vector<evr::Event>& events) {
@@ -121,9 +123,9 @@ int main(int argc, char** argv) {
     }
     for (const auto& event : events) {
       if (const auto signal = evr::tryAs<evr::Signal>(event)) {
-        if (closes.contains(signal->symbol)) onSignal(*signal, !gated || in_charge.contains(signal->symbol));
+        if (closes.contains(signal->symbol)) onSignal(*signal, !gated || in_charge.contains(signal->symbol), event);
       } else if (const auto order = evr::tryAs<evr::Order>(event)) {
-        onOrder(*order);
+        onOrder(*order, event);
       }
     }
     const double cash = capital + book.cash() + passed.cash();

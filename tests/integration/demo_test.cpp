@@ -209,11 +209,19 @@ BOOST_AUTO_TEST_CASE(every_organization_runs_end_to_end_on_a_slice) {
     BOOST_CHECK_EQUAL(summary["statement_checks"].get<int>(), 60);
     BOOST_CHECK_EQUAL(summary["statement_mismatches"].get<int>(), 0);
     BOOST_CHECK_GT(summary["fills"].get<int>(), 0);
-    for (const char* file : {"report.md", "equity.svg", "topology.svg", "fills.csv", "equity.csv"}) {
-      BOOST_CHECK_MESSAGE(fs::file_size(run.results / file) > 0, organization << ": " << file);
+    for (const char* file : {"report.md", "equity.svg", "topology.svg", "fills.csv", "equity.csv", "lineage.svg"}) {
+      BOOST_CHECK_MESSAGE(fs::exists(run.results / file) && fs::file_size(run.results / file) > 0,
+                          organization << ": " << file);
     }
     const auto report = readFile((run.results / "report.md").string());
     BOOST_CHECK(report.find("# Backtest demo: " + organization) != std::string::npos);
+    // The first trade's lineage, from the run's journal: the FILL first, then its causes.
+    const auto lineage = readFile((run.results / "lineage.txt").string());
+    BOOST_CHECK_MESSAGE(lineage.find(" FILL execution seq=") != std::string::npos, organization << ":\n" << lineage);
+    BOOST_CHECK_MESSAGE(lineage.find("\n  <- ") != std::string::npos, organization << ":\n" << lineage);
+    BOOST_CHECK(report.find("## Lineage of the first trade") != std::string::npos);
+    BOOST_CHECK(report.find(lineage) != std::string::npos);
+    BOOST_CHECK(fs::is_directory(run.results / "journal"));
     // The data feed's route count comes from evrouterd's stats: 240 bars and END_OF_DATA.
     BOOST_CHECK_MESSAGE(report.find("| data | execution | 241 |") != std::string::npos ||
                             report.find("| data | momentum | 241 |") != std::string::npos,

@@ -2,13 +2,15 @@
 //
 // Publishes a numbered stream, receives and checks streams (per-source seq must rise by exactly
 // one: nothing lost, duplicated or reordered), and optionally transforms what it receives into a
-// new event type and republishes it (a pipeline's middle stage). Prints `joined` once joined and a
+// new event type and republishes it (a pipeline's middle stage), with fields set from the command
+// line (`--forward-set`, also to plant one different event in a run). Prints `joined` once joined and a
 // final `summary ...` line; exits 0 when every check passed, 1 on a failed check, 3 on timeout.
 
 #include <CLI/CLI.hpp>
 #include <pthread.h>
 #include <signal.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -19,6 +21,7 @@
 
 #include "evr/bus.hpp"
 #include "evr/connection.hpp"
+#include "evr/event_json.hpp"
 
 namespace {
 
@@ -53,6 +56,7 @@ int main(int argc, char** argv) {
   bool hold = false;
   std::uint64_t stall_after = 0;
   bool check_forwarded = false;
+  std::vector<std::string> forward_sets;
   app.add_option("--as", name, "container name")->required();
   app.add_option("--endpoint", endpoint, "evrouterd endpoint");
   app.add_option("--publish", publish, "events to publish");
@@ -60,6 +64,9 @@ int main(int argc, char** argv) {
   app.add_option("--payload-bytes", payload_bytes, "extra bytes in a tag, to make events larger");
   app.add_option("--expect", expect, "events to receive before exiting");
   app.add_option("--forward", forward_type, "republish every received event as this type");
+  app.add_option("--forward-set", forward_sets,
+                 "[N:]FIELD=VALUE, repeatable: a field of every forwarded event (as evrctl send --set), or with "
+                 "N: only of the one forwarded for the N-th received event (a planted difference)");
   app.add_option("--timeout", timeout_s, "give up after this many seconds (exit 3)");
   app.add_option("--max-unacked", max_unacked, "resend buffer size");
   app.add_flag("--check-forwarded", check_forwarded,
@@ -99,6 +106,39 @@ int main(int argc, char** argv) {
       per_time == 0) {
     std::cerr << "unknown event type\n";
     return 1;
+  }
+  // --forward-set: the fields of every forwarded event, and those of the N-th one.
+  evr::FieldValues forward_fields;
+  std::map<std::uint64_t, evr::FieldValues> forward_fields_at;
+  for (const auto& set : forward_sets) {
+    const auto eq = set.find('=');
+    const auto colon = set.find(':');
+    if (eq == std::string::npos) {
+      std::cerr << "--forward-set " << set << ": expected [N:]FIELD=VALUE\n";
+      return 1;
+    }
+    if (colon != std::string::npos && colon < eq) {
+      std::uint64_t n = 0;
+      const auto [end, error] = std::from_chars(set.data(), set.data() + colon, n);
+      if (error != std::errc() || end != set.data() + colon) {
+        std::cerr << "--forward-set " << set << ": N must be a number\n";
+        return 1;
+      }
+      forward_fields_at[n].emplace_back(set.substr(colon + 1, eq - colon - 1),
+                                                                        set.substr(eq + 1));
+    } else {
+      forward_fields.emplace_back(set.substr(0, eq), set.substr(eq + 1));
+    }
+  }
+  if (forward) {
+    // Checked now rather than in a handler: a bad field is a usage error.
+    auto all = forward_fields;
+    for (const auto& [n, fields] : forward_fields_at) all.insert(all.end(), fields.begin(), fields.end());
+    std::string error;
+    if (!evr::tryFromFields(*forward, all, error)) {
+      std::cerr << "--forward-set: " << error << '\n';
+      return 1;
+    }
   }
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                            std::chrono::duration<double>(timeout_s));
@@ -155,7 +195,11 @@ int main(int argc, char** argv) {
       }
     }
     if (forward && (!forward_filter || event.type() == *forward_filter)) {
-      evr::EventBuilder out(*forward);
+      auto fields = forward_fields;
+      if (const auto at = forward_fields_at.find(received); at != forward_fields_at.end()) {
+        fields.insert(fields.end(), at->second.begin(), at->second.end());
+      }
+      evr::EventBuilder out = evr::fromFields(*forward, fields);
       out.symbol(event.symbol()).eventTime(event.eventTime());
       out.tag("from_seq", std::to_string(event.seq()));
       bus.publish(std::move(out));

@@ -58,6 +58,13 @@ class Bus {
   std::uint64_t publish(const Payload& payload) {
     return publish(build(payload));
   }
+  // The same, answering `cause` (EventBuilder::causedBy): for code that publishes after the
+  // handlers of what it answers have run, such as a step handler (Connection::onStepEnd).
+  template <typename Payload>
+    requires requires(const Payload& p) { build(p); }
+  std::uint64_t publish(const Payload& payload, const Event& cause) {
+    return publish(build(payload).causedBy(cause));
+  }
 
   // Dispatches an event received from the router. Owner thread only. The handled hook (see
   // setHandledHook) runs once its handlers have run, which may be after deliver() returns when

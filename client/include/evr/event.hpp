@@ -31,6 +31,8 @@ enum class Origin : std::uint8_t {
   Router,  // received from evrouterd; never exported again
 };
 
+class Event;
+
 class EventBuilder {
  public:
   explicit EventBuilder(EventType type);
@@ -48,6 +50,12 @@ class EventBuilder {
   EventBuilder&& tag(std::string_view key, std::string_view value) && {
     return std::move(tag(key, value));
   }
+  // Records `cause` as the event this one answers: its causation id, its chain's correlation id
+  // and its hop count, as a handler of `cause` publishing it would. For code that answers events
+  // after their handlers ran (a step at a time: Connection::onStepEnd). Inside a handler the bus
+  // does this by itself.
+  EventBuilder& causedBy(const Event& cause) &;
+  EventBuilder&& causedBy(const Event& cause) && { return std::move(causedBy(cause)); }
 
   // The whole event, for anything the helpers above do not cover. The payload union has already
   // been initialised to the member matching type() (or `none` for types without one).
@@ -59,6 +67,8 @@ class EventBuilder {
   std::unique_ptr<capnp::MallocMessageBuilder> message_;
   schema::Event::Builder root_{nullptr};  // points into *message_, which never moves
   std::vector<std::pair<std::string, std::string>> pending_tags_;
+  bool caused_ = false;          // causedBy was called: its cause, not the running handler's
+  std::uint8_t cause_hops_ = 0;  // the hop count it inherits
 };
 
 class Event {
