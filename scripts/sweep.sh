@@ -94,6 +94,10 @@ write_config() {
 # sma_F_S, sweep_book as book (one paper book per strategy, Sharpe per strategy).
 router:
   metrics: "off"
+  # The book may fall behind by every signal of the sweep (64 strategies x 3,120 bars is about
+  # 200,000 events): each strategy may have 65,536 events unacked, so backpressure cannot bound
+  # this queue. A queue that fills anyway drops, and the sweep fails on any drop.
+  queue_limit: 1000000
 
 event_communication:
   pattern: "flexible"
@@ -136,6 +140,11 @@ stop_all() {  # TERM, then KILL what is still there after 5 s
   kill -KILL "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
   pids=()
+}
+forget() {  # drop a reaped pid from pids (its number may be reused)
+  local kept=() p
+  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
+  pids=("${kept[@]+"${kept[@]}"}")
 }
 trap stop_all EXIT
 trap 'echo "sweep: interrupted, stopping everything" >&2; stop_all; exit 130' INT TERM
@@ -192,25 +201,35 @@ run_group() {
       stop_all
       return 1
     fi
-    connected=$("$evrctl" status --control "$control" --timeout 5 2>/dev/null | sed -n 's/^connected (\([0-9]*\)).*/\1/p')
+    connected=$("$evrctl" status --control "$control" --timeout 5 2>/dev/null |
+                sed -n 's/^connected (\([0-9]*\)).*/\1/p' || true)
     [ "$connected" = "$want" ] || sleep 0.05
   done
   "$build/examples/data_feed" --as data --data "$data" --slice "$slice" >"$dir/logs/data.log" 2>&1 &
   pids+=("$!")
   running+=("$!:data")
 
-  local failed=""
+  local failed="" last_look
+  last_look=$(now_ms)
   while [ ${#running[@]} -gt 0 ]; do
     local still=() entry
     for entry in "${running[@]}"; do
       local pid=${entry%%:*} who=${entry#*:} code=0
       if kill -0 "$pid" 2>/dev/null; then still+=("$entry"); continue; fi
       wait "$pid" || code=$?
+      forget "$pid"
       [ "$code" = 0 ] || failed+=" $who(exit $code)"
     done
     running=("${still[@]+"${still[@]}"}")
     [ -z "$failed" ] || break
     if [ $(( $(now_ms) - started )) -ge $(( timeout_s * 1000 )) ]; then failed=" timeout after ${timeout_s}s"; break; fi
+    # A dropped event would leave the book waiting for ever: look for drops every second.
+    if [ ${#running[@]} -gt 0 ] && [ $(( $(now_ms) - last_look )) -ge 1000 ]; then
+      last_look=$(now_ms)
+      local drops_now
+      drops_now=$("$evrctl" stats --control "$control" --timeout 5 2>/dev/null | sed -n '1s/.*, drops \(.*\)$/\1/p' || true)
+      [ -z "$drops_now" ] || [ "$drops_now" = "{}" ] || { failed=" evrouterd dropped events: $drops_now"; break; }
+    fi
     [ ${#running[@]} -eq 0 ] || sleep 0.05
   done
   if [ -z "$failed" ]; then
@@ -220,6 +239,7 @@ run_group() {
   kill -TERM "$daemon" 2>/dev/null || true
   local code=0
   wait "$daemon" || code=$?
+  forget "$daemon"
   stop_all
   [ "$run_dir" = "$dir/run" ] || rm -rf "$run_dir"
   if [ -n "$failed" ]; then

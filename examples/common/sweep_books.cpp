@@ -13,7 +13,9 @@ SweepBooks::SweepBooks(std::vector<std::string> strategies, SweepCosts costs) : 
   for (auto& name : strategies) {
     if (index_.count(name) != 0) continue;
     index_.emplace(name, books_.size());
-    books_.push_back(Book{.name = std::move(name)});
+    Book book;
+    book.name = std::move(name);
+    books_.push_back(std::move(book));
   }
 }
 
@@ -79,7 +81,10 @@ void SweepBooks::onStep(std::int64_t, const std::vector<evr::Bar>& bars,
 std::vector<SweepResult> SweepBooks::results() const {
   std::vector<SweepResult> results;
   for (const auto& book : books_) {
-    SweepResult r{.strategy = book.name, .days = book.pnl_curve.size(), .signals = book.signals};
+    SweepResult r;
+    r.strategy = book.name;
+    r.days = book.pnl_curve.size();
+    r.signals = book.signals;
     for (const auto& [key, line] : book.ledger.lines()) {
       r.fills += line.fills;
       r.round_trips += line.round_trips;

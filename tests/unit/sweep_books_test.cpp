@@ -111,7 +111,11 @@ BOOST_AUTO_TEST_CASE(signals_from_a_source_without_a_book_are_counted_not_booked
 }
 
 BOOST_AUTO_TEST_CASE(results_csv_has_fixed_decimals_and_no_negative_zero) {
-  evr::examples::SweepResult r{.strategy = "sma_3_30", .days = 5, .pnl = -0.0, .return_pct = 1.0 / 3};
+  evr::examples::SweepResult r;
+  r.strategy = "sma_3_30";
+  r.days = 5;
+  r.pnl = -0.0;
+  r.return_pct = 1.0 / 3;
   const auto text = evr::examples::sweepResultsCsv({r});
   BOOST_TEST(text ==
              "strategy,days,signals,fills,trades,pnl,return_pct,sharpe,max_drawdown_pct\n"
