@@ -275,58 +275,51 @@ if [ -n "$shard_index" ]; then
   exit 0
 fi
 
-# Per-strategy lines of several results.csv files -> the table (fast, slow order of the grid).
+# Per-strategy lines of several results.csv files -> the table (fast, slow order of the grid),
+# its markdown, the heat map's data and the heat map, in OUT.
 gather() {
   local out=$1
   shift
-  local header="fast,slow,strategy,days,signals,fills,trades,pnl,return_pct,sharpe,max_drawdown_pct"
-  local lines
-  lines=$(cat "$@" | grep -v '^strategy,' || true)
   {
-    echo "$header"
-    local cell name fast slow row
-    for cell in "${cells[@]}"; do
-      read -r name fast slow <<<"$cell"
-      row=$(grep "^$name," <<<"$lines" || true)
-      [ "$(grep -c . <<<"$row")" = 1 ] || { echo "sweep: $name has $(grep -c . <<<"$row") result lines" >&2; return 1; }
-      echo "$fast,$slow,$row"
-    done
-  } >"$out/table.csv"
-  # Markdown: Sharpe by (fast, slow), then every figure.
+    echo "fast,slow,strategy,days,signals,fills,trades,pnl,return_pct,sharpe,max_drawdown_pct"
+    printf '%s\n' "${cells[@]}" | awk -v files="$*" '
+      BEGIN { n = split(files, f, " ")
+              for (i = 1; i <= n; ++i) while ((getline line < f[i]) > 0) {
+                if (line ~ /^strategy,/) continue
+                name = line; sub(/,.*/, "", name)
+                if (name in row) { print "sweep: " name " has more than one result line" > "/dev/stderr"; bad = 1 }
+                row[name] = line
+              } }
+      { if (!($1 in row)) { print "sweep: no result for " $1 > "/dev/stderr"; bad = 1; next }
+        print $2 "," $3 "," row[$1] }
+      END { exit bad }'
+  } >"$out/table.csv" || return 1
+  # Markdown: Sharpe by (fast, slow), then every figure; the heat map's cells (NaN: not run).
+  local pivot='BEGIN { nf = split(fast, F, ","); ns = split(slow, S, ",") }
+    NR > 1 { sharpe[$1 "," $2] = $10 }'
   {
     echo "Sharpe ratio (annualised) by SMA period; rows fast, columns slow; empty: fast >= slow (not run)."
     echo
-    printf "| fast \\\\ slow |"; printf " %s |" "${slows[@]}"; echo
-    printf "|---:|"; printf -- "---:|%.0s" "${slows[@]}"; echo
-    local f s
-    for f in "${fasts[@]}"; do
-      printf "| **%s** |" "$f"
-      for s in "${slows[@]}"; do
-        printf " %s |" "$(awk -F, -v f="$f" -v s="$s" 'NR > 1 && $1 == f && $2 == s { print $10 }' "$out/table.csv")"
-      done
-      echo
-    done
+    awk -F, -v fast="$fast_list" -v slow="$slow_list" "$pivot"'
+      END { printf "| fast \\ slow |"; for (j = 1; j <= ns; ++j) printf " %s |", S[j]; printf "\n|---:|"
+            for (j = 1; j <= ns; ++j) printf "---:|"; printf "\n"
+            for (i = 1; i <= nf; ++i) { printf "| **%s** |", F[i]
+              for (j = 1; j <= ns; ++j) printf " %s |", sharpe[F[i] "," S[j]]; printf "\n" } }' "$out/table.csv"
     echo
     echo "| fast | slow | strategy | days | signals | fills | trades | PnL | return % | Sharpe | max drawdown % |"
     echo "|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
     awk -F, 'NR > 1 { printf "|"; for (i = 1; i <= NF; ++i) printf " %s |", $i; printf "\n" }' "$out/table.csv"
   } >"$out/table.md"
-  # The heat map: one cell per (fast, slow) index pair, NaN where not run.
-  {
-    local i j v
-    for i in "${!fasts[@]}"; do
-      for j in "${!slows[@]}"; do
-        v=$(awk -F, -v f="${fasts[$i]}" -v s="${slows[$j]}" 'NR > 1 && $1 == f && $2 == s { print $10 }' "$out/table.csv")
-        echo "$i $j ${v:-NaN}"
-      done
-      echo
-    done
-  } >"$out/heat.dat"
+  awk -F, -v fast="$fast_list" -v slow="$slow_list" "$pivot"'
+    END { for (i = 1; i <= nf; ++i) { for (j = 1; j <= ns; ++j) { k = F[i] "," S[j]
+            printf "%d %d %s\n", i - 1, j - 1, (k in sharpe) ? sharpe[k] : "NaN" }; printf "\n" } }' \
+    "$out/table.csv" >"$out/heat.dat"
   local xtics="" ytics="" i
   for i in "${!fasts[@]}"; do xtics+="${xtics:+, }\"${fasts[$i]}\" $i"; done
   for i in "${!slows[@]}"; do ytics+="${ytics:+, }\"${slows[$i]}\" $i"; done
   gnuplot -e "datafile='$out/heat.dat'; outfile='$out/sharpe.svg'; xtics_spec='($xtics)'; ytics_spec='($ytics)';
-              nx=${#fasts[@]}; ny=${#slows[@]}; subtitle='$(grep -c . <<<"$lines") strategies, $(sed -n '2p' "$out/table.csv" | cut -d, -f4) trading days'" \
+              nx=${#fasts[@]}; ny=${#slows[@]};
+              subtitle='$(($(wc -l <"$out/table.csv") - 1)) strategies, $(sed -n '2p' "$out/table.csv" | cut -d, -f4) trading days'" \
     "$root/examples/report/sharpe_heatmap.gnuplot"
 }
 
