@@ -369,7 +369,7 @@ EOF
     echo "Data: \`${data#"$root"/}\`$([ "$slice" != 0 ] && echo ", first $slice days"); $(bars_note "$work/shard-0/logs/data.log")."
     echo
     echo "Wall time from submission to the last task's end: $(awk -v ms="$elapsed" 'BEGIN { printf "%.1f", ms / 1000 }') s."
-    for ((i = 0; i < tasks; ++i)); do echo "- task $i: $(grep -c . "$work/shard-$i/results.csv") strategies, $(cat "$work/shard-$i/elapsed_ms") ms"; done
+    for ((i = 0; i < tasks; ++i)); do echo "- task $i: $(( $(grep -c . "$work/shard-$i/results.csv") - 1 )) strategies, $(cat "$work/shard-$i/elapsed_ms") ms"; done
     echo
     echo "![Sharpe per parameter pair](sharpe.svg)"
     echo
