@@ -201,6 +201,13 @@ run_group() {
       stop_all
       return 1
     fi
+    local entry gone=""
+    for entry in "${running[@]}"; do kill -0 "${entry%%:*}" 2>/dev/null || gone+=" ${entry#*:}"; done
+    if [ -n "$gone" ]; then
+      echo "sweep: exited before the feed started:$gone; logs in $dir/logs" >&2
+      stop_all
+      return 1
+    fi
     connected=$("$evrctl" status --control "$control" --timeout 5 2>/dev/null |
                 sed -n 's/^connected (\([0-9]*\)).*/\1/p' || true)
     [ "$connected" = "$want" ] || sleep 0.05
