@@ -28,7 +28,7 @@ struct Run {
   std::string output;
 };
 
-Run sweep(const TempDir& dir, std::vector<std::string> args) {
+Run runSweep(const TempDir& dir, std::vector<std::string> args) {
   std::vector<std::string> argv{(kSource / "scripts/sweep.sh").string(), "--build", kBuild.string()};
   argv.insert(argv.end(), args.begin(), args.end());
   Process process(argv, {.env = {{"TMPDIR", dir.path().string()}}});
@@ -72,11 +72,11 @@ BOOST_AUTO_TEST_CASE(two_sweeps_and_the_sequential_runs_give_the_same_table) {
   TempDir dir;
   auto first_args = kGrid;
   first_args.insert(first_args.end(), {"--results", (dir.path() / "a").string()});
-  const auto first = sweep(dir, first_args);
+  const auto first = runSweep(dir, first_args);
   BOOST_REQUIRE_EQUAL(first.exit_code, 0);
   auto second_args = kGrid;
   second_args.insert(second_args.end(), {"--results", (dir.path() / "b").string(), "--no-sequential"});
-  const auto second = sweep(dir, second_args);
+  const auto second = runSweep(dir, second_args);
   BOOST_REQUIRE_EQUAL(second.exit_code, 0);
 
   const auto table = slurp(dir.path() / "a/table.csv");
@@ -130,10 +130,10 @@ BOOST_AUTO_TEST_CASE(shipped_config_is_the_default_grid_and_checks_clean) {
 
 BOOST_AUTO_TEST_CASE(a_bad_grid_is_a_clear_error) {
   TempDir dir;
-  const auto zero = sweep(dir, {"--fast", "0,3", "--results", (dir.path() / "r").string()});
+  const auto zero = runSweep(dir, {"--fast", "0,3", "--results", (dir.path() / "r").string()});
   BOOST_TEST(zero.exit_code == 1);
   BOOST_TEST(zero.output.find("periods must be positive integers: '0'") != std::string::npos);
-  const auto empty = sweep(dir, {"--fast", "50", "--slow", "10,20", "--results", (dir.path() / "r").string()});
+  const auto empty = runSweep(dir, {"--fast", "50", "--slow", "10,20", "--results", (dir.path() / "r").string()});
   BOOST_TEST(empty.exit_code == 1);
   BOOST_TEST(empty.output.find("no pair of the grid has fast < slow") != std::string::npos);
 }

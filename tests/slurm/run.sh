@@ -13,7 +13,20 @@ build=$(realpath "${1:?BUILD_DIR}")
 tools=${TOOLS:-$root/../shared/tools}
 if [ ! -x "$tools/slurm-local.sh" ]; then echo "slurm test: no $tools/slurm-local.sh; skipped" >&2; exit 77; fi
 dir=$(mktemp -d -t evr-slurm.XXXX)
-cleanup() { "$tools/slurm-local.sh" stop "$dir/slurm" >/dev/null 2>&1 || true; rm -rf "$dir"; }
+# Stops the three daemons and waits (bounded) until they are gone: they write their state files
+# while stopping, which an early rm would race with.
+cleanup() {
+  local pids=() f
+  for f in "$dir"/slurm/{slurmd,slurmctld,munge/munged}.pid; do [ -f "$f" ] && pids+=("$(cat "$f")"); done
+  "$tools/slurm-local.sh" stop "$dir/slurm" >/dev/null 2>&1 || true
+  for _ in $(seq 100); do
+    local alive=0 p
+    for p in "${pids[@]+"${pids[@]}"}"; do [ -d "/proc/$p" ] && ! grep -q '^State:.*Z' "/proc/$p/status" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  rm -rf "$dir" || echo "slurm test: could not remove $dir" >&2
+}
 trap cleanup EXIT
 code=0
 start=$("$tools/slurm-local.sh" start "$dir/slurm") || code=$?
