@@ -1,7 +1,7 @@
 # evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
 #   make demo   installs what is missing, builds, and runs the backtest demo for every organization
 #   make test   installs what is missing, builds, and runs every test (ctest)
-# Other targets: deps, build, bench, soak and soak-quick (the fault battery), fuzz, install (PREFIX=/usr/local), clean, and the checks that start
+# Other targets: deps, build, sweep (the optimization sweep), bench, soak and soak-quick (the fault battery), fuzz, install (PREFIX=/usr/local), clean, and the checks that start
 # what we ship: test-systemd (the unit under a real systemd, also part of `make test`), image and
 # test-image (the Docker image built with buildah, and its programs run inside it); for the release
 # checklist, not `make test`: test-asan (every suite under ASan + UBSan) and test-tsan (the threaded
@@ -15,7 +15,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # directory keeps what it was configured with (switching would rebuild everything).
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
-.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image demo bench soak soak-quick fuzz install clean
+.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image demo sweep bench soak soak-quick fuzz install clean
 
 all: build
 
@@ -61,6 +61,14 @@ test-image:
 # The backtest demo (docs/demo.md): all four organizations of configs/demo/, results in results/.
 demo: build
 	@scripts/demo.sh --build $(BUILD_DIR) --all
+
+# The optimization sweep (docs/optimization.md): 64 SMA strategies (fast x slow) on one data feed
+# through one evrouterd, each with its own book, then the same 64 one at a time for the time
+# comparison; table, heat map and report in results/sweep/. SWEEP_ARGS e.g. "--no-sequential",
+# "--slice 250" or "--slurm --shards 8" (a Slurm job array; needs sbatch and SLURM_CONF).
+SWEEP_ARGS ?=
+sweep: build
+	@scripts/sweep.sh --build $(BUILD_DIR) $(SWEEP_ARGS)
 
 # Benchmarks (speed is measured here, never asserted in tests): the micro benchmarks (medians of 3
 # repetitions), then the end-to-end benchmark against direct ZeroMQ, the bare relay and nats-server
