@@ -21,6 +21,11 @@ using namespace evr::test;
 
 namespace {
 
+// How long a read may take to reach its count, or a process to finish its work: a bound, not a
+// wait (each read ends as soon as its count is reached). Generous because the sanitizer builds
+// (make test-asan) run these processes several times slower.
+constexpr auto kRead = 120s;
+
 constexpr std::uint64_t kEvents = 20000;
 
 const std::string kListen = "router:\n  listen: [\"ipc://evrouterd.sock\"]\n";
@@ -161,14 +166,14 @@ BOOST_AUTO_TEST_CASE(consumer_killed_and_restarted_loses_nothing_and_repeats_not
   Printed printed;
   auto first = consumer(daemon, "dst");
   auto source = sender(daemon, kEvents, 20000);
-  readUntil(*first, printed, [&] { return printed.distinct.size() >= kEvents / 4; }, 10s);
+  readUntil(*first, printed, [&] { return printed.distinct.size() >= kEvents / 4; }, kRead);
   BOOST_REQUIRE_GE(printed.distinct.size(), kEvents / 4);
   killAndDrain(*first, printed);
   printed.newIncarnation();
   auto second = consumer(daemon, "dst");
-  BOOST_REQUIRE_EQUAL(source->waitFor(30s).value_or(-1), 0);  // every event acked by evrouterd
+  BOOST_REQUIRE_EQUAL(source->waitFor(kRead).value_or(-1), 0);  // every event acked by evrouterd
   const auto drops = readAccounted(*second, printed, kEvents,
-                                   [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, 10s);
+                                   [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, kRead);
   BOOST_CHECK_EQUAL(silentLoss(kEvents, printed.distinct.size(), drops), 0);
   BOOST_CHECK_EQUAL(printed.same_process_duplicates, 0u);
   second->signal(SIGINT);
@@ -186,15 +191,15 @@ BOOST_AUTO_TEST_CASE(daemon_killed_with_a_journal_loses_nothing,
   Printed printed;
   auto reader = consumer(daemon, "dst");
   auto source = sender(daemon, kEvents, 20000);
-  readUntil(*reader, printed, [&] { return printed.distinct.size() >= kEvents / 4; }, 10s);
+  readUntil(*reader, printed, [&] { return printed.distinct.size() >= kEvents / 4; }, kRead);
   BOOST_REQUIRE_GE(printed.distinct.size(), kEvents / 4);
   std::uint64_t drops = finalDrops(statsOf(daemon.controlEndpoint()));
   daemon.process().signal(SIGKILL);
   BOOST_REQUIRE(daemon.process().waitFor(10s));
   daemon.restart();  // same config, same journal directory
-  BOOST_REQUIRE_EQUAL(source->waitFor(30s).value_or(-1), 0);
+  BOOST_REQUIRE_EQUAL(source->waitFor(kRead).value_or(-1), 0);
   const auto later_drops = readAccounted(*reader, printed, kEvents - drops,
-                                         [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, 10s);
+                                         [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, kRead);
   BOOST_CHECK_EQUAL(silentLoss(kEvents, printed.distinct.size(), drops + later_drops), 0);
   BOOST_CHECK_EQUAL(printed.same_process_duplicates, 0u);
   reader->signal(SIGINT);
@@ -214,7 +219,7 @@ BOOST_AUTO_TEST_CASE(stopped_conflate_consumer_does_not_hold_the_others,
   BOOST_REQUIRE_EQUAL(probe->waitFor(20s).value_or(-1), 0);
   for (const auto& [process, seen] : {std::pair{dst1.get(), &one}, std::pair{dst2.get(), &two},
                                       std::pair{dst3.get(), &three}}) {
-    readUntil(*process, *seen, [&] { return !seen->distinct.empty(); }, 10s);
+    readUntil(*process, *seen, [&] { return !seen->distinct.empty(); }, kRead);
     BOOST_REQUIRE_EQUAL(seen->distinct.size(), 1u);
   }
   dst2->signal(SIGSTOP);
@@ -222,16 +227,16 @@ BOOST_AUTO_TEST_CASE(stopped_conflate_consumer_does_not_hold_the_others,
   constexpr std::uint64_t kMany = 3 * kEvents;
   auto source = sender(daemon, kMany, 30000);
   // While dst2 stays stopped: the source finishes and the others get everything.
-  BOOST_CHECK_EQUAL(source->waitFor(10s).value_or(-1), 0);
-  readUntil(*dst1, one, [&] { return one.distinct.size() >= kMany + 1; }, 10s);
-  readUntil(*dst3, three, [&] { return three.distinct.size() >= kMany + 1; }, 10s);
+  BOOST_CHECK_EQUAL(source->waitFor(kRead).value_or(-1), 0);
+  readUntil(*dst1, one, [&] { return one.distinct.size() >= kMany + 1; }, kRead);
+  readUntil(*dst3, three, [&] { return three.distinct.size() >= kMany + 1; }, kRead);
   BOOST_CHECK_EQUAL(one.distinct.size(), kMany + 1);
   BOOST_CHECK_EQUAL(three.distinct.size(), kMany + 1);
   BOOST_CHECK(dst2->running());  // still stopped all along
   dst2->signal(SIGCONT);
   // What dst2 did not get was conflated, and counted.
   const auto drops = readAccounted(*dst2, two, kMany + 1,
-                                   [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, 10s);
+                                   [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, kRead);
   BOOST_CHECK_EQUAL(silentLoss(kMany + 1, two.distinct.size(), drops), 0);
   for (auto* c : {&one, &two, &three}) BOOST_CHECK_EQUAL(c->same_process_duplicates, 0u);
   for (auto* c : {dst1.get(), dst2.get(), dst3.get()}) c->signal(SIGINT);
@@ -245,16 +250,16 @@ BOOST_AUTO_TEST_CASE(reload_under_load_loses_nothing) {
   Printed printed;
   auto reader = consumer(daemon, "dst");
   auto source = sender(daemon, kEvents, 10000);
-  readUntil(*reader, printed, [&] { return !printed.distinct.empty(); }, 10s);
+  readUntil(*reader, printed, [&] { return !printed.distinct.empty(); }, kRead);
   BOOST_REQUIRE(!printed.distinct.empty());
   daemon.dir().write("evrouter.yaml", broadcast);
   auto reload = daemon.evrctlControl({"reload", "--timeout", "20"});
   BOOST_REQUIRE_EQUAL(reload->waitFor(30s).value_or(-1), 0);
   BOOST_TEST_MESSAGE("reloaded after " << printed.distinct.size() << " events; source still sending: "
                                        << (source->running() ? "yes" : "no"));
-  BOOST_REQUIRE_EQUAL(source->waitFor(30s).value_or(-1), 0);
+  BOOST_REQUIRE_EQUAL(source->waitFor(kRead).value_or(-1), 0);
   const auto drops = readAccounted(*reader, printed, kEvents,
-                                   [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, 10s);
+                                   [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, kRead);
   BOOST_CHECK_EQUAL(silentLoss(kEvents, printed.distinct.size(), drops), 0);
   BOOST_CHECK_EQUAL(printed.same_process_duplicates, 0u);
   reader->signal(SIGINT);
