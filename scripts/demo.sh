@@ -58,25 +58,9 @@ done
 tty=false
 [ -t 1 ] && tty=true
 
-pids=()       # every process this script started and has not reaped
-stop_all() {  # TERM, then KILL what is still there after 5 s
-  [ ${#pids[@]} -gt 0 ] || return 0
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  for _ in $(seq 50); do
-    local alive=0
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  kill -KILL "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
-  pids=()
-}
-forget() {  # drop a reaped pid from pids
-  local kept=() p
-  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
-  pids=("${kept[@]+"${kept[@]}"}")
-}
+# pids, stop_all, forget: every process this script started and has not reaped.
+# shellcheck source=lib/process_group.sh
+source "$root/scripts/lib/process_group.sh"
 trap stop_all EXIT
 trap 'echo; echo "demo: interrupted, stopping everything"; stop_all; exit 130' INT TERM
 

@@ -127,25 +127,9 @@ for tool in "$evrouterd" "$evrctl" "$build/examples/data_feed" "$build/examples/
   [ -x "$tool" ] || die "$tool is missing: build first (make build)"
 done
 
-pids=()       # processes of the running group that have not been reaped
-stop_all() {  # TERM, then KILL what is still there after 5 s
-  [ ${#pids[@]} -gt 0 ] || return 0
-  kill -TERM "${pids[@]}" 2>/dev/null || true
-  for _ in $(seq 50); do
-    local alive=0 pid
-    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive = 0 ] && break
-    sleep 0.1
-  done
-  kill -KILL "${pids[@]}" 2>/dev/null || true
-  wait "${pids[@]}" 2>/dev/null || true
-  pids=()
-}
-forget() {  # drop a reaped pid from pids (its number may be reused)
-  local kept=() p
-  for p in "${pids[@]}"; do [ "$p" = "$1" ] || kept+=("$p"); done
-  pids=("${kept[@]+"${kept[@]}"}")
-}
+# pids, stop_all, forget: every process this script started and has not reaped.
+# shellcheck source=lib/process_group.sh
+source "$root/scripts/lib/process_group.sh"
 trap stop_all EXIT
 trap 'echo "sweep: interrupted, stopping everything" >&2; stop_all; exit 130' INT TERM
 

@@ -509,6 +509,24 @@ void RelayLoop::acceptWatermark(PeerId source, std::span<const std::byte> record
   }
 }
 
+RelayLoop::SendResult RelayLoop::sendBatch(Peer& peer, BatchWriter& writer, std::uint64_t journal_index) {
+  const std::size_t count = writer.count();
+  zmq::message_t batch = writer.take();
+  zmq::message_t kept;
+  kept.copy(batch);  // shares the buffer
+  Envelope envelope;
+  envelope.kind = MessageKind::Events;
+  envelope.flags = static_cast<std::uint16_t>(count);
+  envelope.seq = peer.tx_seq + 1;
+  envelope.ack = peer.ackable();
+  const SendResult result = sendTo(peer, envelope, &batch);
+  if (result != SendResult::Sent) return result;
+  keepForReplay(peer, envelope.seq, count, kept, journal_index);
+  peer.tx_seq += count;
+  peer.acked_rx_seq = envelope.ack;  // the envelope carried the ack
+  return result;
+}
+
 void RelayLoop::sendHeldWatermarks(PeerId id) {
   Peer& peer = peers_[id];
   if (peer.held_watermarks.empty() || !sendsDirect(peer)) return;
@@ -518,22 +536,8 @@ void RelayLoop::sendHeldWatermarks(PeerId id) {
     const zmq::message_t record = wordsMessage(encodeWatermark(held.source, held.time, held.instance));
     writer.append(bytesOf(record), kWatermarkType, 0);
   }
-  const std::size_t count = writer.count();
-  zmq::message_t batch = writer.take();
-  zmq::message_t kept;
-  kept.copy(batch);
-  Envelope envelope;
-  envelope.kind = MessageKind::Events;
-  envelope.flags = static_cast<std::uint16_t>(count);
-  envelope.seq = peer.tx_seq + 1;
-  envelope.ack = peer.ackable();
-  switch (sendTo(peer, envelope, &batch)) {
-    case SendResult::Sent:
-      keepForReplay(peer, envelope.seq, count, kept, 0);
-      peer.tx_seq += count;
-      peer.acked_rx_seq = envelope.ack;
-      peer.held_watermarks.clear();
-      return;
+  switch (sendBatch(peer, writer, 0)) {
+    case SendResult::Sent: peer.held_watermarks.clear(); return;
     case SendResult::WouldBlock:
       if (!peer.backlogged) {
         peer.backlogged = true;
@@ -1234,23 +1238,12 @@ void RelayLoop::flushQueue(PeerId id) {
       if (queued.journal_index != 0 && queued.journal_index < journal_first_index_) ++replayed;
     }
     const std::size_t count = writer.count();
-    zmq::message_t batch = writer.take();
-    zmq::message_t kept;
-    kept.copy(batch);
-    Envelope envelope;
-    envelope.kind = MessageKind::Events;
-    envelope.flags = static_cast<std::uint16_t>(count);
-    envelope.seq = peer.tx_seq + 1;
-    envelope.ack = peer.ackable();
-    const SendResult result = sendTo(peer, envelope, &batch);
+    const SendResult result = sendBatch(peer, writer, journal_index);
     if (result == SendResult::WouldBlock) break;
     if (result == SendResult::Gone) {
       disconnect(id, "connection closed");
       return;
     }
-    keepForReplay(peer, envelope.seq, count, kept, journal_index);
-    peer.tx_seq += count;
-    peer.acked_rx_seq = envelope.ack;
     peer.counters.replayed += replayed;
     peer.counters.events_out += count;
     peer.counters.bytes_out += event_bytes;

@@ -206,6 +206,9 @@ class RelayLoop {
 
   enum class SendResult { Sent, WouldBlock, Gone };
   SendResult sendTo(Peer& peer, const Envelope& envelope, zmq::message_t* body);
+  // Sends what `writer` holds as the next EVENTS message to `peer` and, once sent, keeps it for
+  // replay and moves the link's seq. The caller counts what it carried.
+  SendResult sendBatch(Peer& peer, BatchWriter& writer, std::uint64_t journal_index);
   SendResult sendRaw(const std::string& routing_id, const Envelope& envelope, zmq::message_t* body);
   void sendError(const std::string& routing_id, schema::ErrorCode code, const std::string& message,
                  std::uint64_t seq = 0);
