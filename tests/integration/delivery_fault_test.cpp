@@ -22,9 +22,8 @@ using namespace evr::test;
 namespace {
 
 // How long a read may take to reach its count, or a process to finish its work: a bound, not a
-// wait (each read ends as soon as its count is reached). Generous because the sanitizer builds
-// (make test-asan) run these processes several times slower.
-constexpr auto kRead = 120s;
+// wait (each read ends as soon as its count is reached; sanitizer builds scale it, time_scale.hpp).
+constexpr auto kRead = 30s;
 
 constexpr std::uint64_t kEvents = 20000;
 
@@ -94,7 +93,7 @@ struct Printed {
 // Reads `consumer`'s lines into `printed` until `enough` holds or `timeout` passes.
 template <typename Enough>
 void readUntil(Process& consumer, Printed& printed, Enough enough, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + bound(timeout);
   while (!enough()) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left <= 0ms) return;
@@ -109,7 +108,7 @@ void readUntil(Process& consumer, Printed& printed, Enough enough, std::chrono::
 template <typename Drops>
 std::uint64_t readAccounted(Process& consumer, Printed& printed, std::uint64_t expected, Drops drops,
                             std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + bound(timeout);
   std::uint64_t dropped = drops();
   while (printed.distinct.size() + dropped < expected) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -200,9 +199,16 @@ BOOST_AUTO_TEST_CASE(daemon_killed_with_a_journal_loses_nothing,
   BOOST_REQUIRE_EQUAL(source->waitFor(kRead).value_or(-1), 0);
   const auto later_drops = readAccounted(*reader, printed, kEvents - drops,
                                          [&] { return finalDrops(statsOf(daemon.controlEndpoint())); }, kRead);
-  BOOST_CHECK_EQUAL(silentLoss(kEvents, printed.distinct.size(), drops + later_drops), 0);
+  const auto loss = silentLoss(kEvents, printed.distinct.size(), drops + later_drops);
+  BOOST_CHECK_EQUAL(loss, 0);
   BOOST_CHECK_EQUAL(printed.same_process_duplicates, 0u);
   reader->signal(SIGINT);
+  if (loss != 0) {  // where they went: the restarted daemon's and the reader's own words
+    BOOST_TEST_MESSAGE("evrouterd after the restart:\n" << daemon.process().seen(Process::Stream::Stderr)
+                       << daemon.process().readAllStderr(1s));
+    BOOST_TEST_MESSAGE("evrctl recv:\n" << reader->readAllStderr(5s));
+    BOOST_TEST_MESSAGE("evrctl send:\n" << source->readAllStderr(1s));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(stopped_conflate_consumer_does_not_hold_the_others,

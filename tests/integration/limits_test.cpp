@@ -51,7 +51,7 @@ event_communication:
   auto c = daemon.peer({"--as", "c", "--timeout", "60"});
   // Refused (counted), and c keeps trying: it neither joins nor gives up.
   nlohmann::json status;
-  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  const auto deadline = std::chrono::steady_clock::now() + bound(30s);
   do {
     status = evrctlJson(daemon, "status");
   } while (status.at("hellos_refused").get<std::uint64_t>() < 2 &&

@@ -43,7 +43,7 @@ std::optional<HttpReply> httpGet(int port, const std::string& path,
   if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
     return std::nullopt;
   }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + bound(timeout);
   std::string raw;
   char buffer[4096];
   for (;;) {
@@ -113,7 +113,7 @@ BOOST_AUTO_TEST_CASE(metrics_parse_as_prometheus_and_count_published_events) {
   // Snapshots are published every 250 ms: each try is a fresh GET, after a short poll() wait.
   const std::string expected = "evrouter_events_in_total " + std::to_string(kEvents) + "\n";
   std::string body;
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  const auto deadline = std::chrono::steady_clock::now() + bound(10s);
   while (std::chrono::steady_clock::now() < deadline) {
     const auto reply = httpGet(port, "/metrics");
     BOOST_REQUIRE(reply);
@@ -186,7 +186,7 @@ BOOST_AUTO_TEST_CASE(scrapes_while_events_flow_and_reloads_happen_stay_whole) {
   const std::string events = "evrouter_events_in_total " + std::to_string(kEvents) + "\n";
   const std::string generation = "evrouter_config_generation " + std::to_string(1 + kReloads) + "\n";
   std::string body;
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  const auto deadline = std::chrono::steady_clock::now() + bound(20s);
   while (std::chrono::steady_clock::now() < deadline) {
     const auto reply = httpGet(port, "/metrics");
     BOOST_REQUIRE(reply);

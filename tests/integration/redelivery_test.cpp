@@ -129,7 +129,7 @@ struct Sink {
   }
   // Serves the link until the handlers have seen `count` events in all (or 20 s).
   bool serveUntil(std::size_t count) {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    const auto deadline = std::chrono::steady_clock::now() + bound(20s);
     while (seen.size() < count && std::chrono::steady_clock::now() < deadline) link.poll(50ms);
     return seen.size() >= count;
   }
@@ -174,7 +174,7 @@ BOOST_AUTO_TEST_CASE(what_a_vanished_container_had_not_acked_goes_to_the_next_pr
                                 expected.end());
   // The batch that held 40 and 41 came again whole: the part below the WELCOME's seq is dropped.
   // The sink acks what it handled 50 ms after its last message, while its link is served.
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  const auto deadline = std::chrono::steady_clock::now() + bound(20s);
   auto stats = statsOf(daemon.controlEndpoint());
   while (stats.container("sink")->unacked != 0 && std::chrono::steady_clock::now() < deadline) {
     second.link.poll(20ms);
@@ -203,7 +203,7 @@ BOOST_AUTO_TEST_CASE(a_position_file_keeps_a_restarted_container_from_handling_a
   // Only the new process's 10 reach the handlers; the 50 come again and are dropped.
   BOOST_CHECK_EQUAL(second.seen.size(), 10u);
   const auto drained = [&] {
-    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    const auto deadline = std::chrono::steady_clock::now() + bound(20s);
     while (second.link.stats().duplicates < 50 && std::chrono::steady_clock::now() < deadline) {
       second.link.poll(50ms);
     }
@@ -286,7 +286,7 @@ BOOST_AUTO_TEST_CASE(handlers_never_see_an_event_twice_across_a_daemon_restart) 
   BOOST_REQUIRE(daemon.process().waitFor(10s).has_value());
   daemon.restart();
   // The sink rejoins the new daemon by itself (its link goes silent, or the daemon says NOT_JOINED).
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  const auto deadline = std::chrono::steady_clock::now() + bound(20s);
   const auto joins_before = sink.link.stats().joins;
   while (sink.link.stats().joins == joins_before && std::chrono::steady_clock::now() < deadline) {
     sink.link.poll(50ms);

@@ -203,7 +203,7 @@ event_communication:
   BOOST_REQUIRE(sink->waitForLine("stalled", 60s));
   // Bounded: ask the daemon until it reports the hold (each ask is a real control round trip).
   std::uint64_t holds = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  const auto deadline = std::chrono::steady_clock::now() + bound(60s);
   while (holds == 0 && std::chrono::steady_clock::now() < deadline) {
     auto stats = daemon.evrctlControl({"stats", "--json"});
     BOOST_REQUIRE_EQUAL(stats->waitFor(30s).value_or(-1), 0);

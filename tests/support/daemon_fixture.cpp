@@ -49,12 +49,14 @@ std::unique_ptr<Process> RunningDaemon::peer(std::vector<std::string> args) cons
 }
 
 std::unique_ptr<Process> RunningDaemon::evrctl(std::vector<std::string> args) const {
+  scaleTimeoutOptions(args);
   args.insert(args.begin(), EVR_EVRCTL_PATH);
   args.insert(args.begin() + 2, {"--endpoint", endpoint_});
   return std::make_unique<Process>(std::move(args));
 }
 
 std::unique_ptr<Process> RunningDaemon::evrctlControl(std::vector<std::string> args) const {
+  scaleTimeoutOptions(args);
   args.insert(args.begin(), EVR_EVRCTL_PATH);
   args.insert(args.begin() + 2, {"--control", controlEndpoint()});
   return std::make_unique<Process>(std::move(args));

@@ -9,6 +9,7 @@
 #include "control.capnp.h"
 #include "evr/frames.hpp"
 #include "evr/framing.hpp"
+#include "time_scale.hpp"
 
 namespace evr::test {
 
@@ -41,7 +42,7 @@ DaemonStats statsOf(const std::string& control_endpoint, std::chrono::millisecon
   socket.send(out, zmq::send_flags::none);
 
   zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, timeout) <= 0) {
+  if (zmq::poll(&item, 1, bound(timeout)) <= 0) {
     throw std::runtime_error("no STATS answer from evrouterd at " + control_endpoint);
   }
   zmq::message_t reply;
@@ -83,7 +84,7 @@ DaemonStats statsOf(const std::string& control_endpoint, std::chrono::millisecon
 DaemonStats statsWhen(const std::string& control_endpoint,
                       const std::function<bool(const DaemonStats&)>& settled,
                       std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  const auto deadline = std::chrono::steady_clock::now() + bound(timeout);
   DaemonStats stats = statsOf(control_endpoint);
   while (!settled(stats) && std::chrono::steady_clock::now() < deadline)
     stats = statsOf(control_endpoint);

@@ -29,11 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 int pidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-int remainingMs(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  return left.count() < 0 ? 0 : static_cast<int>(left.count());
-}
-
 }  // namespace
 
 Process::Process(std::vector<std::string> argv, Options options) {
@@ -115,7 +110,7 @@ void Process::signal(int sig) {
 std::optional<int> Process::waitFor(std::chrono::milliseconds timeout) {
   if (exit_code_) return exit_code_;
   pollfd item{pidfd_, POLLIN, 0};
-  const int ready = ::poll(&item, 1, static_cast<int>(timeout.count()));
+  const int ready = ::poll(&item, 1, static_cast<int>(bound(timeout).count()));
   if (ready <= 0) return std::nullopt;
   int status = 0;
   if (::waitpid(pid_, &status, 0) != pid_) return std::nullopt;
@@ -162,7 +157,10 @@ bool Process::waitUntil(std::unique_lock<std::mutex>& lock, Capture& capture,
 }
 
 std::optional<std::string> Process::readLine(std::chrono::milliseconds timeout, Stream stream) {
-  const auto deadline = Clock::now() + timeout;
+  return readLineBefore(Clock::now() + bound(timeout), stream);
+}
+
+std::optional<std::string> Process::readLineBefore(Clock::time_point deadline, Stream stream) {
   Capture& c = capture(stream);
   std::unique_lock lock(mutex_);
   const auto has_line = [](const Capture& cap) {
@@ -182,8 +180,8 @@ std::optional<std::string> Process::readLine(std::chrono::milliseconds timeout, 
 
 std::optional<std::string> Process::waitForLine(const std::string& needle,
                                                 std::chrono::milliseconds timeout, Stream stream) {
-  const auto deadline = Clock::now() + timeout;
-  while (auto line = readLine(std::chrono::milliseconds(remainingMs(deadline)), stream)) {
+  const auto deadline = Clock::now() + bound(timeout);
+  while (auto line = readLineBefore(deadline, stream)) {
     if (line->find(needle) != std::string::npos) return line;
   }
   return std::nullopt;
@@ -191,7 +189,7 @@ std::optional<std::string> Process::waitForLine(const std::string& needle,
 
 std::string Process::readAllStdout(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  changed_.wait_until(lock, Clock::now() + timeout, [&]() { return out_.eof; });
+  changed_.wait_until(lock, Clock::now() + bound(timeout), [&]() { return out_.eof; });
   std::string rest = out_.unread.substr(out_.offset);
   out_.unread.clear();
   out_.offset = 0;
@@ -200,7 +198,7 @@ std::string Process::readAllStdout(std::chrono::milliseconds timeout) {
 
 std::string Process::readAllStderr(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  changed_.wait_until(lock, Clock::now() + timeout, [&]() { return err_.eof; });
+  changed_.wait_until(lock, Clock::now() + bound(timeout), [&]() { return err_.eof; });
   std::string rest = err_.unread.substr(err_.offset);
   err_.unread.clear();
   err_.offset = 0;

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "time_scale.hpp"
+
 namespace evr::test {
 
 class Process {
@@ -37,6 +39,7 @@ class Process {
   pid_t pid() const { return pid_; }
   void signal(int sig);
 
+  // Every timeout below is a bound, multiplied by kTimeScale (time_scale.hpp) in slower builds.
   // Exit code (or 128 + signal number), or nullopt when still running after `timeout`.
   std::optional<int> waitFor(std::chrono::milliseconds timeout);
   bool running();
@@ -71,6 +74,7 @@ class Process {
   Capture& capture(Stream stream) { return stream == Stream::Stdout ? out_ : err_; }
   void startReader(Capture& capture, int fd);
   void checkSanitizerReport();
+  std::optional<std::string> readLineBefore(std::chrono::steady_clock::time_point deadline, Stream stream);
   // Waits until `ready(capture)` holds, EOF, or the deadline. Called with lock held.
   template <typename Ready>
   bool waitUntil(std::unique_lock<std::mutex>& lock, Capture& capture,

@@ -22,6 +22,7 @@
 #include "evr/bus.hpp"
 #include "evr/connection.hpp"
 #include "evr/event_json.hpp"
+#include "time_scale.hpp"
 
 namespace {
 
@@ -140,8 +141,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // --timeout is a bound, scaled like every bound of the tests that start this peer.
   const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                           std::chrono::duration<double>(timeout_s));
+                                           evr::test::bound(std::chrono::duration<double>(timeout_s)));
 
   // Signals this peer waits for are blocked before any thread starts, so only sigwait sees them.
   sigset_t waited;
