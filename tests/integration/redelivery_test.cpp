@@ -26,6 +26,7 @@
 using namespace std::chrono_literals;
 using evr::test::RunningDaemon;
 using evr::test::statsOf;
+using evr::test::bound;
 
 namespace {
 
