@@ -385,7 +385,7 @@ BOOST_AUTO_TEST_CASE(builder_from_json_keeps_what_a_publisher_sets) {
   const auto again = publishAndCapture(std::move(builder));
   BOOST_TEST(again.source() == "test");  // stamped over
   BOOST_TEST(again.seq() == 1u);
-  BOOST_TEST(evr::as<evr::Signal>(again) == evr::as<evr::Signal>(effect));
+  BOOST_TEST((evr::as<evr::Signal>(again) == evr::as<evr::Signal>(effect)));
 
   std::string error;
   BOOST_TEST(!evr::tryBuilderFromJson(json::parse(R"({"type":"BAR","volume":[1]})"), error));
