@@ -358,7 +358,7 @@ BOOST_AUTO_TEST_CASE(from_json_reads_back_every_payload_header_as_written) {
 }
 
 BOOST_AUTO_TEST_CASE(from_json_takes_tap_lines_and_hops_and_nan) {
-  json line = evr::toJson(publishAndCapture(evr::Bar{.symbol = "AAPL", .close = std::nan("")}));
+  json line = json::parse(evr::toJson(publishAndCapture(evr::Bar{.symbol = "AAPL", .close = std::nan("")})).dump());
   BOOST_TEST(line["close"].is_null());  // JSON has no NaN
   line["from"] = "data";
   line["to"] = json::array({"strategy"});
