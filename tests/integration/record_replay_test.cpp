@@ -138,6 +138,35 @@ BOOST_AUTO_TEST_CASE(a_recording_replays_live_and_under_the_harness_with_the_sam
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }
 
+BOOST_AUTO_TEST_CASE(replay_keeps_causation_within_the_file_and_starts_new_chains_otherwise) {
+  RunningDaemon daemon(R"(
+router:
+  heartbeat_ms: 200
+event_communication:
+  adapters:
+    - {type: pipeline, name: feed, containers: [data, sink]}
+)");
+  // A bar, a signal that answered it, and an order whose cause is not in the file.
+  const auto file = daemon.dir().write("chain.jsonl",
+      R"({"type":"BAR","source":"x","seq":7,"id":777,"symbol":"AAPL","close":2})" "\n"
+      R"({"type":"SIGNAL","source":"y","seq":8,"id":888,"causation_id":777,"correlation_id":777,"strategy":"s"})" "\n"
+      R"({"type":"ORDER","source":"y","seq":9,"id":999,"causation_id":555,"correlation_id":555,"order_id":"o"})" "\n");
+  auto sink = daemon.evrctl({"recv", "--as", "sink", "--json", "--count", "3", "--timeout", "60"});
+  BOOST_REQUIRE(daemon.process().waitForLine("container 'sink' joined", 60s, Process::Stream::Stderr));
+  auto replay = daemon.evrctl({"replay", file, "--as", "data"});
+  BOOST_REQUIRE_EQUAL(replay->waitFor(60s).value_or(-1), 0);
+  const auto got = sinkReceives(*sink, 3);
+  BOOST_TEST(got[0].at("source") == "data");  // stamped anew
+  BOOST_TEST(got[0].at("id") == evr::makeEventId("data", 1));
+  BOOST_TEST(got[1].at("causation_id") == got[0].at("id"));  // the replayed bar
+  BOOST_TEST(got[1].at("correlation_id") == got[0].at("id"));
+  BOOST_TEST(got[1].at("strategy") == "s");
+  BOOST_TEST(got[2].at("causation_id") == 0);  // its cause was not replayed: a new chain
+  BOOST_TEST(got[2].at("correlation_id") == 0);
+  BOOST_TEST(got[2].at("order_id") == "o");
+  BOOST_CHECK_EQUAL(daemon.stop(), 0);
+}
+
 BOOST_AUTO_TEST_CASE(replay_refuses_a_bad_file_before_joining) {
   TempDir dir;
   const auto bad = dir.write("bad.jsonl", "{\"type\":\"BAR\",\"close\":1}\n{\"type\":\"BAR\",\"close\":\"x\"}\n");
