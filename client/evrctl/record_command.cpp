@@ -5,7 +5,8 @@
 //
 // The tap copies events as evrouterd routes them, so a recording holds what was routed to the
 // container while it ran, also what waited in its queue; it starts when the daemon has the
-// subscription (its log says "tap: 1 subscriber").
+// subscription (its log says "tap: 1 subscriber"). The tap never slows routing: a recorder that
+// falls 10,000 copies behind loses copies (docs/testing.md).
 
 #include <signal.h>
 
@@ -60,22 +61,32 @@ int runRecord(const RecordOptions& options) {
   };
   while (options.count == 0 || recorded < options.count) {
     if (deadline.expired()) {
+      out.flush();
       report("--seconds " + describeSeconds(options.seconds));
       return kExitOk;
     }
     timespec none{};
     if (sigtimedwait(&stop_signals, nullptr, &none) > 0) {
+      out.flush();
       report("interrupted");
       return kExitOk;
     }
-    const auto tapped = tap.next(deadline.remaining(std::chrono::milliseconds(200)));
+    // Writes are buffered while events stream and flushed whenever the tap is idle, so keeping
+    // up with evrouterd comes first (the tap drops copies for a tapper that lags) and a
+    // recording cut short keeps what came before the last pause.
+    auto tapped = tap.next(std::chrono::milliseconds(0));
+    if (!tapped) {
+      out.flush();
+      tapped = tap.next(deadline.remaining(std::chrono::milliseconds(200)));
+    }
     if (!tapped || !tapped->routedTo(options.container)) continue;
     // Text from other processes need not be valid UTF-8: replace, never throw.
     out << toJson(tapped->event).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
-    out.flush();  // a recording cut short by a crash keeps every whole line
     if (!out) throw std::runtime_error("cannot write " + options.out);
     ++recorded;
   }
+  out.flush();
+  if (!out) throw std::runtime_error("cannot write " + options.out);
   report("--count");
   return kExitOk;
 }
