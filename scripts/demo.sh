@@ -48,6 +48,8 @@ build=$(realpath -m "$build")
 results=$(realpath -m "$results")
 data=$(realpath -m "$data")
 evrouterd="$build/daemon/evrouterd"
+# Containers written in Python (examples/python) import the evrouter package of this build.
+export PYTHONPATH="$build/python${PYTHONPATH:+:$PYTHONPATH}"
 evrctl="$build/client/evrctl"
 for tool in "$evrouterd" "$evrctl"; do
   [ -x "$tool" ] || { echo "demo: $tool is missing: build first (make build)" >&2; exit 1; }

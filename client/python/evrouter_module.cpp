@@ -770,10 +770,9 @@ class HarnessCore {
     FieldValues values;
     for (auto it = json.begin(); it != json.end(); ++it) {
       const auto& key = it.key();
-      if (key == "type" || key == "source" || key == "seq" || key == "id" || key == "hops" ||
-          key == "publish_time" || key == "causation_id" || key == "correlation_id" ||
-          it.value().is_null())
-        continue;
+      // What the publisher stamps (source, seq, ids, times, hops: the table's header fields
+      // without a writer) is the feed source's to stamp again; `type` chose the builder.
+      if (key == "type" || it.value().is_null() || stampedHeaderField(key)) continue;
       if (key == "tags" && it.value().is_object()) {
         for (auto t = it.value().begin(); t != it.value().end(); ++t) {
           values.emplace_back("tag." + t.key(), t.value().get<std::string>());
@@ -794,6 +793,13 @@ class HarnessCore {
     auto& src = sourceBus(source);
     src.publish(fromFields(*type, values));
     return asRouterEvent(last_);
+  }
+
+  static bool stampedHeaderField(std::string_view name) {
+    for (const auto& f : fields::headerFields()) {
+      if (f.name == name) return f.write == nullptr;
+    }
+    return false;
   }
 
   void deliver(const Event& event) {
