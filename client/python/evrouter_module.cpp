@@ -961,6 +961,11 @@ PYBIND11_MODULE(_evrouter, m) {
           throw py::value_error(error.what());
         }
       }, "Every header and payload field by its table name, as `evrctl recv --json` prints it.")
+      .def("to_bytes", [](const Event& e) {
+        if (!e.valid()) throw py::value_error("empty event");
+        const auto b = e.bytes();
+        return py::bytes(reinterpret_cast<const char*>(b.data()), b.size());
+      }, "The serialized event (a flat Cap'n Proto message), as evrouterd carries it.")
       .def("to_text", [](const Event& e) {
         try {
           return toText(e);
