@@ -19,6 +19,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <capnp/serialize.h>
 #include <kj/exception.h>
 #include <zmq.hpp>
 
@@ -43,6 +44,7 @@
 #include "evr/event_json.hpp"
 #include "evr/event_types.hpp"
 #include "evr/events.hpp"
+#include "evr/framing.hpp"
 
 namespace py = pybind11;
 
@@ -102,6 +104,7 @@ bool hasSymbol(EventType type) { return type != EventType::END_OF_DATA; }
 
 struct PayloadClass {
   py::object cls;
+  std::string name;                     // the class's name, for messages
   py::object make;                      // cls.__new__ bound to cls
   std::vector<py::str> names;           // symbol?, time_ns, table fields..., (USER: fields)
   std::vector<const SchemaField*> table;
@@ -291,7 +294,7 @@ EventBuilder buildPayload(py::handle payload) {
     throw py::type_error("expected an evrouter payload (evrouter.Bar, evrouter.Signal, ...), got " +
                          std::string(py::str(payload.get_type().attr("__name__"))));
   }
-  const std::string owner = py::str(pc->cls.attr("__name__"));
+  const std::string& owner = pc->name;
   EventBuilder builder(type);
   std::size_t n = 0;
   if (hasSymbol(type)) {
@@ -328,7 +331,13 @@ auto readOrRaise(F&& f) {
 py::object payloadOf(const Event& event) {
   if (!event.valid()) throw py::value_error("empty event");
   return readOrRaise([&]() -> py::object {
-    const auto root = event.reader();
+    // A reader of its own: Event::reader() shares one traversal budget (evr/framing.hpp,
+    // peerReaderOptions) among all reads of the event, which a few dozen whole-payload reads
+    // (e.payload in a loop, a test re-reading what was published) would use up.
+    const auto bytes = event.bytes();
+    const AlignedWords words(bytes);
+    capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(bytes.size()));
+    const auto root = message.getRoot<schema::Event>();
     const EventType type = fields::payloadType(root);
     if (!isKnownEventType(static_cast<std::uint8_t>(type))) return py::none();
     const auto& pc = reg().payloads[static_cast<std::size_t>(type)];
@@ -864,6 +873,7 @@ void registerTypes(py::dict payload_classes, py::dict enums, py::object origin) 
     py::object cls = payload_classes[py::int_(t)];
     PayloadClass pc;
     pc.cls = cls;
+    pc.name = py::str(cls.attr("__name__"));
     pc.make = py::module_::import("functools").attr("partial")(cls.attr("__new__"), cls);
     if (hasSymbol(type)) pc.names.emplace_back("symbol");
     pc.names.emplace_back("time_ns");
