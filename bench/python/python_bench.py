@@ -183,7 +183,7 @@ def one_run(build, events, directory, env, timeout):
     (directory / "evrouter.yaml").write_text(CONFIG.format(limit=max(4 * events, 100000) * 4))
     daemon = subprocess.Popen([str(build / "daemon" / "evrouterd"), "-c", str(directory / "evrouter.yaml"),
                                "--runtime-dir", str(directory), "--metrics", "off", "--log-level", "warn"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=open(directory / "evrouterd.log", "w"))
     endpoint = f"ipc://{directory}/evrouterd.sock"
     try:
         deadline = time.monotonic() + 20
@@ -200,6 +200,11 @@ def one_run(build, events, directory, env, timeout):
         sub = run_role(peer + ["--role", "sub", "--as", "cpp_sub"] + common, env, timeout)
         rates["C++ client publisher"] = events / pub
         rates["C++ client consumer"] = events / sub
+    except Exception:
+        daemon.terminate()
+        daemon.wait(timeout=10)
+        print("evrouterd's log:\n" + (directory / "evrouterd.log").read_text(), file=sys.stderr)
+        raise
     finally:
         daemon.terminate()
         try:

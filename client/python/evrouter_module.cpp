@@ -105,7 +105,6 @@ bool hasSymbol(EventType type) { return type != EventType::END_OF_DATA; }
 struct PayloadClass {
   py::object cls;
   std::string name;                     // the class's name, for messages
-  py::object make;                      // cls.__new__ bound to cls
   std::vector<py::str> names;           // symbol?, time_ns, table fields..., (USER: fields)
   std::vector<const SchemaField*> table;
   std::vector<py::object> enum_class;   // per table field: the enum class, or None
@@ -120,6 +119,7 @@ struct Registry {
   py::object format_exception;          // traceback.format_exception
   py::str s_symbol{"symbol"}, s_time_ns{"time_ns"}, s_fields{"fields"};
   py::str s_type_ordinal{"_evr_type"};
+  py::tuple no_args{0};
 };
 
 Registry* registry = nullptr;  // created at import, intentionally never freed (module lifetime)
@@ -342,7 +342,10 @@ py::object payloadOf(const Event& event) {
     if (!isKnownEventType(static_cast<std::uint8_t>(type))) return py::none();
     const auto& pc = reg().payloads[static_cast<std::size_t>(type)];
     if (!pc) return py::none();
-    py::object obj = pc->make();
+    // cls.__new__(cls), without the Python-level call (the classes are plain, with __slots__).
+    auto* cls = reinterpret_cast<PyTypeObject*>(pc->cls.ptr());
+    py::object obj = py::reinterpret_steal<py::object>(cls->tp_new(cls, reg().no_args.ptr(), nullptr));
+    if (!obj) throw py::error_already_set();
     std::size_t n = 0;
     if (hasSymbol(type)) py::setattr(obj, pc->names[n++], textOf(root.getSymbol()));
     py::setattr(obj, pc->names[n++], py::int_(root.getEventTime()));
@@ -402,6 +405,52 @@ Event asRouterEvent(const Event& local) {
   return out;
 }
 
+// ---- the GIL -------------------------------------------------------------------------------------
+
+// The link releases the GIL while it waits and works (ReleaseGil), and the first handler of a
+// dispatch burst takes it back (HoldGil) and keeps it until the link call returns: a burst of
+// events costs one hand-over, not one per event. Everything that may run Python code under a
+// ReleaseGil (handlers, step hooks, dropping a Python callable) goes through HoldGil.
+thread_local PyThreadState* released_gil = nullptr;
+
+class ReleaseGil {
+ public:
+  ReleaseGil() : outer_(released_gil) { released_gil = PyEval_SaveThread(); }
+  ~ReleaseGil() {
+    if (released_gil != nullptr) PyEval_RestoreThread(released_gil);
+    released_gil = outer_;
+  }
+  ReleaseGil(const ReleaseGil&) = delete;
+  ReleaseGil& operator=(const ReleaseGil&) = delete;
+
+ private:
+  PyThreadState* outer_;
+};
+
+// Makes sure this thread holds the GIL: takes it back from the ReleaseGil it was released by
+// (for the rest of that call), or, on a thread Python does not know as holding it, the slow way.
+class HoldGil {
+ public:
+  HoldGil() {
+    if (released_gil != nullptr) {
+      PyEval_RestoreThread(released_gil);
+      released_gil = nullptr;
+    } else if (PyGILState_Check() == 0) {
+      state_ = PyGILState_Ensure();
+      ensured_ = true;
+    }
+  }
+  ~HoldGil() {
+    if (ensured_) PyGILState_Release(state_);
+  }
+  HoldGil(const HoldGil&) = delete;
+  HoldGil& operator=(const HoldGil&) = delete;
+
+ private:
+  PyGILState_STATE state_{};
+  bool ensured_ = false;
+};
+
 // ---- Bus ----------------------------------------------------------------------------------------
 
 enum class OnError { Stop, Continue };
@@ -421,7 +470,7 @@ struct PyCallable {
   py::object fn;
   explicit PyCallable(py::object f) : fn(std::move(f)) {}
   ~PyCallable() {
-    py::gil_scoped_acquire gil;
+    HoldGil gil;
     fn = py::object();
   }
 };
@@ -493,7 +542,7 @@ class PyBus {
   evr::Bus::Handler wrap(py::object fn) {
     auto callable = std::make_shared<PyCallable>(std::move(fn));
     return [this, callable](const Event& event) {
-      py::gil_scoped_acquire gil;
+      HoldGil gil;
       if (pending_) return;  // stopping: no handler runs after the one that failed
       try {
         callable->fn(event);
@@ -574,7 +623,7 @@ class PyConnection {
     stop_.store(false);
     while (!stop_.load()) {
       {
-        py::gil_scoped_release release;
+        ReleaseGil release;
         c.poll(std::min(heartbeat_, std::chrono::milliseconds(200)));
       }
       bus_.raisePending();
@@ -587,7 +636,7 @@ class PyConnection {
     const auto ms = millis(timeout, "poll");
     bool work = false;
     {
-      py::gil_scoped_release release;
+      ReleaseGil release;
       work = c.poll(ms);
     }
     bus_.raisePending();
@@ -599,7 +648,7 @@ class PyConnection {
     const auto ms = millis(timeout, "flush");
     bool all = false;
     {
-      py::gil_scoped_release release;
+      ReleaseGil release;
       all = c.flush(ms);
     }
     bus_.raisePending();
@@ -609,7 +658,7 @@ class PyConnection {
   bool waitJoined(double timeout) {
     auto& c = link();
     const auto ms = millis(timeout, "wait_joined");
-    py::gil_scoped_release release;
+    ReleaseGil release;
     return c.waitJoined(ms);
   }
 
@@ -623,7 +672,7 @@ class PyConnection {
     bus_.setStopHook({});
     std::unique_ptr<Connection> link = std::move(link_);
     {
-      py::gil_scoped_release release;
+      ReleaseGil release;
       link.reset();  // flushes for up to 2 s, then BYE
     }
     bus_.setLinkClosed(true);
@@ -662,7 +711,7 @@ class PyConnection {
     auto callable = std::make_shared<PyCallable>(std::move(fn));
     PyBus* bus = &bus_;
     link().onStepEnd([bus, callable](std::int64_t time) {
-      py::gil_scoped_acquire gil;
+      HoldGil gil;
       if (bus->stopped()) return;
       try {
         callable->fn(time);
@@ -676,7 +725,7 @@ class PyConnection {
     auto callable = std::make_shared<PyCallable>(std::move(fn));
     PyBus* bus = &bus_;
     link().onInputsEnded([bus, callable] {
-      py::gil_scoped_acquire gil;
+      HoldGil gil;
       if (bus->stopped()) return;
       try {
         callable->fn();
@@ -874,7 +923,6 @@ void registerTypes(py::dict payload_classes, py::dict enums, py::object origin) 
     PayloadClass pc;
     pc.cls = cls;
     pc.name = py::str(cls.attr("__name__"));
-    pc.make = py::module_::import("functools").attr("partial")(cls.attr("__new__"), cls);
     if (hasSymbol(type)) pc.names.emplace_back("symbol");
     pc.names.emplace_back("time_ns");
     for (const auto& f : fields::payloadFields(type)) {
