@@ -73,7 +73,10 @@ int main(int argc, char** argv) {
     });
     while (received < events) {
       if (Clock::now() > deadline) {
-        std::cerr << name << ": timed out at " << received << " of " << events << "\n";
+        const auto& s = link.stats();
+        std::cerr << name << ": timed out at " << received << " of " << events << " (link: received "
+                  << s.received << ", duplicates " << s.duplicates << ", malformed " << s.malformed
+                  << ", interrupted " << s.interrupted << ", joins " << s.joins << ")\n";
         return 3;
       }
       link.poll(std::chrono::milliseconds(100));
