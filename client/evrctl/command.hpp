@@ -3,7 +3,7 @@
 //
 // Each command lives in its own file and exposes one registration function that adds its
 // subcommand to the top-level CLI11 app and returns how to run it. main.cpp only lists them, so a
-// new command (status, stats, graph, tap, top, reload, check, journal, trace) is one new file, one line here and
+// new command (status, stats, graph, tap, top, reload, check, journal, trace, record, replay) is one new file, one line here and
 // one line in main.cpp. Commands run on the main thread; nothing here is global or mutable.
 
 #pragma once
@@ -52,6 +52,8 @@ Command addCheckCommand(CLI::App& parent);
 Command addJournalCommand(CLI::App& parent);
 Command addTraceCommand(CLI::App& parent);
 Command addKeygenCommand(CLI::App& parent);
+Command addRecordCommand(CLI::App& parent);
+Command addReplayCommand(CLI::App& parent);
 
 // router.security's keys for every command that connects (docs/security.md): evrouterd's public
 // key file and the caller's secret key file. Both empty: no CURVE.

@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
       ctl::addJournalCommand(app),
       ctl::addTraceCommand(app),
       ctl::addKeygenCommand(app),
+      ctl::addRecordCommand(app),
+      ctl::addReplayCommand(app),
   };
 
   try {

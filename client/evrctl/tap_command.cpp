@@ -12,6 +12,7 @@
 
 #include "command.hpp"
 #include "control_client.hpp"
+#include "tap_stream.hpp"
 #include "config/diagnostics.hpp"
 #include "evr/runtime_dir.hpp"
 #include "evr/event.hpp"
@@ -79,18 +80,13 @@ Command addTapCommand(CLI::App& parent) {
             sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
 
             zmq::context_t context(1);
-            zmq::socket_t socket(context, zmq::socket_type::sub);
-            socket.set(zmq::sockopt::linger, 0);
-            applyKeys(socket, options->control.keys);
-            HandshakeWatch handshake(context, socket, !options->control.keys.server_key.empty());
             std::string endpoint = options->endpoint;
             if (endpoint.empty()) {
               const auto found = tapEndpointOf(options->control, 5.0);
               if (!found) return kExitTimeout;
               endpoint = *found;
             }
-            socket.connect(endpoint);
-            socket.set(zmq::sockopt::subscribe, "");
+            TapStream tap(context, options->control.keys, endpoint);
             const Deadline deadline(options->timeout);
             std::uint64_t printed = 0;
             while (options->count == 0 || printed < options->count) {
@@ -99,25 +95,15 @@ Command addTapCommand(CLI::App& parent) {
                 std::cerr << "evrctl tap: " << printed << " of " << options->count << " events before the timeout\n";
                 return kExitTimeout;
               }
-              if (auto failure = handshake.failure()) throw std::runtime_error(endpoint + ": " + *failure);
               timespec none{};
               if (sigtimedwait(&stop_signals, nullptr, &none) > 0) return options->count == 0 ? kExitOk : kExitTimeout;
-              zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-              if (zmq::poll(&item, 1, deadline.remaining(std::chrono::milliseconds(200))) <= 0) continue;
-              zmq::message_t head, body;
-              (void)socket.recv(head, zmq::recv_flags::none);
-              if (!head.more()) continue;
-              (void)socket.recv(body, zmq::recv_flags::none);
-              while (body.more()) (void)socket.recv(body, zmq::recv_flags::none);
-              nlohmann::json meta = nlohmann::json::parse(head.to_string_view(), nullptr, false);
-              if (meta.is_discarded()) continue;
-              const unsigned hops = meta.value("hops", 0u);
-              std::string why;
-              const Event event = Event::fromWire(std::move(body), static_cast<std::uint8_t>(hops), why);
-              if (!event.valid()) continue;
+              auto tapped = tap.next(deadline.remaining(std::chrono::milliseconds(200)));
+              if (!tapped) continue;
+              const Event& event = tapped->event;
+              nlohmann::json& meta = tapped->meta;
               if (type && event.type() != *type) continue;
-              if (!options->container.empty() && meta["from"].get<std::string>() != options->container &&
-                  !contains(meta["to"], options->container)) {
+              if (!options->container.empty() && meta.value("from", std::string()) != options->container &&
+                  !tapped->routedTo(options->container)) {
                 continue;
               }
               if (!options->adapter.empty() && !contains(meta["adapters"], options->adapter)) continue;

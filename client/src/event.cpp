@@ -85,7 +85,12 @@ Event Event::fromWireRecord(std::shared_ptr<const zmq::message_t> batch,
 }
 
 Event Event::fromLocal(kj::Array<capnp::word>&& words, std::uint8_t hops) {
+  return fromBuilt(std::move(words), hops, Origin::Local);
+}
+
+Event Event::fromBuilt(kj::Array<capnp::word>&& words, std::uint8_t hops, Origin origin) {
   auto data = std::make_shared<Data>(std::move(words), hops);
+  data->origin = origin;
   data->words = data->local.asPtr();
   // Built by us: no read limits needed beyond the defaults sized to the message.
   data->message.emplace(data->words, peerReaderOptions(data->words.size() * sizeof(capnp::word)));
@@ -93,6 +98,18 @@ Event Event::fromLocal(kj::Array<capnp::word>&& words, std::uint8_t hops) {
   data->type = data->root.getType();
   data->raw = {reinterpret_cast<const std::byte*>(data->words.begin()), data->words.size() * sizeof(capnp::word)};
   return Event(std::move(data));
+}
+
+Event Event::fromBuilder(EventBuilder&& builder, Origin origin, std::uint8_t hops) {
+  if (!builder.pending_tags_.empty()) {
+    auto tags = builder.root().initTags(static_cast<unsigned>(builder.pending_tags_.size()));
+    for (unsigned i = 0; i < builder.pending_tags_.size(); ++i) {
+      tags[i].setKey(builder.pending_tags_[i].first);
+      tags[i].setValue(builder.pending_tags_[i].second);
+    }
+    builder.pending_tags_.clear();
+  }
+  return fromBuilt(capnp::messageToFlatArray(*builder.message_), hops, origin);
 }
 
 schema::Event::Reader Event::reader() const { return data_->root; }

@@ -5,8 +5,15 @@
 
 #include <kj/exception.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <limits>
 #include <span>
 #include <stdexcept>
+#include <utility>
 
 #include "evr/event_fields.hpp"
 #include "evr/events.hpp"
@@ -119,6 +126,178 @@ std::string fieldError(EventType type, std::string_view message) {
   out += ": ";
   out += settableFieldList(type);
   return out;
+}
+
+// ---- reading JSON back ------------------------------------------------------------------------
+
+// The keys `evrctl tap` adds to an event's object (where it came from and went): not fields.
+constexpr std::array<std::string_view, 3> kTapKeys = {"from", "to", "adapters"};
+constexpr std::string_view kTagsKey = "tags";
+constexpr std::string_view kUserFieldsKey = "fields";
+
+std::string jsonFieldError(std::string_view name, std::string_view reason) {
+  return "field '" + std::string(name) + "': " + std::string(reason);
+}
+
+// The keys fromJson reads for `type`, for messages.
+std::string jsonKeyList(EventType type) {
+  std::string out;
+  for (const auto& f : fields::headerFields()) {
+    out += f.name;
+    out += ", ";
+  }
+  out += kTagsKey;
+  for (const auto& f : fields::payloadFields(type)) {
+    out += ", ";
+    out += f.name;
+  }
+  if (type == EventType::USER) {
+    out += ", ";
+    out += kUserFieldsKey;
+  }
+  return out;
+}
+
+// A JSON scalar as the table's FieldValue (text borrows from `value`). nullopt, with `reason`,
+// for what no field takes: objects, arrays, and null except as a Number's NaN.
+std::optional<FieldValue> fieldValueOf(const json& value, FieldKind kind, std::string& reason) {
+  switch (value.type()) {
+    case json::value_t::string: return FieldValue::text(value.get_ref<const std::string&>());
+    case json::value_t::number_integer: return FieldValue::integer(value.get<std::int64_t>());
+    case json::value_t::number_unsigned: return FieldValue::unsignedInteger(value.get<std::uint64_t>());
+    case json::value_t::number_float: return FieldValue::number(value.get<double>());
+    case json::value_t::boolean: return FieldValue::boolean(value.get<bool>());
+    case json::value_t::null:
+      if (kind == FieldKind::Number) return FieldValue::number(std::numeric_limits<double>::quiet_NaN());
+      reason = "null is not a " + std::string(fields::kindName(kind));
+      return std::nullopt;
+    default:
+      reason = value.dump() + " is not a " + std::string(fields::kindName(kind));
+      return std::nullopt;
+  }
+}
+
+std::optional<UserValue> userValueOf(const json& value) {
+  switch (value.type()) {
+    case json::value_t::string: return value.get<std::string>();
+    case json::value_t::number_integer: return value.get<std::int64_t>();
+    case json::value_t::number_unsigned: {
+      const auto number = value.get<std::uint64_t>();
+      if (!std::in_range<std::int64_t>(number)) return std::nullopt;
+      return static_cast<std::int64_t>(number);
+    }
+    case json::value_t::number_float: return value.get<double>();
+    case json::value_t::boolean: return value.get<bool>();
+    default: return std::nullopt;
+  }
+}
+
+// The event an object describes, every field written as given (SchemaField::restore), and its
+// hops. nullopt with `error` naming the field.
+std::optional<std::pair<EventBuilder, std::uint8_t>> readJsonEvent(const json& object,
+                                                                   std::string& error) {
+  if (!object.is_object()) {
+    error = "not a JSON object";
+    return std::nullopt;
+  }
+  const auto type_it = object.find("type");
+  if (type_it == object.end()) {
+    error = "field 'type' is missing";
+    return std::nullopt;
+  }
+  if (!type_it->is_string()) {
+    error = jsonFieldError("type", type_it->dump() + " is not an event type name");
+    return std::nullopt;
+  }
+  const auto type = parseEventType(type_it->get_ref<const std::string&>());
+  if (!type || !isKnownEventType(static_cast<std::uint8_t>(*type)) || *type == EventType::UNKNOWN) {
+    error = jsonFieldError("type", "'" + type_it->get<std::string>() + "' is not one of " +
+                                       eventTypeNameList());
+    return std::nullopt;
+  }
+
+  std::optional<EventBuilder> built;
+  if (*type == EventType::USER) {
+    UserEvent user;
+    if (const auto it = object.find(kUserFieldsKey); it != object.end()) {
+      if (!it->is_object()) {
+        error = jsonFieldError(kUserFieldsKey, it->dump() + " is not an object");
+        return std::nullopt;
+      }
+      for (const auto& [key, value] : it->items()) {
+        auto user_value = userValueOf(value);
+        if (!user_value) {
+          error = jsonFieldError(std::string(kUserFieldsKey) + "." + key,
+                                 value.dump() + " is not text, an int64, a number or a bool");
+          return std::nullopt;
+        }
+        user.fields.emplace_back(key, std::move(*user_value));
+      }
+    }
+    built.emplace(build(user));
+  } else {
+    built.emplace(*type);
+  }
+
+  const auto header_table = fields::headerFields();
+  const auto payload_table = fields::payloadFields(*type);
+  const auto find = [](std::span<const SchemaField> table, std::string_view name) -> const SchemaField* {
+    for (const auto& f : table) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  };
+  auto root = built->root();
+  std::uint8_t hops = 0;
+  for (const auto& [key, value] : object.items()) {
+    if (key == kUserFieldsKey && *type == EventType::USER) continue;
+    if (std::find(kTapKeys.begin(), kTapKeys.end(), key) != kTapKeys.end()) continue;
+    if (key == kTagsKey) {
+      if (!value.is_object()) {
+        error = jsonFieldError(kTagsKey, value.dump() + " is not an object");
+        return std::nullopt;
+      }
+      for (const auto& [tag, text] : value.items()) {
+        if (!text.is_string()) {
+          error = jsonFieldError(std::string(kTagPrefix) + tag, text.dump() + " is not text");
+          return std::nullopt;
+        }
+        built->tag(tag, text.get_ref<const std::string&>());
+      }
+      continue;
+    }
+    const SchemaField* f = find(header_table, key);
+    if (f == nullptr) f = find(payload_table, key);
+    if (f == nullptr) {
+      error = "unknown field '" + key + "'; fields of " + std::string(eventTypeName(*type)) +
+              ": " + jsonKeyList(*type);
+      return std::nullopt;
+    }
+    std::string reason;
+    const auto field_value = fieldValueOf(value, f->kind, reason);
+    if (!field_value) {
+      error = jsonFieldError(key, reason);
+      return std::nullopt;
+    }
+    if (f->restore == nullptr) {  // hops: the link's, not the event's
+      if (field_value->type() == FieldValue::Type::Unsigned && field_value->asUnsigned() <= 255) {
+        hops = static_cast<std::uint8_t>(field_value->asUnsigned());
+        continue;
+      }
+      if (field_value->type() == FieldValue::Type::Integer && field_value->asInteger() >= 0 &&
+          field_value->asInteger() <= 255) {
+        hops = static_cast<std::uint8_t>(field_value->asInteger());
+        continue;
+      }
+      error = jsonFieldError(key, value.dump() + " is not an integer in [0, 255]");
+      return std::nullopt;
+    }
+    if (!f->restore(root, *field_value, reason)) {
+      error = jsonFieldError(key, reason);
+      return std::nullopt;
+    }
+  }
+  return std::pair<EventBuilder, std::uint8_t>{std::move(*built), hops};
 }
 
 }  // namespace
@@ -275,6 +454,52 @@ std::optional<EventBuilder> tryFromFields(EventType type, const FieldValues& fie
   }
   for (const auto& [key, value] : tags) built->tag(key, value);
   return built;
+}
+
+std::optional<Event> tryFromJson(const json& object, std::string& error) {
+  auto read = readJsonEvent(object, error);
+  if (!read) return std::nullopt;
+  return Event::fromBuilder(std::move(read->first), Origin::Router, read->second);
+}
+
+Event fromJson(const json& object) {
+  std::string error;
+  auto event = tryFromJson(object, error);
+  if (!event) throw std::invalid_argument(error);
+  return std::move(*event);
+}
+
+std::optional<EventBuilder> tryBuilderFromJson(const json& object, std::string& error) {
+  auto read = readJsonEvent(object, error);
+  if (!read) return std::nullopt;
+  read->first.root().setCausationId(0);
+  return std::move(read->first);
+}
+
+EventBuilder builderFromJson(const json& object) {
+  std::string error;
+  auto builder = tryBuilderFromJson(object, error);
+  if (!builder) throw std::invalid_argument(error);
+  return std::move(*builder);
+}
+
+std::vector<JsonLine> readJsonLines(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument(path.string() + ": cannot open: " + std::strerror(errno));
+  std::vector<JsonLine> out;
+  std::string text;
+  std::size_t number = 0;
+  while (std::getline(in, text)) {
+    ++number;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    try {
+      out.push_back({number, json::parse(text)});
+    } catch (const json::exception& e) {
+      throw std::invalid_argument(path.string() + ":" + std::to_string(number) + ": not JSON: " + e.what());
+    }
+  }
+  if (in.bad()) throw std::invalid_argument(path.string() + ": read error");
+  return out;
 }
 
 EventBuilder fromFields(EventType type, const FieldValues& field_values) {

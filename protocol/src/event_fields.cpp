@@ -250,15 +250,21 @@ bool writeField(schema::Event::Builder event, const FieldValue& value, std::stri
   return true;
 }
 
-// The entry of the field that `Get` reads in `In`, written by `Write` (nullptr: stamped).
-template <class In, auto Get, auto Write = nullptr>
+// The entry of the field that `Get` reads in `In`, written by `Write` (nullptr: stamped, and then
+// restored by `Restore`).
+template <class In, auto Get, auto Write = nullptr, auto Restore = nullptr>
 constexpr SchemaField field(std::string_view name) {
   using V = ValueOf<Get>;
   SchemaField entry{name, kindOf<V>(), In::kPayload, enumValuesFor<V>(), &readField<In, Get>,
                     nullptr};
   // A type test, not `Write != nullptr`: under -fsanitize=undefined GCC 12 does not treat a
   // member-pointer comparison as a constant expression.
-  if constexpr (!std::is_same_v<decltype(Write), std::nullptr_t>) entry.write = &writeField<In, V, Write>;
+  if constexpr (!std::is_same_v<decltype(Write), std::nullptr_t>) {
+    entry.write = &writeField<In, V, Write>;
+    entry.restore = entry.write;
+  } else if constexpr (!std::is_same_v<decltype(Restore), std::nullptr_t>) {
+    entry.restore = &writeField<In, V, Restore>;
+  }
   return entry;
 }
 
@@ -288,17 +294,17 @@ using InUser = InPayload<EventType::USER, &P::getUser, &PB::getUser>;
 
 // Header fields. Bus::publish stamps those without a writer.
 constexpr std::array kHeaderFields = {
-    field<InHeader, &E::getType>("type"),
-    field<InHeader, &E::getSource>("source"),
+    field<InHeader, &E::getType, nullptr, &EB::setType>("type"),
+    field<InHeader, &E::getSource, nullptr, &EB::initSource>("source"),
     field<InHeader, &E::getSymbol, &EB::initSymbol>("symbol"),
-    field<InHeader, &E::getSeq>("seq"),
-    field<InHeader, &E::getSourceInstance>("source_instance"),
-    field<InHeader, &E::getId>("id"),
+    field<InHeader, &E::getSeq, nullptr, &EB::setSeq>("seq"),
+    field<InHeader, &E::getSourceInstance, nullptr, &EB::setSourceInstance>("source_instance"),
+    field<InHeader, &E::getId, nullptr, &EB::setId>("id"),
     field<InHeader, &E::getEventTime, &EB::setEventTime>("event_time"),
-    field<InHeader, &E::getPublishTime>("publish_time"),
+    field<InHeader, &E::getPublishTime, nullptr, &EB::setPublishTime>("publish_time"),
     field<InHeader, &E::getCorrelationId, &EB::setCorrelationId>("correlation_id"),
-    field<InHeader, &E::getCausationId>("causation_id"),
-    SchemaField{"hops", FieldKind::Integer, EventType::UNKNOWN, {}, &readHops, nullptr},
+    field<InHeader, &E::getCausationId, nullptr, &EB::setCausationId>("causation_id"),
+    SchemaField{"hops", FieldKind::Integer, EventType::UNKNOWN, {}, &readHops, nullptr, nullptr},
 };
 
 // Payload fields, by payload in type order, each in schema order.

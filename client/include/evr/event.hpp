@@ -63,6 +63,7 @@ class EventBuilder {
 
  private:
   friend class Bus;
+  friend class Event;
   EventType type_;
   std::unique_ptr<capnp::MallocMessageBuilder> message_;
   schema::Event::Builder root_{nullptr};  // points into *message_, which never moves
@@ -84,6 +85,12 @@ class Event {
 
   // Wraps locally built bytes (used by Bus::publish).
   static Event fromLocal(kj::Array<capnp::word>&& words, std::uint8_t hops);
+
+  // Serializes `builder` as it stands, header as the caller filled it in (nothing is stamped;
+  // its tags are written), as an event of `origin`: an event read back from a recording
+  // (evr::fromJson) or made up by a test (evr::testing::Harness) is Origin::Router, as if
+  // evrouterd had delivered it.
+  static Event fromBuilder(EventBuilder&& builder, Origin origin, std::uint8_t hops);
 
   Event() = default;
   bool valid() const { return data_ != nullptr; }
@@ -108,6 +115,7 @@ class Event {
  private:
   struct Data;
   explicit Event(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
+  static Event fromBuilt(kj::Array<capnp::word>&& words, std::uint8_t hops, Origin origin);
   std::shared_ptr<const Data> data_;
 };
 

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,32 @@ namespace evr {
 // The whole event as one JSON object: header fields, then the payload's fields at top level.
 // Throws std::invalid_argument for an empty (!valid()) or unreadable event.
 nlohmann::json toJson(const Event& event);
+
+// The reverse of toJson: the event one JSON object describes (a line of `evrctl record`,
+// `evrctl recv --json`, `evrctl tap`), header as given: type, source, seq, id, times,
+// correlation and causation ids, hops, tags, payload; Origin::Router, as if evrouterd had
+// delivered it. `type` is required; any other key left out is its field's zero value. The keys
+// tap adds (`from`, `to`, `adapters`) are ignored; any other unknown key is an error. JSON has no
+// NaN: a Number field that is null (how toJson writes NaN) reads back as NaN.
+// Throws std::invalid_argument naming the field: "field 'close': '\"abc\"' is not a number".
+Event fromJson(const nlohmann::json& object);
+std::optional<Event> tryFromJson(const nlohmann::json& object, std::string& error);
+// The same object as something to publish again (evrctl replay): type, payload, symbol,
+// event_time, correlation_id and tags. causation_id is cleared (the publisher decides it); what
+// Bus::publish stamps (source, seq, id, publish_time, source_instance) is checked and then
+// stamped over.
+EventBuilder builderFromJson(const nlohmann::json& object);
+std::optional<EventBuilder> tryBuilderFromJson(const nlohmann::json& object, std::string& error);
+
+// One line of a JSON-lines file (`evrctl record`'s format): its number (from 1) and its object.
+struct JsonLine {
+  std::size_t line;
+  nlohmann::json object;
+};
+// Reads a JSON-lines file, one JSON object per line, blank lines skipped. Throws
+// std::invalid_argument "FILE: cannot open: ..." or "FILE:LINE: not JSON: ..."; what the objects
+// say is checked by fromJson / builderFromJson (callers prefix "FILE:LINE: ").
+std::vector<JsonLine> readJsonLines(const std::filesystem::path& path);
 
 // A compact human line: `BAR seq=3 source=data symbol=AAPL open=100.0 ... close=101.5`.
 // Text values with spaces, quotes or `=` are JSON-quoted. Throws like toJson.

@@ -140,6 +140,10 @@ struct SchemaField {
   // field's builder must hold `payload`. nullptr for what Bus::publish stamps (type, source,
   // seq, id, publish_time, causation_id) and for hops, which is not in the event.
   bool (*write)(schema::Event::Builder event, const FieldValue& value, std::string& reason);
+  // Writes like `write`, for every field the event carries, the stamped ones included: for an
+  // event read back whole, header as recorded (evr::fromJson, evr::testing::Harness). nullptr
+  // only for hops, which is not in the event.
+  bool (*restore)(schema::Event::Builder event, const FieldValue& value, std::string& reason) = nullptr;
 
   constexpr bool header() const { return payload == EventType::UNKNOWN; }
 };
