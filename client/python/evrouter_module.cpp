@@ -45,6 +45,7 @@
 #include "evr/event_types.hpp"
 #include "evr/events.hpp"
 #include "evr/framing.hpp"
+#include "evr/testing/harness.hpp"
 
 namespace py = pybind11;
 
@@ -395,16 +396,6 @@ py::object jsonToPython(const nlohmann::json& j) {
   }
 }
 
-// An event delivered as if evrouterd had sent it (Origin::Router), from a local one's bytes.
-Event asRouterEvent(const Event& local) {
-  const auto bytes = local.bytes();
-  zmq::message_t copy(bytes.data(), bytes.size());
-  std::string error;
-  Event out = Event::fromWire(std::move(copy), local.hops(), error);
-  if (!out.valid()) throw py::value_error("cannot deliver the event: " + error);
-  return out;
-}
-
 // ---- the GIL -------------------------------------------------------------------------------------
 
 // The link releases the GIL while it waits and works (ReleaseGil), and the first handler of a
@@ -477,7 +468,10 @@ struct PyCallable {
 
 class PyBus {
  public:
-  explicit PyBus(std::string source) : bus_(std::move(source)) {}
+  explicit PyBus(std::string source)
+      : owned_(std::make_unique<evr::Bus>(std::move(source))), bus_(*owned_) {}
+  // A Bus someone else owns (evr::testing::Harness's), which must outlive this object.
+  explicit PyBus(evr::Bus& external) : bus_(external) {}
 
   evr::Bus& bus() { return bus_; }
 
@@ -580,7 +574,8 @@ class PyBus {
   }
 
  private:
-  evr::Bus bus_;
+  std::unique_ptr<evr::Bus> owned_;
+  evr::Bus& bus_;
   OnError on_error_ = OnError::Stop;
   std::uint64_t handler_errors_ = 0;
   std::unique_ptr<py::error_already_set> pending_;
@@ -750,127 +745,36 @@ class PyConnection {
   std::vector<std::unique_ptr<PublishBatch>> batch_;
 };
 
-// ---- the test harness's core (evrouter.testing.Harness) ----------------------------------------
+// ---- the test harness (evrouter.testing.Harness) -------------------------------------------------
 
-// Feeds a Bus events as evrouterd would deliver them and records what it publishes, with no
-// daemon: the bus's exporter records, as a Connection's would send. Each feed source is a Bus of
-// its own, so its events get that source, per-source seq and ids as a real publisher's would.
-class HarnessCore {
+// evr::testing::Harness (evr/testing/harness.hpp) for Python: its Bus is wrapped by a PyBus
+// (PyBus(evr::Bus&)), so the container's Python handlers subscribe on it as on a live one.
+class PyHarness {
  public:
-  explicit HarnessCore(PyBus& bus) : bus_(bus) {
-    bus_.setOnError(OnError::Stop);
-    bus_.bus().setExporter([this](const Event& e) { published_.push_back(e); });
-  }
-  ~HarnessCore() { bus_.bus().setExporter({}); }
+  explicit PyHarness(std::string container) : harness_(std::move(container)) {}
 
-  Event feedPayload(py::handle payload, const std::string& source) {
-    auto& src = sourceBus(source);
-    src.publish(buildPayload(payload));
-    Event event = asRouterEvent(last_);
-    deliver(event);
-    return event;
-  }
+  evr::Bus& bus() { return harness_.bus(); }
 
+  Event feedPayload(py::handle payload, std::string source) {
+    return harness_.feed(buildPayload(payload), std::move(source));
+  }
   void feedEvent(const Event& event) {
     if (!event.valid()) throw py::value_error("feed: empty event");
-    deliver(event.origin() == Origin::Router ? event : asRouterEvent(event));
+    harness_.feed(event);
   }
-
-  std::size_t feedFile(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw py::value_error("feed_file: cannot open " + path);
-    std::string line;
-    std::size_t count = 0, number = 0;
-    while (std::getline(in, line)) {
-      ++number;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      Event event;
-      try {
-        event = eventFromJsonLine(line);
-      } catch (const std::exception& e) {
-        throw py::value_error(path + ":" + std::to_string(number) + ": " + e.what());
-      }
-      deliver(event);
-      ++count;
-    }
-    return count;
-  }
+  std::size_t feedFile(const std::string& path) { return harness_.feedFile(path); }
 
   py::list published(py::object type) const {
     py::list out;
     std::optional<EventType> only;
     if (!type.is_none()) only = PyBus::eventType(type);
-    for (const auto& e : published_) {
-      if (!only || e.type() == *only) out.append(py::cast(e));
-    }
+    for (const auto& e : harness_.published(only)) out.append(py::cast(e));
     return out;
   }
-
-  void clear() { published_.clear(); }
+  void clear() { harness_.clear(); }
 
  private:
-  evr::Bus& sourceBus(const std::string& source) {
-    auto it = sources_.find(source);
-    if (it == sources_.end()) {
-      it = sources_.emplace(source, std::make_unique<evr::Bus>(source)).first;
-      it->second->setExporter([this](const Event& e) { last_ = e; });
-    }
-    return *it->second;
-  }
-
-  // A JSON line as evrctl prints one (event_json): its header fields (source, seq, ...) as
-  // written, the payload through the field table.
-  Event eventFromJsonLine(const std::string& line) {
-    const auto json = nlohmann::json::parse(line);
-    const auto type_name = json.at("type").get<std::string>();
-    const auto type = parseEventType(type_name);
-    if (!type) throw std::invalid_argument("unknown event type '" + type_name + "'");
-    FieldValues values;
-    for (auto it = json.begin(); it != json.end(); ++it) {
-      const auto& key = it.key();
-      // What the publisher stamps (source, seq, ids, times, hops: the table's header fields
-      // without a writer) is the feed source's to stamp again; `type` chose the builder.
-      if (key == "type" || it.value().is_null() || stampedHeaderField(key)) continue;
-      if (key == "tags" && it.value().is_object()) {
-        for (auto t = it.value().begin(); t != it.value().end(); ++t) {
-          values.emplace_back("tag." + t.key(), t.value().get<std::string>());
-        }
-        continue;
-      }
-      if (key == "fields" && it.value().is_object()) {
-        for (auto f = it.value().begin(); f != it.value().end(); ++f) {
-          values.emplace_back("field." + f.key(), f.value().is_string() ? f.value().get<std::string>()
-                                                                        : f.value().dump());
-        }
-        continue;
-      }
-      values.emplace_back(key, it.value().is_string() ? it.value().get<std::string>()
-                                                      : it.value().dump());
-    }
-    const std::string source = json.contains("source") ? json["source"].get<std::string>() : "feed";
-    auto& src = sourceBus(source);
-    src.publish(fromFields(*type, values));
-    return asRouterEvent(last_);
-  }
-
-  static bool stampedHeaderField(std::string_view name) {
-    for (const auto& f : fields::headerFields()) {
-      if (f.name == name) return f.write == nullptr;
-    }
-    return false;
-  }
-
-  void deliver(const Event& event) {
-    bus_.raisePending();
-    bus_.bus().claimOwnership();
-    bus_.bus().deliver(event);
-    bus_.raisePending();
-  }
-
-  PyBus& bus_;
-  std::vector<Event> published_;
-  std::map<std::string, std::unique_ptr<evr::Bus>> sources_;
-  Event last_;
+  evr::testing::Harness harness_;
 };
 
 // ---- module -------------------------------------------------------------------------------------
@@ -1042,6 +946,9 @@ PYBIND11_MODULE(_evrouter, m) {
 
   py::class_<PyBus>(m, "Bus", "A container's in-process event bus (evr::Bus).")
       .def(py::init<std::string>(), py::arg("source") = "local")
+      // The Bus of an evr::testing::Harness (evrouter.testing), kept alive by it.
+      .def(py::init([](PyHarness& h) { return new PyBus(h.bus()); }), py::keep_alive<1, 2>())
+      .def("_raise_pending", &PyBus::raisePending)
       .def("subscribe", &PyBus::subscribe, py::arg("type"), py::arg("handler"), py::kw_only(),
            py::arg("only") = py::none(),
            "Calls handler(event) for each event of `type` (None: every type); returns an id.")
@@ -1103,11 +1010,11 @@ PYBIND11_MODULE(_evrouter, m) {
       .def("_cork", &PyConnection::cork)
       .def("_uncork", &PyConnection::uncork);
 
-  py::class_<HarnessCore>(m, "_HarnessCore")
-      .def(py::init<PyBus&>(), py::keep_alive<1, 2>())
-      .def("feed_payload", &HarnessCore::feedPayload)
-      .def("feed_event", &HarnessCore::feedEvent)
-      .def("feed_file", &HarnessCore::feedFile)
-      .def("published", &HarnessCore::published, py::arg("type") = py::none())
-      .def("clear", &HarnessCore::clear);
+  py::class_<PyHarness>(m, "_Harness")
+      .def(py::init<std::string>())
+      .def("feed_payload", &PyHarness::feedPayload)
+      .def("feed_event", &PyHarness::feedEvent)
+      .def("feed_file", &PyHarness::feedFile)
+      .def("published", &PyHarness::published, py::arg("type") = py::none())
+      .def("clear", &PyHarness::clear);
 }
