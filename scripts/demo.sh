@@ -3,7 +3,7 @@
 #
 #   scripts/demo.sh [--config FILE] [--slice N] [--speed X] [--data PATH] [--results DIR]
 #                   [--build DIR] [--timeout S]
-#   scripts/demo.sh --all [same options]     every configs/demo/*.yaml in turn, then a summary
+#   scripts/demo.sh --all [same options]     the four organizations' configs/demo/*.yaml in turn, then a summary
 #
 # For one config: checks it (evrouterd --check), starts evrouterd and one process per container
 # of the config's `# launch:` table, shows progress (bars through the tracker of the total,
