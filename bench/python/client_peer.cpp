@@ -38,12 +38,26 @@ int main(int argc, char** argv) {
   evr::Bus bus(name);
   evr::Connection link(context, bus, {.container = name, .endpoint = endpoint});
   const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  Clock::time_point start;
+  Clock::time_point end;
+  std::uint64_t received = 0;
+  double sum = 0;
+  if (role == "sub") {
+    // Subscribed before the link is first served: evrouterd delivers the backlog right after
+    // WELCOME, and an event dispatched with no subscriber is handled (and acked) all the same.
+    bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) {
+      if (received++ == 0) start = Clock::now();
+      sum += evr::as<evr::Bar>(e).close;
+      if (received == events) {
+        end = Clock::now();
+        link.stop();
+      }
+    });
+  }
   if (!link.waitJoined(std::chrono::seconds(10))) {
     std::cerr << name << ": could not join evrouterd\n";
     return 3;
   }
-  Clock::time_point start;
-  Clock::time_point end;
   if (role == "pub") {
     start = Clock::now();
     for (std::uint64_t i = 0; i < events;) {
@@ -61,16 +75,6 @@ int main(int argc, char** argv) {
     }
     end = Clock::now();
   } else {
-    std::uint64_t received = 0;
-    double sum = 0;
-    bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) {
-      if (received++ == 0) start = Clock::now();
-      sum += evr::as<evr::Bar>(e).close;
-      if (received == events) {
-        end = Clock::now();
-        link.stop();
-      }
-    });
     while (received < events) {
       if (Clock::now() > deadline) {
         const auto& s = link.stats();
