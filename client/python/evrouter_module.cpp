@@ -615,7 +615,7 @@ class PyConnection {
 
   void run() {
     auto& c = link();
-    stop_.store(false);
+    const Serving serving(*this, "run");
     while (!stop_.load()) {
       {
         ReleaseGil release;
@@ -624,11 +624,13 @@ class PyConnection {
       bus_.raisePending();
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
     }
+    stop_.store(false);  // this stop is used up; one before run() still stops it (as in C++)
   }
 
   bool poll(double timeout) {
     auto& c = link();
     const auto ms = millis(timeout, "poll");
+    const Serving serving(*this, "poll");
     bool work = false;
     {
       ReleaseGil release;
@@ -641,6 +643,7 @@ class PyConnection {
   bool flush(double timeout) {
     auto& c = link();
     const auto ms = millis(timeout, "flush");
+    const Serving serving(*this, "flush", false);
     bool all = false;
     {
       ReleaseGil release;
@@ -653,6 +656,7 @@ class PyConnection {
   bool waitJoined(double timeout) {
     auto& c = link();
     const auto ms = millis(timeout, "wait_joined");
+    const Serving serving(*this, "wait_joined", false);
     ReleaseGil release;
     return c.waitJoined(ms);
   }
@@ -664,6 +668,10 @@ class PyConnection {
 
   void close() {
     if (!link_) return;
+    if (serving_ > 0) {
+      throw py::value_error("close: the Connection is serving (a handler cannot close its own "
+                            "link; call stop() and close it after run() returns)");
+    }
     bus_.setStopHook({});
     std::unique_ptr<Connection> link = std::move(link_);
     {
@@ -738,8 +746,27 @@ class PyConnection {
   }
 
  private:
+  // run() and poll() on the call stack: a handler calling them again, or close(), would serve
+  // or destroy the link from inside its own dispatch.
+  struct Serving {
+    // `exclusive`: refused while serving already (run, poll); flush and wait_joined may be
+    // called from a handler, as C++ publish serves the link while its resend buffer is full.
+    Serving(PyConnection& c, const char* what, bool exclusive = true) : connection(c) {
+      if (exclusive && connection.serving_ > 0) {
+        throw py::value_error(std::string(what) +
+                              ": the Connection is already serving (called from a handler?)");
+      }
+      ++connection.serving_;
+    }
+    ~Serving() { --connection.serving_; }
+    Serving(const Serving&) = delete;
+    Serving& operator=(const Serving&) = delete;
+    PyConnection& connection;
+  };
+
   PyBus& bus_;
   std::chrono::milliseconds heartbeat_;
+  int serving_ = 0;
   std::unique_ptr<Connection> link_;
   std::atomic<bool> stop_{false};
   std::vector<std::unique_ptr<PublishBatch>> batch_;

@@ -140,3 +140,24 @@ def test_closed_connection_raises(daemon_factory):
             call()
     with pytest.raises(ValueError, match="closed"):
         bus.publish(evr.Bar(symbol="ACME"))
+
+
+def test_a_handler_cannot_close_or_rerun_its_own_link(daemon_factory):
+    daemon = daemon_factory(CONFIG)
+    bus = evr.Bus("py")
+    errors = []
+    with evr.Connection(bus, "py", endpoint=daemon.endpoint, on_handler_error="continue") as link:
+        @bus.on(evr.EventType.BAR)
+        def on_bar(e):
+            for call in (link.close, link.run, lambda: link.poll(0)):
+                try:
+                    call()
+                except ValueError as error:
+                    errors.append(str(error))
+            link.stop()
+
+        send_bars(daemon, 1)
+        link.run()
+        assert not link.closed
+        assert link.stats["handler_errors"] == 0
+    assert len(errors) == 3 and "serving" in errors[0]

@@ -111,7 +111,6 @@ class Connection:
 
     def run(self):
         """Serves the link until stop() (or a handler's error under "stop", which it raises)."""
-        self._stop_requested = False
         self._c.run()
 
     def poll(self, timeout=0.0):
