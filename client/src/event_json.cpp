@@ -169,12 +169,20 @@ std::optional<FieldValue> fieldValueOf(const json& value, FieldKind kind, std::s
     case json::value_t::boolean: return FieldValue::boolean(value.get<bool>());
     case json::value_t::null:
       if (kind == FieldKind::Number) return FieldValue::number(std::numeric_limits<double>::quiet_NaN());
-      reason = "null is not a " + std::string(fields::kindName(kind));
-      return std::nullopt;
-    default:
-      reason = value.dump() + " is not a " + std::string(fields::kindName(kind));
-      return std::nullopt;
+      break;
+    default: break;
   }
+  // What the field takes, in JSON's words.
+  const char* wanted = "a string";
+  switch (kind) {
+    case FieldKind::Number: wanted = "a number"; break;
+    case FieldKind::Integer: wanted = "an integer"; break;
+    case FieldKind::Bool: wanted = "true or false"; break;
+    case FieldKind::Enum: wanted = "a name (string)"; break;
+    case FieldKind::Text: break;
+  }
+  reason = value.dump() + " is not " + wanted;
+  return std::nullopt;
 }
 
 std::optional<UserValue> userValueOf(const json& value) {

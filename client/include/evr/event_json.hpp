@@ -41,7 +41,7 @@ nlohmann::json toJson(const Event& event);
 // delivered it. `type` is required; any other key left out is its field's zero value. The keys
 // tap adds (`from`, `to`, `adapters`) are ignored; any other unknown key is an error. JSON has no
 // NaN: a Number field that is null (how toJson writes NaN) reads back as NaN.
-// Throws std::invalid_argument naming the field: "field 'close': '\"abc\"' is not a number".
+// Throws std::invalid_argument naming the field: "field 'close': 'abc' is not a number".
 Event fromJson(const nlohmann::json& object);
 std::optional<Event> tryFromJson(const nlohmann::json& object, std::string& error);
 // The same object as something to publish again (evrctl replay): type, payload, symbol,
