@@ -3,7 +3,7 @@
 #
 #   scripts/demo.sh [--config FILE] [--slice N] [--speed X] [--data PATH] [--results DIR]
 #                   [--build DIR] [--timeout S]
-#   scripts/demo.sh --all [same options]     every configs/demo/*.yaml in turn, then a summary
+#   scripts/demo.sh --all [same options]     the four organizations' configs/demo/*.yaml in turn, then a summary
 #
 # For one config: checks it (evrouterd --check), starts evrouterd and one process per container
 # of the config's `# launch:` table, shows progress (bars through the tracker of the total,
@@ -48,6 +48,8 @@ build=$(realpath -m "$build")
 results=$(realpath -m "$results")
 data=$(realpath -m "$data")
 evrouterd="$build/daemon/evrouterd"
+# Containers written in Python (examples/python) import the evrouter package of this build.
+export PYTHONPATH="$build/python${PYTHONPATH:+:$PYTHONPATH}"
 evrctl="$build/client/evrctl"
 for tool in "$evrouterd" "$evrctl"; do
   [ -x "$tool" ] || { echo "demo: $tool is missing: build first (make build)" >&2; exit 1; }
