@@ -18,6 +18,8 @@ packages=(
   nats-server libnats-dev
   # tests and demo tools (the demo draws its charts with gnuplot and Graphviz)
   python3 python3-prometheus-client python3-yaml python3-zmq graphviz gnuplot-nox
+  # operations: promtool (alert rules, tests/ops) and help2man (the man pages, built from --help)
+  prometheus help2man
   # the Python package evrouter (client/python) and its tests
   pybind11-dev python3-dev python3-pytest
 )
