@@ -63,3 +63,11 @@ if printf '%s\n' "${missing[@]}" | grep -qx nats-server && command -v systemctl 
   "${sudo_cmd[@]}" systemctl disable --now nats-server.service >/dev/null 2>&1 || true
   echo "deps: disabled the nats-server system service (the benchmark runs its own)"
 fi
+
+# Debian's prometheus package (installed for promtool) enables and starts a Prometheus server
+# (:9090). The tests only run promtool; stop and disable the service if this run installed it.
+if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null 2>&1 \
+   && [ -d /run/systemd/system ]; then
+  "${sudo_cmd[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  echo "deps: disabled the prometheus system service (only promtool is used)"
+fi
