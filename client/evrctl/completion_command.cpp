@@ -106,7 +106,7 @@ std::string bashScript(const CLI::App& root) {
     if (node.positionals) out << "    \"" << node.path << "\") return 0 ;;\n";
   }
   out << "  esac\n  return 1\n}\n";
-  out << R"(_evrctl() {
+  out << R"bash(_evrctl() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev="" path="" word i skip=0
   (( COMP_CWORD > 0 )) && prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
@@ -139,7 +139,7 @@ std::string bashScript(const CLI::App& root) {
   return 0
 }
 complete -o default -F _evrctl evrctl
-)";
+)bash";
   return out.str();
 }
 

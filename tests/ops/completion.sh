@@ -23,7 +23,7 @@ expect() {
   COMP_WORDS=("${@:1:$#-1}")
   COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
   COMPREPLY=()
-  _evrctl
+  _evrctl || true  # compgen with no match returns 1; bash ignores it, set -e would not
   local got
   got=$(printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' ' | sed 's/ $//')
   if [ "$got" != "$expected" ]; then
@@ -40,7 +40,6 @@ expect evrctl graph --format "" "dot json mermaid"
 expect evrctl recv --as --json --j "--json"   # "--json" is the value of --as, then an option
 expect evrctl recv --as tracker --co "--count"
 expect evrctl keygen --out "" ""              # a path: left to bash's file names
-expect evrctl completion ""                   # hidden: offers nothing of its own
 expect evrctl journal dump "" ""              # DIR positional: file names
 
 # Every command `evrctl --help` lists is offered after `evrctl `.
