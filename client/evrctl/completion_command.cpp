@@ -22,8 +22,8 @@ namespace {
 struct Node {
   std::string path;  // "" for evrctl itself, "journal dump" for a nested subcommand
   std::vector<std::string> subcommands;
-  std::vector<std::string> options;        // every option name (--long and -s)
-  std::vector<std::string> value_options;  // names of options that take a value
+  std::vector<std::string> options;                          // every option name (--long and -s)
+  std::vector<std::string> value_options;                    // names of options that take a value
   std::vector<std::pair<std::string, std::string>> choices;  // option name -> "a b c"
   bool positionals = false;
 };
