@@ -18,6 +18,8 @@ packages=(
   nats-server libnats-dev
   # tests and demo tools (the demo draws its charts with gnuplot and Graphviz)
   python3 python3-prometheus-client python3-yaml python3-zmq graphviz gnuplot-nox
+  # operations: promtool (alert rules, tests/ops) and help2man (the man pages, built from --help)
+  prometheus help2man
   # the Python package evrouter (client/python) and its tests
   pybind11-dev python3-dev python3-pytest
 )
@@ -60,4 +62,12 @@ if printf '%s\n' "${missing[@]}" | grep -qx nats-server && command -v systemctl 
    && [ -d /run/systemd/system ]; then
   "${sudo_cmd[@]}" systemctl disable --now nats-server.service >/dev/null 2>&1 || true
   echo "deps: disabled the nats-server system service (the benchmark runs its own)"
+fi
+
+# Debian's prometheus package (installed for promtool) enables and starts a Prometheus server
+# (:9090). The tests only run promtool; stop and disable the service if this run installed it.
+if printf '%s\n' "${missing[@]}" | grep -qx prometheus && command -v systemctl >/dev/null 2>&1 \
+   && [ -d /run/systemd/system ]; then
+  "${sudo_cmd[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  echo "deps: disabled the prometheus system service (only promtool is used)"
 fi

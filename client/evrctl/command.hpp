@@ -54,6 +54,8 @@ Command addTraceCommand(CLI::App& parent);
 Command addKeygenCommand(CLI::App& parent);
 Command addRecordCommand(CLI::App& parent);
 Command addReplayCommand(CLI::App& parent);
+// Hidden `completion bash`: walks `parent`'s commands when it runs, so register it last.
+Command addCompletionCommand(CLI::App& parent);
 
 // router.security's keys for every command that connects (docs/security.md): evrouterd's public
 // key file and the caller's secret key file. Both empty: no CURVE.

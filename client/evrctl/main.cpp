@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
       ctl::addKeygenCommand(app),
       ctl::addRecordCommand(app),
       ctl::addReplayCommand(app),
+      ctl::addCompletionCommand(app),  // last: it lists the commands above
   };
 
   try {
