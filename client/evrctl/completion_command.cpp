@@ -150,8 +150,9 @@ Command addCompletionCommand(CLI::App& parent) {
   app->group("");  // hidden: for packaging and install, not for daily use
   auto shell = std::make_shared<std::string>();
   app->add_option("shell", *shell, "Shell")->required()->check(CLI::IsMember({"bash"}));
-  // Walks `parent` when it runs, after main() has registered every command.
-  return {app, [&parent]() {
+  // Walks `parent` when it runs, after main() has registered every command. The action owns
+  // `shell`, which CLI11 writes while parsing.
+  return {app, [&parent, shell]() {
             std::cout << bashScript(parent);
             return kExitOk;
           }};
