@@ -162,6 +162,10 @@ BOOST_AUTO_TEST_CASE(denied_publish_is_counted_and_never_delivered) {
   RunningDaemon daemon(configWith(keys, true, "  permissions:\n    strategy_a: {publish: [ORDER]}\n"));
   auto execution = daemon.evrctl(plus({"recv", "--as", "execution", "--count", "3", "--json", "--timeout", "60"},
                                       keys.as("execution")));
+  // Joined first: a loaded CI run where execution joined late counted 8 deliveries for its 3 ORDERs
+  // (what else went to a target that had not joined yet, e.g. the sources' watermarks, is issue 13's
+  // note); the test is about denied publishes, not about that.
+  BOOST_REQUIRE(daemon.process().waitForLine("container 'execution' joined", kTimeout, Process::Stream::Stderr));
   // BARs first, then ORDERs, on one link: had a BAR been routed, it would arrive before them.
   auto bars = daemon.evrctl(plus({"send", "--as", "strategy_a", "--type", "BAR", "--count", "5"}, keys.as("strategy")));
   BOOST_REQUIRE_EQUAL(bars->waitFor(kTimeout).value_or(-1), 0);
