@@ -33,6 +33,9 @@ constexpr std::chrono::milliseconds kAckDelay{50};
 constexpr std::chrono::milliseconds kAckRequestEvery{10};
 // While not joined, say HELLO this often (the daemon may not be up yet).
 constexpr std::chrono::milliseconds kHelloRetry{100};
+// Unanswered HELLOs back off to this: one sent while evrouterd is away waits in the socket's pipe
+// and reaches it the moment it is back, so more of them only fill the pipe.
+constexpr std::chrono::milliseconds kHelloRetryMax{1000};
 // The link counts as lost after this many heartbeat intervals of silence from the daemon.
 constexpr int kMissedHeartbeats = 3;
 
@@ -67,9 +70,12 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
     throw ConnectionError("invalid container name '" + options_.container + "': " + why);
   }
   if (options_.max_unacked == 0) options_.max_unacked = 1;
-  // Messages go only to a completed connection: nothing piles up in a pipe to a daemon that is not
-  // there, and what was not acked is resent from unacked_ after (re)joining.
-  socket_.set(zmq::sockopt::immediate, 1);
+  // Not ZMQ_IMMEDIATE: with it, libzmq ends the pipe of a lost connection at once, even between
+  // two frames of a message this thread is reading, and aborts in recv (`!_more`, fq.cpp; seen
+  // when evrouterd is killed while it sends). Without it, what is sent while evrouterd is away
+  // waits in the pipe (up to sndhwm) and goes to the next one: a HELLO joins at once, and EVENTS
+  // sent before it are answered notJoined (a drop evrouterd counts as not final) and resent from
+  // unacked_ after the WELCOME.
   socket_.set(zmq::sockopt::linger, 0);
   // High-water marks count messages, and a message may be a batch of up to kBatchTargetBytes:
   // 100 bounds what the pipes hold to a few MiB; beyond it the resend buffer and the daemon's
@@ -237,7 +243,7 @@ bool Connection::serveOnce(std::chrono::milliseconds timeout) {
   if (work == 0 && timeout.count() > 0) {
     // Wake for the socket, another thread, or the next timer, whichever comes first.
     auto wait = timeout;
-    if (!joined_) wait = std::min(wait, kHelloRetry);
+    if (!joined_) wait = std::min(wait, hello_retry_);
     const bool want_out = joined_ && next_unsent_seq_ < next_seq_;
     std::array<zmq::pollitem_t, 2> items{{
         {socket_.handle(), 0, static_cast<short>(ZMQ_POLLIN | (want_out ? ZMQ_POLLOUT : 0)), 0},
@@ -381,17 +387,26 @@ std::size_t Connection::receiveBurst() {
     zmq::message_t head;
     if (!socket_.recv(head, zmq::recv_flags::dontwait)) break;
     std::optional<zmq::message_t> body;
-    while (head.more() || (body && body->more())) {
+    bool whole = true;
+    for (bool more = head.more(); more;) {
+      // The rest of a message is there with its first frame; never wait for it, so that a
+      // connection libzmq ends in the middle of one cannot hold this thread.
       zmq::message_t frame;
-      (void)socket_.recv(frame, zmq::recv_flags::none);  // the rest of a message is already here
-      if (!body) {
-        body.emplace(std::move(frame));
-      } else if (!frame.more()) {
-        break;  // ignore frames beyond the second (newer protocol minor versions may add them)
+      if (!socket_.recv(frame, zmq::recv_flags::dontwait)) {
+        whole = false;
+        break;
       }
-      if (!body->more()) break;
+      more = frame.more();
+      // Frames beyond the second are ignored (newer protocol minor versions may add them).
+      if (!body) body.emplace(std::move(frame));
     }
     last_receive_ = now_();
+    if (!whole) {
+      ++stats_.malformed;
+      spdlog::warn("evr[{}]: dropped a message from evrouterd that ended after its first frame",
+                   options_.container);
+      continue;
+    }
     const DecodedEnvelope decoded = decodeEnvelope(bytesOf(head));
     if (!decoded.ok()) {
       ++stats_.malformed;
@@ -654,6 +669,7 @@ void Connection::handleWelcome(const Envelope& envelope, zmq::message_t* body) {
   if (welcome->heartbeat_ms > 0) heartbeat_ = std::chrono::milliseconds(welcome->heartbeat_ms);
   warned_full_ = false;
   overload_backoff_ = std::chrono::milliseconds(0);
+  hello_retry_ = kHelloRetry;
   ++stats_.joins;
   handleAck(welcome->ack_seq);
   // Everything the daemon has not taken goes again, in order.
@@ -724,6 +740,7 @@ void Connection::handleAck(std::uint64_t ack) {
 void Connection::markLost(const char* why) {
   spdlog::info("evr[{}]: link to {} lost ({}); rejoining", options_.container, endpoint_, why);
   joined_ = false;
+  hello_retry_ = kHelloRetry;
 }
 
 void Connection::setUpCurve(zmq::context_t& context) {
@@ -761,7 +778,10 @@ void Connection::onTimer() {
   const auto now = now_();
   if (!joined_) {
     checkHandshake();
-    if (now - last_hello_ >= std::max(kHelloRetry, overload_backoff_)) sendHello();
+    if (now - last_hello_ >= std::max(hello_retry_, overload_backoff_)) {
+      sendHello();
+      hello_retry_ = std::min(hello_retry_ * 2, kHelloRetryMax);
+    }
     return;
   }
   if (now - last_receive_ >= kMissedHeartbeats * heartbeat_) {
