@@ -332,13 +332,7 @@ auto readOrRaise(F&& f) {
 py::object payloadOf(const Event& event) {
   if (!event.valid()) throw py::value_error("empty event");
   return readOrRaise([&]() -> py::object {
-    // A reader of its own: Event::reader() shares one traversal budget (evr/framing.hpp,
-    // peerReaderOptions) among all reads of the event, which a few dozen whole-payload reads
-    // (e.payload in a loop, a test re-reading what was published) would use up.
-    const auto bytes = event.bytes();
-    const AlignedWords words(bytes);
-    capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(bytes.size()));
-    const auto root = message.getRoot<schema::Event>();
+    const auto root = event.reader();
     const EventType type = fields::payloadType(root);
     if (!isKnownEventType(static_cast<std::uint8_t>(type))) return py::none();
     const auto& pc = reg().payloads[static_cast<std::size_t>(type)];

@@ -1,5 +1,6 @@
 #include "evr/event.hpp"
 
+#include <capnp/any.h>
 #include <capnp/serialize.h>
 
 #include <cstring>
@@ -29,6 +30,8 @@ struct Event::Data {
 
   // Checks and reads `raw`; false with the reason in `error` when it is not a readable event.
   bool readReceived(std::string& error);
+  // Reads `words` again with no traversal limit (for messages known to share no data).
+  void readUnlimited();
 };
 
 bool Event::Data::readReceived(std::string& error) {
@@ -59,7 +62,26 @@ bool Event::Data::readReceived(std::string& error) {
     error = std::string("unreadable event: ") + exception->getDescription().cStr();
     return false;
   }
+  // The traversal limit guards against a message whose pointers share data, so that reading it
+  // costs far more than its size. It is one budget for the reader's life, and handlers read an
+  // event many times (a kept BAR about 27 times before it ran out): when one full traversal
+  // reaches no more words than the message holds, nothing is shared, every read costs at most
+  // the message's size, and the event is read from then on without the limit.
+  failure = kj::runCatchingExceptions([&]() {
+    if (message->getRoot<capnp::AnyPointer>().targetSize().wordCount <= words.size()) readUnlimited();
+  });
+  KJ_IF_MAYBE(exception, failure) {
+    error = std::string("unreadable event: ") + exception->getDescription().cStr();
+    return false;
+  }
   return true;
+}
+
+void Event::Data::readUnlimited() {
+  capnp::ReaderOptions options = peerReaderOptions(words.size() * sizeof(capnp::word));
+  options.traversalLimitInWords = kj::maxValue;
+  message.emplace(words, options);
+  root = message->getRoot<schema::Event>();
 }
 
 std::uint64_t makeEventId(std::string_view source, std::uint64_t seq) {
@@ -92,9 +114,8 @@ Event Event::fromBuilt(kj::Array<capnp::word>&& words, std::uint8_t hops, Origin
   auto data = std::make_shared<Data>(std::move(words), hops);
   data->origin = origin;
   data->words = data->local.asPtr();
-  // Built by us: no read limits needed beyond the defaults sized to the message.
-  data->message.emplace(data->words, peerReaderOptions(data->words.size() * sizeof(capnp::word)));
-  data->root = data->message->getRoot<schema::Event>();
+  // Built here by one builder: nothing in it is shared, so no traversal limit.
+  data->readUnlimited();
   data->type = data->root.getType();
   data->raw = {reinterpret_cast<const std::byte*>(data->words.begin()), data->words.size() * sizeof(capnp::word)};
   return Event(std::move(data));
