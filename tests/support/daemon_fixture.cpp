@@ -1,5 +1,8 @@
 #include "daemon_fixture.hpp"
 
+#include <algorithm>
+#include <set>
+
 #include <signal.h>
 
 #include <sstream>
@@ -56,6 +59,13 @@ std::unique_ptr<Process> RunningDaemon::evrctl(std::vector<std::string> args) co
 }
 
 std::unique_ptr<Process> RunningDaemon::evrctlControl(std::vector<std::string> args) const {
+  // A request/reply command a test gives no --timeout still answers within the test's bound for a
+  // control answer (5 s, scaled), not within evrctl's unscaled default.
+  static const std::set<std::string> kRequestReply = {"status", "stats", "reload"};
+  if (!args.empty() && kRequestReply.contains(args[0]) &&
+      std::find(args.begin(), args.end(), "--timeout") == args.end()) {
+    args.insert(args.end(), {"--timeout", "5"});
+  }
   scaleTimeoutOptions(args);
   args.insert(args.begin(), EVR_EVRCTL_PATH);
   args.insert(args.begin() + 2, {"--control", controlEndpoint()});
