@@ -15,7 +15,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # directory keeps what it was configured with (switching would rebuild everything).
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
-.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image demo sweep bench soak soak-quick fuzz install clean
+.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image package test-package demo sweep bench soak soak-quick fuzz install clean
 
 all: build
 
@@ -49,6 +49,22 @@ test-asan: deps
 	@JOBS=$(JOBS) EVR_WERROR=$(EVR_WERROR) scripts/sanitize.sh asan $(ASAN_BUILD_DIR)
 test-tsan: deps
 	@JOBS=$(JOBS) EVR_WERROR=$(EVR_WERROR) scripts/sanitize.sh tsan $(TSAN_BUILD_DIR)
+
+# The Debian packages (docs/packaging.md): evrouter, evrouter-dev and python3-evrouter, built with
+# CPack in $(PACKAGE_BUILD_DIR) (prefix /usr, sysconfdir /etc, stripped) into $(PACKAGE_BUILD_DIR)/packages/.
+# test-package: the ctest label `package` of $(BUILD_DIR) on them: their contents, a dpkg --root
+# install with evrouterd --check, lintian (tests/package/check-debs.sh), and apt install, enable,
+# reload, remove and purge under a real systemd (tests/package/run-systemd.sh). Exit 77 = skipped.
+PACKAGE_BUILD_DIR ?= build-package
+package: deps
+	@cmake -S . -B $(PACKAGE_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DEVR_DEB=ON -DEVR_BUILD_TESTS=OFF -DEVR_BUILD_BENCH=OFF $(if $(EVR_WERROR),-DEVR_WERROR=$(EVR_WERROR)) \
+	  $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache) >/dev/null
+	@cmake --build $(PACKAGE_BUILD_DIR) -j $(JOBS)
+	@cd $(PACKAGE_BUILD_DIR) && cpack
+test-package: package build
+	@cd $(BUILD_DIR) && EVR_PACKAGES=$(abspath $(PACKAGE_BUILD_DIR))/packages TOOLS=$(SHARED_TOOLS) \
+	  ctest --output-on-failure -j 1 -L package
 
 # The Docker image, built without a Docker engine (buildah; a full Release build, ~7 min here), and
 # the checks run inside it (tests/image/run.sh): --check, daemon + evrctl, the compose backtest.
