@@ -1,7 +1,8 @@
 # evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
 #   make demo   installs what is missing, builds, and runs the backtest demo for every organization
 #   make test   installs what is missing, builds, and runs every test (ctest)
-# Other targets: deps, build, sweep (the optimization sweep), bench, soak and soak-quick (the fault battery), fuzz, install (PREFIX=/usr/local), clean, and the checks that start
+# Other targets: deps, build, sweep (the optimization sweep), bench, soak and soak-quick (the fault battery), fuzz, install (PREFIX=/usr/local),
+# package and test-package (the Debian packages, docs/packaging.md), clean, and the checks that start
 # what we ship: test-systemd (the unit under a real systemd, also part of `make test`), image and
 # test-image (the Docker image built with buildah, and its programs run inside it); for the release
 # checklist, not `make test`: test-asan (every suite under ASan + UBSan) and test-tsan (the threaded
