@@ -52,14 +52,15 @@ test-tsan: deps
 	@JOBS=$(JOBS) EVR_WERROR=$(EVR_WERROR) scripts/sanitize.sh tsan $(TSAN_BUILD_DIR)
 
 # The Debian packages (docs/packaging.md): evrouter, evrouter-dev and python3-evrouter, built with
-# CPack in $(PACKAGE_BUILD_DIR) (prefix /usr, sysconfdir /etc, stripped) into $(PACKAGE_BUILD_DIR)/packages/.
+# CPack in $(PACKAGE_BUILD_DIR) (prefix /usr, sysconfdir /etc, the unit in /lib/systemd/system where
+# Debian 12's packages put units, programs stripped) into $(PACKAGE_BUILD_DIR)/packages/.
 # test-package: the ctest label `package` of $(BUILD_DIR) on them: their contents, a dpkg --root
 # install with evrouterd --check, lintian (tests/package/check-debs.sh), and apt install, enable,
 # reload, remove and purge under a real systemd (tests/package/run-systemd.sh). Exit 77 = skipped.
 PACKAGE_BUILD_DIR ?= build-package
 package: deps
 	@cmake -S . -B $(PACKAGE_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
-	  -DEVR_DEB=ON -DEVR_BUILD_TESTS=OFF -DEVR_BUILD_BENCH=OFF $(if $(EVR_WERROR),-DEVR_WERROR=$(EVR_WERROR)) \
+	  -DEVR_DEB=ON -DEVR_SYSTEMD_UNIT_DIR=/lib/systemd/system -DEVR_BUILD_TESTS=OFF -DEVR_BUILD_BENCH=OFF $(if $(EVR_WERROR),-DEVR_WERROR=$(EVR_WERROR)) \
 	  $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache) >/dev/null
 	@cmake --build $(PACKAGE_BUILD_DIR) -j $(JOBS)
 	@cd $(PACKAGE_BUILD_DIR) && cpack

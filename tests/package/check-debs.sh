@@ -50,7 +50,9 @@ has "$dev" ./usr/include/evr/bus.hpp ./usr/include/evr/connection.hpp ./usr/incl
   './usr/lib/x86_64-linux-gnu/libevr_schemas.a' './usr/lib/x86_64-linux-gnu/pkgconfig/evr-client.pc' \
   ./usr/share/evrouter/schemas/event.capnp ./usr/share/doc/evrouter-dev/copyright
 has "$python" ./usr/lib/python3/dist-packages/evrouter/__init__.py ./usr/share/doc/python3-evrouter/copyright
-dpkg-deb --contents "$python" | grep -q '/usr/lib/python3/dist-packages/evrouter/_evrouter\.cpython-.*\.so$' ||
+# (Listings are read whole before grep -q: an early exit would kill dpkg-deb with SIGPIPE.)
+python_list=$(dpkg-deb --contents "$python")
+grep -q '/usr/lib/python3/dist-packages/evrouter/_evrouter\.cpython-.*\.so$' <<<"$python_list" ||
   fail "python3-evrouter lacks the extension module _evrouter"
 # No file in two packages (dpkg would refuse to install the second).
 dups=$(for d in "$runtime" "$dev" "$python"; do dpkg-deb --contents "$d" | awk '$1 !~ /^d/ {print $6}'; done | sort | uniq -d)
@@ -61,13 +63,15 @@ cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
 dpkg-deb -x "$runtime" "$tmp/x"
 for program in evrouterd evrctl; do
-  file -b "$tmp/x/usr/bin/$program" | grep -q ', stripped' || fail "$program is not stripped"
+  [[ "$(file -b "$tmp/x/usr/bin/$program")" == *", stripped"* ]] || fail "$program is not stripped"
 done
 echo "== control"
-dpkg-deb --info "$runtime" conffiles | grep -qx /etc/evrouter/evrouter.yaml ||
+conffiles=$(dpkg-deb --info "$runtime" conffiles 2>/dev/null || true)
+grep -qx /etc/evrouter/evrouter.yaml <<<"$conffiles" ||
   fail "/etc/evrouter/evrouter.yaml is not a conffile"
 for script in postinst prerm postrm; do
-  dpkg-deb --info "$runtime" "$script" | head -n 1 | grep -qx '#!/bin/sh' || fail "evrouter has no $script"
+  text=$(dpkg-deb --info "$runtime" "$script" 2>/dev/null || true)
+  [ "${text%%$'\n'*}" = '#!/bin/sh' ] || fail "evrouter has no $script"
 done
 for deb in "$runtime" "$dev" "$python"; do
   printf '  %-18s %s  Depends: %s\n' "$(field "$deb" Package)" "$(field "$deb" Version)" "$(field "$deb" Depends)"
@@ -77,7 +81,7 @@ field "$python" Depends | grep -q 'python3 (<<' || fail "python3-evrouter does n
 
 echo "== lintian"
 if command -v lintian >/dev/null; then
-  lint=$(lintian --no-tag-display-limit "$runtime" "$dev" "$python" 2>&1 || true)
+  lint=$(lintian --tag-display-limit 0 "$runtime" "$dev" "$python" 2>&1 || true)
   [ -z "$lint" ] || printf '%s\n' "$lint" | sed 's/^/  /'
   ! grep -q '^E: ' <<<"$lint" || fail "lintian reports errors"
   echo "  $(grep -c '^E: ' <<<"$lint" || true) error(s), $(grep -c '^W: ' <<<"$lint" || true) warning(s)"
@@ -111,6 +115,8 @@ in_root python3 -c 'import evrouter, sys; print("  python3 imports evrouter from
   fail "import evrouter with the chroot's python3"
 if in_root sh -c 'command -v pkg-config' >/dev/null; then
   in_root pkg-config --cflags --libs evr-client | sed 's/^/  pkg-config: /' || fail "pkg-config evr-client"
+else
+  echo "  (no pkg-config in the chroot: evr-client.pc not tried)"
 fi
 in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q evrouter evrouter-dev python3-evrouter >"$tmp/apt.log" 2>&1 ||
   { tail -n 20 "$tmp/apt.log" >&2; fail "apt-get purge"; }
