@@ -54,9 +54,10 @@ test-tsan: deps
 # The Debian packages (docs/packaging.md): evrouter, evrouter-dev and python3-evrouter, built with
 # CPack in $(PACKAGE_BUILD_DIR) (prefix /usr, sysconfdir /etc, the unit in /lib/systemd/system where
 # Debian 12's packages put units, programs stripped) into $(PACKAGE_BUILD_DIR)/packages/.
-# test-package: the ctest label `package` of $(BUILD_DIR) on them: their contents, a dpkg --root
-# install with evrouterd --check, lintian (tests/package/check-debs.sh), and apt install, enable,
-# reload, remove and purge under a real systemd (tests/package/run-systemd.sh). Exit 77 = skipped.
+# test-package: the ctest label `package` of $(BUILD_DIR) (configured, not built: the tests need only
+# the .debs): their contents, lintian, an apt install into a Debian 12 chroot with evrouterd --check
+# (tests/package/check-debs.sh), and apt install, enable, reload, remove and purge under a real
+# systemd (tests/package/run-systemd.sh). Root and Debian's archive needed; exit 77 = skipped.
 PACKAGE_BUILD_DIR ?= build-package
 package: deps
 	@cmake -S . -B $(PACKAGE_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
@@ -64,7 +65,7 @@ package: deps
 	  $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache) >/dev/null
 	@cmake --build $(PACKAGE_BUILD_DIR) -j $(JOBS)
 	@cd $(PACKAGE_BUILD_DIR) && cpack
-test-package: package build
+test-package: package configure
 	@cd $(BUILD_DIR) && EVR_PACKAGES=$(abspath $(PACKAGE_BUILD_DIR))/packages TOOLS=$(SHARED_TOOLS) \
 	  ctest --output-on-failure -j 1 -L package
 
