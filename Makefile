@@ -1,7 +1,8 @@
 # evrouter — the two commands a newcomer needs on a fresh Debian 12 machine:
 #   make demo   installs what is missing, builds, and runs the backtest demo for every organization
 #   make test   installs what is missing, builds, and runs every test (ctest)
-# Other targets: deps, build, sweep (the optimization sweep), bench, soak and soak-quick (the fault battery), fuzz, install (PREFIX=/usr/local), clean, and the checks that start
+# Other targets: deps, build, sweep (the optimization sweep), bench, soak and soak-quick (the fault battery), fuzz, install (PREFIX=/usr/local),
+# package and test-package (the Debian packages, docs/packaging.md), clean, and the checks that start
 # what we ship: test-systemd (the unit under a real systemd, also part of `make test`), image and
 # test-image (the Docker image built with buildah, and its programs run inside it); for the release
 # checklist, not `make test`: test-asan (every suite under ASan + UBSan) and test-tsan (the threaded
@@ -15,7 +16,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # directory keeps what it was configured with (switching would rebuild everything).
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
-.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image demo sweep bench soak soak-quick fuzz install clean
+.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image package test-package demo sweep bench soak soak-quick fuzz install clean
 
 all: build
 
@@ -49,6 +50,24 @@ test-asan: deps
 	@JOBS=$(JOBS) EVR_WERROR=$(EVR_WERROR) scripts/sanitize.sh asan $(ASAN_BUILD_DIR)
 test-tsan: deps
 	@JOBS=$(JOBS) EVR_WERROR=$(EVR_WERROR) scripts/sanitize.sh tsan $(TSAN_BUILD_DIR)
+
+# The Debian packages (docs/packaging.md): evrouter, evrouter-dev and python3-evrouter, built with
+# CPack in $(PACKAGE_BUILD_DIR) (prefix /usr, sysconfdir /etc, the unit in /lib/systemd/system where
+# Debian 12's packages put units, programs stripped) into $(PACKAGE_BUILD_DIR)/packages/.
+# test-package: the ctest label `package` of $(BUILD_DIR) (configured, not built: the tests need only
+# the .debs): their contents, lintian, an apt install into a Debian 12 chroot with evrouterd --check
+# (tests/package/check-debs.sh), and apt install, enable, reload, remove and purge under a real
+# systemd (tests/package/run-systemd.sh). Root and Debian's archive needed; exit 77 = skipped.
+PACKAGE_BUILD_DIR ?= build-package
+package: deps
+	@cmake -S . -B $(PACKAGE_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DEVR_DEB=ON -DEVR_SYSTEMD_UNIT_DIR=/lib/systemd/system -DEVR_BUILD_TESTS=OFF -DEVR_BUILD_BENCH=OFF $(if $(EVR_WERROR),-DEVR_WERROR=$(EVR_WERROR)) \
+	  $(if $(shell command -v ccache),-DCMAKE_CXX_COMPILER_LAUNCHER=ccache) >/dev/null
+	@cmake --build $(PACKAGE_BUILD_DIR) -j $(JOBS)
+	@cd $(PACKAGE_BUILD_DIR) && cpack
+test-package: package configure
+	@cd $(BUILD_DIR) && EVR_PACKAGES=$(abspath $(PACKAGE_BUILD_DIR))/packages TOOLS=$(SHARED_TOOLS) \
+	  ctest --output-on-failure -j 1 -L package
 
 # The Docker image, built without a Docker engine (buildah; a full Release build, ~7 min here), and
 # the checks run inside it (tests/image/run.sh): --check, daemon + evrctl, the compose backtest.

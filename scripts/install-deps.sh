@@ -20,6 +20,8 @@ packages=(
   python3 python3-prometheus-client python3-yaml python3-zmq graphviz gnuplot-nox
   # operations: promtool (alert rules, tests/ops) and help2man (the man pages, built from --help)
   prometheus help2man
+  # the Debian packages (make package, make test-package): dpkg-shlibdeps and Debian's package checker
+  dpkg-dev lintian
   # the Python package evrouter (client/python) and its tests
   pybind11-dev python3-dev python3-pytest
 )

@@ -2,19 +2,9 @@
 # Runs as root inside a Debian 12 container booted with a real systemd (tests/systemd/run.sh ->
 # ../shared/tools/systemd-check.sh), with `make install` of this build copied in. It tries the
 # shipped unit the way an operator uses it; every step prints what it saw and the first failure
-# ends the script with exit 1.
+# ends the script with exit 1. The helpers and the reload checks are tests/systemd/lib.sh's.
 set -uo pipefail
-unit=evrouterd.service
-ms() { echo $(( $(date +%s%N) / 1000000 )); }
-t0=$(ms)
-step() { local t=$(( $(ms) - t0 )); printf 'systemd-check %3d.%01ds: %s\n' $((t / 1000)) $((t % 1000 / 100)) "$*"; }
-# The user and group a process runs as (minbase has no ps).
-owner() { echo "$(getent passwd "$(awk '/^Uid:/ {print $2}' /proc/"$1"/status)" | cut -d: -f1):$(getent group "$(awk '/^Gid:/ {print $2}' /proc/"$1"/status)" | cut -d: -f1)"; }
-fail() { echo "systemd-check: FAIL: $*" >&2; journalctl -u "$unit" --no-pager -n 40 >&2; exit 1; }
-prop() { systemctl show -p "$1" --value "$unit"; }
-# Wait up to $1 seconds for the command in $2... to succeed (polling systemd's state, 0.1 s apart).
-await() { local limit=$1; shift; local end=$(( $(date +%s) + limit ));
-  until "$@"; do [ "$(date +%s)" -lt "$end" ] || return 1; sleep 0.1; done; }
+. /root/evr-systemd-lib.sh
 
 config=$(systemctl cat "$unit" | sed -n 's/^ExecStart=.* -c \([^ ]*\).*/\1/p')
 [ -f "$config" ] || fail "the unit's config '$config' is not installed"
@@ -47,43 +37,10 @@ if runuser -u bob -- evrctl status --timeout 2 >/dev/null 2>&1; then fail "bob r
 runuser -u bob -- test -e /run/evrouter/evrouterd.sock 2>/dev/null && fail "bob can see into /run/evrouter"
 stat -c '  %A %U:%G %n' /run/evrouter /run/evrouter/evrouterd.sock
 
-# send -> recv through the daemon: $1 sender, $2 receiver, $3 count; run as alice, a container user.
-roundtrip() {
-  runuser -u alice -- evrctl recv --as "$2" --count "$3" --timeout 20 >/tmp/recv.out &
-  local recv=$!
-  runuser -u alice -- evrctl send --as "$1" --type BAR --count "$3" --set symbol=ACME --set close=100 --timeout 20 ||
-    { kill $recv; return 1; }
-  wait $recv || return 1
-  [ "$(wc -l </tmp/recv.out)" = "$3" ]
-}
 step "evrctl send -> recv (data -> strategy, 100 BARs)"
 roundtrip data strategy 100 || fail "events did not arrive"
 
-step "systemctl reload with a good config (a new route strategy -> tracker)"
-cat >>"$config" <<'YAML'
-    - type: "broadcast"
-      name: "strategy_copies"
-      source: "strategy"
-      targets: ["tracker"]
-YAML
-systemctl reload "$unit" || fail "reload of a good config exited $?"
-evrctl status | grep -q 'generation 2' || fail "generation did not move to 2"
-roundtrip strategy tracker 10 || fail "the new route does not carry events"
-
-step "systemctl reload with a bad config: exit 1, error with file:line:col, old routes kept"
-cp "$config" /root/evrouter.yaml.good
-printf '    - type: "pipeline"\n      containers: ["data", "nobody_declared_this", 5]\n  bogus_key: 1\n' >>"$config"
-systemctl reload "$unit"; rc=$?
-[ $rc = 1 ] || fail "reload of a bad config exited $rc, not 1"
-journalctl -u "$unit" --no-pager | grep -E "$(basename "$config"):[0-9]+:[0-9]+: " | tail -n 3 | sed 's/^/  journal: /'
-# journald may take a moment to store the lines the processes wrote.
-await 10 bash -c "journalctl -u $unit --no-pager | grep -qE '$(basename "$config"):[0-9]+:[0-9]+: '" ||
-  fail "no file:line:col in the journal"
-[ "$(prop ActiveState)" = active ] || fail "not active after a rejected reload"
-evrctl status | grep -q 'generation 2' || fail "a rejected reload changed the generation"
-roundtrip data strategy 10 || fail "old route data -> strategy lost after a rejected reload"
-roundtrip strategy tracker 10 || fail "old route strategy -> tracker lost after a rejected reload"
-cp /root/evrouter.yaml.good "$config"
+check_reloads "$config"
 
 step "the watchdog: SIGSTOP the main process; systemd must restart it (WatchdogSec=$(prop WatchdogUSec))"
 pid=$(prop MainPID)

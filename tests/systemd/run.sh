@@ -15,4 +15,5 @@ if [ ! -x "$tools/systemd-check.sh" ]; then echo "systemd test: no $tools/system
 tree=$(mktemp -d -t evr-systemd-tree.XXXX)
 trap 'rm -rf "$tree"' EXIT
 DESTDIR=$tree cmake --install "$build" >/dev/null
+mkdir -p "$tree/root" && cp "$here/lib.sh" "$tree/root/evr-systemd-lib.sh"
 exec "$tools/systemd-check.sh" "$tree" "$here/check.sh"
