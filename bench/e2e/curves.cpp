@@ -170,6 +170,10 @@ struct Point {
   double router_cpu_ns = 0;          // median, per delivery
 };
 
+// Consumers start one after another and each waits for every other to be ready before anything is
+// published, so a process's time limit (which starts when it does) grows with their number.
+constexpr double kStartAllowancePerConsumerS = 0.5;
+
 Point runPoint(const Scenario& scenario, std::uint64_t events, const CurveOptions& options, const std::string& label) {
   Point point;
   point.json = {{"system", scenario.systemLabel()}, {"note", scenario.note}, {"events", events},
@@ -178,7 +182,10 @@ Point runPoint(const Scenario& scenario, std::uint64_t events, const CurveOption
     point.json["status"] = why;
     return point;
   }
-  const RunSettings settings{.events = events, .timeout_s = options.timeout_s, .idle_timeout_s = options.idle_timeout_s};
+  const RunSettings settings{
+      .events = events,
+      .timeout_s = options.timeout_s + kStartAllowancePerConsumerS * static_cast<double>(scenario.consumers.size()),
+      .idle_timeout_s = options.idle_timeout_s};
   std::vector<RunResult> runs;
   try {
     for (int run = 1; run <= options.runs; ++run) {

@@ -49,14 +49,15 @@ struct CurveOptions {
   bool smoke = false;
   std::string out_dir;
   RouterOptions routers;
-  double timeout_s = 300;
+  double timeout_s = 120;  // per process of a run
   double idle_timeout_s = 10;
 };
 
 // "fanout", "selective", "lockstep", "size".
 std::vector<std::string> curveNames();
 
-// --smoke: every curve at toy size (seconds in all): 1 run per point, fan-out to 1, 4, 16.
+// --smoke: every curve at toy size (about 30 s in all): 1 run per point, fan-out to 1, 4, 16,
+// 4, 64, 128 rules, 2,000 events per size, 200 lockstep steps.
 CurveOptions smokeSized(CurveOptions options);
 
 // Runs the selected curves, writes their JSON, .gp and .svg files. Exit code as the benchmark's:

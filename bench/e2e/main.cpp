@@ -75,6 +75,7 @@ int driverMain(int argc, char** argv) {
     curve_options.runs = options.runs;
     curve_options.routers = options.routers;
     curve_options.out_dir = curves_dir;
+    curve_options.timeout_s = options.timeout_s;
     if (options.smoke) curve_options = evr::bench::smokeSized(std::move(curve_options));
     // Points given on the command line replace the defaults (and --smoke's).
     if (!fanout_consumers.empty()) curve_options.fanout_consumers = fanout_consumers;
