@@ -93,13 +93,18 @@ sweep: build
 # repetitions), then the end-to-end benchmark against direct ZeroMQ, the bare relay and nats-server
 # (table on stdout, results in bench/results/latest.json; BENCH_ARGS e.g. "--only evrouterd,nats-server"),
 # then the Python package's publisher and consumer next to pyzmq and the C++ client
-# (bench/python/python_bench.py, results in bench/results/python.json; PYBENCH_ARGS e.g. "--events 100000").
+# (bench/python/python_bench.py, results in bench/results/python.json; PYBENCH_ARGS e.g. "--events 100000"),
+# then the cost curves (fan-out, selective rules, lockstep, event size: bench/results/<curve>.json
+# and .svg, bench/e2e/README.md "Cost curves"; BENCH_CURVES=0 skips them, CURVES_ARGS e.g. "--runs 1").
 BENCH_ARGS ?=
 PYBENCH_ARGS ?=
+BENCH_CURVES ?= 1
+CURVES_ARGS ?=
 bench: build
 	@$(BUILD_DIR)/bench/evr_micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 	@$(BUILD_DIR)/bench/evr_e2e_bench --out bench/results/latest.json $(BENCH_ARGS)
 	@/usr/bin/python3 bench/python/python_bench.py --build $(BUILD_DIR) $(PYBENCH_ARGS)
+	@if [ "$(BENCH_CURVES)" != 0 ]; then $(BUILD_DIR)/bench/evr_e2e_bench --curves all --curves-dir bench/results $(CURVES_ARGS); fi
 
 # The fault battery (scripts/fault_battery.py, docs/delivery.md "Proof"): consumer crashes (with and
 # without a position file), daemon crashes (journal on and off), a stopped consumer under each

@@ -3,9 +3,10 @@
 // systems differ only in what listens at the endpoint.
 //
 // The benchmark event, the same for both systems: a REGIME event from classifier "bench", symbol
-// "BENCH", confidence 0.5, whose `regime` is the route key's label (BULL, BEAR, NEUTRAL, CRASH:
-// the selective pattern's conditions test it), and one tag, "payload", holding the 128 payload
-// bytes (payload.hpp). The bus adds its header (source, seq, id, publish time), so an event is a
+// "BENCH", confidence 0.5, whose `regime` is the route key's label (BULL, BEAR, NEUTRAL, CRASH,
+// then R4, R5, ... with more route keys: the selective pattern's conditions test it), and one tag,
+// "payload", holding the 128 payload bytes (payload.hpp); with --pad-bytes N (the event-size
+// curve) a second tag, "pad", of N '.' bytes. The bus adds its header (source, seq, id, publish time), so an event is a
 // little over 300 bytes on the wire.
 //
 // The publisher publishes from outside any handler, on the thread that owns the bus, and polls the
@@ -20,6 +21,8 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "evr/bus.hpp"
 #include "evr/connection.hpp"
@@ -32,6 +35,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kPayloadTag = "payload";
+constexpr std::string_view kPadTag = "pad";
 
 std::chrono::milliseconds until(Clock::time_point deadline) {
   return std::max(std::chrono::milliseconds(0),
@@ -64,7 +68,10 @@ class EvrClient {
 
 class EvrPublisher final : public PublisherLink {
  public:
-  explicit EvrPublisher(const RoleOptions& options) : client_(options), batching_(options.rate <= 0) {}
+  explicit EvrPublisher(const RoleOptions& options)
+      : client_(options), batching_(options.rate <= 0), pad_(options.pad_bytes, '.') {
+    for (std::size_t key = 0; key < options.route_keys; ++key) labels_.push_back(routeLabel(key));
+  }
 
   bool connect(Clock::time_point deadline) override { return client_.connection_.waitJoined(until(deadline)); }
 
@@ -73,9 +80,10 @@ class EvrPublisher final : public PublisherLink {
     event.symbol("BENCH");
     auto regime = event.root().getPayload().getRegime();
     regime.setClassifier("bench");
-    regime.setRegime(std::string(kRouteLabels[routeKeyOf(index)]));
+    regime.setRegime(labels_[routeKeyOf(index, labels_.size())]);
     regime.setConfidence(0.5);
     event.tag(kPayloadTag, asView(payload));
+    if (!pad_.empty()) event.tag(kPadTag, pad_);
     client_.bus_.publish(std::move(event));
   }
 
@@ -94,6 +102,8 @@ class EvrPublisher final : public PublisherLink {
   EvrClient client_;
   bool batching_;
   std::optional<evr::PublishBatch> batch_;
+  std::vector<std::string> labels_;  // the REGIME label of each route key
+  std::string pad_;                  // the `pad` tag's value (the event-size curve), or empty
 };
 
 class EvrConsumer final : public ConsumerLink {

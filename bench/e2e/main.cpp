@@ -1,6 +1,8 @@
-// evr_e2e_bench: the end-to-end benchmark (issue 5). One binary with three faces:
+// evr_e2e_bench: the end-to-end benchmark (issue 5) and its cost curves (issue 16). One binary:
 //   evr_e2e_bench [options]                 the driver: runs everything, prints the table, writes JSON
+//   evr_e2e_bench --curves all|LIST         the cost curves instead (curves.hpp)
 //   evr_e2e_bench --role publisher|consumer  a publisher or consumer process (started by the driver)
+//   evr_e2e_bench --role stage --stage NAME  a process of the lockstep curve (lockstep.hpp)
 //   evr_e2e_bench --exec-child PID PROG ...  starts PROG so that it dies with the driver (spawn.hpp)
 
 #include <CLI/CLI.hpp>
@@ -11,7 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "curves.hpp"
 #include "driver.hpp"
+#include "lockstep.hpp"
 #include "roles.hpp"
 #include "spawn.hpp"
 
@@ -51,7 +55,40 @@ int driverMain(int argc, char** argv) {
                  "router.queue_limit for evrouterd (0: its default); a consumer slower than the publisher "
                  "loses events beyond it (queue_full), which the table reports");
   app.add_option("--timeout", options.timeout_s, "per-process limit of one run, seconds")->capture_default_str();
+  std::string curves;
+  std::string curves_dir = EVR_BENCH_RESULTS_DIR;
+  app.add_option("--curves", curves,
+                 "instead of the table, run cost curves (curves.hpp), comma-separated: fanout,selective,lockstep,size "
+                 "or all; each writes DIR/<curve>.json, .gp and .svg (with --smoke: toy size; --runs applies)");
+  app.add_option("--curves-dir", curves_dir, "where the curves' files go")->capture_default_str();
+  std::vector<std::size_t> fanout_consumers, selective_rules, pad_sizes;
+  std::uint64_t lockstep_steps = 0;
+  app.add_option("--fanout-consumers", fanout_consumers, "fanout: the consumer counts (default 1,4,16,64,256)")->delimiter(',');
+  app.add_option("--selective-rules", selective_rules, "selective: the rule counts (default 4,64,1024)")->delimiter(',');
+  app.add_option("--pad-sizes", pad_sizes, "size: the pad tag sizes in bytes (default 64,256,1024,4096,16384,65536)")->delimiter(',');
+  app.add_option("--lockstep-steps", lockstep_steps, "lockstep: steps per run (default 20,000)");
   CLI11_PARSE(app, argc, argv);
+
+  if (!curves.empty()) {
+    evr::bench::CurveOptions curve_options;
+    curve_options.curves = curves == "all" ? std::vector<std::string>{} : commaSeparated(curves);
+    curve_options.runs = options.runs;
+    curve_options.routers = options.routers;
+    curve_options.out_dir = curves_dir;
+    curve_options.timeout_s = options.timeout_s;
+    if (options.smoke) curve_options = evr::bench::smokeSized(std::move(curve_options));
+    // Points given on the command line replace the defaults (and --smoke's).
+    if (!fanout_consumers.empty()) curve_options.fanout_consumers = fanout_consumers;
+    if (!selective_rules.empty()) curve_options.selective_rules = selective_rules;
+    if (!pad_sizes.empty()) curve_options.pad_sizes = pad_sizes;
+    if (lockstep_steps > 0) curve_options.lockstep_steps = lockstep_steps;
+    try {
+      return evr::bench::runCurves(curve_options);
+    } catch (const std::exception& e) {
+      std::cerr << "evr_e2e_bench --curves: " << e.what() << '\n';
+      return 1;
+    }
+  }
 
   options.only = commaSeparated(only);
   options.patterns = commaSeparated(patterns);
@@ -69,7 +106,10 @@ int driverMain(int argc, char** argv) {
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "--exec-child") == 0) return evr::bench::execChildMain(argc - 2, argv + 2);
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--role") == 0) return evr::bench::roleMain(argc, argv);
+    if (std::strcmp(argv[i], "--role") == 0) {
+      if (i + 1 < argc && std::strcmp(argv[i + 1], "stage") == 0) return evr::bench::stageRoleMain(argc, argv);
+      return evr::bench::roleMain(argc, argv);
+    }
   }
   return driverMain(argc, argv);
 }

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace evr::bench {
@@ -33,11 +34,18 @@ inline constexpr std::size_t kRouteKeys = 4;
 inline constexpr std::array<std::string_view, kRouteKeys> kRouteLabels{"BULL", "BEAR", "NEUTRAL",
                                                                        "CRASH"};
 
-inline std::size_t routeKeyOf(std::uint64_t index) { return index % kRouteKeys; }
+// The label of route key `key` when events use more than kRouteKeys keys (the selective-rules
+// curve, curves.hpp): kRouteLabels for the first four, then "R4", "R5", ...
+inline std::string routeLabel(std::size_t key) {
+  return key < kRouteKeys ? std::string(kRouteLabels[key]) : "R" + std::to_string(key);
+}
 
-// How many of the events 0..events-1 have route key `key`.
-inline std::uint64_t eventsWithRouteKey(std::uint64_t events, std::size_t key) {
-  return events / kRouteKeys + (key < events % kRouteKeys ? 1 : 0);
+// Event `index` has route key index % keys.
+inline std::size_t routeKeyOf(std::uint64_t index, std::size_t keys = kRouteKeys) { return index % keys; }
+
+// How many of the events 0..events-1 have route key `key` (of `keys`).
+inline std::uint64_t eventsWithRouteKey(std::uint64_t events, std::size_t key, std::size_t keys = kRouteKeys) {
+  return events / keys + (key < events % keys ? 1 : 0);
 }
 
 // steady_clock in ns: CLOCK_MONOTONIC, comparable between processes on one host.

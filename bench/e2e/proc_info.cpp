@@ -3,6 +3,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -38,6 +39,35 @@ std::optional<std::uint64_t> peakRssBytes(pid_t pid) {
     if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;  // "VmHWM:  1234 kB"
   }
   return std::nullopt;
+}
+
+std::optional<double> loadAverage() {
+  std::ifstream in("/proc/loadavg");
+  double one_minute = 0;
+  if (in >> one_minute) return one_minute;
+  return std::nullopt;
+}
+
+std::string sourceCommit() {
+#ifdef EVR_BENCH_SOURCE_DIR
+  const auto run = [](const std::string& command) {
+    std::string out;
+    if (FILE* pipe = ::popen(command.c_str(), "r")) {
+      char buffer[256];
+      while (std::fgets(buffer, sizeof(buffer), pipe) != nullptr) out += buffer;
+      if (::pclose(pipe) != 0) return std::string();
+    }
+    return out;
+  };
+  const std::string git = "git -C '" + std::string(EVR_BENCH_SOURCE_DIR) + "' ";
+  std::string commit = run(git + "rev-parse HEAD 2>/dev/null");
+  while (!commit.empty() && (commit.back() == '\n' || commit.back() == ' ')) commit.pop_back();
+  if (commit.empty()) return "unknown";
+  if (!run(git + "status --porcelain --untracked-files=no 2>/dev/null").empty()) commit += "+dirty";
+  return commit;
+#else
+  return "unknown";
+#endif
 }
 
 nlohmann::json machineInfo() {

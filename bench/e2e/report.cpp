@@ -89,6 +89,8 @@ std::string lossText(const Row& row) {
   return fmt::format("{} LOST, {} duplicated, {} unreadable", lost, duplicates, unreadable);
 }
 
+}  // namespace
+
 nlohmann::json runJson(const RunResult& run, std::string_view kind) {
   nlohmann::json json{{"kind", kind},
                       {"expected", run.expected},
@@ -110,6 +112,8 @@ nlohmann::json runJson(const RunResult& run, std::string_view kind) {
   if (!run.router_says.empty()) json["router_says"] = run.router_says;
   return json;
 }
+
+namespace {
 
 // evrouterd's router.journal as the generated config has it; null: no journal.
 nlohmann::json journalJson(const Scenario& scenario) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "run.hpp"
@@ -26,6 +27,10 @@ struct Row {
   // A count summed over every run of the row, e.g. total(&RunResult::lost).
   std::uint64_t total(std::uint64_t RunResult::*count) const;
 };
+
+// One run's raw numbers as the results file has them; `kind` "throughput" or "latency" (a latency
+// run adds its percentiles).
+nlohmann::json runJson(const RunResult& run, std::string_view kind);
 
 void printTable(std::ostream& out, const std::vector<Row>& rows);
 

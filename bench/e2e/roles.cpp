@@ -162,6 +162,8 @@ int roleMain(int argc, char** argv) {
   app.add_option("--warmup", options.warmup);
   app.add_flag("--latency", options.latency);
   app.add_flag("--route-by-key", options.route_by_key);
+  app.add_option("--route-keys", options.route_keys)->check(CLI::PositiveNumber);
+  app.add_option("--pad-bytes", options.pad_bytes);
   app.add_option("--timeout", options.timeout_s);
   app.add_option("--idle-timeout", options.idle_timeout_s);
   app.add_option("--curve-keys", options.curve_keys);

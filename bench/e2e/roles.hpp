@@ -39,6 +39,8 @@ struct RoleOptions {
   std::uint64_t warmup = 0;  // consumer: indices below this are left out of latency samples
   bool latency = false;      // consumer: report every latency sample
   bool route_by_key = false; // nats publisher: publish to "<subject>.<route key>"
+  std::size_t route_keys = kRouteKeys;  // publisher: event i has route key i % route_keys
+  std::size_t pad_bytes = 0;  // evr publisher: a `pad` tag of this many bytes beside the payload
   double timeout_s = 120;    // give up after this long
   double idle_timeout_s = 10;  // consumer: give up after this long without an event
   // evr: CURVE with DIR/server.pub and DIR/client.key (scenarios.hpp: the key prefixes); empty: plain.

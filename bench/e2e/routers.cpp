@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "evr/curve_keys.hpp"
 #include "payload.hpp"
@@ -116,9 +117,22 @@ std::string evrouterdConfig(const Scenario& scenario, std::uint64_t queue_limit,
       break;
     case Pattern::Selective:
       yaml << "    - type: selective\n      name: bench\n      source: " << publisher << "\n      rules:\n";
-      for (const auto& consumer : scenario.consumers) {
-        yaml << "        - condition: \"event.regime == '" << kRouteLabels[consumer.route_key.value_or(0)]
-             << "'\"\n          target: " << consumer.name << "\n";
+      {
+        // One rule per route key, in key order; key k goes to the keyed consumer k % (their number).
+        std::vector<const ConsumerPlan*> keyed(scenario.consumers.size(), nullptr);
+        std::size_t count = 0;
+        for (const auto& consumer : scenario.consumers) {
+          if (consumer.route_key && *consumer.route_key < keyed.size()) {
+            keyed[*consumer.route_key] = &consumer;
+            ++count;
+          }
+        }
+        for (std::size_t key = 0; count > 0 && key < scenario.route_keys; ++key) {
+          const ConsumerPlan* target = keyed[key % count];
+          if (target == nullptr) continue;
+          yaml << "        - condition: \"event.regime == '" << routeLabel(key) << "'\"\n          target: "
+               << target->name << "\n";
+        }
       }
       break;
   }
@@ -133,14 +147,8 @@ std::unique_ptr<Router> Router::start(const Scenario& scenario, const evr::test:
     case System::Direct: return nullptr;
     case System::Evrouterd: {
       if (scenario.curve) writeCurveKeys(dir.path());
-      const std::string config =
-          dir.write("evrouter.yaml", evrouterdConfig(scenario, routers.evrouterd_queue_limit, dir.path()));
-      auto process = spawnChild({routers.evrouterd, "-c", config, "--runtime-dir", dir.path().string(),
-                                 "--metrics", "off", "--log-level", "info"});
-      // Logged by the relay loop once every socket is bound.
-      const auto label = scenario.systemLabel();
-      waitFor(*process, "evrouterd instance", Process::Stream::Stderr, label);
-      return std::unique_ptr<Router>(new Router(label, std::move(process), dir.ipc("evrouterd.sock")));
+      return startEvrouterd(evrouterdConfig(scenario, routers.evrouterd_queue_limit, dir.path()), dir, routers,
+                            scenario.systemLabel());
     }
     case System::BareRelay: {
       const std::string endpoint = dir.ipc("bare-relay.sock");
@@ -162,6 +170,16 @@ std::unique_ptr<Router> Router::start(const Scenario& scenario, const evr::test:
     }
   }
   return nullptr;
+}
+
+std::unique_ptr<Router> Router::startEvrouterd(const std::string& yaml, const evr::test::TempDir& dir,
+                                               const RouterOptions& routers, const std::string& label) {
+  const std::string config = dir.write("evrouter.yaml", yaml);
+  auto process = spawnChild({routers.evrouterd, "-c", config, "--runtime-dir", dir.path().string(),
+                             "--metrics", "off", "--log-level", "info"});
+  // Logged by the relay loop once every socket is bound.
+  waitFor(*process, "evrouterd instance", Process::Stream::Stderr, label);
+  return std::unique_ptr<Router>(new Router(label, std::move(process), dir.ipc("evrouterd.sock")));
 }
 
 std::string Router::stop() {

@@ -51,6 +51,12 @@ class Router {
   static std::unique_ptr<Router> start(const Scenario& scenario, const evr::test::TempDir& dir,
                                        const RouterOptions& routers);
 
+  // evrouterd with the config `yaml` (written to `dir`), listening on ipc in `dir`; `label` names
+  // it in errors. What start() does for an evrouterd scenario, for configs no scenario makes (the
+  // lockstep curve, curves.hpp).
+  static std::unique_ptr<Router> startEvrouterd(const std::string& yaml, const evr::test::TempDir& dir,
+                                                const RouterOptions& routers, const std::string& label);
+
   pid_t pid() const { return process_->pid(); }
   // Where publishers and consumers connect.
   const std::string& endpoint() const { return endpoint_; }

@@ -30,20 +30,6 @@ std::string_view roleSystem(System system) {
 
 std::string describe(Process& process, const std::string& what) { return what + ": " + everythingSaid(process); }
 
-// The role's JSON report line, parsed; throws when it does not come in time.
-nlohmann::json waitForReport(Process& process, std::string_view role, std::chrono::milliseconds timeout) {
-  const auto line = process.waitForLine("\"role\":\"" + std::string(role) + "\"", timeout);
-  if (!line) throw std::runtime_error(describe(process, std::string(role) + " did not report"));
-  return nlohmann::json::parse(*line);
-}
-
-void expectExit(Process& process, const std::string& role) {
-  const auto code = process.waitFor(10s);
-  if (code != 0) {
-    throw std::runtime_error(describe(process, role + (code ? " exited with " + std::to_string(*code) : " did not exit")));
-  }
-}
-
 // What a router said about drops (evrouterd logs each reason, rate-limited; the bare relay counts
 // them at exit): the explanation next to a loss.
 std::vector<std::string> dropLines(const std::string& log) {
@@ -88,6 +74,8 @@ class RunProcesses {
     auto args = roleArgs("publisher", std::string(kPublisherName));
     args.insert(args.end(), {"--rate", std::to_string(settings_.rate), "--subject", std::string(kNatsSubject)});
     if (scenario_.pattern == Pattern::Selective) args.push_back("--route-by-key");
+    args.insert(args.end(), {"--route-keys", std::to_string(scenario_.route_keys), "--pad-bytes",
+                             std::to_string(scenario_.pad_bytes)});
     return spawnChild(args);
   }
 
@@ -99,6 +87,19 @@ class RunProcesses {
 };
 
 }  // namespace
+
+nlohmann::json waitForReport(Process& process, std::string_view role, std::chrono::milliseconds timeout) {
+  const auto line = process.waitForLine("\"role\":\"" + std::string(role) + "\"", timeout);
+  if (!line) throw std::runtime_error(describe(process, std::string(role) + " did not report"));
+  return nlohmann::json::parse(*line);
+}
+
+void expectExit(Process& process, const std::string& role) {
+  const auto code = process.waitFor(10s);
+  if (code != 0) {
+    throw std::runtime_error(describe(process, role + (code ? " exited with " + std::to_string(*code) : " did not exit")));
+  }
+}
 
 RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const RouterOptions& routers) {
   evr::test::TempDir dir;

@@ -8,10 +8,15 @@
 
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
 #include <optional>
 #include <vector>
 
+#include "process.hpp"
 #include "routers.hpp"
 #include "scenarios.hpp"
 
@@ -40,6 +45,12 @@ struct RunResult {
   std::vector<std::int64_t> latency_ns;                 // latency run: all consumers' samples
   std::vector<std::string> router_says;                 // when events went missing: the router's log lines about drops
 };
+
+// A role's JSON report line ({"role":"<role>",...}), parsed; throws std::runtime_error, quoting
+// the process's output, when it does not come within `timeout`.
+nlohmann::json waitForReport(evr::test::Process& process, std::string_view role, std::chrono::milliseconds timeout);
+// Waits (10 s) for the process to exit 0; throws, quoting its output, otherwise.
+void expectExit(evr::test::Process& process, const std::string& role);
 
 // Throws std::runtime_error, naming the process and quoting its output, when a process fails
 // or does not answer in time.

@@ -57,7 +57,14 @@ std::string Scenario::systemLabel() const {
 }
 
 std::uint64_t Scenario::expectedBy(const ConsumerPlan& consumer, std::uint64_t events) const {
-  return consumer.route_key ? eventsWithRouteKey(events, *consumer.route_key) : events;
+  if (!consumer.route_key) return events;
+  const auto keyed = static_cast<std::size_t>(
+      std::count_if(consumers.begin(), consumers.end(), [](const ConsumerPlan& plan) { return plan.route_key.has_value(); }));
+  std::uint64_t expected = 0;
+  for (std::size_t key = *consumer.route_key; key < route_keys; key += keyed) {
+    expected += eventsWithRouteKey(events, key, route_keys);
+  }
+  return expected;
 }
 
 std::uint64_t Scenario::expectedTotal(std::uint64_t events) const {

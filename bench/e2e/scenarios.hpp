@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "payload.hpp"
+
 namespace evr::bench {
 
 enum class System { Direct, BareRelay, Evrouterd, Nats };
@@ -48,7 +50,10 @@ inline constexpr std::string_view kNatsSubject = "bench";
 
 struct ConsumerPlan {
   std::string name;                      // evr container name; label elsewhere
-  std::optional<std::size_t> route_key;  // gets only the events with this route key (selective)
+  // Selective: gets only the events with this route key, or, when the scenario has more route
+  // keys than keyed consumers (Scenario::route_keys), every key k with k % (keyed consumers) ==
+  // route_key: the rules are spread over the consumers round-robin.
+  std::optional<std::size_t> route_key;
 };
 
 struct Scenario {
@@ -60,6 +65,12 @@ struct Scenario {
   std::optional<JournalFsync> journal{};
   // evrouterd only: router.security on and every client link CURVE (routers.hpp: the key files).
   bool curve = false;
+  // Route keys the publisher labels events with (event i has key i % route_keys, payload.hpp);
+  // a selective evrouterd config has one rule per key. The cost curves (curves.hpp) raise it.
+  std::size_t route_keys = kRouteKeys;
+  // evr publishers: bytes of a second tag, `pad`, beside the 128-byte payload (the event-size
+  // curve); 0: no such tag.
+  std::size_t pad_bytes = 0;
 
   // The system's name in the table, the JSON and --only: systemName(system), plus
   // "+journal-<fsync>" when the journal is on, e.g. "evrouterd+journal-batch", and "+curve"
