@@ -36,6 +36,8 @@ constexpr std::chrono::milliseconds kHelloRetry{100};
 // Unanswered HELLOs back off to this: one sent while evrouterd is away waits in the socket's pipe
 // and reaches it the moment it is back, so more of them only fill the pipe.
 constexpr std::chrono::milliseconds kHelloRetryMax{1000};
+// How long after it starts to join a container takes "nameInUse" for a holder that may be going.
+constexpr std::chrono::milliseconds kNameInUseGrace{1000};
 // The link counts as lost after this many heartbeat intervals of silence from the daemon.
 constexpr int kMissedHeartbeats = 3;
 
@@ -163,7 +165,7 @@ Connection::~Connection() {
 void Connection::setClockForTest(Now now) {
   now_ = std::move(now);
   const auto restart = now_();
-  last_send_ = last_receive_ = last_hello_ = last_ack_request_ = restart;
+  last_send_ = last_receive_ = last_hello_ = last_ack_request_ = joining_since_ = restart;
 }
 
 void Connection::stop() {
@@ -687,8 +689,18 @@ void Connection::handleError(zmq::message_t* body) {
     return;
   }
   switch (error->code) {
-    case schema::ErrorCode::VERSION_MISMATCH:
     case schema::ErrorCode::NAME_IN_USE:
+      // The holder may be this container's last process, just ended: evrouterd sees that its
+      // connection closed a moment after this one's HELLO can arrive. Said again for a while
+      // before it counts as another live process holding the name.
+      if (!joined_ && now_() - joining_since_ < kNameInUseGrace) {
+        spdlog::info("evr[{}]: evrouterd says another connection holds the name; trying again (a "
+                     "process that has just ended may still hold it)",
+                     options_.container);
+        return;
+      }
+      [[fallthrough]];
+    case schema::ErrorCode::VERSION_MISMATCH:
     case schema::ErrorCode::INVALID_NAME:
       joined_ = false;
       throw ConnectionError("evrouterd at " + endpoint_ + " refused container '" +
@@ -741,6 +753,7 @@ void Connection::markLost(const char* why) {
   spdlog::info("evr[{}]: link to {} lost ({}); rejoining", options_.container, endpoint_, why);
   joined_ = false;
   hello_retry_ = kHelloRetry;
+  joining_since_ = now_();
 }
 
 void Connection::setUpCurve(zmq::context_t& context) {

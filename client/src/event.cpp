@@ -1,6 +1,5 @@
 #include "evr/event.hpp"
 
-#include <capnp/any.h>
 #include <capnp/serialize.h>
 
 #include <cstring>
@@ -30,8 +29,6 @@ struct Event::Data {
 
   // Checks and reads `raw`; false with the reason in `error` when it is not a readable event.
   bool readReceived(std::string& error);
-  // Reads `words` again with no traversal limit (for messages known to share no data).
-  void readUnlimited();
 };
 
 bool Event::Data::readReceived(std::string& error) {
@@ -50,7 +47,9 @@ bool Event::Data::readReceived(std::string& error) {
   }
   // Cap'n Proto reports malformed input by throwing kj::Exception; catch it here, at the edge.
   kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
-    message.emplace(words, peerReaderOptions(raw.size()));
+    // Handlers read an event many times (a kept BAR ran out of the peer limit's budget after
+    // about 27 full reads): framing.hpp's repeatedReaderOptions.
+    message.emplace(words, repeatedReaderOptions(words));
     root = message->getRoot<schema::Event>();
     // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
     type = root.getType();
@@ -62,26 +61,7 @@ bool Event::Data::readReceived(std::string& error) {
     error = std::string("unreadable event: ") + exception->getDescription().cStr();
     return false;
   }
-  // The traversal limit guards against a message whose pointers share data, so that reading it
-  // costs far more than its size. It is one budget for the reader's life, and handlers read an
-  // event many times (a kept BAR about 27 times before it ran out): when one full traversal
-  // reaches no more words than the message holds, nothing is shared, every read costs at most
-  // the message's size, and the event is read from then on without the limit.
-  failure = kj::runCatchingExceptions([&]() {
-    if (message->getRoot<capnp::AnyPointer>().targetSize().wordCount <= words.size()) readUnlimited();
-  });
-  KJ_IF_MAYBE(exception, failure) {
-    error = std::string("unreadable event: ") + exception->getDescription().cStr();
-    return false;
-  }
   return true;
-}
-
-void Event::Data::readUnlimited() {
-  capnp::ReaderOptions options = peerReaderOptions(words.size() * sizeof(capnp::word));
-  options.traversalLimitInWords = kj::maxValue;
-  message.emplace(words, options);
-  root = message->getRoot<schema::Event>();
 }
 
 std::uint64_t makeEventId(std::string_view source, std::uint64_t seq) {
@@ -115,7 +95,10 @@ Event Event::fromBuilt(kj::Array<capnp::word>&& words, std::uint8_t hops, Origin
   data->origin = origin;
   data->words = data->local.asPtr();
   // Built here by one builder: nothing in it is shared, so no traversal limit.
-  data->readUnlimited();
+  capnp::ReaderOptions options = peerReaderOptions(data->words.size() * sizeof(capnp::word));
+  options.traversalLimitInWords = kj::maxValue;
+  data->message.emplace(data->words, options);
+  data->root = data->message->getRoot<schema::Event>();
   data->type = data->root.getType();
   data->raw = {reinterpret_cast<const std::byte*>(data->words.begin()), data->words.size() * sizeof(capnp::word)};
   return Event(std::move(data));

@@ -104,6 +104,8 @@ struct Peer {
   // end. Only filled while `queue` is empty (so order holds): a peer has one or the other.
   BatchWriter out;
   std::uint64_t out_journal = 0;  // the highest journal index among the events in `out`
+  std::size_t out_watermarks = 0;  // watermark records in `out` (not events: not counted as such)
+  std::size_t out_watermark_bytes = 0;
   bool out_listed = false;  // listed in the loop's out list for this burst
   TargetQueue queue;
   // Stall detection: when it last acked (or had no lossless work pending), and whether it has

@@ -495,17 +495,19 @@ void RelayLoop::acceptWatermark(PeerId source, std::span<const std::byte> record
       deliver(target, kWatermarkType, 0, body, 0);  // behind this burst's events, in its batch
       continue;
     }
-    auto held = std::find_if(reader.held_watermarks.begin(), reader.held_watermarks.end(),
-                             [&](const WatermarkInfo& w) { return w.source == peer.name; });
-    if (held == reader.held_watermarks.end()) {
-      reader.held_watermarks.push_back({peer.name, watermark->time, peer.client_instance});
-    } else {
-      // A new process of the source speaks for itself; the same one only moves forward.
-      if (held->instance != peer.client_instance || held->time < watermark->time) {
-        *held = {peer.name, watermark->time, peer.client_instance};
-      }
-    }
+    holdWatermark(reader, {peer.name, watermark->time, peer.client_instance});
     sendHeldWatermarks(peer_of_container_[target]);  // goes now if nothing is ahead of it any more
+  }
+}
+
+void RelayLoop::holdWatermark(Peer& reader, WatermarkInfo watermark) {
+  auto held = std::find_if(reader.held_watermarks.begin(), reader.held_watermarks.end(),
+                           [&](const WatermarkInfo& w) { return w.source == watermark.source; });
+  if (held == reader.held_watermarks.end()) {
+    reader.held_watermarks.push_back(std::move(watermark));
+  } else if (held->instance != watermark.instance || held->time < watermark.time) {
+    // A new process of the source speaks for itself; the same one only moves forward.
+    *held = std::move(watermark);
   }
 }
 
@@ -818,7 +820,9 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
   AlignedWords words(body);
   try {
-    capnp::FlatArrayMessageReader message(words.words(), peerReaderOptions(body.size()));
+    // Read once per rule of every selective adapter: repeatedReaderOptions, or a few hundred
+    // rules ran out of the traversal budget and matched nothing.
+    capnp::FlatArrayMessageReader message(words.words(), repeatedReaderOptions(words.words()));
     const auto event = message.getRoot<schema::Event>();
     for (const auto& transformed : entry->transformed) delivered_stamp_[transformed.target] = route_stamp_;
     const routing::EventView view{event, hops};
@@ -1011,6 +1015,10 @@ void RelayLoop::deliver(routing::ContainerId container, std::uint8_t event_type,
   if (sendsDirect(peer) && peer.out.full(event.size())) flushOut(target);
   if (sendsDirect(peer)) {
     peer.out.append(event, event_type, hops);
+    if (event_type == kWatermarkType) {
+      ++peer.out_watermarks;
+      peer.out_watermark_bytes += event.size();
+    }
     peer.out_journal = std::max(peer.out_journal, journal_index);
     if (!peer.out_listed) {
       peer.out_listed = true;
@@ -1070,8 +1078,11 @@ void RelayLoop::releaseHeldAcks() {
 void RelayLoop::flushOut(PeerId target) {
   Peer& peer = peers_[target];
   if (peer.out.empty()) return;
-  const std::size_t count = peer.out.count();
-  const std::size_t event_bytes = peer.out.bytes() - count * kBatchRecordHeader;
+  const std::size_t count = peer.out.count();  // records: events and watermarks
+  // Stats count events only: a watermark record is the link's own (docs/determinism.md).
+  const std::size_t events = count - std::exchange(peer.out_watermarks, 0);
+  const std::size_t event_bytes =
+      peer.out.bytes() - count * kBatchRecordHeader - std::exchange(peer.out_watermark_bytes, 0);
   zmq::message_t batch = peer.out.take();
   Envelope envelope;
   envelope.kind = MessageKind::Events;
@@ -1086,9 +1097,9 @@ void RelayLoop::flushOut(PeerId target) {
       keepForReplay(peer, envelope.seq, count, kept, journal_index);
       peer.tx_seq += count;
       peer.acked_rx_seq = envelope.ack;  // the envelope carried the ack
-      peer.counters.events_out += count;
+      peer.counters.events_out += events;
       peer.counters.bytes_out += event_bytes;
-      totals_.deliveries += count;
+      totals_.deliveries += events;
       return;
     case SendResult::WouldBlock: spillOut(target, kept, journal_index); return;
     case SendResult::Gone:
@@ -1112,10 +1123,17 @@ void RelayLoop::spillOut(PeerId target, zmq::message_t& batch, std::uint64_t jou
   std::size_t left = 0;
   for (BatchReader counter(bytesOf(batch)); counter.next(record);) ++left;
   BatchReader reader(bytesOf(batch));
+  Peer& peer = peers_[target];
   while (reader.next(record)) {
     // Only the last event carries the batch's journal index: a target's ack of an earlier one
     // must not count for the events after it.
     const std::uint64_t index = --left == 0 ? journal_index : 0;
+    if (record.event_type == kWatermarkType) {
+      // Never queued: held, and sent once the events queued ahead of it have gone.
+      std::string why;
+      if (auto watermark = decodeWatermark(record.event, why)) holdWatermark(peer, std::move(*watermark));
+      continue;
+    }
     const DeliveryPolicy policy =
         container >= 0 ? table_->policy(static_cast<routing::ContainerId>(container), record.event_type)
                        : DeliveryPolicy::Lossless;
@@ -1410,6 +1428,7 @@ void RelayLoop::disconnect(PeerId id, const char* why) {
   peers_.detach(id);
   if (!peer.out.empty()) {
     zmq::message_t batch = peer.out.take();
+    peer.out_watermarks = peer.out_watermark_bytes = 0;
     spillOut(id, batch, std::exchange(peer.out_journal, 0));
   }
   spdlog::info("container '{}' disconnected ({}); {} events queued for it", peer.name, why,

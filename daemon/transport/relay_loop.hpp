@@ -136,6 +136,8 @@ class RelayLoop {
   // Event-time ordering (docs/determinism.md). A watermark record from `source`: passed, as
   // "`source` is complete up to t", to every container it routes to (never journaled or tapped).
   void acceptWatermark(PeerId source, std::span<const std::byte> record);
+  // Keeps `watermark` for `reader` until its queue is empty: the latest per source.
+  void holdWatermark(Peer& reader, WatermarkInfo watermark);
   // Sends `id` its INPUTS when they differ from what it was last sent (`force`: anyway, as after
   // WELCOME). refreshInputs: every connected peer, after a table change or a new ordered peer.
   void sendInputs(PeerId id, bool force);

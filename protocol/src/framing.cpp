@@ -1,5 +1,8 @@
 #include "evr/framing.hpp"
 
+#include <capnp/any.h>
+#include <capnp/serialize.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -44,6 +47,15 @@ capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes) {
   capnp::ReaderOptions options;
   options.traversalLimitInWords = std::max<std::uint64_t>(1024, message_bytes);  // 8x the words
   options.nestingLimit = 64;
+  return options;
+}
+
+capnp::ReaderOptions repeatedReaderOptions(kj::ArrayPtr<const capnp::word> words) {
+  capnp::ReaderOptions options = peerReaderOptions(words.size() * sizeof(capnp::word));
+  capnp::FlatArrayMessageReader once(words, options);
+  if (once.getRoot<capnp::AnyPointer>().targetSize().wordCount <= words.size()) {
+    options.traversalLimitInWords = kj::maxValue;
+  }
   return options;
 }
 

@@ -172,6 +172,27 @@ BOOST_AUTO_TEST_CASE(an_unanswered_hello_is_retried_after_100_ms_then_backs_off_
   BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));
 }
 
+// A restarted container's HELLO can reach evrouterd before it has seen the last process's
+// connection close: "nameInUse" is taken as final only after a second of trying.
+BOOST_AUTO_TEST_CASE(name_in_use_is_retried_for_a_second_then_is_final) {
+  LinkOnFakeClock t;
+  BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));
+  const auto nameInUse = [&] {
+    evr::Envelope error;
+    error.kind = MessageKind::Error;
+    auto body = evr::wordsMessage(
+        evr::encodeError({evr::schema::ErrorCode::NAME_IN_USE, "held by another live connection", 0}));
+    t.sendToClient(error, &body);
+  };
+  nameInUse();
+  t.connection.poll(0ms);  // not thrown: the holder may be going
+  BOOST_TEST_REQUIRE(t.tick(100ms));
+  BOOST_TEST((t.receive().envelope.kind == MessageKind::Hello));  // asked again
+  nameInUse();
+  t.clock.advance(900ms);  // a second since it began to join
+  BOOST_CHECK_THROW(t.connection.poll(0ms), evr::ConnectionError);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // evrouterd killed while it sends: the container's socket loses its connection with messages of

@@ -199,6 +199,79 @@ event_communication:
   BOOST_TEST(t.container("sink")->queue_depth == 2u);
 }
 
+// Watermark records (event-time ordering, docs/determinism.md) ride in EVENTS batches beside the
+// events, but they are the link's own: deliveries and a target's events_out count events only.
+BOOST_AUTO_TEST_CASE(watermark_records_beside_events_are_not_counted_as_deliveries) {
+  LoopOnFakeClock t;
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, dst]
+)");
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  t.loop.installTable(compiled.table);
+  evr::test::RawLink dst(t.context, t.loop.endpoints()[0]);
+  const auto hello = evr::encodeHello({evr::kProtocolVersion, "dst", 2, 0, 1, "test", /*ordered=*/true});
+  dst.send(MessageKind::Hello, 0, &hello);
+  t.loop.turnForTest();
+  BOOST_REQUIRE(dst.receive().envelope.kind == MessageKind::Welcome);
+  t.join("src");
+
+  std::vector<evr::Event> events;
+  evr::Bus bus("src");
+  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
+  bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("X").eventTime(100));
+  const auto bytes = events.at(0).bytes();
+  auto bar = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(bar.begin(), bytes.data(), bytes.size());
+  const auto watermark = evr::encodeWatermark("src", 100);
+  t.send(MessageKind::Event, 1, &bar, static_cast<std::uint8_t>(evr::EventType::BAR));
+  t.send(MessageKind::Event, 2, &watermark, evr::kWatermarkType);
+  t.loop.turnForTest();
+
+  std::size_t records = 0;
+  for (const auto& message : dst.drain()) {
+    if (message.envelope.kind == MessageKind::Events) records += message.envelope.flags;
+  }
+  BOOST_TEST(records == 2u);  // the BAR and the watermark both reached dst
+  BOOST_TEST(t.loop.snapshot().deliveries == 1u);
+  BOOST_TEST(t.container("dst")->counters.events_out == 1u);
+}
+
+// Every rule of a selective adapter reads the event: 1,024 rules read it 1,024 times. Cap'n
+// Proto's traversal budget once ran out after about 250 and the rest matched nothing.
+BOOST_AUTO_TEST_CASE(the_last_of_1024_selective_rules_still_reads_the_event) {
+  LoopOnFakeClock t;
+  std::string yaml = R"(
+event_communication:
+  adapters:
+    - type: selective
+      source: src
+      rules:
+)";
+  for (int i = 0; i < 1023; ++i) {
+    yaml += "        - {condition: \"event.symbol == 'S" + std::to_string(i) + "'\", target: a}\n";
+  }
+  yaml += "        - {condition: \"event.symbol == 'X'\", target: b}\n";
+  const auto compiled = evr::test::compileYaml(yaml);
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  t.loop.installTable(compiled.table);
+  t.join("src");
+  std::vector<evr::Event> events;
+  evr::Bus bus("src");
+  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
+  bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("X"));
+  const auto bytes = events.at(0).bytes();
+  auto bar = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(bar.begin(), bytes.data(), bytes.size());
+  t.send(MessageKind::Event, 1, &bar, static_cast<std::uint8_t>(evr::EventType::BAR));
+  t.loop.turnForTest();
+  BOOST_TEST(t.container("b")->queue_depth == 1u);  // b has not joined: queued for it
+  BOOST_TEST(t.container("a")->queue_depth == 0u);
+  BOOST_TEST(t.loop.snapshot().unmatched == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(relay_loop_clock)

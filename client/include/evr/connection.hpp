@@ -271,6 +271,7 @@ class Connection {
   Clock::time_point last_receive_{};
   Clock::time_point last_hello_{};
   std::chrono::milliseconds hello_retry_{100};  // doubles while HELLOs go unanswered (connection.cpp)
+  Clock::time_point joining_since_ = Clock::now();  // when this (re)join began: the nameInUse grace
   Clock::time_point last_ack_request_{};
   std::uint64_t ack_requested_up_to_ = 0;  // highest sent seq when the last ack request went
   bool warned_full_ = false;

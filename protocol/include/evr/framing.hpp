@@ -37,6 +37,15 @@ FramingError checkFraming(std::span<const std::byte> bytes);
 // amplification allowance Cap'n Proto recommends against pointer-reuse attacks), nesting 64.
 capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes);
 
+// Read limits for a peer's message that will be read many times (a handler re-reading a kept
+// event; one condition per rule of a selective adapter): the traversal limit is one budget for a
+// reader's whole life, so `peerReaderOptions` runs out after a few dozen full reads. One
+// traversal under the peer limits measures what the message reaches: no more words than it
+// holds means nothing in it is shared, every read costs at most its size, and the options
+// returned have no traversal limit; otherwise they are `peerReaderOptions`. Throws kj::Exception
+// when that traversal does (an unreadable message), as reading would.
+capnp::ReaderOptions repeatedReaderOptions(kj::ArrayPtr<const capnp::word> words);
+
 // A word view of `bytes` that is safe to hand to capnp::FlatArrayMessageReader.
 class AlignedWords {
  public:
