@@ -59,6 +59,7 @@ std::string configuredUnit(const fs::path& bindir) {
   const std::pair<std::string, std::string> substitutions[] = {
       {"@EVR_BINDIR@", bindir.string()},
       {"@EVR_UNIT_CONFIG_FILE@", "${CONFIGURATION_DIRECTORY}/evrouter.yaml"},
+      {"@EVR_DOCDIR@", "/usr/share/doc/evrouter"},
   };
   for (const auto& [from, to] : substitutions) {
     for (auto at = unit.find(from); at != std::string::npos; at = unit.find(from, at + to.size())) {
