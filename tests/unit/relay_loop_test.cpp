@@ -78,6 +78,18 @@ struct LoopOnFakeClock {
   evr::test::RawLink link;
 };
 
+// An event as `source`'s Bus publishes it, as the words a container sends.
+kj::Array<capnp::word> publishedWords(const std::string& source, evr::EventBuilder&& builder) {
+  std::vector<evr::Event> events;
+  evr::Bus bus(source);
+  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
+  bus.publish(std::move(builder));
+  const auto bytes = events.at(0).bytes();
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  return words;
+}
+
 // A tap that fails every copy: a failure inside per-message handling that no input check catches.
 class FailingTap final : public evr::transport::EventTap {
  public:
@@ -218,13 +230,7 @@ event_communication:
   BOOST_REQUIRE(dst.receive().envelope.kind == MessageKind::Welcome);
   t.join("src");
 
-  std::vector<evr::Event> events;
-  evr::Bus bus("src");
-  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
-  bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("X").eventTime(100));
-  const auto bytes = events.at(0).bytes();
-  auto bar = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(bar.begin(), bytes.data(), bytes.size());
+  const auto bar = publishedWords("src", evr::EventBuilder(evr::EventType::BAR).symbol("X").eventTime(100));
   const auto watermark = evr::encodeWatermark("src", 100);
   t.send(MessageKind::Event, 1, &bar, static_cast<std::uint8_t>(evr::EventType::BAR));
   t.send(MessageKind::Event, 2, &watermark, evr::kWatermarkType);
@@ -258,13 +264,7 @@ event_communication:
   BOOST_TEST_REQUIRE(compiled.table != nullptr);
   t.loop.installTable(compiled.table);
   t.join("src");
-  std::vector<evr::Event> events;
-  evr::Bus bus("src");
-  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
-  bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("X"));
-  const auto bytes = events.at(0).bytes();
-  auto bar = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(bar.begin(), bytes.data(), bytes.size());
+  const auto bar = publishedWords("src", evr::EventBuilder(evr::EventType::BAR).symbol("X"));
   t.send(MessageKind::Event, 1, &bar, static_cast<std::uint8_t>(evr::EventType::BAR));
   t.loop.turnForTest();
   BOOST_TEST(t.container("b")->queue_depth == 1u);  // b has not joined: queued for it
@@ -338,13 +338,7 @@ event_communication:
   t.loop.installTable(compiled.table);
   t.join("src");
   // A real event for sink, which never joins: queued, lossless work pending.
-  std::vector<evr::Event> events;
-  evr::Bus bus("src");
-  bus.subscribeAll([&](const evr::Event& e) { events.push_back(e); });
-  bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("X"));
-  const auto bytes = events.at(0).bytes();
-  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  const auto words = publishedWords("src", evr::EventBuilder(evr::EventType::BAR).symbol("X"));
   t.send(MessageKind::Event, 1, &words, static_cast<std::uint8_t>(evr::EventType::BAR));
   t.loop.turnForTest();
   BOOST_TEST_REQUIRE(t.container("sink").has_value());
