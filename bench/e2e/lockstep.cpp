@@ -3,7 +3,6 @@
 #include "lockstep.hpp"
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 #include <zmq.hpp>
 
@@ -17,6 +16,7 @@
 #include "evr/events.hpp"
 #include "payload.hpp"
 #include "proc_info.hpp"
+#include "roles.hpp"
 #include "run.hpp"
 #include "spawn.hpp"
 #include "stats.hpp"
@@ -287,10 +287,7 @@ LockstepResult runLockstepProcesses(std::uint64_t steps, const RouterOptions& ro
 }
 
 int stageRoleMain(int argc, char** argv) {
-  // The client library logs through spdlog; stdout belongs to the driver protocol.
-  auto logger = spdlog::stderr_logger_mt("evr-bench-stage");
-  logger->set_level(spdlog::level::warn);
-  spdlog::set_default_logger(logger);
+  logToStderr("evr-bench-stage");
 
   CLI::App app{"evr_e2e_bench stage: one process of the lockstep curve (started by the driver)"};
   StageOptions options;

@@ -143,11 +143,14 @@ std::string ConsumerTally::report(const std::string& name, bool timed_out) const
   return report.dump();
 }
 
-int roleMain(int argc, char** argv) {
-  // The client libraries log through spdlog; stdout belongs to the driver protocol.
-  auto logger = spdlog::stderr_logger_mt("evr-bench-role");
+void logToStderr(const std::string& name) {
+  auto logger = spdlog::stderr_logger_mt(name);
   logger->set_level(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+}
+
+int roleMain(int argc, char** argv) {
+  logToStderr("evr-bench-role");
 
   CLI::App app{"evr_e2e_bench role: one publisher or consumer process (started by the driver)"};
   RoleOptions options;

@@ -109,4 +109,8 @@ std::unique_ptr<ConsumerLink> makeNatsConsumer(const RoleOptions& options, Consu
 // `evr_e2e_bench --role ...`: parses the role's command line and runs it. Returns the exit code.
 int roleMain(int argc, char** argv);
 
+// A bench child process's logging: spdlog (the client library's) to stderr at warn and above,
+// under `name`; stdout belongs to the driver protocol.
+void logToStderr(const std::string& name);
+
 }  // namespace evr::bench
