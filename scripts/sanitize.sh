@@ -29,7 +29,7 @@ ASAN_EXCLUDE=${ASAN_EXCLUDE:-'^systemd\.'}
 
 # What the suites run (the benchmarks only for asan: bench_smoke says "not built" where they are not).
 examples=(data_feed indicators sma_strategy rsi_strategy regime_classifier risk_manager paper_execution pnl_tracker)
-asan_targets=(evr_unit_tests evr_integration_tests evr_alloc_tests "${examples[@]/#/evr_example_}")
+asan_targets=(evr_unit_tests evr_integration_tests evr_alloc_tests evr_client_alloc_tests "${examples[@]/#/evr_example_}")
 tsan_targets=(evr_integration_tests)
 bench=OFF
 [[ ${SANITIZE_BENCH:-0} == 1 && $mode == asan ]] && bench=ON

@@ -1,8 +1,8 @@
 #include "evr/bus.hpp"
 
-#include <capnp/serialize.h>
-
 #include <chrono>
+
+#include "event_storage.hpp"
 
 namespace evr {
 namespace {
@@ -59,8 +59,8 @@ Event Bus::stamp(EventBuilder&& builder) {
   root.setSource(source_);
   root.setSourceInstance(source_instance_);
   root.setPublishTime(wallClockNs());
-  std::uint8_t hops = builder.cause_hops_;  // EventBuilder::causedBy
-  if (current_ != nullptr && !builder.caused_) {
+  std::uint8_t hops = builder.storage_->cause_hops;  // EventBuilder::causedBy
+  if (current_ != nullptr && !builder.storage_->caused) {
     // Published by a handler: record the cause, carry the chain's correlation id and its hop
     // count, so a cycle across processes is caught by the daemon's max_hops.
     const auto cause = current_->reader();
@@ -71,14 +71,7 @@ Event Bus::stamp(EventBuilder&& builder) {
     }
     hops = current_->hops();
   }
-  if (!builder.pending_tags_.empty()) {
-    auto tags = root.initTags(static_cast<unsigned>(builder.pending_tags_.size()));
-    for (unsigned i = 0; i < builder.pending_tags_.size(); ++i) {
-      tags[i].setKey(builder.pending_tags_[i].first);
-      tags[i].setValue(builder.pending_tags_[i].second);
-    }
-  }
-  return Event::fromLocal(capnp::messageToFlatArray(*builder.message_), hops);
+  return Event::fromBuilder(std::move(builder), Origin::Local, hops);
 }
 
 std::uint64_t Bus::publish(EventBuilder&& event) {

@@ -307,7 +307,10 @@ void Connection::sendUnsent() {
   if (next_unsent_seq_ < first) next_unsent_seq_ = first;
   const std::size_t limit = batchLimit();
   while (next_unsent_seq_ < next_seq_) {
+    // A full link (sndhwm) would refuse the batch: not built until the link can take it.
+    if (!(socket_.get(zmq::sockopt::events) & ZMQ_POLLOUT)) return;
     BatchWriter batch;
+    batch.reserve(std::min(unsent_bytes_ + (next_seq_ - next_unsent_seq_) * kBatchRecordHeader, limit));
     std::size_t event_bytes = 0;
     for (std::uint64_t seq = next_unsent_seq_; seq < next_seq_; ++seq) {
       const Event& event = unacked_[seq - first].event;

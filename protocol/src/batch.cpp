@@ -39,6 +39,14 @@ void BatchWriter::append(std::span<const std::byte> event, std::uint8_t event_ty
   ++count_;
 }
 
+void BatchWriter::reserve(std::size_t bytes) {
+  if (bytes <= capacity_) return;
+  auto* grown = static_cast<std::byte*>(std::realloc(data_, bytes));
+  if (grown == nullptr) throw std::bad_alloc();
+  data_ = grown;
+  capacity_ = bytes;
+}
+
 zmq::message_t BatchWriter::take() {
   // The message owns the buffer from here (libzmq frees it once sent); the next append allocates.
   zmq::message_t message(data_, size_, &freeBuffer, nullptr);

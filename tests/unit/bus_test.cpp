@@ -197,3 +197,99 @@ BOOST_AUTO_TEST_CASE(unaligned_received_bytes_are_read_from_a_copy) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The storage events are built in and recycled through (client/src/event_storage.hpp): an event
+// built in a storage another event used before reads as if new, whatever the sizes.
+BOOST_AUTO_TEST_SUITE(event_storage)
+
+namespace {
+
+// The bytes of `event`, read back by Cap'n Proto on their own (a copy, as the daemon would).
+std::string reparsedTags(const evr::Event& event) {
+  const auto bytes = event.bytes();
+  BOOST_REQUIRE_EQUAL(bytes.size() % sizeof(capnp::word), 0u);
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kj::maxValue;
+  capnp::FlatArrayMessageReader reader(words, options);
+  std::string out;
+  for (auto tag : reader.getRoot<evr::schema::Event>().getTags()) {
+    out += std::string(tag.getKey().cStr()) + "=" + std::to_string(tag.getValue().size()) + ";";
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_reused_storage_reads_as_new_for_small_large_and_empty_events) {
+  evr::Bus bus("unit");
+  std::vector<evr::Event> seen;
+  bus.subscribeAll([&](const evr::Event& e) { seen.push_back(e); });
+  const std::string big(100 * 1024, 'b');  // far over a first segment: flattened from several
+  for (int round = 0; round < 50; ++round) {
+    // Full: symbol, payload, three tags (one big every fifth round).
+    evr::EventBuilder full(evr::EventType::BAR);
+    full.symbol("AAPL").tag("a", "1").tag("payload", round % 5 == 0 ? big : std::string(128, 'p')).tag("z", "");
+    full.root().getPayload().getBar().setClose(100.0 + round);
+    bus.publish(std::move(full));
+    // Then one with nothing set, in a storage the full one may have used.
+    bus.publish(evr::EventBuilder(evr::EventType::TICK));
+    BOOST_REQUIRE_EQUAL(seen.size(), 2u);
+    const auto& a = seen[0];
+    const auto& b = seen[1];
+    BOOST_TEST(a.symbol() == "AAPL");
+    BOOST_TEST(a.reader().getPayload().getBar().getClose() == 100.0 + round);
+    const std::string expected = "a=1;payload=" + std::to_string(round % 5 == 0 ? big.size() : 128) + ";z=0;";
+    BOOST_TEST(reparsedTags(a) == expected);
+    BOOST_TEST(a.reader().getTags()[1].getValue().cStr()[0] == (round % 5 == 0 ? 'b' : 'p'));
+    BOOST_TEST(b.symbol() == "");
+    BOOST_TEST(b.reader().getTags().size() == 0u);
+    BOOST_TEST(b.reader().getPayload().getTick().getPrice() == 0.0);
+    BOOST_TEST(b.reader().getCausationId() == 0u);
+    BOOST_TEST(reparsedTags(b).empty());
+    seen.clear();  // both storages go back to this thread's free list
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_event_kept_by_another_thread_outlives_the_thread_that_built_it) {
+  std::vector<evr::Event> kept;
+  std::thread builder([&] {
+    evr::Bus bus("worker");
+    bus.subscribeAll([&](const evr::Event& e) { kept.push_back(e); });
+    for (int i = 0; i < 100; ++i) bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("T" + std::to_string(i)));
+  });
+  builder.join();  // the worker's free list is gone; its events are not
+  BOOST_REQUIRE_EQUAL(kept.size(), 100u);
+  for (int i = 0; i < 100; ++i) BOOST_TEST(kept[i].symbol() == "T" + std::to_string(i));
+  // Released here, on this thread: they join this thread's free list and serve its next events.
+  kept.clear();
+  evr::Bus bus("main");
+  std::vector<evr::Event> seen;
+  bus.subscribeAll([&](const evr::Event& e) { seen.push_back(e); });
+  bus.publish(evr::EventBuilder(evr::EventType::BAR).symbol("after"));
+  BOOST_REQUIRE_EQUAL(seen.size(), 1u);
+  BOOST_TEST(seen[0].symbol() == "after");
+}
+
+BOOST_AUTO_TEST_CASE(a_builder_dropped_unpublished_and_moved_builders_give_their_storage_back) {
+  evr::Bus bus("unit");
+  std::vector<evr::Event> seen;
+  bus.subscribeAll([&](const evr::Event& e) { seen.push_back(e); });
+  {
+    evr::EventBuilder dropped(evr::EventType::ORDER);
+    dropped.symbol("NEVER").tag("k", "v");
+  }
+  evr::EventBuilder first(evr::EventType::SIGNAL);
+  first.symbol("ONE");
+  evr::EventBuilder second(evr::EventType::SIGNAL);
+  second.symbol("TWO");
+  first = std::move(second);  // first's own storage is released, second's moves over
+  evr::EventBuilder third(std::move(first));
+  bus.publish(std::move(third));
+  BOOST_REQUIRE_EQUAL(seen.size(), 1u);
+  BOOST_TEST(seen[0].symbol() == "TWO");
+  BOOST_TEST(seen[0].reader().getTags().size() == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "evr/event.hpp"
+#include "evr/ring.hpp"
 
 namespace evr {
 
@@ -124,7 +125,7 @@ class Bus {
   SubscriptionId next_subscription_ = 1;
   std::uint64_t seq_ = 0;
 
-  std::deque<Event> queue_;
+  detail::Ring<Event> queue_;
   bool dispatching_ = false;
   const Event* current_ = nullptr;  // event whose handlers are running
 

@@ -22,7 +22,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -232,7 +231,7 @@ class Connection {
   std::atomic<bool> stop_requested_{false};
   std::uint64_t daemon_instance_ = 0;
   std::uint64_t next_seq_ = 1;          // link seq of the next exported event
-  std::deque<Pending> unacked_;          // exported, not yet acked; front is oldest
+  detail::Ring<Pending> unacked_;          // exported, not yet acked; front is oldest
   std::uint64_t next_unsent_seq_ = 1;    // first entry of unacked_ not yet sent on this join
   std::uint64_t acked_ = 0;              // highest seq the daemon acked
   std::uint64_t rx_seq_ = 0;             // highest link seq taken from this daemon instance
@@ -247,10 +246,10 @@ class Connection {
     std::uint32_t epoch;
     bool done;
   };
-  std::deque<InBus> in_bus_;
+  detail::Ring<InBus> in_bus_;
   std::uint64_t in_bus_base_ = 0;
   std::uint64_t next_ticket_ = 0;
-  std::deque<std::uint64_t> bus_tickets_;
+  detail::Ring<std::uint64_t> bus_tickets_;
   // Event-time ordering (docs/determinism.md).
   EventOrder order_;
   std::vector<std::string> input_names_;

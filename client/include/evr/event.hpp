@@ -7,8 +7,13 @@
 // evr/framing.hpp.
 //
 // An EventBuilder is the mutable side: set the symbol, event time and payload, then hand it to
-// Bus::publish, which stamps source, seq, id, publish time and causation, and serializes it once.
-// Typed helpers for each payload are in evr/events.hpp.
+// Bus::publish, which stamps source, seq, id, publish time and causation. Typed helpers for each
+// payload are in evr/events.hpp.
+//
+// Both sit on one kind of storage (event_storage.hpp): a builder builds the event in place, in
+// the buffer its Event then reads, and each thread keeps the storage of events it let go of for
+// the next ones, so building, publishing and receiving an event allocate nothing once a process
+// is warm (docs/performance.md, "Publishing allocates nothing").
 
 #pragma once
 
@@ -32,12 +37,18 @@ enum class Origin : std::uint8_t {
 };
 
 class Event;
+namespace detail {
+struct EventStorage;
+}
 
 class EventBuilder {
  public:
   explicit EventBuilder(EventType type);
-  EventBuilder(EventBuilder&&) noexcept = default;
-  EventBuilder& operator=(EventBuilder&&) noexcept = default;
+  EventBuilder(EventBuilder&& other) noexcept : storage_(other.storage_), type_(other.type_) {
+    other.storage_ = nullptr;
+  }
+  EventBuilder& operator=(EventBuilder&& other) noexcept;
+  ~EventBuilder();
 
   EventType type() const { return type_; }
   // Fluent setters; on a temporary they return it as an rvalue, so
@@ -59,17 +70,15 @@ class EventBuilder {
 
   // The whole event, for anything the helpers above do not cover. The payload union has already
   // been initialised to the member matching type() (or `none` for types without one).
-  schema::Event::Builder root() { return root_; }
+  schema::Event::Builder root();
 
  private:
   friend class Bus;
   friend class Event;
+  // The message being built, its pending tags and its cause (event_storage.hpp); null once
+  // moved from or published.
+  detail::EventStorage* storage_;
   EventType type_;
-  std::unique_ptr<capnp::MallocMessageBuilder> message_;
-  schema::Event::Builder root_{nullptr};  // points into *message_, which never moves
-  std::vector<std::pair<std::string, std::string>> pending_tags_;
-  bool caused_ = false;          // causedBy was called: its cause, not the running handler's
-  std::uint8_t cause_hops_ = 0;  // the hop count it inherits
 };
 
 class Event {
@@ -83,7 +92,7 @@ class Event {
                               std::span<const std::byte> bytes, std::uint8_t hops,
                               std::string& error);
 
-  // Wraps locally built bytes (used by Bus::publish).
+  // Wraps locally built bytes (the link's own watermark records).
   static Event fromLocal(kj::Array<capnp::word>&& words, std::uint8_t hops);
 
   // Serializes `builder` as it stands, header as the caller filled it in (nothing is stamped;
@@ -93,6 +102,11 @@ class Event {
   static Event fromBuilder(EventBuilder&& builder, Origin origin, std::uint8_t hops);
 
   Event() = default;
+  Event(const Event& other) noexcept;
+  Event(Event&& other) noexcept : data_(other.data_) { other.data_ = nullptr; }
+  Event& operator=(const Event& other) noexcept;
+  Event& operator=(Event&& other) noexcept;
+  ~Event();
   bool valid() const { return data_ != nullptr; }
 
   schema::Event::Reader reader() const;
@@ -113,10 +127,10 @@ class Event {
 
 
  private:
-  struct Data;
-  explicit Event(std::shared_ptr<const Data> data) : data_(std::move(data)) {}
-  static Event fromBuilt(kj::Array<capnp::word>&& words, std::uint8_t hops, Origin origin);
-  std::shared_ptr<const Data> data_;
+  friend class Bus;
+  // Takes one reference to `data` (counted, shared by the copies of this Event).
+  explicit Event(detail::EventStorage* data) : data_(data) {}
+  detail::EventStorage* data_ = nullptr;
 };
 
 // Deterministic event id: (fnv1a32(source) << 32) | (seq & 0xffffffff).

@@ -54,6 +54,9 @@ class BatchWriter {
   }
   ~BatchWriter();
 
+  // Room for `bytes` of records at once (what the caller knows it will append), so the buffer
+  // is allocated once per batch rather than grown.
+  void reserve(std::size_t bytes);
   // `event` must be a whole flat Cap'n Proto message (its size a multiple of 8).
   void append(std::span<const std::byte> event, std::uint8_t event_type, std::uint8_t hops);
   std::size_t count() const { return count_; }

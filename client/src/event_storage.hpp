@@ -1,0 +1,118 @@
+// The storage behind an Event and an EventBuilder (evr/event.hpp), internal to the client.
+//
+// One EventStorage holds one event: the bytes (a received frame, a record inside a received batch,
+// or words built here), the reader over them and what the link said about it. Events are counted
+// handles to it. When the last handle goes, the storage is reset and kept on the releasing
+// thread's free list, buffer and all, for the next event that thread builds or receives; so once
+// a process is warm, an event costs no allocation (docs/performance.md, "Publishing allocates
+// nothing"). A thread keeps at most kKeptPerThread of them and no buffer over kKeptBufferWords.
+//
+// A local event is built in place: the builder's first segment is the storage's buffer after one
+// word, and stamping writes the segment table into that word, so the buffer is the flat message
+// with no copy. An event too big for one segment is flattened into its own array (a copy).
+
+#pragma once
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <zmq.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "event.capnp.h"
+#include "evr/event.hpp"
+
+namespace evr::detail {
+
+struct EventStorage;
+
+// A MessageBuilder whose first segment is its storage's buffer, after the word kept for the
+// segment table; further segments (events over the buffer's size) are its own.
+class StorageMessageBuilder final : public capnp::MessageBuilder {
+ public:
+  explicit StorageMessageBuilder(EventStorage& storage) : storage_(storage) {}
+  kj::ArrayPtr<capnp::word> allocateSegment(unsigned minimum_words) override;
+
+ private:
+  EventStorage& storage_;
+  bool gave_buffer_ = false;
+  std::vector<kj::Array<capnp::word>> more_;
+};
+
+struct EventStorage {
+  // A thread keeps this many released storages, and none whose buffer grew past the cap. A fast
+  // publisher has about as many in its resend buffer (what the link's pipes and socket buffers
+  // hold), and one ack can release them all at once: with fewer kept, each burst allocates anew.
+  // About 1 KiB each with the bench's event (the struct and its first segment): 32 MiB at most.
+  static constexpr std::size_t kKeptPerThread = 32768;
+  static constexpr std::size_t kKeptBufferWords = 8192;  // 64 KiB
+  // A builder's first segment: an event with its header is a few hundred bytes (Cap'n Proto's
+  // own default, 8 KiB, would be zeroed for every event). A storage whose event outgrew it keeps
+  // the larger buffer the event was flattened into, for the next large one.
+  static constexpr std::size_t kFirstSegmentWords = 64;
+
+  // A storage from this thread's free list, or a new one; one reference, reset.
+  static EventStorage* acquire();
+  // Storages made and freed so far, all threads (tests/alloc: a warm process makes none).
+  static std::uint64_t made();
+  static std::uint64_t freed();
+  void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
+  // Drops one reference; the last one resets the storage and keeps it (or frees it).
+  void release();
+
+  // ---- building (an EventBuilder's storage) ----
+  // Starts a message of `type` in the buffer, its payload union set to the type's member.
+  void startBuilding(EventType type);
+  // Writes the pending tags, ends the builder and reads the flat message as the event.
+  void finishBuilding(Origin origin, std::uint8_t hops);
+  void addTag(std::string_view key, std::string_view value);
+
+  // ---- receiving ----
+  // Checks and reads `raw`; false with the reason in `error` when it is not a readable event.
+  bool readReceived(std::string& error);
+
+  // The buffer, zeroed past `dirty_words`; grown (zeroed) to at least `words`.
+  capnp::word* reserve(std::size_t words);
+
+  std::atomic<std::uint32_t> refs{1};
+
+  // Where the bytes live: one of these.
+  zmq::message_t wire;                          // a received EVENT frame
+  std::shared_ptr<const zmq::message_t> batch;  // the received EVENTS frame the event is part of
+  std::unique_ptr<capnp::word[]> buffer;        // built here, or an aligned copy of a frame
+  std::size_t buffer_words = 0;
+  std::size_t dirty_words = 0;                  // buffer words written since it was last zeroed
+  kj::Array<capnp::word> flat;                  // an event made elsewhere (fromLocal)
+
+  std::uint8_t hops = 0;
+  Origin origin = Origin::Local;
+  std::span<const std::byte> raw;        // the event's bytes
+  EventType type = EventType::UNKNOWN;   // read once: every dispatch and export asks
+  kj::ArrayPtr<const capnp::word> words;
+  std::optional<capnp::FlatArrayMessageReader> message;
+  schema::Event::Reader root;
+
+  // While building.
+  std::optional<StorageMessageBuilder> builder;
+  schema::Event::Builder built{nullptr};
+  std::string tag_text;  // pending tags' keys and values, back to back
+  std::vector<std::uint32_t> tag_sizes;  // key size, value size, ... in tag_text's order
+  bool caused = false;           // EventBuilder::causedBy was called
+  std::uint8_t cause_hops = 0;   // the hop count it inherits
+
+  // Reads `words` as this event (nothing in it is shared: built here, no traversal limit).
+  void readBuilt();
+
+ private:
+  void reset();
+};
+
+}  // namespace evr::detail
