@@ -116,26 +116,18 @@ class Deadline {
   Clock::time_point end_;
 };
 
-// Creates the container's connection in `out`. A malformed endpoint becomes a
-// std::runtime_error naming it; ConnectionError (bad name) passes through.
+// Creates the container's connection in `out`: `options` as the command set them, with the
+// endpoint resolved (empty: the default) and the key files of `keys`. A malformed endpoint becomes
+// a std::runtime_error naming it; ConnectionError (bad name) passes through.
 inline void connect(std::optional<Connection>& out, zmq::context_t& context, Bus& bus,
-                    const std::string& container, const std::string& endpoint, const KeyOptions& keys,
-                    const std::string& position_file = {},
-                    PositionMode position_mode = PositionMode::AfterHandling,
-                    Ordering ordering = Ordering::Arrival) {
-  const std::string resolved = endpoint.empty() ? defaultEndpoint() : endpoint;
+                    ConnectionOptions options, const KeyOptions& keys) {
+  if (options.endpoint.empty()) options.endpoint = defaultEndpoint();
+  options.server_key_file = keys.server_key;
+  options.key_file = keys.key;
   try {
-    out.emplace(context, bus,
-                ConnectionOptions{
-                    .container = container,
-                    .endpoint = resolved,
-                    .position_file = position_file,
-                    .position_mode = position_mode,
-                    .server_key_file = keys.server_key,
-                    .key_file = keys.key,
-                    .ordering = ordering});
+    out.emplace(context, bus, options);
   } catch (const zmq::error_t& e) {
-    throw std::runtime_error("cannot connect to '" + resolved + "': " + e.what());
+    throw std::runtime_error("cannot connect to '" + options.endpoint + "': " + e.what());
   }
 }
 

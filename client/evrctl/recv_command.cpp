@@ -120,9 +120,13 @@ int runRecv(const RecvOptions& options) {
   zmq::context_t context;
   Bus bus(options.container);
   std::optional<Connection> link;
-  connect(link, context, bus, options.container, options.endpoint, options.keys, options.position_file,
-          options.print_once ? PositionMode::BeforeHandling : PositionMode::AfterHandling,
-          options.ordered ? Ordering::EventTime : Ordering::Arrival);
+  connect(link, context, bus,
+          {.container = options.container,
+           .endpoint = options.endpoint,
+           .position_file = options.position_file,
+           .position_mode = options.print_once ? PositionMode::BeforeHandling : PositionMode::AfterHandling,
+           .ordering = options.ordered ? Ordering::EventTime : Ordering::Arrival},
+          options.keys);
   Connection& connection = *link;
 
   // An event is acked once this handler has returned, so what it does not print must stay

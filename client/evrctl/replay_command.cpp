@@ -65,7 +65,7 @@ int runReplay(const ReplayOptions& options) {
   zmq::context_t context;
   Bus bus(options.container);
   std::optional<Connection> link;
-  connect(link, context, bus, options.container, options.endpoint, options.keys);
+  connect(link, context, bus, {.container = options.container, .endpoint = options.endpoint}, options.keys);
   Connection& connection = *link;
   // What the bus dispatched last: publish() from this (owner) thread dispatches at once.
   Event last_published;

@@ -36,6 +36,7 @@ struct SendOptions {
   std::uint64_t count = 1;
   double rate = 0;
   double timeout = 10;
+  std::size_t max_unacked = ConnectionOptions{}.max_unacked;
   std::string endpoint;
 };
 
@@ -115,7 +116,9 @@ int runSend(const SendOptions& options) {
   zmq::context_t context;
   Bus bus(options.container);
   std::optional<Connection> link;
-  connect(link, context, bus, options.container, options.endpoint, options.keys);
+  connect(link, context, bus,
+          {.container = options.container, .endpoint = options.endpoint, .max_unacked = options.max_unacked},
+          options.keys);
   Connection& connection = *link;
 
   while (!connection.joined() && !deadline.expired()) {
@@ -193,6 +196,12 @@ Command addSendCommand(CLI::App& parent) {
   app->add_option("--timeout", options->timeout,
                   "Seconds the whole command may take (joining, sending, acks); 0 = no limit")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app->add_option("--max-unacked", options->max_unacked,
+                  "Events sent and not yet acknowledged before publishing waits (the resend buffer). "
+                  "Keep it, times the sources feeding one target, under 3/4 of router.queue_limit, or "
+                  "a slow lossless target drops queue_full (docs/protocol.md, \"Backpressure\")")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   addKeyOptions(*app, options->keys);
   app->add_option("--endpoint", options->endpoint,
