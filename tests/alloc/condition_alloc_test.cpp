@@ -1,6 +1,6 @@
 // Condition::evaluate must not allocate (routing/condition.hpp): checked by counting every call
-// of a replaced global operator new. Replacing operator new affects a whole program, so this is
-// its own small executable with its own main, not a Boost.Test suite in evr_unit_tests.
+// of the allocator (alloc_counter.hpp). Replacing it affects a whole program, so this is its own
+// small executable with its own main, not a Boost.Test suite in evr_unit_tests.
 // `matches` is the documented exception; it is evaluated once at the end to show the counter
 // sees std::regex's allocations.
 
@@ -13,52 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "routing/condition.hpp"
-
-namespace {
-bool g_counting = false;
-std::size_t g_allocations = 0;
-
-void* allocate(std::size_t size) {
-  if (g_counting) ++g_allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* allocateAligned(std::size_t size, std::align_val_t alignment) {
-  if (g_counting) ++g_allocations;
-  const auto align = static_cast<std::size_t>(alignment);
-  return std::aligned_alloc(align, (size + align - 1) / align * align);
-}
-// Out of line: inlined into a replaced operator delete, std::free trips GCC 12's
-// -Wmismatched-new-delete (it pairs the free with the operator new it cannot see replaced).
-[[gnu::noinline]] void release(void* p) noexcept { std::free(p); }
-}  // namespace
-
-void* operator new(std::size_t size) {
-  if (void* p = allocate(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  if (void* p = allocate(size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
-void* operator new[](std::size_t size, const std::nothrow_t&) noexcept { return allocate(size); }
-void* operator new(std::size_t size, std::align_val_t alignment) {
-  if (void* p = allocateAligned(size, alignment)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size, std::align_val_t alignment) {
-  if (void* p = allocateAligned(size, alignment)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { release(p); }
-void operator delete[](void* p) noexcept { release(p); }
-void operator delete(void* p, std::size_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t) noexcept { release(p); }
-void operator delete(void* p, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
 
 namespace {
 
@@ -153,37 +109,41 @@ int main() {
     views.push_back(EventView{event.reader->getRoot<schema::Event>(), 1});
   }
 
-  std::size_t matched = 0, evaluations = 0;
-  g_counting = true;
-  for (int round = 0; round < 1000; ++round) {
-    for (const auto& condition : conditions) {
-      for (const auto& view : views) {
-        matched += condition.evaluate(view) ? 1 : 0;
-        ++evaluations;
+  std::size_t matched = 0, evaluations = 0, allocations = 0;
+  {
+    Counting counting;
+    for (int round = 0; round < 1000; ++round) {
+      for (const auto& condition : conditions) {
+        for (const auto& view : views) {
+          matched += condition.evaluate(view) ? 1 : 0;
+          ++evaluations;
+        }
       }
     }
+    allocations = counting.allocations();
   }
-  g_counting = false;
-  const std::size_t allocations = g_allocations;
 
   // The counter works: `matches` (the documented exception) allocates.
   evr::config::Diagnostics diagnostics;
   const auto regex = evr::routing::compileCondition("event.symbol matches '^A+PL$'",
                                                     evr::config::Mark{"alloc", 1, 1}, diagnostics);
-  g_allocations = 0;
-  g_counting = true;
-  const bool regex_matched = regex && regex->evaluate(views[0]);
-  g_counting = false;
+  std::size_t regex_allocations = 0;
+  bool regex_matched = false;
+  {
+    Counting counting;
+    regex_matched = regex && regex->evaluate(views[0]);
+    regex_allocations = counting.allocations();
+  }
 
   std::printf("%zu evaluations of %zu conditions, %zu matched, %zu allocations\n", evaluations,
               conditions.size(), matched, allocations);
   std::printf("matches: %s, %zu allocations (allowed)\n", regex_matched ? "true" : "false",
-              g_allocations);
+              regex_allocations);
   if (allocations != 0) {
     std::fprintf(stderr, "FAIL: Condition::evaluate allocated\n");
     return 1;
   }
-  if (!regex_matched || g_allocations == 0) {
+  if (!regex_matched || regex_allocations == 0) {
     std::fprintf(stderr, "FAIL: the allocation counter does not see allocations\n");
     return 1;
   }
