@@ -27,9 +27,10 @@ TSAN_TESTS=${TSAN_TESTS:-'^integration\.(threaded_publish|metrics|control)$'}
 # systemd.unit boots the installed tree in systemd-nspawn: not a sanitizer build's job.
 ASAN_EXCLUDE=${ASAN_EXCLUDE:-'^systemd\.'}
 
-# What the suites run (the benchmarks only for asan: bench_smoke says "not built" where they are not).
-examples=(data_feed indicators sma_strategy rsi_strategy regime_classifier risk_manager paper_execution pnl_tracker)
-asan_targets=(evr_unit_tests evr_integration_tests evr_alloc_tests evr_client_alloc_tests "${examples[@]/#/evr_example_}")
+# What the suites run: for asan every target (examples, man pages, completion: the ops and sweep
+# suites use them; the benchmarks only with SANITIZE_BENCH=1, bench_smoke says "not built"
+# otherwise), for tsan the integration suites' programs.
+asan_targets=(all)
 tsan_targets=(evr_integration_tests)
 bench=OFF
 [[ ${SANITIZE_BENCH:-0} == 1 && $mode == asan ]] && bench=ON
