@@ -67,7 +67,12 @@ void EventStorage::release() {
 
 void EventStorage::reset() {
   message.reset();
-  builder.reset();
+  if (builder) {
+    // A builder dropped unpublished: what it wrote into the buffer was never counted.
+    const auto segments = builder->getSegmentsForOutput();
+    if (segments.size() > 0) dirty_words = std::max(dirty_words, 1 + segments[0].size());
+    builder.reset();
+  }
   built = nullptr;
   wire = zmq::message_t();
   batch.reset();

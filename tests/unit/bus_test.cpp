@@ -279,7 +279,16 @@ BOOST_AUTO_TEST_CASE(a_builder_dropped_unpublished_and_moved_builders_give_their
   {
     evr::EventBuilder dropped(evr::EventType::ORDER);
     dropped.symbol("NEVER").tag("k", "v");
+    dropped.root().getPayload().getOrder().setQuantity(7);
   }
+  // The next builder takes the dropped one's storage (the free list is last in, first out): it
+  // must start as new, whatever the dropped one had written.
+  bus.publish(evr::EventBuilder(evr::EventType::ORDER));
+  BOOST_REQUIRE_EQUAL(seen.size(), 1u);
+  BOOST_TEST(seen[0].symbol() == "");
+  BOOST_TEST(seen[0].reader().getTags().size() == 0u);
+  BOOST_TEST(seen[0].reader().getPayload().getOrder().getQuantity() == 0.0);
+  seen.clear();
   evr::EventBuilder first(evr::EventType::SIGNAL);
   first.symbol("ONE");
   evr::EventBuilder second(evr::EventType::SIGNAL);
