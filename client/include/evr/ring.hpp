@@ -22,7 +22,6 @@ class Ring {
 
   T& front() { return slots_[head_]; }
   const T& front() const { return slots_[head_]; }
-  T& back() { return slots_[(head_ + size_ - 1) & mask()]; }
   // The i-th element from the front.
   T& operator[](std::size_t i) { return slots_[(head_ + i) & mask()]; }
   const T& operator[](std::size_t i) const { return slots_[(head_ + i) & mask()]; }
@@ -37,10 +36,6 @@ class Ring {
     slots_[head_] = T{};
     head_ = (head_ + 1) & mask();
     --size_;
-  }
-
-  void clear() {
-    while (!empty()) pop_front();
   }
 
  private:
