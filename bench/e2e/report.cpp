@@ -15,12 +15,14 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 
 // How the numbers are made: printed under the table and kept in the JSON file.
-constexpr std::array<std::string_view, 6> kMethod{
+constexpr std::array<std::string_view, 7> kMethod{
     "n: consumers, each its own process; the publisher is one more process",
     "throughput: distinct events delivered per second, summed over consumers, from the first publish call "
     "to the last delivery (steady_clock, one clock for all processes); median [min..max] over the runs",
     "latency: publish call to handler at a fixed offered rate after a warm-up, all consumers' samples merged; the median over the runs of each run's percentile",
     "CPU ns/ev: router utime+stime over a throughput run / deliveries (median over runs); RSS: router VmHWM (max)",
+    "CPU per delivery, every process: the same for the publisher (first publish call to its last event taken) "
+    "and the consumers (summed, from ready to their report), each process with all its threads",
     "events: 128 payload bytes; direct and nats-server carry them as the message body, bare-relay and "
     "evrouterd as a tag of a REGIME event (bench/e2e/evr_links.cpp)",
     "nats-server: throughput runs publish with libnats' default buffering, latency runs with "
@@ -32,6 +34,8 @@ struct Summary {
   double p50_us = 0, p99_us = 0, p999_us = 0;
   std::size_t samples = 0;
   std::optional<double> cpu_ns_per_event;  // median over the throughput runs
+  double publisher_cpu_ns = 0;              // likewise, per delivery
+  double consumer_cpu_ns = 0;
   std::optional<double> peak_rss_mib;      // max over all runs
 };
 
@@ -44,12 +48,18 @@ std::vector<const RunResult*> allRuns(const Row& row) {
 
 Summary summarize(const Row& row) {
   Summary summary;
-  std::vector<double> rates, cpu;
+  std::vector<double> rates, cpu, publisher_cpu, consumer_cpu;
   for (const auto& run : row.throughput) {
     rates.push_back(run.events_per_s);
     if (run.router_cpu_ns_per_event) cpu.push_back(*run.router_cpu_ns_per_event);
+    publisher_cpu.push_back(run.publisher_cpu_ns_per_event);
+    consumer_cpu.push_back(run.consumer_cpu_ns_per_event);
   }
   summary.throughput = spreadOf(rates);
+  if (!row.throughput.empty()) {
+    summary.publisher_cpu_ns = spreadOf(publisher_cpu).median;
+    summary.consumer_cpu_ns = spreadOf(consumer_cpu).median;
+  }
   if (!cpu.empty()) summary.cpu_ns_per_event = spreadOf(cpu).median;
   for (const RunResult* run : allRuns(row)) {
     if (run->router_peak_rss_bytes) {
@@ -102,6 +112,8 @@ nlohmann::json runJson(const RunResult& run, std::string_view kind) {
                       {"events_per_s", run.events_per_s},
                       {"publisher_events_per_s", run.publisher_rate},
                       {"router_cpu_ns_per_event", nullable(run.router_cpu_ns_per_event)},
+                      {"publisher_cpu_ns_per_event", run.publisher_cpu_ns_per_event},
+                      {"consumer_cpu_ns_per_event", run.consumer_cpu_ns_per_event},
                       {"router_peak_rss_bytes", run.router_peak_rss_bytes ? nlohmann::json(*run.router_peak_rss_bytes) : nlohmann::json()}};
   if (kind == "latency") {
     auto samples = run.latency_ns;
@@ -141,6 +153,8 @@ nlohmann::json rowJson(const Row& row) {
   json["latency_us"] = {{"p50", summary.p50_us}, {"p99", summary.p99_us}, {"p99.9", summary.p999_us},
                         {"samples", summary.samples}};
   json["router_cpu_ns_per_event"] = nullable(summary.cpu_ns_per_event);
+  json["publisher_cpu_ns_per_event"] = summary.publisher_cpu_ns;
+  json["consumer_cpu_ns_per_event"] = summary.consumer_cpu_ns;
   json["router_peak_rss_mib"] = nullable(summary.peak_rss_mib);
   json["expected"] = row.total(&RunResult::expected);
   json["delivered"] = row.total(&RunResult::delivered);
@@ -235,6 +249,16 @@ void printTable(std::ostream& out, const std::vector<Row>& rows) {
                            patternName(row.scenario.pattern), said);
       }
     }
+  }
+  out << "\nCPU per delivery, every process (ns, medians of the throughput runs):\n";
+  for (const auto& row : rows) {
+    if (!row.ok() || row.throughput.empty()) continue;
+    const Summary s = summarize(row);
+    const double router = s.cpu_ns_per_event.value_or(0);
+    out << fmt::format("  {:<{}} {:<10} publisher {:>6.0f} + router {:>6} + consumers {:>6.0f} = {:>6.0f}\n",
+                       row.scenario.systemLabel(), width, patternName(row.scenario.pattern), s.publisher_cpu_ns,
+                       optional(s.cpu_ns_per_event, "{:.0f}"), s.consumer_cpu_ns,
+                       s.publisher_cpu_ns + router + s.consumer_cpu_ns);
   }
   out << '\n';
   for (const auto note : kMethod) out << note << '\n';

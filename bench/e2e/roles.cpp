@@ -3,6 +3,8 @@
 
 #include "roles.hpp"
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +12,8 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <thread>
+
+#include "proc_info.hpp"
 
 namespace evr::bench {
 namespace {
@@ -20,6 +24,12 @@ using Clock = std::chrono::steady_clock;
 constexpr std::uint64_t kServeEvery = 256;
 // How long a consumer waits per receive call before it checks its deadlines again.
 constexpr std::chrono::milliseconds kReceiveSlice{100};
+
+// This process's CPU time (every thread: the client's I/O thread too), in ns; 0 when unreadable.
+std::int64_t ownCpuNs() {
+  const auto cpu = cpuTime(::getpid());
+  return cpu ? static_cast<std::int64_t>(cpu->count()) : 0;
+}
 
 Clock::time_point after(double seconds) {
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
@@ -38,6 +48,7 @@ int runPublisher(PublisherLink& link, const RoleOptions& options) {
   const bool paced = options.rate > 0;
   const auto interval = std::chrono::duration<double>(paced ? 1.0 / options.rate : 0.0);
   Payload payload{};
+  const std::int64_t cpu_start = ownCpuNs();
   const auto start = Clock::now();
   const std::int64_t start_ns = nowNs();
   for (std::uint64_t i = 0; i < options.events; ++i) {
@@ -66,6 +77,7 @@ int runPublisher(PublisherLink& link, const RoleOptions& options) {
                         {"start_ns", start_ns},
                         {"end_ns", end_ns},
                         {"flushed_ns", nowNs()},
+                        {"cpu_ns", ownCpuNs() - cpu_start},
                         {"offered_rate", options.rate},
                         {"achieved_rate", seconds > 0 ? static_cast<double>(options.events) / seconds : 0.0}};
   std::cout << report.dump() << std::endl;
@@ -81,6 +93,7 @@ int runConsumer(ConsumerLink& link, ConsumerTally& tally, const RoleOptions& opt
     return 1;
   }
   std::cout << "ready" << std::endl;
+  const std::int64_t cpu_start = ownCpuNs();
   const auto idle_limit = std::chrono::duration<double>(options.idle_timeout_s);
   auto last_progress = Clock::now();
   std::uint64_t last_distinct = 0;
@@ -97,7 +110,7 @@ int runConsumer(ConsumerLink& link, ConsumerTally& tally, const RoleOptions& opt
       last_progress = Clock::now();
     }
   }
-  std::cout << tally.report(options.name, timed_out) << std::endl;
+  std::cout << tally.report(options.name, timed_out, ownCpuNs() - cpu_start) << std::endl;
   return 0;
 }
 
@@ -127,7 +140,7 @@ void ConsumerTally::onPayload(std::span<const char> bytes) {
   if (latency_ && stamp->index >= warmup_) latency_ns_.push_back(arrived_ns - stamp->send_ns);
 }
 
-std::string ConsumerTally::report(const std::string& name, bool timed_out) const {
+std::string ConsumerTally::report(const std::string& name, bool timed_out, std::int64_t cpu_ns) const {
   nlohmann::json report{{"role", "consumer"},
                         {"name", name},
                         {"expected", expect_},
@@ -138,7 +151,8 @@ std::string ConsumerTally::report(const std::string& name, bool timed_out) const
                         {"unreadable", unreadable_},
                         {"first_ns", first_ns_},
                         {"last_ns", last_ns_},
-                        {"timed_out", timed_out}};
+                        {"timed_out", timed_out},
+                        {"cpu_ns", cpu_ns}};
   if (latency_) report["latency_ns"] = latency_ns_;
   return report.dump();
 }

@@ -70,8 +70,8 @@ class ConsumerTally {
   void onPayload(std::span<const char> bytes);
   bool done() const { return distinct_ >= expect_; }
   std::uint64_t distinct() const { return distinct_; }
-  // One JSON line for the driver.
-  std::string report(const std::string& name, bool timed_out) const;
+  // One JSON line for the driver; `cpu_ns`: the process's CPU time since it was ready.
+  std::string report(const std::string& name, bool timed_out, std::int64_t cpu_ns) const;
 
  private:
   std::vector<bool> seen_;

@@ -123,6 +123,7 @@ RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const R
 
   RunResult result;
   std::int64_t last_ns = 0;
+  std::int64_t consumer_cpu_ns = 0;
   for (std::size_t i = 0; i < consumers.size(); ++i) {
     const auto report = waitForReport(*consumers[i], "consumer", report_timeout);
     expectExit(*consumers[i], "consumer " + scenario.consumers[i].name);
@@ -132,6 +133,7 @@ RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const R
     result.duplicates += report.at("duplicates").get<std::uint64_t>();
     result.unreadable += report.at("unreadable").get<std::uint64_t>();
     last_ns = std::max(last_ns, report.at("last_ns").get<std::int64_t>());
+    consumer_cpu_ns += report.at("cpu_ns").get<std::int64_t>();
     if (settings.latency) {
       const auto samples = report.at("latency_ns").get<std::vector<std::int64_t>>();
       result.latency_ns.insert(result.latency_ns.end(), samples.begin(), samples.end());
@@ -141,6 +143,11 @@ RunResult runOnce(const Scenario& scenario, const RunSettings& settings, const R
   result.seconds = last_ns > start_ns ? static_cast<double>(last_ns - start_ns) / 1e9 : 0;
   result.events_per_s = result.seconds > 0 ? static_cast<double>(result.delivered) / result.seconds : 0;
   result.publisher_rate = published.at("achieved_rate").get<double>();
+  if (result.delivered > 0) {
+    const auto delivered = static_cast<double>(result.delivered);
+    result.publisher_cpu_ns_per_event = static_cast<double>(published.at("cpu_ns").get<std::int64_t>()) / delivered;
+    result.consumer_cpu_ns_per_event = static_cast<double>(consumer_cpu_ns) / delivered;
+  }
 
   if (router) {
     const auto cpu_after = cpuTime(router->pid());

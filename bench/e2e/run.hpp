@@ -41,6 +41,10 @@ struct RunResult {
   double events_per_s = 0;       // delivered / seconds
   double publisher_rate = 0;     // events/s the publisher's loop achieved
   std::optional<double> router_cpu_ns_per_event;        // router utime+stime / delivered
+  // The other processes' CPU (utime+stime, every thread) over the run / delivered: the publisher's
+  // from its first publish call to its last event taken, the consumers' summed from "ready" on.
+  double publisher_cpu_ns_per_event = 0;
+  double consumer_cpu_ns_per_event = 0;
   std::optional<std::uint64_t> router_peak_rss_bytes;   // router VmHWM at the end
   std::vector<std::int64_t> latency_ns;                 // latency run: all consumers' samples
   std::vector<std::string> router_says;                 // when events went missing: the router's log lines about drops

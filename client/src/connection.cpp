@@ -301,35 +301,45 @@ std::size_t Connection::batchLimit() const {
 }
 
 void Connection::sendUnsent() {
+  sendBatches();
+  send_mark_ = unsent_bytes_ + batchLimit();
+}
+
+void Connection::sendBatches() {
   appendWatermark();
   if (!joined_ || unacked_.empty()) return;
   const std::uint64_t first = unacked_.front().seq;
   if (next_unsent_seq_ < first) next_unsent_seq_ = first;
   const std::size_t limit = batchLimit();
   while (next_unsent_seq_ < next_seq_) {
-    // A full link (sndhwm) would refuse the batch: not built until the link can take it.
-    if (!(socket_.get(zmq::sockopt::events) & ZMQ_POLLOUT)) return;
-    BatchWriter batch;
-    batch.reserve(std::min(unsent_bytes_ + (next_seq_ - next_unsent_seq_) * kBatchRecordHeader, limit));
-    std::size_t event_bytes = 0;
-    for (std::uint64_t seq = next_unsent_seq_; seq < next_seq_; ++seq) {
-      const Event& event = unacked_[seq - first].event;
-      if (batch.full(event.bytes().size(), limit)) break;
-      batch.append(event.bytes(), static_cast<std::uint8_t>(event.type()), event.hops());
-      event_bytes += event.bytes().size();
+    // A batch the link refused (EAGAIN) is kept and offered again as it is, not rebuilt per try.
+    if (held_.count == 0 || held_.first_seq != next_unsent_seq_) {
+      BatchWriter batch;
+      batch.reserve(std::min(unsent_bytes_ + (next_seq_ - next_unsent_seq_) * kBatchRecordHeader, limit));
+      std::size_t event_bytes = 0;
+      for (std::uint64_t seq = next_unsent_seq_; seq < next_seq_; ++seq) {
+        const Pending& pending = unacked_[seq - first];
+        const auto bytes = unacked_bytes_.at(pending.bytes);
+        if (batch.full(bytes.size(), limit)) break;
+        batch.append(bytes, pending.type, pending.hops);
+        event_bytes += bytes.size();
+      }
+      held_.first_seq = next_unsent_seq_;
+      held_.count = batch.count();
+      held_.event_bytes = event_bytes;
+      held_.body = batch.take();
     }
-    const std::size_t count = batch.count();
     Envelope envelope;
     envelope.kind = MessageKind::Events;
-    envelope.flags = static_cast<std::uint16_t>(count);
-    envelope.seq = next_unsent_seq_;
+    envelope.flags = static_cast<std::uint16_t>(held_.count);
+    envelope.seq = held_.first_seq;
     envelope.ack = ackValue();
     auto head = envelopeMessage(envelope);
-    auto body = batch.take();
-    if (!sendFrames(head, &body)) return;  // EAGAIN: POLLOUT or the timer brings us back
+    if (!sendFrames(head, &held_.body)) return;  // EAGAIN: POLLOUT or the timer brings us back
+    const std::size_t count = std::exchange(held_.count, 0);
     rx_acked_sent_ = envelope.ack;
     next_unsent_seq_ += count;
-    unsent_bytes_ -= std::min(unsent_bytes_, event_bytes);
+    unsent_bytes_ -= std::min(unsent_bytes_, held_.event_bytes);
     stats_.sent += count;
     ++stats_.batches;
   }
@@ -373,7 +383,7 @@ void Connection::onExport(const Event& event) {
     std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLIN, 0}}};
     pollOnce(items.data(), items.size(), kAckRequestEvery);
   }
-  unacked_.push_back({next_seq_++, event});
+  keepUnacked(event.bytes(), static_cast<std::uint8_t>(event.type()), event.hops());
   ++stats_.published;
   // What publishing promises (docs/determinism.md): events go out in non-decreasing event time.
   if (event.type() == EventType::END_OF_DATA) {
@@ -383,7 +393,7 @@ void Connection::onExport(const Event& event) {
   }
   // Sent when the dispatch round ends (Bus flush), or now if a corked batch is already full.
   unsent_bytes_ += event.bytes().size();
-  if (corked_ > 0 && unsent_bytes_ >= batchLimit()) sendUnsent();
+  if (corked_ > 0 && unsent_bytes_ >= send_mark_) sendUnsent();
 }
 
 std::size_t Connection::receiveBurst() {
@@ -632,7 +642,9 @@ void Connection::appendWatermark() {
   if (promise <= sent_watermark_) return;
   sent_watermark_ = promise;
   ++stats_.watermarks_out;
-  unacked_.push_back({next_seq_++, Event::fromLocal(encodeWatermark(options_.container, promise), 0)});
+  const auto record = encodeWatermark(options_.container, promise);
+  const auto bytes = record.asBytes();
+  keepUnacked({reinterpret_cast<const std::byte*>(bytes.begin()), bytes.size()}, kWatermarkType, 0);
 }
 
 std::uint64_t Connection::ackValue() {
@@ -677,7 +689,8 @@ void Connection::handleWelcome(const Envelope& envelope, zmq::message_t* body) {
   hello_retry_ = kHelloRetry;
   ++stats_.joins;
   handleAck(welcome->ack_seq);
-  // Everything the daemon has not taken goes again, in order.
+  // Everything the daemon has not taken goes again, in order, in batches of this daemon's limit.
+  held_.count = 0;
   next_unsent_seq_ = unacked_.empty() ? next_seq_ : unacked_.front().seq;
   stats_.resent += next_seq_ - next_unsent_seq_;
   sendUnsent();
@@ -745,11 +758,20 @@ void Connection::handleError(zmq::message_t* body) {
   }
 }
 
+void Connection::keepUnacked(std::span<const std::byte> bytes, std::uint8_t type, std::uint8_t hops) {
+  unacked_.push_back({next_seq_++, unacked_bytes_.append(bytes), type, hops});
+}
+
 void Connection::handleAck(std::uint64_t ack) {
   if (ack <= acked_) return;
   acked_ = ack;
   stats_.acked = ack;
   while (!unacked_.empty() && unacked_.front().seq <= ack) unacked_.pop_front();
+  if (unacked_.empty()) {
+    unacked_bytes_.clear();
+  } else {
+    unacked_bytes_.releaseBefore(unacked_.front().bytes.chunk);
+  }
 }
 
 void Connection::markLost(const char* why) {

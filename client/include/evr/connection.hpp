@@ -30,7 +30,9 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "evr/batch.hpp"
 #include "evr/bus.hpp"
+#include "evr/byte_log.hpp"
 #include "evr/curve_keys.hpp"
 #include "evr/envelope.hpp"
 #include "evr/event_order.hpp"
@@ -155,10 +157,13 @@ class Connection {
   int fd() const { return epoll_fd_; }
 
  private:
-  struct Pending {
-    std::uint64_t seq;
-    Event event;
+  struct Pending {  // an exported event in the resend buffer: its bytes are in unacked_bytes_
+    std::uint64_t seq = 0;
+    detail::ByteLog::Ref bytes;
+    std::uint8_t type = 0;
+    std::uint8_t hops = 0;
   };
+  void keepUnacked(std::span<const std::byte> bytes, std::uint8_t type, std::uint8_t hops);
   using Clock = std::chrono::steady_clock;
 
   // Keeps exported events back until the last Cork ends (then sends them in batches).
@@ -172,8 +177,10 @@ class Connection {
   void uncork();
   void onExport(const Event& event);
   void sendHello();
-  // Sends every exported, not yet sent event, in EVENTS messages of up to batchLimit() bytes.
+  // Sends every exported, not yet sent event, in EVENTS messages of up to batchLimit() bytes, as
+  // far as the link takes them (sendBatches), then moves send_mark_.
   void sendUnsent();
+  void sendBatches();
   std::size_t batchLimit() const;
   // Asks the daemon for its ack now (at most every few ms) after sending what is unsent.
   void requestAck();
@@ -232,6 +239,7 @@ class Connection {
   std::uint64_t daemon_instance_ = 0;
   std::uint64_t next_seq_ = 1;          // link seq of the next exported event
   detail::Ring<Pending> unacked_;          // exported, not yet acked; front is oldest
+  detail::ByteLog unacked_bytes_;          // their bytes
   std::uint64_t next_unsent_seq_ = 1;    // first entry of unacked_ not yet sent on this join
   std::uint64_t acked_ = 0;              // highest seq the daemon acked
   std::uint64_t rx_seq_ = 0;             // highest link seq taken from this daemon instance
@@ -279,6 +287,16 @@ class Connection {
   std::chrono::milliseconds overload_backoff_{0};
   int corked_ = 0;                       // Cork / PublishBatch scopes alive
   std::size_t unsent_bytes_ = 0;         // event bytes exported but not yet sent
+  // A corked publish sends once unsent_bytes_ reaches this: a batch's worth more than sendUnsent
+  // left behind, so a full link is asked again once per batch, not once per event.
+  std::size_t send_mark_ = kBatchTargetBytes;
+  struct HeldBatch {  // the EVENTS body the link last refused (count 0: none)
+    zmq::message_t body;
+    std::uint64_t first_seq = 0;
+    std::size_t count = 0;
+    std::size_t event_bytes = 0;
+  };
+  HeldBatch held_;
 
   ConnectionStats stats_;
   Now now_ = &Clock::now;
