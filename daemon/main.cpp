@@ -20,6 +20,7 @@
 #include "control/tap.hpp"
 #include "daemon_options.hpp"
 #include "evr/curve_keys.hpp"
+#include "evr/heap.hpp"
 #include "logging.hpp"
 #include "security/zap_handler.hpp"
 #include "stats/metrics_server.hpp"
@@ -127,6 +128,7 @@ int main(int argc, char** argv) {
 
   // Logs go to stderr (journald and docker collect it); stdout is for --check output.
   evr::daemon::configureLogging(log_format, log_level);
+  evr::keepFreedHeap();  // evr/heap.hpp: bursts reuse freed memory instead of faulting it in
   const int signal_fd = takeSignals();
 
   auto compiled = evr::topology::compileConfigFile(config_path, logDiagnostic);

@@ -1,4 +1,5 @@
 #include "evr/connection.hpp"
+#include "evr/heap.hpp"
 
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -72,6 +73,7 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
     throw ConnectionError("invalid container name '" + options_.container + "': " + why);
   }
   if (options_.max_unacked == 0) options_.max_unacked = 1;
+  if (options_.keep_freed_heap) keepFreedHeap();
   // Not ZMQ_IMMEDIATE: with it, libzmq ends the pipe of a lost connection at once, even between
   // two frames of a message this thread is reading, and aborts in recv (`!_more`, fq.cpp; seen
   // when evrouterd is killed while it sends). Without it, what is sent while evrouterd is away

@@ -45,6 +45,10 @@ struct ConnectionOptions {
   std::string endpoint{};   // empty: defaultEndpoint()
   std::chrono::milliseconds heartbeat{1000};
   std::size_t max_unacked = 65536;  // resend buffer, events
+  // Asks glibc to keep up to 64 MiB of freed heap for reuse, for the whole process (evr/heap.hpp):
+  // without it a busy link gives memory back and faults it in again at every burst. false: leave
+  // malloc as it is. GLIBC_TUNABLES=glibc.malloc.trim_threshold=N also leaves it to that.
+  bool keep_freed_heap = true;
   // Optional: a file keeping, per source, the last event this container's handlers have handled,
   // so a restarted process drops what it handled before it crashed (see evr/source_positions.hpp).
   // Use it for containers that must not act twice on one event (execution). Empty: none, and

@@ -1,0 +1,40 @@
+// evr::keepFreedHeap (evr/heap.hpp): after a burst of allocations is freed, the memory stays in the
+// process for the next burst instead of going back to the kernel.
+#include <boost/test/unit_test.hpp>
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+#include <vector>
+
+#include "evr/heap.hpp"
+
+BOOST_AUTO_TEST_SUITE(heap)
+
+BOOST_AUTO_TEST_CASE(a_freed_burst_stays_mapped_for_the_next_one) {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::string_view(tunables).find("trim_threshold") != std::string_view::npos) {
+    BOOST_TEST_MESSAGE("GLIBC_TUNABLES sets trim_threshold: keepFreedHeap leaves it alone");
+    BOOST_TEST(!evr::keepFreedHeap());
+    return;
+  }
+  evr::keepFreedHeap();  // false when another test of this process called it first: set either way
+  // A burst like a queue's: 16 MiB in 4 KiB blocks (each far below the mmap threshold, so they
+  // come from this thread's heap), touched, then freed newest first so the top chunk grows.
+  constexpr std::size_t kBlocks = 4096, kBlock = 4096;
+  std::vector<void*> blocks;
+  blocks.reserve(kBlocks);
+  for (std::size_t i = 0; i < kBlocks; ++i) {
+    blocks.push_back(std::malloc(kBlock));
+    BOOST_REQUIRE(blocks.back() != nullptr);
+    std::memset(blocks.back(), 1, kBlock);
+  }
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) std::free(*it);
+  // keepcost: the free top of the heap, what malloc_trim could give back. glibc's default trims it
+  // to well under 1 MiB as soon as it passes 128 KiB.
+  const auto info = ::mallinfo2();
+  BOOST_TEST(info.keepcost >= kBlocks * kBlock / 2, "free top of the heap: " << info.keepcost << " bytes");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
