@@ -4,11 +4,11 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <deque>
 #include <string>
 
 #include "evr/batch.hpp"
 #include "evr/bus.hpp"
+#include "evr/byte_log.hpp"
 #include "evr/frames.hpp"
 #include "evr/envelope.hpp"
 #include "evr/framing.hpp"
@@ -120,12 +120,18 @@ void BM_BusPublishAndDispatch(benchmark::State& state) {
 void BM_PublishBenchEventIntoBatch(benchmark::State& state) {
   evr::Bus bus("bench");
   evr::BatchWriter writer;
-  std::deque<evr::Event> resend;  // the connection keeps each event until it is acked
+  // The connection keeps each event's bytes until it is acked (evr/byte_log.hpp); here the oldest
+  // leave once 4,096 are kept, as acks would take them.
+  evr::detail::ByteLog resend;
+  evr::detail::Ring<evr::detail::ByteLog::Ref> kept;
   bus.setExporter([&](const evr::Event& e) {
     if (writer.full(e.bytes().size())) benchmark::DoNotOptimize(writer.take());
     writer.append(e.bytes(), static_cast<std::uint8_t>(e.type()), e.hops());
-    resend.push_back(e);
-    if (resend.size() > 4096) resend.pop_front();
+    kept.push_back(resend.append(e.bytes()));
+    if (kept.size() > 4096) {
+      kept.pop_front();
+      resend.releaseBefore(kept.front().chunk);
+    }
   });
   const std::string payload(128, 'p');
   for (auto _ : state) {
