@@ -121,6 +121,7 @@ struct RouterSettings {
   std::uint32_t heartbeat_ms = 1000;         // link liveness interval
   std::uint32_t shutdown_grace_ms = 2000;    // SIGTERM: time allowed to flush queues
   std::uint32_t replay_limit = 100000;       // per target: events sent and not yet acked
+  std::uint64_t replay_bytes_limit = 67108864;  // per target: their bytes, beside replay_limit
   std::uint32_t stall_timeout_ms = 5000;     // a lossless target silent this long is stalled
   std::uint32_t max_connections = 1024;      // containers joined at once; more: ERROR overloaded
   std::uint64_t queue_bytes_limit = 268435456;  // event bytes queued per target, beside queue_limit

@@ -15,11 +15,11 @@ namespace evr::config {
 namespace {
 
 constexpr std::string_view kRouterKeys[] = {
-    "control",          "control_allow_remote", "heartbeat_ms",      "journal",
-    "limits",           "listen",               "max_connections",   "max_hops",
-    "max_message_size", "metrics",              "permissions",       "queue_bytes_limit",
-    "queue_limit",      "replay_limit",         "security",          "shutdown_grace_ms",
-    "stall_timeout_ms"};
+    "control",          "control_allow_remote", "heartbeat_ms",       "journal",
+    "limits",           "listen",               "max_connections",    "max_hops",
+    "max_message_size", "metrics",              "permissions",        "queue_bytes_limit",
+    "queue_limit",      "replay_bytes_limit",   "replay_limit",       "security",
+    "shutdown_grace_ms", "stall_timeout_ms"};
 constexpr std::string_view kJournalKeys[] = {"fsync", "interval_ms", "path", "types"};
 constexpr std::string_view kFsyncNames[] = {"batch", "interval", "none"};
 constexpr std::string_view kJournalTypes[] = {"lossless", "all"};
@@ -219,6 +219,8 @@ void loadRouterSection(YamlReader& reader, const YamlEntry& section, RouterSetti
       loadInteger(reader, entry, router.shutdown_grace_ms, 0, 600000);
     } else if (entry.key == "replay_limit") {
       loadInteger(reader, entry, router.replay_limit, 1, kMaxU32);
+    } else if (entry.key == "replay_bytes_limit") {
+      loadInteger(reader, entry, router.replay_bytes_limit, 1024, std::int64_t{1} << 40);
     } else if (entry.key == "stall_timeout_ms") {
       loadInteger(reader, entry, router.stall_timeout_ms, 1, kMaxU32);
     } else if (entry.key == "journal") {

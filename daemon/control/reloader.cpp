@@ -62,11 +62,13 @@ std::vector<std::string> refusedChanges(const std::string& path,
       before.queue_limit != after.queue_limit || before.max_hops != after.max_hops ||
       before.heartbeat_ms != after.heartbeat_ms ||
       before.shutdown_grace_ms != after.shutdown_grace_ms ||
-      before.replay_limit != after.replay_limit || before.stall_timeout_ms != after.stall_timeout_ms) {
+      before.replay_limit != after.replay_limit ||
+      before.replay_bytes_limit != after.replay_bytes_limit ||
+      before.stall_timeout_ms != after.stall_timeout_ms) {
     refused.push_back(path +
                       ": router limits (queue_limit, max_hops, max_message_size, heartbeat_ms, "
-                      "shutdown_grace_ms, replay_limit, stall_timeout_ms) cannot change by a reload "
-                      "(restart evrouterd)");
+                      "shutdown_grace_ms, replay_limit, replay_bytes_limit, stall_timeout_ms) cannot "
+                      "change by a reload (restart evrouterd)");
   }
   const auto journalText = [](const config::RouterSettings& router) {
     if (!router.journal) return std::string("off");

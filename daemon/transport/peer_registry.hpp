@@ -79,9 +79,12 @@ struct Peer {
   std::uint64_t tx_seq = 0;
   std::uint64_t tx_acked = 0;
   // The replay buffer: what was sent and not acked, oldest first, bounded by router.replay_limit
-  // events. Batches before `resend_from` have been sent on the current connection; a new
-  // connection starts again at 0.
+  // events and router.replay_bytes_limit bytes (replay_bytes: its batches' sizes). Batches before
+  // `resend_from` have been sent on the current connection; a new connection starts again at 0.
+  // What libzmq's pipes to the container hold is part of it (sent, so kept here).
   std::deque<SentBatch> replay;
+  std::uint64_t replay_bytes = 0;
+  bool sheds = false;  // some event type has a lossy policy for it (RelayLoop::rebindTable)
   // Events the replay buffer holds (every sent batch is kept until acked whole, so they run from
   // its first batch to tx_seq), a partly acked first batch included.
   std::size_t replayEvents() const { return replay.empty() ? 0 : tx_seq - replay.front().first_seq + 1; }

@@ -34,8 +34,15 @@ constexpr std::size_t kMaxSidePollers = 4;
 // A source is acked at the end of a burst once this many of its events are unacked; otherwise on
 // the timer or when it asks (docs/protocol.md, "Sequence numbers and acks").
 constexpr std::uint64_t kAckBatch = 1024;
-// Messages a pipe to or from one peer holds before sends fail with EAGAIN.
-constexpr int kPipeHighWaterMark = 100;
+// Messages a pipe holds (high-water marks count messages; a message is a batch of up to
+// kBatchTargetBytes, or one event of up to router.max_message_size). To a container: what the pipe
+// holds was sent, so it is in the replay buffer, which router.replay_limit and replay_bytes_limit
+// bound; the mark only decides when events wait in the peer's queue instead. At 100, a consumer a
+// little behind made the loop queue, copy and batch again most events of a broadcast
+// (docs/performance.md, "A lagging consumer's events stay in the pipe"). From a container: what
+// its pipe holds is bounded by nothing else, so the mark stays small.
+constexpr int kSendHighWaterMark = 1000;
+constexpr int kReceiveHighWaterMark = 100;
 // A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
 constexpr int kMissedHeartbeats = 3;
 // log_limiter_ keys: one per drop reason, then these.
@@ -89,11 +96,9 @@ RelayLoop::RelayLoop(zmq::context_t& context, const config::RouterSettings& sett
       table_(std::make_shared<routing::RoutingTable>()) {
   // Report unroutable peers instead of dropping silently, and never block the loop.
   socket_.set(zmq::sockopt::router_mandatory, 1);
-  // High-water marks count messages, and a message is a batch of up to kBatchTargetBytes (or one
-  // event): 100 keeps what a stalled peer's pipes can hold to a few MiB. Past it, events go
-  // to the peer's queue, which router.queue_limit bounds.
-  socket_.set(zmq::sockopt::sndhwm, kPipeHighWaterMark);
-  socket_.set(zmq::sockopt::rcvhwm, kPipeHighWaterMark);
+  // Past the send mark, events go to the peer's queue, which router.queue_limit bounds.
+  socket_.set(zmq::sockopt::sndhwm, kSendHighWaterMark);
+  socket_.set(zmq::sockopt::rcvhwm, kReceiveHighWaterMark);
   socket_.set(zmq::sockopt::linger, 0);
   // A hard cap well above the configured limit: frames between the two are dropped and answered
   // with an error by the loop; beyond it libzmq closes the connection before reading the frame.
@@ -142,6 +147,14 @@ void RelayLoop::rebindTable() {
   container_of_peer_.assign(peers_.size(), -1);
   for (std::size_t c = 0; c < peer_of_container_.size(); ++c) {
     container_of_peer_[peer_of_container_[c]] = static_cast<std::int32_t>(c);
+  }
+  for (PeerId id = 0; id < peers_.size(); ++id) {
+    const std::int32_t c = container_of_peer_[id];
+    bool sheds = false;
+    for (std::uint8_t type = 0; c >= 0 && type < kEventTypeCount && !sheds; ++type) {
+      sheds = table_->policy(static_cast<routing::ContainerId>(c), type) != DeliveryPolicy::Lossless;
+    }
+    peers_[id].sheds = sheds;
   }
 }
 
@@ -1242,7 +1255,7 @@ void RelayLoop::flushQueue(PeerId id) {
     }
     return;
   }
-  while (peer.connected && !peer.queue.empty() && peer.replayEvents() < settings_.replay_limit) {
+  while (peer.connected && !peer.queue.empty() && !replayFull(peer)) {
     // One EVENTS message from the front of the queue; the events leave it once it is sent.
     BatchWriter writer;
     std::size_t event_bytes = 0;
@@ -1270,8 +1283,7 @@ void RelayLoop::flushQueue(PeerId id) {
   }
   // Still queued: retry while the pipe is what stops it; a full replay buffer waits for an ack
   // instead (takeAck lists the peer again).
-  if (peer.connected && !peer.queue.empty() && !peer.backlogged &&
-      peer.replayEvents() < settings_.replay_limit) {
+  if (peer.connected && !peer.queue.empty() && !peer.backlogged && !replayFull(peer)) {
     peer.backlogged = true;
     backlogged_.push_back(id);
   }
@@ -1304,6 +1316,7 @@ bool RelayLoop::resendReplay(PeerId id) {
 
 void RelayLoop::keepForReplay(Peer& peer, std::uint64_t first_seq, std::size_t count,
                               zmq::message_t& batch, std::uint64_t journal_index) {
+  peer.replay_bytes += batch.size();
   peer.replay.push_back(
       SentBatch{first_seq, static_cast<std::uint32_t>(count), std::move(batch), journal_index});
   peer.resend_from = peer.replay.size();
@@ -1320,11 +1333,12 @@ void RelayLoop::takeAck(PeerId id, std::uint64_t ack) {
     peer.stalled = false;
     spdlog::info("target '{}' acks again", peer.name);
   }
-  const bool was_full = peer.replayEvents() >= settings_.replay_limit;
+  const bool was_full = replayFull(peer);
   std::uint64_t journal_index = 0;
   while (!peer.replay.empty() && peer.replay.front().last_seq() <= ack) {
     journal_index = std::max(journal_index, peer.replay.front().journal_index);
     if (peer.ordered) noteAckedWatermarks(peer, peer.replay.front().batch);
+    peer.replay_bytes -= peer.replay.front().batch.size();
     peer.replay.pop_front();
     if (peer.resend_from > 0) --peer.resend_from;
   }

@@ -226,11 +226,21 @@ class RelayLoop {
   // Keeps a sent batch for resending until the container acks it.
   void keepForReplay(Peer& peer, std::uint64_t first_seq, std::size_t count, zmq::message_t& batch,
                      std::uint64_t journal_index);
+  // A target with a lossy policy (conflate, drop_*) gets at most this many messages ahead of its
+  // queue, as the pipe's mark used to allow: what it sheds when it falls behind is then what it
+  // could not take, not what waited in a deep pipe (its queue is where policies apply).
+  static constexpr std::size_t kSheddingReplayMessages = 100;
+  // The replay buffer is at router.replay_limit events or replay_bytes_limit bytes (or, for a
+  // target that sheds, kSheddingReplayMessages): what comes for the peer waits in its queue until
+  // an ack makes room.
+  bool replayFull(const Peer& peer) const {
+    return peer.replayEvents() >= settings_.replay_limit || peer.replay_bytes >= settings_.replay_bytes_limit ||
+           (peer.sheds && peer.replay.size() >= kSheddingReplayMessages);
+  }
   // Events may go straight to the connection (nothing queued or waiting to be resent before them,
   // and the replay buffer has room).
   bool sendsDirect(const Peer& peer) const {
-    return peer.connected && peer.queue.empty() && peer.resend_from == peer.replay.size() &&
-           peer.replayEvents() < settings_.replay_limit;
+    return peer.connected && peer.queue.empty() && peer.resend_from == peer.replay.size() && !replayFull(peer);
   }
   void flushBacklog();
   void sendAcks();

@@ -59,7 +59,7 @@ class FakeDaemon {
  public:
   FakeDaemon(zmq::context_t& context, std::string endpoint) : socket_(context, zmq::socket_type::router) {
     socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::rcvhwm, 100);  // evrouterd's (kPipeHighWaterMark)
+    socket_.set(zmq::sockopt::rcvhwm, 100);  // evrouterd's (kReceiveHighWaterMark)
     socket_.set(zmq::sockopt::sndhwm, 100);
     socket_.bind(endpoint);
   }
@@ -264,7 +264,11 @@ BOOST_AUTO_TEST_CASE(a_warm_publisher_of_single_events_allocates_per_message_not
   const auto batches = connection.stats().batches - batches_before;
   BOOST_TEST_MESSAGE(kEvents << " events in " << batches << " EVENTS messages: " << allocations << " allocations");
   BOOST_TEST(batches > 0u);
-  BOOST_TEST(allocations <= 2 * batches);
+  // Plus a few at the window's edges, however many events: a batch the link refused (full, on a
+  // loaded machine) is kept as built and counts in `batches` only once sent, maybe after the
+  // window (seen under load: 2 and 3 over, with the traced allocations all batch buffers and
+  // libzmq's records of them).
+  BOOST_TEST(allocations <= 2 * batches + 4);
   BOOST_REQUIRE(connection.flush(evr::test::bound(10s)));
   daemon.stop();
 }

@@ -5,6 +5,7 @@ same demo with the C++ rsi_strategy (configs/demo/strategy_first.yaml)."""
 import os
 import re
 import subprocess
+import tempfile
 
 from conftest import BUILD, SOURCE
 
@@ -13,8 +14,16 @@ RESULT_FILES = ["fills.csv", "summary.json", "equity.csv", "pnl_by_portfolio.csv
                 "pnl_by_strategy.csv", "routes.md"]
 
 
-def run_demo(config, results, tmp_path):
-    env = dict(os.environ, TMPDIR=str(tmp_path))
+def run_demo(config, results):
+    # The demo's sockets go in its own directory under TMPDIR: a short one, since a Unix socket's
+    # path has room for 107 bytes and pytest's tmp_path grows with its run counter (it failed
+    # with "File name too long" at pytest-104).
+    with tempfile.TemporaryDirectory(prefix="evr-rsi-", dir="/tmp") as sockets:
+        return run_demo_in(config, results, sockets)
+
+
+def run_demo_in(config, results, sockets):
+    env = dict(os.environ, TMPDIR=sockets)
     demo = subprocess.run(
         [str(SOURCE / "scripts" / "demo.sh"), "--config", str(SOURCE / "configs" / "demo" / config),
          "--build", str(BUILD), "--results", str(results), "--timeout", "200"],
@@ -33,8 +42,8 @@ def report_figures(path, results):
 
 
 def test_python_rsi_gives_the_same_backtest_as_cpp(tmp_path):
-    cpp = run_demo("strategy_first.yaml", tmp_path / "cpp", tmp_path)
-    py = run_demo("strategy_first_python.yaml", tmp_path / "py", tmp_path)
+    cpp = run_demo("strategy_first.yaml", tmp_path / "cpp")
+    py = run_demo("strategy_first_python.yaml", tmp_path / "py")
     assert (cpp / "fills.csv").read_text().count("\n") > 1, "no fills to compare"
     for name in RESULT_FILES:
         assert (cpp / name).read_bytes() == (py / name).read_bytes(), name

@@ -42,6 +42,14 @@ struct RawLink {
     socket.send(head, zmq::send_flags::sndmore);
     socket.send(wordsMessage(*body), zmq::send_flags::none);
   }
+  // An ACK of the daemon's link up to `ack`.
+  void ack(std::uint64_t ack) {
+    Envelope envelope;
+    envelope.kind = MessageKind::Ack;
+    envelope.ack = ack;
+    auto head = envelopeMessage(envelope);
+    socket.send(head, zmq::send_flags::none);
+  }
   void hello(const std::string& name, std::uint64_t instance = 1) {
     const auto hello = encodeHello({kProtocolVersion, name, instance, 0, 1, "test"});
     send(MessageKind::Hello, 0, &hello);

@@ -132,7 +132,7 @@ BOOST_AUTO_TEST_CASE(unknown_router_key_is_an_error) {
   expectError("router:\n  queue_limt: 5\n", 2, 3,
               "unknown key 'queue_limt' in router; expected one of: control, control_allow_remote, "
               "heartbeat_ms, journal, limits, listen, max_connections, max_hops, max_message_size, "
-              "metrics, permissions, queue_bytes_limit, queue_limit, replay_limit, security, "
+              "metrics, permissions, queue_bytes_limit, queue_limit, replay_bytes_limit, replay_limit, security, "
               "shutdown_grace_ms, stall_timeout_ms (did you mean 'queue_limit'?)");
 }
 
@@ -754,6 +754,7 @@ BOOST_AUTO_TEST_CASE(valid_fixture_with_every_key_loads) {
   BOOST_TEST(config->router.heartbeat_ms == 250u);
   BOOST_TEST(config->router.shutdown_grace_ms == 0u);
   BOOST_TEST(config->router.replay_limit == 2000u);
+  BOOST_TEST(config->router.replay_bytes_limit == 4194304u);
   BOOST_TEST(config->router.stall_timeout_ms == 1500u);
   BOOST_TEST_REQUIRE(config->router.journal.has_value());
   // Relative to the fixture's directory.

@@ -78,6 +78,7 @@ BOOST_AUTO_TEST_SUITE(delivery_config)
 BOOST_AUTO_TEST_CASE(router_delivery_keys_default_when_absent) {
   const Config config = expectValid("router:\n  max_hops: 8\n");
   BOOST_TEST(config.router.replay_limit == 100000u);
+  BOOST_TEST(config.router.replay_bytes_limit == 67108864u);
   BOOST_TEST(config.router.stall_timeout_ms == 5000u);
   BOOST_TEST(!config.router.journal.has_value());
   BOOST_TEST(!config.delivery.present);
@@ -88,6 +89,7 @@ BOOST_AUTO_TEST_CASE(router_delivery_keys_default_when_absent) {
 BOOST_AUTO_TEST_CASE(every_router_delivery_key_is_read) {
   const Config config = expectValid(R"(router:
   replay_limit: 250
+  replay_bytes_limit: 2048
   stall_timeout_ms: 750
   journal:
     path: /var/lib/evrouter/journal
@@ -96,6 +98,7 @@ BOOST_AUTO_TEST_CASE(every_router_delivery_key_is_read) {
     types: all
 )");
   BOOST_TEST(config.router.replay_limit == 250u);
+  BOOST_TEST(config.router.replay_bytes_limit == 2048u);
   BOOST_TEST(config.router.stall_timeout_ms == 750u);
   BOOST_TEST_REQUIRE(config.router.journal.has_value());
   const JournalSettings& journal = *config.router.journal;
@@ -103,7 +106,7 @@ BOOST_AUTO_TEST_CASE(every_router_delivery_key_is_read) {
   BOOST_TEST((journal.fsync == JournalSettings::Fsync::Interval));
   BOOST_TEST(journal.interval_ms == 20u);
   BOOST_TEST(journal.all_types);
-  BOOST_TEST(journal.mark.line == 4u);
+  BOOST_TEST(journal.mark.line == 5u);
   BOOST_TEST(journal.mark.column == 3u);
   BOOST_TEST(evr::config::fsyncName(journal.fsync) == "interval");
 }
@@ -134,9 +137,11 @@ BOOST_AUTO_TEST_CASE(bad_router_delivery_values_are_errors_at_their_place) {
   expectErrors(R"(router:
   replay_limit: 0
   stall_timeout_ms: soon
+  replay_bytes_limit: 1000
 )",
                {{2, 17, "replay_limit must be an integer in 1..4294967295, got 0"},
-                {3, 21, "stall_timeout_ms must be an integer in 1..4294967295, got soon"}});
+                {3, 21, "stall_timeout_ms must be an integer in 1..4294967295, got soon"},
+                {4, 23, "replay_bytes_limit must be an integer in 1024..1099511627776, got 1000"}});
 }
 
 BOOST_AUTO_TEST_CASE(journal_errors_name_their_place) {

@@ -276,4 +276,49 @@ event_communication:
   BOOST_TEST(!t.container("src")->held);  // a lossy policy never holds its source
 }
 
+BOOST_AUTO_TEST_CASE(replay_bytes_limit_keeps_the_rest_queued_until_the_target_acks) {
+  const auto event = barEvent("src");
+  // Each turn routes one event: one EVENTS message of one record to sink.
+  const std::size_t batch = evr::kBatchRecordHeader + event.asBytes().size();
+  auto settings = baseSettings();
+  settings.replay_bytes_limit = 1024;
+  const std::size_t fit = (settings.replay_bytes_limit + batch - 1) / batch;  // the last one crosses it
+  BOOST_TEST_REQUIRE(fit < 10u);
+  Loop t(settings);
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, sink]
+)");
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  t.loop.installTable(compiled.table);
+  auto src = t.link();
+  t.join(*src, "src");
+  auto sink = t.link();
+  t.join(*sink, "sink");
+  for (std::uint64_t seq = 1; seq <= 30; ++seq) {
+    src->send(MessageKind::Event, seq, &event, kBar);
+    t.loop.turnForTest();
+  }
+  // sink acks nothing: what was sent stops at the byte limit (far under replay_limit's 100,000).
+  BOOST_TEST(t.container("sink")->unacked == fit);
+  BOOST_TEST(t.container("sink")->queue_depth == 30 - fit);
+  std::size_t events_received = 0;
+  for (const auto& received : sink->drain()) events_received += received.envelope.kind == MessageKind::Events;
+  BOOST_TEST(events_received == fit);
+
+  // Its ack makes room: the queue goes next, in order, as one batch (a message may cross the
+  // limit; the next waits for the next ack).
+  sink->ack(fit);
+  t.loop.turnForTest();
+  BOOST_TEST(t.container("sink")->queue_depth == 0u);
+  BOOST_TEST(t.container("sink")->unacked == 30 - fit);
+  const auto after_ack = sink->drain();
+  BOOST_TEST_REQUIRE(after_ack.size() == 1u);
+  BOOST_TEST((after_ack[0].envelope.kind == MessageKind::Events));
+  BOOST_TEST(after_ack[0].envelope.seq == fit + 1);
+  BOOST_TEST(after_ack[0].envelope.flags == 30 - fit);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
