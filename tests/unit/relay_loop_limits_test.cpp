@@ -52,6 +52,17 @@ struct Loop {
     }
     return std::nullopt;
   }
+  // Routes src -> sink (a pipeline, every type lossless).
+  void installPipeline() {
+    const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, sink]
+)");
+    BOOST_TEST_REQUIRE(compiled.table != nullptr);
+    loop.installTable(compiled.table);
+  }
   zmq::context_t context{1};
   evr::test::FakeClock clock;
   evr::transport::RelayLoop loop;
@@ -141,14 +152,7 @@ BOOST_AUTO_TEST_CASE(an_over_rate_source_is_acked_only_within_its_budget_and_rel
   settings.limits.containers.emplace_back(evr::config::Located<std::string>{"src", {}},
                                           evr::config::RateLimit{10, 2});  // 10/s, burst 2
   Loop t(settings);
-  const auto compiled = evr::test::compileYaml(R"(
-event_communication:
-  adapters:
-    - type: pipeline
-      containers: [src, sink]
-)");
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
+  t.installPipeline();
   auto src = t.link();
   auto sink = t.link();
   t.join(*src, "src");
@@ -215,14 +219,7 @@ BOOST_AUTO_TEST_CASE(queue_bytes_limit_holds_a_lossless_source_and_caps_the_queu
   auto settings = baseSettings();
   settings.queue_bytes_limit = 20 * size;  // pause at a quarter: 5 events; hard at 20
   Loop t(settings);
-  const auto compiled = evr::test::compileYaml(R"(
-event_communication:
-  adapters:
-    - type: pipeline
-      containers: [src, sink]
-)");
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
+  t.installPipeline();
   auto src = t.link();
   t.join(*src, "src");
   for (std::uint64_t seq = 1; seq <= 30; ++seq) src->send(MessageKind::Event, seq, &event, kBar);
@@ -285,14 +282,7 @@ BOOST_AUTO_TEST_CASE(replay_bytes_limit_keeps_the_rest_queued_until_the_target_a
   const std::size_t fit = (settings.replay_bytes_limit + batch - 1) / batch;  // the last one crosses it
   BOOST_TEST_REQUIRE(fit < 10u);
   Loop t(settings);
-  const auto compiled = evr::test::compileYaml(R"(
-event_communication:
-  adapters:
-    - type: pipeline
-      containers: [src, sink]
-)");
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
+  t.installPipeline();
   auto src = t.link();
   t.join(*src, "src");
   auto sink = t.link();
