@@ -106,7 +106,11 @@ std::size_t Bus::drain() {
 
 void Bus::enqueue(Event event) {
   queue_.push_back(std::move(event));
-  if (!dispatching_) dispatchQueued();
+  if (!dispatching_ && holds_ == 0) dispatchQueued();
+}
+
+void Bus::dispatchHeld() {
+  if (!dispatching_ && holds_ == 0 && !queue_.empty()) dispatchQueued();
 }
 
 void Bus::dispatchQueued() {

@@ -480,9 +480,16 @@ void Connection::handleEvents(const Envelope& envelope, zmq::message_t* body) {
   BatchRecord record;
   std::uint64_t seq = envelope.seq;
   std::string why;
-  while (reader.next(record)) {
-    takeEvent(seq++, record.event_type, Event::fromWireRecord(batch, record.event, record.hops, why), why);
+  {
+    // Every event is taken before a handler runs: a handler that publishes into a full resend
+    // buffer serves the link until acks come, taking the next batch meanwhile; the rest of this
+    // one, taken after it, would then look like resends (duplicates) and be dropped.
+    const Bus::Hold hold(bus_);
+    while (reader.next(record)) {
+      takeEvent(seq++, record.event_type, Event::fromWireRecord(batch, record.event, record.hops, why), why);
+    }
   }
+  bus_.dispatchHeld();
 }
 
 void Connection::takeEvent(std::uint64_t seq, std::uint8_t envelope_type, Event event,

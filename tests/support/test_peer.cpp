@@ -281,6 +281,10 @@ int main(int argc, char** argv) {
   while (until_inputs_end ? !inputs_ended : received < expect) {
     if (Clock::now() > deadline) {
       std::cerr << name << ": timed out with " << received << " of " << expect << " events\n";
+      // Where the missing ones went, as far as the client knows (a test prints our stderr).
+      const auto& link = connection.stats();
+      std::cerr << name << ": link received=" << link.received << " duplicates=" << link.duplicates
+                << " malformed=" << link.malformed << " joins=" << link.joins << '\n';
       std::cout << "summary received=" << received << " timeout=1" << std::endl;
       return 3;
     }

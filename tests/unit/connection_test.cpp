@@ -4,8 +4,11 @@
 #include <boost/test/unit_test.hpp>
 #include <zmq_addon.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "evr/batch.hpp"
@@ -300,6 +303,96 @@ BOOST_AUTO_TEST_CASE(a_daemon_lost_while_it_sends_does_not_abort_the_reader_and_
   }
   BOOST_TEST(handled > 0u);
   BOOST_TEST(connection.stats().joins == static_cast<std::uint64_t>(kRounds));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// A handler that publishes into a full resend buffer serves the link until acks come, and takes
+// the next batch from it meanwhile. Every event of the batch being taken when that happens must
+// still be handled, once, in order (they were once dropped as resends of what the later batch
+// moved the link past). The test's daemon runs on a thread of its own: it acks what it is sent.
+BOOST_AUTO_TEST_SUITE(connection_batches)
+
+BOOST_AUTO_TEST_CASE(a_handler_waiting_for_acks_in_the_middle_of_a_batch_loses_none_of_it) {
+  zmq::context_t context{1};
+  zmq::socket_t daemon(context, zmq::socket_type::router);
+  daemon.set(zmq::sockopt::linger, 0);
+  static std::atomic<int> next{0};
+  const std::string endpoint = "inproc://connection-batches-" + std::to_string(next++);
+  daemon.bind(endpoint);
+
+  // Two EVENTS batches of three BARs from "data": seqs 1-3 and 4-6.
+  evr::Bus data("data");
+  std::vector<evr::Event> published;
+  data.subscribeAll([&](const evr::Event& e) { published.push_back(e); });
+  for (int i = 0; i < 6; ++i) data.publish(evr::EventBuilder(evr::EventType::BAR).symbol("SPY"));
+  const auto batch = [&](std::size_t first) {
+    evr::BatchWriter writer;
+    for (std::size_t i = first; i < first + 3; ++i) {
+      writer.append(published.at(i).bytes(), static_cast<std::uint8_t>(evr::EventType::BAR), 1);
+    }
+    return writer.take();
+  };
+
+  std::promise<void> both_sent;
+  auto both_sent_future = both_sent.get_future();
+  std::atomic<bool> stop{false};
+  std::thread fake([&] {
+    const auto send = [&](const std::string& to, const evr::Envelope& envelope, zmq::message_t* body) {
+      daemon.send(zmq::buffer(to), zmq::send_flags::sndmore);
+      auto head = evr::envelopeMessage(envelope);
+      daemon.send(head, body ? zmq::send_flags::sndmore : zmq::send_flags::none);
+      if (body != nullptr) daemon.send(*body, zmq::send_flags::none);
+    };
+    bool welcomed = false;
+    while (!stop.load()) {
+      zmq::pollitem_t item{daemon.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, 10ms) <= 0) continue;
+      std::vector<zmq::message_t> frames;
+      if (!zmq::recv_multipart(daemon, std::back_inserter(frames))) continue;
+      const auto decoded = evr::decodeEnvelope(evr::bytesOf(frames.at(1)));
+      const std::string from = frames[0].to_string();
+      evr::Envelope answer;
+      if (decoded.envelope.kind == MessageKind::Hello) {
+        // WELCOME and both batches at once: the second is there while the first is taken.
+        answer.kind = MessageKind::Welcome;
+        auto welcome = evr::wordsMessage(evr::encodeWelcome({evr::kProtocolVersion, 5, 0, 1000, 1 << 20, "test"}));
+        send(from, answer, &welcome);
+        if (welcomed) continue;  // a HELLO again (a retry): the batches went with the first
+        welcomed = true;
+        for (std::uint64_t first : {0, 3}) {
+          evr::Envelope events;
+          events.kind = MessageKind::Events;
+          events.seq = first + 1;
+          events.flags = 3;
+          auto body = batch(first);
+          send(from, events, &body);
+        }
+        both_sent.set_value();
+      } else if (decoded.envelope.kind == MessageKind::Events || decoded.envelope.kind == MessageKind::Event) {
+        answer.kind = MessageKind::Ack;
+        answer.ack = decoded.envelope.seq + std::max<std::uint64_t>(decoded.envelope.flags, 1) - 1;
+        send(from, answer, nullptr);
+      }
+    }
+  });
+
+  evr::Bus bus{"strategy"};
+  std::vector<std::uint64_t> handled;  // the seqs of data's events, as handlers saw them
+  bus.subscribeAll([&](const evr::Event& e) {
+    if (e.origin() != evr::Origin::Router) return;
+    handled.push_back(e.seq());
+    bus.publish(evr::EventBuilder(evr::EventType::SIGNAL).symbol(e.symbol()));  // one unacked at most
+  });
+  evr::Connection connection(context, bus, {.container = "strategy", .endpoint = endpoint, .max_unacked = 1});
+  const bool sent = both_sent_future.wait_for(evr::test::bound(10s)) == std::future_status::ready;
+  const auto deadline = std::chrono::steady_clock::now() + evr::test::bound(10s);
+  while (sent && handled.size() < 6 && std::chrono::steady_clock::now() < deadline) connection.poll(5ms);
+  stop.store(true);
+  fake.join();
+  BOOST_TEST_REQUIRE(sent);
+  BOOST_TEST(handled == (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6}), boost::test_tools::per_element());
+  BOOST_TEST(connection.stats().duplicates == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

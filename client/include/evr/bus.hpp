@@ -72,6 +72,24 @@ class Bus {
   // deliver is called from inside a handler.
   void deliver(Event event);
 
+  // While a Hold lives, deliver() queues and dispatches nothing; dispatchHeld() afterwards runs
+  // what it kept. For Connection taking a batch from the link: every event of it must be taken
+  // before a handler runs, since a handler may publish, wait for acks, and take the next batch
+  // from the link meanwhile (which must come after this one). Owner thread only.
+  class Hold {
+   public:
+    explicit Hold(Bus& bus) : bus_(bus) { ++bus_.holds_; }
+    ~Hold() { --bus_.holds_; }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+
+   private:
+    Bus& bus_;
+  };
+  // Dispatches what deliver() queued under a Hold (unless one is still held, or a dispatch round
+  // is running, which gets to them itself). Handlers' exceptions go to the caller, as deliver's do.
+  void dispatchHeld();
+
   // Stamps and dispatches what other threads published. Owner thread only. Returns how many.
   std::size_t drain();
 
@@ -127,6 +145,7 @@ class Bus {
 
   detail::Ring<Event> queue_;
   bool dispatching_ = false;
+  int holds_ = 0;  // Holds alive
   const Event* current_ = nullptr;  // event whose handlers are running
 
   std::function<void(const Event&)> exporter_;
