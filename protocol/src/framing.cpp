@@ -14,6 +14,70 @@ namespace {
 // More segments than this is not a message any sender of ours produces.
 constexpr std::uint32_t kMaxSegments = 512;
 
+// What reading a message whole costs, walked with a budget: false as soon as it is spent. Two
+// budgets of the message's size: words of content (each object's, as targetSize() counts them:
+// a message with nothing shared reaches no more than it holds) and objects visited (so that empty
+// structs and voids, which have no words, still cost their number).
+class BoundedWalk {
+ public:
+  explicit BoundedWalk(std::uint64_t words) : words_left_(words), visits_left_(words) {}
+
+  bool structure(capnp::AnyStruct::Reader object) {
+    const auto pointers = object.getPointerSection();
+    if (!spend(object.getDataSection().size() / sizeof(capnp::word) + pointers.size(), 1)) return false;
+    for (const auto each : pointers) {
+      if (!pointer(each)) return false;
+    }
+    return true;
+  }
+
+  bool pointer(capnp::AnyPointer::Reader pointer) {
+    switch (pointer.getPointerType()) {
+      case capnp::PointerType::NULL_:
+      case capnp::PointerType::CAPABILITY: return true;
+      case capnp::PointerType::STRUCT: return structure(pointer.getAs<capnp::AnyStruct>());
+      case capnp::PointerType::LIST: return list(pointer.getAs<capnp::AnyList>());
+    }
+    return true;
+  }
+
+ private:
+  bool list(capnp::AnyList::Reader list) {
+    switch (list.getElementSize()) {
+      case capnp::ElementSize::POINTER: {
+        const auto elements = list.as<capnp::List<capnp::AnyPointer>>();
+        if (!spend(elements.size(), 1)) return false;
+        for (const auto element : elements) {
+          if (!pointer(element)) return false;
+        }
+        return true;
+      }
+      case capnp::ElementSize::INLINE_COMPOSITE: {
+        if (!spend(1, 1)) return false;  // its tag word; each element is charged as a struct
+        for (const auto element : list.as<capnp::List<capnp::AnyStruct>>()) {
+          if (!structure(element)) return false;
+        }
+        return true;
+      }
+      case capnp::ElementSize::VOID:
+        return spend(0, std::uint64_t{list.size()} + 1);  // no words, yet reading costs its length
+      default:
+        // Data, text, primitives: their bytes.
+        return spend((list.getRawBytes().size() + sizeof(capnp::word) - 1) / sizeof(capnp::word), 1);
+    }
+  }
+
+  bool spend(std::uint64_t words, std::uint64_t visits) {
+    if (words > words_left_ || visits > visits_left_) return false;
+    words_left_ -= words;
+    visits_left_ -= visits;
+    return true;
+  }
+
+  std::uint64_t words_left_;
+  std::uint64_t visits_left_;
+};
+
 }  // namespace
 
 std::string_view framingErrorName(FramingError error) {
@@ -52,10 +116,11 @@ capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes) {
 
 capnp::ReaderOptions repeatedReaderOptions(kj::ArrayPtr<const capnp::word> words) {
   capnp::ReaderOptions options = peerReaderOptions(words.size() * sizeof(capnp::word));
-  capnp::FlatArrayMessageReader once(words, options);
-  if (once.getRoot<capnp::AnyPointer>().targetSize().wordCount <= words.size()) {
-    options.traversalLimitInWords = kj::maxValue;
-  }
+  capnp::ReaderOptions unlimited = options;
+  unlimited.traversalLimitInWords = kj::maxValue;  // the walk below is the bound
+  capnp::FlatArrayMessageReader once(words, unlimited);
+  BoundedWalk walk(words.size());
+  if (walk.structure(once.getRoot<capnp::AnyStruct>())) return unlimited;
   return options;
 }
 

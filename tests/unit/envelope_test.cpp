@@ -2,9 +2,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <array>
+#include <capnp/any.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <cstring>
+#include <functional>
 #include <vector>
 
 #include "evr/envelope.hpp"
@@ -179,6 +181,56 @@ BOOST_AUTO_TEST_CASE(welcome_and_error_round_trip) {
   BOOST_REQUIRE(e.has_value());
   BOOST_TEST((e->code == evr::schema::ErrorCode::NAME_IN_USE));
   BOOST_TEST(e->message == "taken");
+}
+
+// A message of `levels` two-pointer structs, both pointers of each pointing at the next: 2 words
+// a level, but reading it whole visits 2^levels structs.
+kj::Array<capnp::word> sharedTargets(unsigned levels) {
+  const std::size_t segment_words = 1 + 2 * std::size_t{levels};
+  auto words = kj::heapArray<capnp::word>(1 + segment_words);
+  std::vector<std::uint64_t> raw(words.size(), 0);
+  raw[0] = std::uint64_t{segment_words} << 32;  // one segment of segment_words
+  const auto structPointer = [](std::int32_t offset, std::uint16_t pointers) {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(offset) << 2)) |
+           (std::uint64_t{pointers} << 48);  // no data words
+  };
+  raw[1] = structPointer(0, 2);  // the root: the first level, right after it
+  for (unsigned level = 0; level < levels; ++level) {
+    const std::size_t at = 1 + 1 + 2 * std::size_t{level};  // its first pointer, in `raw`
+    const bool last = level + 1 == levels;
+    raw[at] = structPointer(1, last ? 0 : 2);  // both at the next level, 2 words on
+    raw[at + 1] = structPointer(0, last ? 0 : 2);
+  }
+  std::memcpy(words.asBytes().begin(), raw.data(), raw.size() * sizeof(std::uint64_t));
+  return words;
+}
+
+BOOST_AUTO_TEST_CASE(a_message_read_whole_at_its_size_needs_no_traversal_limit) {
+  evr::HelloInfo hello;
+  hello.container = "strategy_a";
+  const auto words = evr::encodeHello(hello);
+  const std::uint64_t unlimited = kj::maxValue;
+  BOOST_TEST(evr::repeatedReaderOptions(words).traversalLimitInWords == unlimited);
+  const auto shallow = sharedTargets(3);  // 8 reads of the last level: a little sharing
+  BOOST_TEST(evr::repeatedReaderOptions(shallow).traversalLimitInWords != unlimited);
+}
+
+// 2^50 structs to visit in 808 bytes: measuring it must stop at the budget, not walk them all
+// (Cap'n Proto's targetSize() would), and the reader keeps the peer limit.
+BOOST_AUTO_TEST_CASE(pointers_that_share_their_target_level_after_level_are_measured_in_linear_time) {
+  const auto words = sharedTargets(50);
+  BOOST_TEST(words.size() == 102u);
+  const auto options = evr::repeatedReaderOptions(words);
+  BOOST_TEST(options.traversalLimitInWords == evr::peerReaderOptions(words.size() * 8).traversalLimitInWords);
+  // Read under those options, a handler walking it runs out of budget (an exception, at the
+  // edge of the reader) after about 1,024 words, not 2^50 structs.
+  capnp::FlatArrayMessageReader reader(words, options);
+  std::function<std::size_t(capnp::AnyStruct::Reader)> visit = [&](capnp::AnyStruct::Reader s) {
+    std::size_t seen = 1;
+    for (const auto p : s.getPointerSection()) seen += visit(p.getAs<capnp::AnyStruct>());
+    return seen;
+  };
+  BOOST_CHECK_THROW(visit(reader.getRoot<capnp::AnyStruct>()), kj::Exception);
 }
 
 BOOST_AUTO_TEST_CASE(container_names_are_checked) {

@@ -38,12 +38,12 @@ FramingError checkFraming(std::span<const std::byte> bytes);
 capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes);
 
 // Read limits for a peer's message that will be read many times (a handler re-reading a kept
-// event; one condition per rule of a selective adapter): the traversal limit is one budget for a
-// reader's whole life, so `peerReaderOptions` runs out after a few dozen full reads. One
-// traversal under the peer limits measures what the message reaches: no more words than it
-// holds means nothing in it is shared, every read costs at most its size, and the options
-// returned have no traversal limit; otherwise they are `peerReaderOptions`. Throws kj::Exception
-// when that traversal does (an unreadable message), as reading would.
+// event; one condition per rule of a selective adapter): the peer limit is one budget for a
+// reader's life and runs out after a few dozen full reads. A walk of the message with a budget of
+// its words: within it, no pointer shares its target to multiply reads, and the options have no
+// traversal limit; over it, they are `peerReaderOptions`. The walk stops at its budget (Cap'n
+// Proto's targetSize() does not: targets shared level after level make it exponential). Throws
+// kj::Exception when reading does (an unreadable message).
 capnp::ReaderOptions repeatedReaderOptions(kj::ArrayPtr<const capnp::word> words);
 
 // A word view of `bytes` that is safe to hand to capnp::FlatArrayMessageReader.
