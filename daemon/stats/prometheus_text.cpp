@@ -76,6 +76,9 @@ std::string renderPrometheus(const Snapshot& snapshot, const MetricsExtras& extr
   w.family("unmatched_total", "counter",
            "Events a selective adapter saw that no rule and no default took.");
   w.sample("unmatched_total", {}, snapshot.unmatched);
+  w.family("forwarded_events_total", "counter",
+           "Deliveries sent in the batch they came in, without a copy (one per target, like deliveries_total).");
+  w.sample("forwarded_events_total", {}, snapshot.forwarded);
   w.family("backpressure_holds_total", "counter",
            "Times a source's acks were held because a lossless target's queue was long.");
   w.sample("backpressure_holds_total", {}, snapshot.backpressure_holds);

@@ -117,6 +117,7 @@ struct Snapshot {
   std::uint64_t deliveries = 0;  // events sent to targets (one per target)
   std::uint64_t unrouted = 0;
   std::uint64_t unmatched = 0;  // selective adapters: events no rule and no default took
+  std::uint64_t forwarded = 0;  // deliveries sent in the EVENTS body they came in (no copy)
   std::uint64_t backpressure_holds = 0;  // a source's acks held: a connected target's queue was long
   std::uint64_t stalls = 0;          // times a lossless target was found stalled
   std::uint64_t journal_errors = 0;  // journal appends or syncs that failed (sources held meanwhile)

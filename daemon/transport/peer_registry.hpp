@@ -109,6 +109,11 @@ struct Peer {
   std::uint64_t out_journal = 0;  // the highest journal index among the events in `out`
   std::size_t out_watermarks = 0;  // watermark records in `out` (not events: not counted as such)
   std::size_t out_watermark_bytes = 0;
+  // Or, instead of `out`, one EVENTS body as a source sent it (its hops moved on), when every event
+  // in it goes where this peer is and nothing else came for it yet this burst: sent on as it is,
+  // without a copy (RelayLoop::forwardBatch). A peer holds one or the other, never both.
+  zmq::message_t forward;
+  std::size_t forward_count = 0;  // its records; 0: none held
   bool out_listed = false;  // listed in the loop's out list for this burst
   TargetQueue queue;
   // Stall detection: when it last acked (or had no lossless work pending), and whether it has

@@ -50,8 +50,8 @@ constexpr std::size_t kSeqSkipLogKey = static_cast<std::size_t>(stats::DropReaso
 constexpr std::size_t kHandlerErrorLogKey = kSeqSkipLogKey + 1;
 constexpr std::size_t kJournalErrorLogKey = kSeqSkipLogKey + 2;
 constexpr std::size_t kNotAuthorizedLogKey = kSeqSkipLogKey + 3;
-constexpr std::size_t kOverloadedLogKey = kSeqSkipLogKey + 3;
-constexpr std::size_t kRateLimitLogKey = kSeqSkipLogKey + 4;
+constexpr std::size_t kOverloadedLogKey = kSeqSkipLogKey + 4;
+constexpr std::size_t kRateLimitLogKey = kSeqSkipLogKey + 5;
 // While a source waits for its rate limit, the loop wakes this often to pay its events from
 // the refilled bucket (and ack them), even if nothing arrives.
 constexpr std::chrono::milliseconds kRateRetry{5};
@@ -640,6 +640,10 @@ void RelayLoop::handleEvents(PeerId source, const Envelope& envelope, zmq::messa
          std::max<std::uint64_t>(taken, 1));
     return;
   }
+  if (forwardBatch(source, envelope, *body)) {
+    totals_.latency.record(nanosecondsSince(entered) / count, count);
+    return;
+  }
   BatchReader reader(raw);
   BatchRecord record;
   std::uint64_t seq = envelope.seq;
@@ -653,6 +657,83 @@ void RelayLoop::handleEvents(PeerId source, const Envelope& envelope, zmq::messa
   }
   const auto spent = nanosecondsSince(entered);
   totals_.latency.record(spent / count, count);
+}
+
+bool RelayLoop::forwardBatch(PeerId source, const Envelope& envelope, zmq::message_t& body) {
+  const std::size_t count = envelope.flags;
+  Peer& peer = peers_[source];
+  const std::int32_t container = container_of_peer_[source];
+  // A lone event gains nothing: it is copied into whatever else goes to its targets this burst.
+  if (count < 2 || container < 0 || envelope.seq != peer.last_rx_seq + 1 || journal_ ||
+      !recovered_seqs_.empty() || !peer.rate.unlimited() || (tap_ != nullptr && tap_->active()) ||
+      !publishable(peer).isAll()) {
+    return false;
+  }
+  // Every record must pass what acceptEvent checks, and route by the same plain routes.
+  const std::span<std::byte> raw(static_cast<std::byte*>(body.data()), body.size());
+  const routing::RouteEntry* entry = nullptr;
+  std::size_t event_bytes = 0;
+  BatchRecord record;
+  for (BatchReader reader(raw); reader.next(record);) {
+    if (record.event_type == kWatermarkType || !isKnownEventType(record.event_type) ||
+        record.hops >= settings_.max_hops || record.event.size() > settings_.max_message_size ||
+        checkFraming(record.event) != FramingError::None) {
+      return false;
+    }
+    const routing::RouteEntry& route = table_->route(static_cast<routing::ContainerId>(container), record.event_type);
+    if (entry == nullptr) {
+      if (route.targets.empty() || !route.transformed.empty() || !route.selective.empty()) return false;
+      entry = &route;
+    } else if (&route != entry && (route.targets != entry->targets || !route.transformed.empty() ||
+                                   !route.selective.empty() || route.adapters != entry->adapters)) {
+      return false;
+    }
+    event_bytes += record.event.size();
+  }
+  incrementHops(raw);
+  // Taken and counted as takeSeq, acceptEvent and routeEvent would, once for the batch.
+  peer.last_rx_seq = envelope.seq + count - 1;
+  if (!peer.ack_pending) {
+    peer.ack_pending = true;
+    ack_pending_.push_back(source);
+  }
+  totals_.events_in += count;
+  peer.counters.events_in += count;
+  peer.counters.bytes_in += event_bytes;
+  for (const auto adapter : entry->adapters) adapter_matches_[adapter] += count;
+  const std::size_t route_row = static_cast<std::size_t>(container) * table_->containers().size();
+  for (const auto target : entry->targets) {
+    route_counts_[route_row + target] += count;
+    const PeerId id = peer_of_container_[target];
+    Peer& to = peers_[id];
+    if (sendsDirect(to) && to.out.empty() && to.forward_count == 0) {
+      to.forward.copy(body);  // shares the buffer
+      to.forward_count = count;
+      if (!to.out_listed) {
+        to.out_listed = true;
+        out_pending_.push_back(id);
+      }
+      continue;
+    }
+    // Something is ahead of it: event by event, as deliver() does for any routed event.
+    routing_source_ = source;
+    routing_seq_ = envelope.seq;
+    for (BatchReader reader(raw); reader.next(record); ++routing_seq_) {
+      deliver(target, record.event_type, record.hops, record.event, 0);
+    }
+    routing_source_ = kNoPeer;
+  }
+  return true;
+}
+
+void RelayLoop::unforward(Peer& target) {
+  const zmq::message_t body = std::exchange(target.forward, zmq::message_t());
+  target.forward_count = 0;
+  target.out.reserve(body.size() + kBatchRecordHeader + kBatchTargetBytes);
+  BatchRecord record;
+  for (BatchReader reader(bytesOf(body)); reader.next(record);) {
+    target.out.append(record.event, record.event_type, record.hops);
+  }
 }
 
 void RelayLoop::acceptEvent(PeerId source, std::uint64_t seq, std::uint8_t event_type,
@@ -713,15 +794,19 @@ bool RelayLoop::journaledBefore(std::span<const std::byte> event) {
   return false;
 }
 
-bool RelayLoop::mayPublish(PeerId source, std::uint64_t seq, std::uint8_t event_type,
-                           std::span<const std::byte> event) {
-  Peer& peer = peers_[source];
+const EventTypeSet& RelayLoop::publishable(Peer& peer) {
   if (peer.permissions_generation != permissions_generation_) {
     const auto it = permissions_.find(peer.name);
     peer.may_publish = it == permissions_.end() ? EventTypeSet::all() : it->second;
     peer.permissions_generation = permissions_generation_;
   }
-  if (peer.may_publish.isAll()) return true;
+  return peer.may_publish;
+}
+
+bool RelayLoop::mayPublish(PeerId source, std::uint64_t seq, std::uint8_t event_type,
+                           std::span<const std::byte> event) {
+  Peer& peer = peers_[source];
+  if (publishable(peer).isAll()) return true;
   const auto type = static_cast<EventType>(event_type);
   std::string why;
   if (!peer.may_publish.contains(type)) {
@@ -1025,6 +1110,15 @@ void RelayLoop::deliver(routing::ContainerId container, std::uint8_t event_type,
                         std::span<const std::byte> event, std::uint64_t journal_index) {
   const PeerId target = peer_of_container_[container];
   Peer& peer = peers_[target];
+  if (peer.forward_count != 0) {
+    // A body held to forward: it goes as it is if this event would not have fit in a batch with
+    // it, else into `out` with this event after it.
+    if (peer.forward.size() + kBatchRecordHeader + event.size() > kBatchTargetBytes) {
+      flushOut(target);
+    } else {
+      unforward(peer);
+    }
+  }
   if (sendsDirect(peer) && peer.out.full(event.size())) flushOut(target);
   if (sendsDirect(peer)) {
     peer.out.append(event, event_type, hops);
@@ -1090,13 +1184,22 @@ void RelayLoop::releaseHeldAcks() {
 
 void RelayLoop::flushOut(PeerId target) {
   Peer& peer = peers_[target];
-  if (peer.out.empty()) return;
-  const std::size_t count = peer.out.count();  // records: events and watermarks
-  // Stats count events only: a watermark record is the link's own (docs/determinism.md).
-  const std::size_t events = count - std::exchange(peer.out_watermarks, 0);
-  const std::size_t event_bytes =
-      peer.out.bytes() - count * kBatchRecordHeader - std::exchange(peer.out_watermark_bytes, 0);
-  zmq::message_t batch = peer.out.take();
+  std::size_t count = 0;   // records: events and watermarks
+  std::size_t events = 0;  // stats count events only: a watermark record is the link's own (docs/determinism.md)
+  std::size_t event_bytes = 0;
+  zmq::message_t batch;
+  const bool forwarded = peer.forward_count != 0;
+  if (forwarded) {
+    count = events = std::exchange(peer.forward_count, 0);
+    batch = std::exchange(peer.forward, zmq::message_t());
+    event_bytes = batch.size() - count * kBatchRecordHeader;
+  } else {
+    if (peer.out.empty()) return;
+    count = peer.out.count();
+    events = count - std::exchange(peer.out_watermarks, 0);
+    event_bytes = peer.out.bytes() - count * kBatchRecordHeader - std::exchange(peer.out_watermark_bytes, 0);
+    batch = peer.out.take();
+  }
   Envelope envelope;
   envelope.kind = MessageKind::Events;
   envelope.flags = static_cast<std::uint16_t>(count);
@@ -1113,6 +1216,7 @@ void RelayLoop::flushOut(PeerId target) {
       peer.counters.events_out += events;
       peer.counters.bytes_out += event_bytes;
       totals_.deliveries += events;
+      if (forwarded) totals_.forwarded += events;
       return;
     case SendResult::WouldBlock: spillOut(target, kept, journal_index); return;
     case SendResult::Gone:
@@ -1440,6 +1544,11 @@ void RelayLoop::disconnect(PeerId id, const char* why) {
   Peer& peer = peers_[id];
   if (!peer.connected) return;
   peers_.detach(id);
+  if (peer.forward_count != 0) {
+    zmq::message_t batch = std::exchange(peer.forward, zmq::message_t());
+    peer.forward_count = 0;
+    spillOut(id, batch, 0);
+  }
   if (!peer.out.empty()) {
     zmq::message_t batch = peer.out.take();
     peer.out_watermarks = peer.out_watermark_bytes = 0;

@@ -4,7 +4,9 @@
 // on the hot path takes a lock. Per event (alone in an EVENT message or one of an EVENTS batch):
 // read its envelope or record header (never the event), look up (source, type) in the current
 // RoutingTable, and append the event's bytes to each target's batch; at the end of the receive
-// burst each target gets its batch as one EVENTS message with fresh per-link seqs. Nothing waits
+// burst each target gets its batch as one EVENTS message with fresh per-link seqs. An EVENTS body
+// whose events all go by plain routes to the same targets is checked once and sent on as it came
+// (forwardBatch), without a copy, when it is all a target gets in the burst. Nothing waits
 // for a batch to fill: an idle link carries one event per message. A target that is not connected
 // or whose pipe is full gets its events queued; every outcome is counted (stats/). The table is a
 // shared_ptr<const RoutingTable> swapped between two messages.
@@ -130,6 +132,15 @@ class RelayLoop {
   void handleHello(zmq::message_t& routing_id, zmq::message_t* body, std::string_view key);
   void handleEvent(PeerId source, const Envelope& envelope, zmq::message_t* body);
   void handleEvents(PeerId source, const Envelope& envelope, zmq::message_t* body);
+  // The hop for a whole EVENTS body that can go on as it came: every record an event that passes
+  // acceptEvent's checks and routes, by plain routes only, to the same targets, from a source with
+  // nothing that needs each event alone (a skipped seq, a rate limit, publish permissions, the
+  // journal, a tap). Takes the seqs, moves the hops on in place, counts as routeEvent would and
+  // hands each target the body itself (Peer::forward). False, having done nothing, otherwise: the
+  // body then goes event by event.
+  bool forwardBatch(PeerId source, const Envelope& envelope, zmq::message_t& body);
+  // Takes the body `target` holds to forward into its `out` batch, so more can follow it there.
+  void unforward(Peer& target);
   // Takes link seq `seq` from `source`: false when it was taken before (a resend). `event`: it
   // carries an event (counted in); false for a watermark record.
   bool takeSeq(PeerId source, std::uint64_t seq, bool event = true);
@@ -151,6 +162,8 @@ class RelayLoop {
   // router.permissions: true when `source` may publish the event (its header type, which must be
   // the event's own); otherwise it is dropped, counted `denied` and the source told once per type.
   bool mayPublish(PeerId source, std::uint64_t seq, std::uint8_t event_type, std::span<const std::byte> event);
+  // The types `peer` may publish under the router.permissions in force.
+  const EventTypeSet& publishable(Peer& peer);
   // A message from a connection that has not joined (or was cut): true when its key is one
   // router.security no longer lets in (answered notAuthorized and counted, not notJoined).
   bool refuseRevoked(const zmq::message_t& head, const std::string& routing_id, std::uint64_t seq);

@@ -79,6 +79,14 @@ BatchError checkBatch(std::span<const std::byte> body, std::size_t count) {
   return seen == count ? BatchError::None : BatchError::CountMismatch;
 }
 
+void incrementHops(std::span<std::byte> body) {
+  for (std::size_t offset = 0; body.size() - offset >= kBatchRecordHeader;) {
+    std::byte* p = body.data() + offset;
+    p[5] = static_cast<std::byte>(std::to_integer<std::uint8_t>(p[5]) + 1);
+    offset += kBatchRecordHeader + le::load<std::uint32_t>(p);
+  }
+}
+
 bool BatchReader::next(BatchRecord& record) {
   if (body_.size() - offset_ < kBatchRecordHeader) return false;
   const std::byte* p = body_.data() + offset_;

@@ -146,7 +146,7 @@ print("families=%d events_in=%d route_count=%d" % (len(families), values["evrout
   auto fields = parseFields(*line);
   BOOST_CHECK_EQUAL(fields["events_in"], std::to_string(kEvents));
   BOOST_CHECK_EQUAL(fields["route_count"], std::to_string(kEvents));
-  BOOST_CHECK_EQUAL(fields["families"], "31");
+  BOOST_CHECK_EQUAL(fields["families"], "32");
 
   BOOST_CHECK_EQUAL(daemon.stop(), 0);
 }

@@ -42,6 +42,16 @@ struct RawLink {
     socket.send(head, zmq::send_flags::sndmore);
     socket.send(wordsMessage(*body), zmq::send_flags::none);
   }
+  // An EVENTS message: `count` records in `body` (evr/batch.hpp), the first at link seq `seq`.
+  void events(std::uint64_t seq, std::size_t count, zmq::message_t body) {
+    Envelope envelope;
+    envelope.kind = MessageKind::Events;
+    envelope.seq = seq;
+    envelope.flags = static_cast<std::uint16_t>(count);
+    auto head = envelopeMessage(envelope);
+    socket.send(head, zmq::send_flags::sndmore);
+    socket.send(body, zmq::send_flags::none);
+  }
   // An ACK of the daemon's link up to `ack`.
   void ack(std::uint64_t ack) {
     Envelope envelope;

@@ -98,6 +98,10 @@ std::string_view batchErrorName(BatchError error);
 // Never throws: outside input.
 BatchError checkBatch(std::span<const std::byte> body, std::size_t count);
 
+// Adds 1 to the hops of every record of a body that checkBatch accepted, in place: what a router
+// does to a batch it forwards as it came.
+void incrementHops(std::span<std::byte> body);
+
 // Walks the records of a body that checkBatch accepted.
 class BatchReader {
  public:

@@ -1,0 +1,260 @@
+// RelayLoop's cheap hop (docs/performance.md, "A batch goes on as it came"): an EVENTS body whose
+// events all go by plain routes to the same targets is sent on as it came, hops moved on in place;
+// anything else in it (another route, a bad record, a target with something ahead of it, a second
+// batch in the same burst) takes the event-by-event path, and what each target receives is the
+// same either way. Driven turn by turn over inproc on a fake clock; no sleeps.
+#include <boost/test/unit_test.hpp>
+#include <zmq_addon.hpp>
+
+#include <atomic>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "evr/batch.hpp"
+#include "evr/bus.hpp"
+#include "evr/envelope.hpp"
+#include "evr/frames.hpp"
+#include "evr/link_messages.hpp"
+#include "compile_yaml.hpp"
+#include "fake_clock.hpp"
+#include "raw_link.hpp"
+#include "transport/relay_loop.hpp"
+
+using evr::MessageKind;
+
+namespace {
+
+using Link = evr::test::RawLink;
+constexpr auto BAR = static_cast<std::uint8_t>(evr::EventType::BAR);
+constexpr auto ORDER = static_cast<std::uint8_t>(evr::EventType::ORDER);
+
+std::string endpoint() {
+  static std::atomic<int> next{0};
+  return "inproc://relay-loop-forward-test-" + std::to_string(next++);
+}
+
+struct Loop {
+  explicit Loop(const std::string& yaml, evr::config::RouterSettings settings = {})
+      : loop(context, settings, {endpoint()}) {
+    loop.setClockForTest(clock.source());
+    loop.bind();
+    const auto compiled = evr::test::compileYaml(yaml);
+    BOOST_TEST_REQUIRE(compiled.table != nullptr);
+    loop.installTable(compiled.table);
+  }
+  std::unique_ptr<Link> join(const std::string& name) {
+    auto link = std::make_unique<Link>(context, loop.endpoints()[0]);
+    link->hello(name);
+    loop.turnForTest();
+    BOOST_REQUIRE((link->receive().envelope.kind == MessageKind::Welcome));
+    return link;
+  }
+  std::optional<evr::stats::ContainerSnapshot> container(const std::string& name) const {
+    for (const auto& c : loop.snapshot().containers) {
+      if (c.name == name) return c;
+    }
+    return std::nullopt;
+  }
+  zmq::context_t context{1};
+  evr::test::FakeClock clock;
+  evr::transport::RelayLoop loop;
+};
+
+// An event as `source`'s Bus publishes it: its bytes.
+std::vector<std::byte> published(const std::string& source, evr::EventType type, const std::string& symbol) {
+  std::vector<std::byte> out;
+  evr::Bus bus(source);
+  bus.subscribeAll([&](const evr::Event& e) { out.assign(e.bytes().begin(), e.bytes().end()); });
+  bus.publish(evr::EventBuilder(type).symbol(symbol));
+  return out;
+}
+
+struct Record {
+  std::vector<std::byte> event;
+  std::uint8_t type = 0;
+  std::uint8_t hops = 0;
+};
+
+zmq::message_t body(const std::vector<Record>& records) {
+  evr::BatchWriter writer;
+  for (const auto& r : records) writer.append(r.event, r.type, r.hops);
+  return writer.take();
+}
+
+// Every record of every EVENTS message `link` has waiting, in order; `messages`: how many
+// EVENTS messages carried them.
+std::vector<Record> receivedRecords(Link& link, std::size_t* messages = nullptr) {
+  std::vector<Record> out;
+  std::size_t count = 0;
+  for (auto& message : link.drain()) {
+    if (message.envelope.kind != MessageKind::Events) continue;
+    ++count;
+    BOOST_TEST_REQUIRE(message.frames.size() == 2u);
+    const auto bytes = evr::bytesOf(message.frames[1]);
+    BOOST_TEST_REQUIRE((evr::checkBatch(bytes, message.envelope.flags) == evr::BatchError::None));
+    evr::BatchRecord record;
+    for (evr::BatchReader reader(bytes); reader.next(record);) {
+      out.push_back(Record{{record.event.begin(), record.event.end()}, record.event_type, record.hops});
+    }
+  }
+  if (messages != nullptr) *messages = count;
+  return out;
+}
+
+// `records` as a target must receive them: the same events, one hop further.
+std::vector<Record> onward(std::vector<Record> records) {
+  for (auto& r : records) ++r.hops;
+  return records;
+}
+
+bool same(const std::vector<Record>& a, const std::vector<Record>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].event != b[i].event || a[i].type != b[i].type || a[i].hops != b[i].hops) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(relay_loop_forward)
+
+BOOST_AUTO_TEST_CASE(a_batch_with_one_route_reaches_every_target_as_it_came_one_hop_further) {
+  Loop t(R"(
+event_communication:
+  adapters:
+    - type: broadcast
+      source: src
+      targets: [a, b]
+)");
+  auto a = t.join("a");
+  auto b = t.join("b");
+  auto src = t.join("src");
+  const std::vector<Record> sent{{published("src", evr::EventType::BAR, "X"), BAR, 0},
+                                 {published("src", evr::EventType::BAR, "Y"), BAR, 3},
+                                 {published("src", evr::EventType::ORDER, "Z"), ORDER, 0}};
+  src->events(1, sent.size(), body(sent));
+  t.loop.turnForTest();
+  for (Link* target : {a.get(), b.get()}) {
+    std::size_t messages = 0;
+    BOOST_TEST(same(receivedRecords(*target, &messages), onward(sent)));
+    BOOST_TEST(messages == 1u);
+  }
+  const auto snapshot = t.loop.snapshot();
+  BOOST_TEST(snapshot.events_in == 3u);
+  BOOST_TEST(snapshot.deliveries == 6u);
+  BOOST_TEST(snapshot.forwarded == 6u);  // both targets got the body itself
+  BOOST_TEST(t.container("src")->counters.events_in == 3u);
+  BOOST_TEST(t.container("a")->counters.events_out == 3u);
+  BOOST_TEST(t.container("b")->counters.bytes_out == t.container("src")->counters.bytes_in);
+  // Taken: the same seqs again are duplicates, routed nowhere.
+  src->events(1, sent.size(), body(sent));
+  t.loop.turnForTest();
+  BOOST_TEST(receivedRecords(*a).empty());
+  BOOST_TEST(t.loop.snapshot().events_in == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_whose_events_go_two_ways_goes_event_by_event) {
+  Loop t(R"(
+event_communication:
+  adapters:
+    - type: broadcast
+      source: src
+      targets: [a]
+      events: [BAR]
+    - type: broadcast
+      source: src
+      targets: [b]
+      events: [ORDER]
+)");
+  auto a = t.join("a");
+  auto b = t.join("b");
+  auto src = t.join("src");
+  const Record bar{published("src", evr::EventType::BAR, "X"), BAR, 0};
+  const Record order{published("src", evr::EventType::ORDER, "X"), ORDER, 0};
+  src->events(1, 3, body({bar, order, bar}));
+  t.loop.turnForTest();
+  BOOST_TEST(same(receivedRecords(*a), onward({bar, bar})));
+  BOOST_TEST(same(receivedRecords(*b), onward({order})));
+  BOOST_TEST(t.loop.snapshot().deliveries == 3u);
+  BOOST_TEST(t.loop.snapshot().forwarded == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_record_sends_the_batch_event_by_event_and_only_it_is_dropped) {
+  evr::config::RouterSettings settings;
+  settings.max_hops = 4;
+  Loop t(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, a]
+)", settings);
+  auto a = t.join("a");
+  auto src = t.join("src");
+  const Record good{published("src", evr::EventType::BAR, "X"), BAR, 0};
+  const Record last_hop{published("src", evr::EventType::BAR, "Y"), BAR, 3};
+  const Record looping{published("src", evr::EventType::BAR, "Z"), BAR, 4};  // at router.max_hops
+  Record unframed = good;
+  unframed.event.resize(8);  // a segment table that promises more than it has
+  src->events(1, 4, body({good, looping, last_hop, unframed}));
+  t.loop.turnForTest();
+  // Checked before anything changed: the events that pass go on one hop further, once.
+  BOOST_TEST(same(receivedRecords(*a), onward({good, last_hop})));
+  const auto snapshot = t.loop.snapshot();
+  BOOST_TEST(snapshot.forwarded == 0u);
+  BOOST_TEST(snapshot.drops[static_cast<std::size_t>(evr::stats::DropReason::HopLimit)] == 1u);
+  BOOST_TEST(snapshot.drops[static_cast<std::size_t>(evr::stats::DropReason::Malformed)] == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(two_batches_in_one_burst_reach_the_target_in_order_in_one_message) {
+  Loop t(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, a]
+)");
+  auto a = t.join("a");
+  auto src = t.join("src");
+  const std::vector<Record> first{{published("src", evr::EventType::BAR, "1"), BAR, 0},
+                                  {published("src", evr::EventType::BAR, "2"), BAR, 0}};
+  const std::vector<Record> second{{published("src", evr::EventType::BAR, "3"), BAR, 0},
+                                   {published("src", evr::EventType::BAR, "4"), BAR, 0},
+                                   {published("src", evr::EventType::BAR, "5"), BAR, 0}};
+  src->events(1, first.size(), body(first));
+  src->events(3, second.size(), body(second));
+  t.loop.turnForTest();  // both arrive in one receive burst
+  std::vector<Record> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  std::size_t messages = 0;
+  BOOST_TEST(same(receivedRecords(*a, &messages), onward(all)));
+  BOOST_TEST(messages == 1u);  // the second joined the first, as single events would
+  BOOST_TEST(t.loop.snapshot().forwarded == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_for_a_target_that_is_away_is_queued_and_delivered_when_it_joins) {
+  Loop t(R"(
+event_communication:
+  adapters:
+    - type: broadcast
+      source: src
+      targets: [a, b]
+)");
+  auto a = t.join("a");
+  auto src = t.join("src");
+  const std::vector<Record> sent{{published("src", evr::EventType::BAR, "X"), BAR, 0},
+                                 {published("src", evr::EventType::BAR, "Y"), BAR, 0}};
+  src->events(1, sent.size(), body(sent));
+  t.loop.turnForTest();
+  BOOST_TEST(same(receivedRecords(*a), onward(sent)));  // a: the body itself
+  BOOST_TEST(t.container("b")->queue_depth == 2u);      // b: its copies, queued
+  BOOST_TEST(t.loop.snapshot().forwarded == 2u);
+  auto b = t.join("b");
+  t.loop.turnForTest();
+  BOOST_TEST(same(receivedRecords(*b), onward(sent)));
+  BOOST_TEST(t.loop.snapshot().deliveries == 4u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
