@@ -222,8 +222,8 @@ bool EventStorage::readReceived(std::string& error) {
   // Cap'n Proto reports malformed input by throwing kj::Exception; catch it here, at the edge.
   kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
     // Handlers read an event many times (a kept BAR ran out of the peer limit's budget after
-    // about 27 full reads): framing.hpp's repeatedReaderOptions.
-    message.emplace(words, repeatedReaderOptions(words));
+    // about 27 full reads): framing.hpp's readRepeatedly.
+    readRepeatedly(message, words);
     root = message->getRoot<schema::Event>();
     // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
     type = root.getType();

@@ -920,8 +920,9 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   try {
     // Read once per rule of every selective adapter: repeatedReaderOptions, or a few hundred
     // rules ran out of the traversal budget and matched nothing.
-    capnp::FlatArrayMessageReader message(words.words(), repeatedReaderOptions(words.words()));
-    const auto event = message.getRoot<schema::Event>();
+    std::optional<capnp::FlatArrayMessageReader> message;
+    readRepeatedly(message, words.words());
+    const auto event = message->getRoot<schema::Event>();
     for (const auto& transformed : entry->transformed) delivered_stamp_[transformed.target] = route_stamp_;
     const routing::EventView view{event, hops};
     for (const auto& step : entry->selective) {

@@ -114,14 +114,21 @@ capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes) {
   return options;
 }
 
-capnp::ReaderOptions repeatedReaderOptions(kj::ArrayPtr<const capnp::word> words) {
-  capnp::ReaderOptions options = peerReaderOptions(words.size() * sizeof(capnp::word));
-  capnp::ReaderOptions unlimited = options;
+capnp::ReaderOptions readRepeatedly(std::optional<capnp::FlatArrayMessageReader>& message,
+                                    kj::ArrayPtr<const capnp::word> words) {
+  const capnp::ReaderOptions limited = peerReaderOptions(words.size() * sizeof(capnp::word));
+  capnp::ReaderOptions unlimited = limited;
   unlimited.traversalLimitInWords = kj::maxValue;  // the walk below is the bound
-  capnp::FlatArrayMessageReader once(words, unlimited);
+  message.emplace(words, unlimited);
   BoundedWalk walk(words.size());
-  if (walk.structure(once.getRoot<capnp::AnyStruct>())) return unlimited;
-  return options;
+  if (walk.structure(message->getRoot<capnp::AnyStruct>())) return unlimited;
+  message.emplace(words, limited);
+  return limited;
+}
+
+capnp::ReaderOptions repeatedReaderOptions(kj::ArrayPtr<const capnp::word> words) {
+  std::optional<capnp::FlatArrayMessageReader> message;
+  return readRepeatedly(message, words);
 }
 
 AlignedWords::AlignedWords(std::span<const std::byte> bytes) {

@@ -11,10 +11,12 @@
 #pragma once
 
 #include <capnp/message.h>
+#include <capnp/serialize.h>
 #include <kj/array.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -45,6 +47,11 @@ capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes);
 // Proto's targetSize() does not: targets shared level after level make it exponential). Throws
 // kj::Exception when reading does (an unreadable message).
 capnp::ReaderOptions repeatedReaderOptions(kj::ArrayPtr<const capnp::word> words);
+// The same decision with one reader: emplaces into `message` the reader of `words` that
+// repeatedReaderOptions would give (walking the reader it keeps, unless it must be remade with
+// the peer limit), and returns its options. What the receive paths use.
+capnp::ReaderOptions readRepeatedly(std::optional<capnp::FlatArrayMessageReader>& message,
+                                    kj::ArrayPtr<const capnp::word> words);
 
 // A word view of `bytes` that is safe to hand to capnp::FlatArrayMessageReader.
 class AlignedWords {
