@@ -118,18 +118,26 @@ bool same(const std::vector<Record>& a, const std::vector<Record>& b) {
   return true;
 }
 
-}  // namespace
-
-BOOST_AUTO_TEST_SUITE(relay_loop_forward)
-
-BOOST_AUTO_TEST_CASE(a_batch_with_one_route_reaches_every_target_as_it_came_one_hop_further) {
-  Loop t(R"(
+const char* const kBroadcastToAB = R"(
 event_communication:
   adapters:
     - type: broadcast
       source: src
       targets: [a, b]
-)");
+)";
+const char* const kPipelineToA = R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, a]
+)";
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(relay_loop_forward)
+
+BOOST_AUTO_TEST_CASE(a_batch_with_one_route_reaches_every_target_as_it_came_one_hop_further) {
+  Loop t(kBroadcastToAB);
   auto a = t.join("a");
   auto b = t.join("b");
   auto src = t.join("src");
@@ -186,12 +194,7 @@ event_communication:
 BOOST_AUTO_TEST_CASE(a_bad_record_sends_the_batch_event_by_event_and_only_it_is_dropped) {
   evr::config::RouterSettings settings;
   settings.max_hops = 4;
-  Loop t(R"(
-event_communication:
-  adapters:
-    - type: pipeline
-      containers: [src, a]
-)", settings);
+  Loop t(kPipelineToA, settings);
   auto a = t.join("a");
   auto src = t.join("src");
   const Record good{published("src", evr::EventType::BAR, "X"), BAR, 0};
@@ -210,12 +213,7 @@ event_communication:
 }
 
 BOOST_AUTO_TEST_CASE(two_batches_in_one_burst_reach_the_target_in_order_in_one_message) {
-  Loop t(R"(
-event_communication:
-  adapters:
-    - type: pipeline
-      containers: [src, a]
-)");
+  Loop t(kPipelineToA);
   auto a = t.join("a");
   auto src = t.join("src");
   const std::vector<Record> first{{published("src", evr::EventType::BAR, "1"), BAR, 0},
@@ -235,13 +233,7 @@ event_communication:
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_for_a_target_that_is_away_is_queued_and_delivered_when_it_joins) {
-  Loop t(R"(
-event_communication:
-  adapters:
-    - type: broadcast
-      source: src
-      targets: [a, b]
-)");
+  Loop t(kBroadcastToAB);
   auto a = t.join("a");
   auto src = t.join("src");
   const std::vector<Record> sent{{published("src", evr::EventType::BAR, "X"), BAR, 0},
