@@ -729,7 +729,8 @@ bool RelayLoop::forwardBatch(PeerId source, const Envelope& envelope, zmq::messa
 void RelayLoop::unforward(Peer& target) {
   const zmq::message_t body = std::exchange(target.forward, zmq::message_t());
   target.forward_count = 0;
-  target.out.reserve(body.size() + kBatchRecordHeader + kBatchTargetBytes);
+  // It and the event that follows fit in one batch (deliver() sends it as it is otherwise).
+  target.out.reserve(kBatchTargetBytes + kBatchRecordHeader);
   BatchRecord record;
   for (BatchReader reader(bytesOf(body)); reader.next(record);) {
     target.out.append(record.event, record.event_type, record.hops);
@@ -918,7 +919,7 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
   AlignedWords words(body);
   try {
-    // Read once per rule of every selective adapter: repeatedReaderOptions, or a few hundred
+    // Read once per rule of every selective adapter: readRepeatedly, or a few hundred
     // rules ran out of the traversal budget and matched nothing.
     std::optional<capnp::FlatArrayMessageReader> message;
     readRepeatedly(message, words.words());
