@@ -1,10 +1,10 @@
 #include "evr/framing.hpp"
 
-#include <capnp/any.h>
 #include <capnp/serialize.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "evr/little_endian.hpp"
 
@@ -14,57 +14,143 @@ namespace {
 // More segments than this is not a message any sender of ours produces.
 constexpr std::uint32_t kMaxSegments = 512;
 
-// What reading a message whole costs, walked with a budget: false as soon as it is spent. Two
-// budgets of the message's size: words of content (each object's, as targetSize() counts them:
-// a message with nothing shared reaches no more than it holds) and objects visited (so that empty
-// structs and voids, which have no words, still cost their number).
+// What reading a message whole costs, found by walking its pointers as Cap'n Proto's encoding lays
+// them out (capnproto.org/encoding.html: struct, list, far and other pointers), with a budget:
+// nullopt as soon as it is spent. Two budgets of the message's size: words of content (each
+// object's, as targetSize() counts them: a message with nothing shared reaches no more than it
+// holds) and objects visited (so that empty structs and voids, which have no words, still cost
+// their number). Reading the words directly, not through Cap'n Proto's Any* readers, costs a
+// fraction of it on every received event. A pointer Cap'n Proto would refuse to follow (out of its
+// segment, to a segment that is not there, of no known kind, nested past the limit) throws, as
+// reading it would.
 class BoundedWalk {
  public:
-  explicit BoundedWalk(std::uint64_t words) : words_left_(words), visits_left_(words) {}
+  BoundedWalk(capnp::MessageReader& message, std::uint64_t budget, int nesting_limit)
+      : message_(message), words_left_(budget), visits_left_(budget), nesting_limit_(nesting_limit) {}
 
-  bool structure(capnp::AnyStruct::Reader object) {
-    const auto pointers = object.getPointerSection();
-    if (!spend(object.getDataSection().size() / sizeof(capnp::word) + pointers.size(), 1)) return false;
-    for (const auto each : pointers) {
-      if (!pointer(each)) return false;
-    }
-    return true;
-  }
-
-  bool pointer(capnp::AnyPointer::Reader pointer) {
-    switch (pointer.getPointerType()) {
-      case capnp::PointerType::NULL_:
-      case capnp::PointerType::CAPABILITY: return true;
-      case capnp::PointerType::STRUCT: return structure(pointer.getAs<capnp::AnyStruct>());
-      case capnp::PointerType::LIST: return list(pointer.getAs<capnp::AnyList>());
-    }
-    return true;
+  std::optional<std::uint64_t> root() {
+    const auto segment = message_.getSegment(0);
+    if (segment.size() == 0) fail("message has no root pointer");
+    const std::uint64_t budget = words_left_;
+    const Target root = follow(segment, 0);
+    if (root.kind == Kind::List || (load(segment, 0) & 3) == 3) fail("message root is not a struct");
+    if (!object(root, nesting_limit_)) return std::nullopt;
+    return budget - words_left_;
   }
 
  private:
-  bool list(capnp::AnyList::Reader list) {
-    switch (list.getElementSize()) {
-      case capnp::ElementSize::POINTER: {
-        const auto elements = list.as<capnp::List<capnp::AnyPointer>>();
-        if (!spend(elements.size(), 1)) return false;
-        for (const auto element : elements) {
-          if (!pointer(element)) return false;
-        }
-        return true;
-      }
-      case capnp::ElementSize::INLINE_COMPOSITE: {
-        if (!spend(1, 1)) return false;  // its tag word; each element is charged as a struct
-        for (const auto element : list.as<capnp::List<capnp::AnyStruct>>()) {
-          if (!structure(element)) return false;
-        }
-        return true;
-      }
-      case capnp::ElementSize::VOID:
-        return spend(0, std::uint64_t{list.size()} + 1);  // no words, yet reading costs its length
+  enum class Kind : std::uint8_t { None, Struct, List };
+  // An object a pointer leads to: its segment, where its content starts, and the pointer word
+  // (or far pointer's landing tag) that says what it is.
+  struct Target {
+    Kind kind = Kind::None;
+    kj::ArrayPtr<const capnp::word> segment;
+    std::int64_t start = 0;
+    std::uint64_t tag = 0;
+  };
+
+  [[noreturn]] static void fail(const char* why) {
+    kj::throwFatalException(KJ_EXCEPTION(FAILED, "unreadable Cap'n Proto message", why));
+  }
+
+  static std::uint64_t load(kj::ArrayPtr<const capnp::word> segment, std::int64_t at) {
+    return le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment.begin() + at));
+  }
+
+  static std::int64_t offsetOf(std::uint64_t pointer) {  // bits 2..31, signed, in words
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(pointer)) >> 2;
+  }
+
+  // The pointer at `at` in `segment`, followed through a far pointer's landing pad if it is one.
+  Target follow(kj::ArrayPtr<const capnp::word> segment, std::int64_t at) {
+    const std::uint64_t pointer = load(segment, at);
+    if (pointer == 0) return {};
+    switch (pointer & 3) {
+      case 0:
+      case 1: return {(pointer & 3) == 0 ? Kind::Struct : Kind::List, segment, at + 1 + offsetOf(pointer), pointer};
+      case 2: break;
       default:
-        // Data, text, primitives: their bytes.
-        return spend((list.getRawBytes().size() + sizeof(capnp::word) - 1) / sizeof(capnp::word), 1);
+        if ((pointer & 0xffffffffu) != 3) fail("unknown pointer type");
+        return {};  // a capability: nothing to read
     }
+    const bool double_far = ((pointer >> 2) & 1) != 0;
+    const std::int64_t pad = static_cast<std::int64_t>((pointer >> 3) & 0x1fffffffu);
+    const auto pad_segment = message_.getSegment(static_cast<capnp::uint>(pointer >> 32));
+    if (pad + (double_far ? 2 : 1) > static_cast<std::int64_t>(pad_segment.size())) {
+      fail("far pointer out of bounds");
+    }
+    const std::uint64_t landing = load(pad_segment, pad);
+    if (!double_far) {
+      if ((landing & 3) > 1) fail("far pointer's landing pad is not a struct or list pointer");
+      return {(landing & 3) == 0 ? Kind::Struct : Kind::List, pad_segment, pad + 1 + offsetOf(landing), landing};
+    }
+    if ((landing & 3) != 2) fail("double-far landing pad is not a far pointer");
+    const std::uint64_t tag = load(pad_segment, pad + 1);
+    if ((tag & 3) > 1) fail("double-far tag is not a struct or list pointer");
+    const auto content = message_.getSegment(static_cast<capnp::uint>(landing >> 32));
+    if (content.size() == 0) fail("far pointer to a segment that is not there");
+    return {(tag & 3) == 0 ? Kind::Struct : Kind::List, content,
+            static_cast<std::int64_t>((landing >> 3) & 0x1fffffffu), tag};
+  }
+
+  static void require(const Target& target, std::uint64_t words) {
+    if (target.start < 0 || target.start + static_cast<std::int64_t>(words) >
+                                static_cast<std::int64_t>(target.segment.size())) {
+      fail("pointer out of bounds");
+    }
+  }
+
+  bool object(const Target& target, int nesting) {
+    if (target.kind == Kind::None) return true;
+    if (nesting <= 0) fail("message is too deeply nested or contains cycles");
+    if (target.kind == Kind::Struct) {
+      const std::uint64_t data = (target.tag >> 32) & 0xffffu;
+      const std::uint64_t pointers = target.tag >> 48;
+      require(target, data + pointers);
+      return structure(target.segment, target.start, data, pointers, nesting - 1);
+    }
+    const std::uint64_t count = target.tag >> 35;
+    switch ((target.tag >> 32) & 7) {
+      case 0: return spend(0, count + 1);  // voids: no words, yet reading costs their number
+      case 6: {                            // pointers
+        require(target, count);
+        if (!spend(count, 1)) return false;
+        for (std::uint64_t i = 0; i < count; ++i) {
+          if (!object(follow(target.segment, target.start + static_cast<std::int64_t>(i)), nesting - 1)) return false;
+        }
+        return true;
+      }
+      case 7: {  // structs, after a tag word in struct pointer form: count is their words
+        require(target, count + 1);
+        const std::uint64_t tag = load(target.segment, target.start);
+        if ((tag & 3) != 0) fail("a list of structs whose tag is not a struct pointer");
+        const std::uint64_t elements = static_cast<std::uint32_t>(tag) >> 2;
+        const std::uint64_t data = (tag >> 32) & 0xffffu;
+        const std::uint64_t pointers = tag >> 48;
+        if (elements * (data + pointers) > count) fail("a list of structs overruns its words");
+        if (!spend(1, 1)) return false;  // the tag; each element is charged as a struct
+        for (std::uint64_t i = 0; i < elements; ++i) {
+          const std::int64_t at = target.start + 1 + static_cast<std::int64_t>(i * (data + pointers));
+          if (!structure(target.segment, at, data, pointers, nesting - 1)) return false;
+        }
+        return true;
+      }
+      default: {  // bits, bytes, 2-, 4-, 8-byte values: data, text, primitives
+        static constexpr std::uint64_t kBits[] = {0, 1, 8, 16, 32, 64};
+        const std::uint64_t words = (count * kBits[(target.tag >> 32) & 7] + 63) / 64;
+        require(target, words);
+        return spend(words, 1);
+      }
+    }
+  }
+
+  bool structure(kj::ArrayPtr<const capnp::word> segment, std::int64_t start, std::uint64_t data,
+                 std::uint64_t pointers, int nesting) {
+    if (!spend(data + pointers, 1)) return false;
+    for (std::uint64_t i = 0; i < pointers; ++i) {
+      if (!object(follow(segment, start + static_cast<std::int64_t>(data + i)), nesting)) return false;
+    }
+    return true;
   }
 
   bool spend(std::uint64_t words, std::uint64_t visits) {
@@ -74,8 +160,10 @@ class BoundedWalk {
     return true;
   }
 
+  capnp::MessageReader& message_;
   std::uint64_t words_left_;
   std::uint64_t visits_left_;
+  int nesting_limit_;
 };
 
 }  // namespace
@@ -114,14 +202,18 @@ capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes) {
   return options;
 }
 
+std::optional<std::uint64_t> contentWords(capnp::MessageReader& message, std::uint64_t budget,
+                                         int nesting_limit) {
+  return BoundedWalk(message, budget, nesting_limit).root();
+}
+
 capnp::ReaderOptions readRepeatedly(std::optional<capnp::FlatArrayMessageReader>& message,
                                     kj::ArrayPtr<const capnp::word> words) {
   const capnp::ReaderOptions limited = peerReaderOptions(words.size() * sizeof(capnp::word));
   capnp::ReaderOptions unlimited = limited;
   unlimited.traversalLimitInWords = kj::maxValue;  // the walk below is the bound
   message.emplace(words, unlimited);
-  BoundedWalk walk(words.size());
-  if (walk.structure(message->getRoot<capnp::AnyStruct>())) return unlimited;
+  if (contentWords(*message, words.size(), limited.nestingLimit)) return unlimited;
   message.emplace(words, limited);
   return limited;
 }

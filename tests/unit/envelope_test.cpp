@@ -7,6 +7,7 @@
 #include <capnp/serialize.h>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "evr/envelope.hpp"
@@ -183,26 +184,88 @@ BOOST_AUTO_TEST_CASE(welcome_and_error_round_trip) {
   BOOST_TEST(e->message == "taken");
 }
 
+// A message of the given segments, each a list of raw words, behind its segment table.
+kj::Array<capnp::word> rawMessage(const std::vector<std::vector<std::uint64_t>>& segments) {
+  std::vector<std::uint64_t> raw((segments.size() + 2) / 2, 0);  // the table, padded to a word
+  std::vector<std::uint32_t> table{static_cast<std::uint32_t>(segments.size() - 1)};
+  for (const auto& segment : segments) table.push_back(static_cast<std::uint32_t>(segment.size()));
+  std::memcpy(raw.data(), table.data(), table.size() * sizeof(std::uint32_t));
+  for (const auto& segment : segments) raw.insert(raw.end(), segment.begin(), segment.end());
+  auto words = kj::heapArray<capnp::word>(raw.size());
+  std::memcpy(words.asBytes().begin(), raw.data(), raw.size() * sizeof(std::uint64_t));
+  return words;
+}
+
+// The pointer words of Cap'n Proto's encoding: a struct or list `offset` words after the pointer.
+std::uint64_t structPointer(std::int32_t offset, std::uint16_t data, std::uint16_t pointers) {
+  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(offset) << 2)) | (std::uint64_t{data} << 32) |
+         (std::uint64_t{pointers} << 48);
+}
+std::uint64_t listPointer(std::int32_t offset, unsigned element_size, std::uint32_t count) {
+  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(offset) << 2)) | 1 |
+         (std::uint64_t{element_size} << 32) | (std::uint64_t{count} << 35);
+}
+std::uint64_t farPointer(bool double_far, std::uint32_t pad, std::uint32_t segment) {
+  return 2 | (std::uint64_t{double_far} << 2) | (std::uint64_t{pad} << 3) | (std::uint64_t{segment} << 32);
+}
+
 // A message of `levels` two-pointer structs, both pointers of each pointing at the next: 2 words
 // a level, but reading it whole visits 2^levels structs.
 kj::Array<capnp::word> sharedTargets(unsigned levels) {
-  const std::size_t segment_words = 1 + 2 * std::size_t{levels};
-  auto words = kj::heapArray<capnp::word>(1 + segment_words);
-  std::vector<std::uint64_t> raw(words.size(), 0);
-  raw[0] = std::uint64_t{segment_words} << 32;  // one segment of segment_words
-  const auto structPointer = [](std::int32_t offset, std::uint16_t pointers) {
-    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(offset) << 2)) |
-           (std::uint64_t{pointers} << 48);  // no data words
-  };
-  raw[1] = structPointer(0, 2);  // the root: the first level, right after it
+  std::vector<std::uint64_t> segment{structPointer(0, 0, 2)};  // the root: the first level, after it
   for (unsigned level = 0; level < levels; ++level) {
-    const std::size_t at = 1 + 1 + 2 * std::size_t{level};  // its first pointer, in `raw`
-    const bool last = level + 1 == levels;
-    raw[at] = structPointer(1, last ? 0 : 2);  // both at the next level, 2 words on
-    raw[at + 1] = structPointer(0, last ? 0 : 2);
+    const std::uint16_t pointers = level + 1 == levels ? 0 : 2;
+    segment.push_back(structPointer(1, 0, pointers));  // both at the next level, 2 words on
+    segment.push_back(structPointer(0, 0, pointers));
   }
-  std::memcpy(words.asBytes().begin(), raw.data(), raw.size() * sizeof(std::uint64_t));
-  return words;
+  return rawMessage({segment});
+}
+
+// What contentWords says of `words` with a budget of their size.
+std::optional<std::uint64_t> contentOf(const kj::Array<capnp::word>& words) {
+  capnp::ReaderOptions options;
+  options.traversalLimitInWords = kj::maxValue;
+  capnp::FlatArrayMessageReader reader(words, options);
+  return evr::contentWords(reader, words.size(), 64);
+}
+
+// What Cap'n Proto's own walk counts, for messages without deep sharing.
+std::uint64_t targetSizeOf(const kj::Array<capnp::word>& words) {
+  capnp::FlatArrayMessageReader reader(words);
+  return reader.getRoot<capnp::AnyPointer>().targetSize().wordCount;
+}
+
+// A struct with a list of every element size, texts, structs in a list and a capability,
+// built into segments of `segment_words` (small ones put most pointers across segments).
+kj::Array<capnp::word> everyKindOfPointer(unsigned segment_words) {
+  capnp::MallocMessageBuilder builder(segment_words, capnp::AllocationStrategy::FIXED_SIZE);
+  auto root = builder.getRoot<capnp::AnyPointer>().initAsAnyStruct(2, 9);
+  auto pointers = root.getPointerSection();
+  pointers[0].initAsAnyList(capnp::ElementSize::BIT, 100);
+  pointers[1].initAsAnyList(capnp::ElementSize::BYTE, 13);
+  pointers[2].initAsAnyList(capnp::ElementSize::TWO_BYTES, 5);
+  pointers[3].initAsAnyList(capnp::ElementSize::FOUR_BYTES, 3);
+  pointers[4].initAsAnyList(capnp::ElementSize::EIGHT_BYTES, 2);
+  pointers[5].initAsAnyList(capnp::ElementSize::VOID, 3);
+  auto texts = pointers[6].initAs<capnp::List<capnp::Text>>(3);
+  texts.set(0, "a");
+  texts.set(1, "a text of more than one word");
+  auto structs = pointers[7].initAsListOfAnyStruct(1, 2, 4);
+  for (auto element : structs) element.getPointerSection()[1].setAs<capnp::Text>("inner");
+  return capnp::messageToFlatArray(builder);
+}
+
+std::uint32_t segmentCount(const kj::Array<capnp::word>& words) {
+  std::uint32_t last = 0;
+  std::memcpy(&last, words.begin(), sizeof(last));
+  return last + 1;
+}
+
+// A chain of `levels` structs, each with one pointer to the next.
+kj::Array<capnp::word> chain(unsigned levels) {
+  std::vector<std::uint64_t> segment(levels, structPointer(0, 0, 1));  // each struct right after its pointer
+  segment.push_back(0);                                                  // the last one's pointer: null
+  return rawMessage({segment});
 }
 
 BOOST_AUTO_TEST_CASE(a_message_read_whole_at_its_size_needs_no_traversal_limit) {
@@ -231,6 +294,65 @@ BOOST_AUTO_TEST_CASE(pointers_that_share_their_target_level_after_level_are_meas
     return seen;
   };
   BOOST_CHECK_THROW(visit(reader.getRoot<capnp::AnyStruct>()), kj::Exception);
+}
+
+// contentWords walks the pointer format itself; Cap'n Proto's targetSize() is the reference.
+BOOST_AUTO_TEST_CASE(content_words_are_what_cap_n_proto_counts) {
+  for (const unsigned segment_words : {4096u, 8u, 1u}) {
+    BOOST_TEST_CONTEXT("segments of " << segment_words << " words") {
+      const auto words = everyKindOfPointer(segment_words);
+      if (segment_words < 16) BOOST_TEST(segmentCount(words) > 2u);  // far pointers
+      const auto content = contentOf(words);
+      BOOST_REQUIRE(content.has_value());
+      BOOST_TEST(*content == targetSizeOf(words));
+    }
+  }
+  // Far pointers by hand. Single: a landing pad in segment 1 points at a 1-word struct after it.
+  const auto single = rawMessage({{farPointer(false, 0, 1)}, {structPointer(0, 1, 0), 42}});
+  BOOST_TEST(contentOf(single).value() == 1u);
+  BOOST_TEST(targetSizeOf(single) == 1u);
+  // Double: the pad in segment 1 is a far pointer to the content in segment 2 and a tag.
+  const auto double_far = rawMessage({{farPointer(true, 0, 1)},
+                                      {farPointer(false, 0, 2), structPointer(0, 1, 1)},
+                                      {42, listPointer(0, 2, 5), 0x6f6c6c6568}});
+  BOOST_TEST(contentOf(double_far).value() == 3u);
+  BOOST_TEST(targetSizeOf(double_far) == 3u);
+  // A capability costs its pointer word, nothing behind it.
+  const auto capability = rawMessage({{structPointer(0, 0, 1), 3}});
+  BOOST_TEST(contentOf(capability).value() == 1u);
+  BOOST_TEST(targetSizeOf(capability) == 1u);
+  BOOST_TEST(contentOf(rawMessage({{0}})).value() == 0u);  // no root: nothing to read
+}
+
+BOOST_AUTO_TEST_CASE(content_words_stop_at_the_budget) {
+  BOOST_TEST(!contentOf(sharedTargets(3)).has_value());
+  // A list of 2^29 - 1 voids in 3 words: no words of content, but as many visits.
+  BOOST_TEST(!contentOf(rawMessage({{structPointer(0, 0, 1), listPointer(0, 0, (1u << 29) - 1)}})).has_value());
+}
+
+// Where Cap'n Proto would refuse to read, contentWords throws as reading would.
+BOOST_AUTO_TEST_CASE(content_words_of_an_unreadable_message_throw) {
+  BOOST_CHECK_THROW(contentOf(rawMessage({{structPointer(0, 4, 0), 0}})), kj::Exception);  // out of bounds
+  BOOST_CHECK_THROW(contentOf(rawMessage({{farPointer(false, 0, 5)}})), kj::Exception);   // no segment 5
+  BOOST_CHECK_THROW(contentOf(rawMessage({{farPointer(false, 9, 0)}})), kj::Exception);   // pad out of bounds
+  BOOST_CHECK_THROW(contentOf(rawMessage({{listPointer(0, 2, 8), 0}})), kj::Exception);   // a list as root
+  BOOST_CHECK_THROW(contentOf(rawMessage({{structPointer(0, 0, 1), 7}})), kj::Exception); // no such kind
+  BOOST_CHECK_THROW(contentOf(rawMessage({{structPointer(0, 0, 1), listPointer(0, 7, 1), structPointer(2, 1, 0), 0}})),
+                    kj::Exception);  // a list of 1 word whose tag says 2 structs of a word
+  // Nesting: Cap'n Proto reads 64 levels and refuses 65 (checked with its own readers here).
+  const auto deepest = [](const kj::Array<capnp::word>& words) {
+    capnp::FlatArrayMessageReader reader(words);
+    unsigned depth = 0;
+    for (auto s = reader.getRoot<capnp::AnyStruct>();; ++depth) {
+      const auto next = s.getPointerSection()[0];
+      if (next.isNull()) return depth + 1;
+      s = next.getAs<capnp::AnyStruct>();
+    }
+  };
+  BOOST_TEST(deepest(chain(64)) == 64u);
+  BOOST_TEST(contentOf(chain(64)).value() == 64u);
+  BOOST_CHECK_THROW(deepest(chain(65)), kj::Exception);
+  BOOST_CHECK_THROW(contentOf(chain(65)), kj::Exception);
 }
 
 BOOST_AUTO_TEST_CASE(container_names_are_checked) {

@@ -39,10 +39,18 @@ FramingError checkFraming(std::span<const std::byte> bytes);
 // amplification allowance Cap'n Proto recommends against pointer-reuse attacks), nesting 64.
 capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes);
 
+// Words of content reading `message` whole costs (what Cap'n Proto's targetSize() counts: each
+// object once per pointer that leads to it, far-pointer landing pads not counted), from a walk of
+// its pointers that stops at `budget` words of content or `budget` objects: nullopt then. Throws
+// kj::Exception where reading would (a pointer out of bounds or of no known kind, nesting past
+// `nesting_limit`).
+std::optional<std::uint64_t> contentWords(capnp::MessageReader& message, std::uint64_t budget,
+                                         int nesting_limit);
+
 // Read limits for a peer's message that will be read many times (a handler re-reading a kept
 // event; one condition per rule of a selective adapter): the peer limit is one budget for a
-// reader's life and runs out after a few dozen full reads. A walk of the message with a budget of
-// its words: within it, no pointer shares its target to multiply reads, and the options have no
+// reader's life and runs out after a few dozen full reads. contentWords with a budget of the
+// message's words: within it, no pointer shares its target to multiply reads, and the options have no
 // traversal limit; over it, they are `peerReaderOptions`. The walk stops at its budget (Cap'n
 // Proto's targetSize() does not: targets shared level after level make it exponential). Throws
 // kj::Exception when reading does (an unreadable message).
