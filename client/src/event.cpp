@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "evr/framing.hpp"
+#include "evr/little_endian.hpp"
 #include "event_storage.hpp"
 
 namespace evr {
@@ -196,11 +197,18 @@ void EventStorage::finishBuilding(Origin event_origin, std::uint8_t event_hops) 
 }
 
 void EventStorage::readBuilt() {
-  // Built here by one builder: nothing in it is shared, so no traversal limit.
-  capnp::ReaderOptions options = peerReaderOptions(words.size() * sizeof(capnp::word));
-  options.traversalLimitInWords = kj::maxValue;
-  message.emplace(words, options);
-  root = message->getRoot<schema::Event>();
+  if (le::load<std::uint32_t>(reinterpret_cast<const std::byte*>(words.begin())) == 0) {
+    // One segment, built here by one builder: valid by construction and without far pointers, so
+    // it is read unchecked, with no reader or arena to set up (Cap'n Proto's readMessageUnchecked).
+    message.reset();
+    root = capnp::readMessageUnchecked<schema::Event>(words.begin() + 1);
+  } else {
+    // Built here by one builder: nothing in it is shared, so no traversal limit.
+    capnp::ReaderOptions options = peerReaderOptions(words.size() * sizeof(capnp::word));
+    options.traversalLimitInWords = kj::maxValue;
+    message.emplace(words, options);
+    root = message->getRoot<schema::Event>();
+  }
   type = root.getType();
   raw = {reinterpret_cast<const std::byte*>(words.begin()), words.size() * sizeof(capnp::word)};
 }
