@@ -127,7 +127,7 @@ soak-quick: build
 # to the repository. FUZZ_TARGETS picks some, e.g. FUZZ_TARGETS="message control".
 FUZZ_BUILD_DIR ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= message config condition control
+FUZZ_TARGETS ?= message config condition control capnp
 fuzz:
 	@scripts/install-deps.sh --fuzz
 	@cmake -S . -B $(FUZZ_BUILD_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-14 \

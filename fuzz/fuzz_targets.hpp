@@ -23,6 +23,8 @@ int fuzzConfig(const std::uint8_t* data, std::size_t size);
 int fuzzCondition(const std::uint8_t* data, std::size_t size);
 // One control request frame, answered against a real RelayLoop and Reloader.
 int fuzzControl(const std::uint8_t* data, std::size_t size);
+// Any bytes as a Cap'n Proto message: contentWords against Cap'n Proto's own count.
+int fuzzCapnp(const std::uint8_t* data, std::size_t size);
 
 using Target = int (*)(const std::uint8_t*, std::size_t);
 struct NamedTarget {
@@ -34,6 +36,7 @@ inline constexpr NamedTarget kTargets[] = {
     {"config", &fuzzConfig},
     {"condition", &fuzzCondition},
     {"control", &fuzzControl},
+    {"capnp", &fuzzCapnp},
 };
 
 // Aborts with `what` on stderr: a finding.

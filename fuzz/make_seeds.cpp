@@ -1,11 +1,12 @@
 // Writes the generated seeds of fuzz/corpus/ (docs/fuzzing.md): real link messages for the
 // `message` target (in its input layout, fuzz/message_target.cpp) and real control requests for
-// `control`. Run once when the formats change: evr_fuzz_seeds <repo>/fuzz/corpus
+// `control`, real events for `capnp`. Run once when the formats change: evr_fuzz_seeds <repo>/fuzz/corpus
 // (the `config` and `condition` seeds are texts: copied configs and docs/conditions.md examples).
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -154,5 +155,14 @@ int main(int argc, char** argv) {
   write(dir + "/control/seed-reload-own", controlRequest(3));
   write(dir + "/control/seed-reload-changed", controlRequest(3, "b.yaml"));
   write(dir + "/control/seed-reload-broken", controlRequest(3, "a.yaml"));
+  // capnp: each event as built, and copied into one-word segments (far pointers everywhere).
+  std::filesystem::create_directories(dir + "/capnp");
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    write(dir + "/capnp/seed-event-" + std::to_string(i), bytesOf(events[i]));
+    capnp::FlatArrayMessageReader reader(events[i].asPtr());
+    capnp::MallocMessageBuilder far(1, capnp::AllocationStrategy::FIXED_SIZE);
+    far.setRoot(reader.getRoot<evr::schema::Event>());
+    write(dir + "/capnp/seed-event-" + std::to_string(i) + "-far", bytesOf(capnp::messageToFlatArray(far)));
+  }
   return 0;
 }

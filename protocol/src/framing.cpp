@@ -22,7 +22,7 @@ constexpr std::uint32_t kMaxSegments = 512;
 // their number). Reading the words directly, not through Cap'n Proto's Any* readers, costs a
 // fraction of it on every received event. A pointer Cap'n Proto would refuse to follow (out of its
 // segment, to a segment that is not there, of no known kind, nested past the limit) throws, as
-// reading it would.
+// Cap'n Proto's own walk of it (totalSize()) would; fuzz/capnp_target.cpp holds the two to that.
 class BoundedWalk {
  public:
   BoundedWalk(capnp::MessageReader& message, std::uint64_t budget, int nesting_limit)
@@ -33,13 +33,13 @@ class BoundedWalk {
     if (segment.size() == 0) fail("message has no root pointer");
     const std::uint64_t budget = words_left_;
     const Target root = follow(segment, 0);
-    if (root.kind == Kind::List || (load(segment, 0) & 3) == 3) fail("message root is not a struct");
+    if (root.kind == Kind::List || root.kind == Kind::Capability) fail("message root is not a struct");
     if (!object(root, nesting_limit_)) return std::nullopt;
     return budget - words_left_;
   }
 
  private:
-  enum class Kind : std::uint8_t { None, Struct, List };
+  enum class Kind : std::uint8_t { None, Struct, List, Capability };
   // An object a pointer leads to: its segment, where its content starts, and the pointer word
   // (or far pointer's landing tag) that says what it is.
   struct Target {
@@ -65,14 +65,7 @@ class BoundedWalk {
   Target follow(kj::ArrayPtr<const capnp::word> segment, std::int64_t at) {
     const std::uint64_t pointer = load(segment, at);
     if (pointer == 0) return {};
-    switch (pointer & 3) {
-      case 0:
-      case 1: return {(pointer & 3) == 0 ? Kind::Struct : Kind::List, segment, at + 1 + offsetOf(pointer), pointer};
-      case 2: break;
-      default:
-        if ((pointer & 0xffffffffu) != 3) fail("unknown pointer type");
-        return {};  // a capability: nothing to read
-    }
+    if ((pointer & 3) != 2) return described(pointer, segment, at + 1 + offsetOf(pointer));
     const bool double_far = ((pointer >> 2) & 1) != 0;
     const std::int64_t pad = static_cast<std::int64_t>((pointer >> 3) & 0x1fffffffu);
     const auto pad_segment = message_.getSegment(static_cast<capnp::uint>(pointer >> 32));
@@ -80,20 +73,29 @@ class BoundedWalk {
       fail("far pointer out of bounds");
     }
     const std::uint64_t landing = load(pad_segment, pad);
-    if (!double_far) {
-      if ((landing & 3) > 1) fail("far pointer's landing pad is not a struct or list pointer");
-      return {(landing & 3) == 0 ? Kind::Struct : Kind::List, pad_segment, pad + 1 + offsetOf(landing), landing};
-    }
+    if (!double_far) return described(landing, pad_segment, pad + 1 + offsetOf(landing));
+    // A double far: the pad is a far pointer to the content and a tag that says what it is.
     if ((landing & 3) != 2) fail("double-far landing pad is not a far pointer");
-    const std::uint64_t tag = load(pad_segment, pad + 1);
-    if ((tag & 3) > 1) fail("double-far tag is not a struct or list pointer");
     const auto content = message_.getSegment(static_cast<capnp::uint>(landing >> 32));
-    if (content.size() == 0) fail("far pointer to a segment that is not there");
-    return {(tag & 3) == 0 ? Kind::Struct : Kind::List, content,
-            static_cast<std::int64_t>((landing >> 3) & 0x1fffffffu), tag};
+    if (content.begin() == nullptr) fail("far pointer to a segment that is not there");
+    return described(load(pad_segment, pad + 1), content, static_cast<std::int64_t>((landing >> 3) & 0x1fffffffu));
+  }
+
+  // What `word` (a pointer, a far pointer's landing pad or its tag) says is at `start`.
+  static Target described(std::uint64_t word, kj::ArrayPtr<const capnp::word> segment, std::int64_t start) {
+    switch (word & 3) {
+      case 0: return {Kind::Struct, segment, start, word};
+      case 1: return {Kind::List, segment, start, word};
+      case 2: fail("a far pointer where an object was expected");
+      default:
+        if ((word & 0xffffffffu) != 3) fail("unknown pointer type");
+        return {Kind::Capability, segment, start, word};  // nothing behind it to read
+    }
   }
 
   static void require(const Target& target, std::uint64_t words) {
+    // Nothing to read: Cap'n Proto takes a target outside the segment as its end, and reads none.
+    if (words == 0) return;
     if (target.start < 0 || target.start + static_cast<std::int64_t>(words) >
                                 static_cast<std::int64_t>(target.segment.size())) {
       fail("pointer out of bounds");
@@ -103,6 +105,7 @@ class BoundedWalk {
   bool object(const Target& target, int nesting) {
     if (target.kind == Kind::None) return true;
     if (nesting <= 0) fail("message is too deeply nested or contains cycles");
+    if (target.kind == Kind::Capability) return true;
     if (target.kind == Kind::Struct) {
       const std::uint64_t data = (target.tag >> 32) & 0xffffu;
       const std::uint64_t pointers = target.tag >> 48;
@@ -124,7 +127,7 @@ class BoundedWalk {
         require(target, count + 1);
         const std::uint64_t tag = load(target.segment, target.start);
         if ((tag & 3) != 0) fail("a list of structs whose tag is not a struct pointer");
-        const std::uint64_t elements = static_cast<std::uint32_t>(tag) >> 2;
+        const std::uint64_t elements = (tag >> 2) & 0x1fffffffu;  // 29 bits, as Cap'n Proto reads it
         const std::uint64_t data = (tag >> 32) & 0xffffu;
         const std::uint64_t pointers = tag >> 48;
         if (elements * (data + pointers) > count) fail("a list of structs overruns its words");

@@ -322,6 +322,14 @@ BOOST_AUTO_TEST_CASE(content_words_are_what_cap_n_proto_counts) {
   BOOST_TEST(contentOf(capability).value() == 1u);
   BOOST_TEST(targetSizeOf(capability) == 1u);
   BOOST_TEST(contentOf(rawMessage({{0}})).value() == 0u);  // no root: nothing to read
+  // An empty struct anywhere, even outside the segment: nothing to read (found by fuzz/capnp).
+  const auto empty_far_off = rawMessage({{structPointer(0, 0, 1), structPointer(1 << 22, 0, 0)}});
+  BOOST_TEST(contentOf(empty_far_off).value() == 1u);
+  BOOST_TEST(targetSizeOf(empty_far_off) == 1u);
+  // A list of structs counts its elements in 29 bits of its tag; the bit above is not one of them.
+  const auto high_bit = rawMessage({{structPointer(0, 0, 1), listPointer(0, 7, 1), structPointer(1 | 1 << 29, 1, 0), 42}});
+  BOOST_TEST(contentOf(high_bit).value() == 3u);
+  BOOST_TEST(targetSizeOf(high_bit) == 3u);
 }
 
 BOOST_AUTO_TEST_CASE(content_words_stop_at_the_budget) {

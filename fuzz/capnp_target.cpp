@@ -1,0 +1,65 @@
+// Target `capnp`: any bytes as a Cap'n Proto message, as the receive paths meet an event's bytes
+// (protocol/framing): checkFraming, then contentWords (the walk that decides whether a message may
+// be read without a traversal limit, over the pointer words themselves) and readRepeatedly, which
+// uses it. Cap'n Proto is the reference: where contentWords counts a message's content, Cap'n
+// Proto's own walk (the root's totalSize()) must count the same; where contentWords refuses a
+// message, Cap'n Proto must refuse it too, and the other way round. When the walk stops at its
+// budget there is nothing to compare (Cap'n Proto's walk has no budget: sharing makes it
+// exponential).
+//
+// Findings: a count that differs, a refusal on one side only, an exception that is not
+// kj::Exception, and (under the sanitizers) any read outside the input.
+#include <capnp/any.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <optional>
+#include <span>
+
+#include "evr/framing.hpp"
+#include "fuzz_targets.hpp"
+
+namespace evr::fuzz {
+
+int fuzzCapnp(const std::uint8_t* data, std::size_t size) {
+  const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
+  if (checkFraming(bytes) != FramingError::None) return 0;
+  const AlignedWords words(bytes);
+  capnp::ReaderOptions unlimited;
+  unlimited.traversalLimitInWords = kj::maxValue;  // contentWords is the bound
+  unlimited.nestingLimit = 64;
+
+  std::optional<std::uint64_t> counted;
+  bool refused = false;
+  try {
+    capnp::FlatArrayMessageReader reader(words.words(), unlimited);
+    counted = contentWords(reader, words.words().size(), unlimited.nestingLimit);
+  } catch (const kj::Exception&) {
+    refused = true;
+  }
+  {
+    std::optional<capnp::FlatArrayMessageReader> message;
+    try {
+      readRepeatedly(message, words.words());
+    } catch (const kj::Exception&) {
+      EVR_FUZZ_CHECK(refused, "readRepeatedly refused a message contentWords counted");
+    }
+  }
+  if (!refused && !counted) return 0;  // over the budget
+
+  // Cap'n Proto's count. Where contentWords threw, it threw at the same place of the same
+  // depth-first walk, within its budget, so Cap'n Proto's walk gets there as fast.
+  std::optional<std::uint64_t> reference;
+  try {
+    capnp::FlatArrayMessageReader reader(words.words(), unlimited);
+    reference = reader.getRoot<capnp::AnyStruct>().totalSize().wordCount;
+  } catch (const kj::Exception&) {
+  }
+  EVR_FUZZ_CHECK(refused == !reference.has_value(), refused ? "contentWords refused a message Cap'n Proto reads"
+                                                            : "contentWords counted a message Cap'n Proto refuses");
+  if (counted && reference) EVR_FUZZ_CHECK(*counted == *reference, "contentWords and totalSize() differ");
+  return 0;
+}
+
+}  // namespace evr::fuzz
