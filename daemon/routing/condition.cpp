@@ -1071,6 +1071,10 @@ std::optional<Condition> compileCondition(std::string_view text, const config::M
     condition.root_ = std::move(node);
     condition.text_ = std::move(parsed.text);
     condition.payload_types_ = parser.payloadTypes();
+    for (const Expr& expr : condition.root_->exprs) {
+      condition.field_reads_ += (expr.lhs.source == Operand::Source::Field ? 1 : 0) +
+                                (expr.rhs.source == Operand::Source::Field ? 1 : 0);
+    }
     return condition;
   } catch (const std::exception& e) {  // out of memory; nothing in the text itself throws
     diagnostics.error(text_mark, std::string("cannot compile the condition: ") + e.what());

@@ -47,6 +47,9 @@ class Condition {
   // Payload types whose fields the condition reads (empty: only header fields). For the
   // type-flow check.
   EventTypeSet payloadTypes() const { return payload_types_; }
+  // How many event fields one evaluation reads at most (its field operands): each costs at most
+  // one read of the whole event, which bounds the Cap'n Proto traversal evaluation needs.
+  std::size_t fieldReads() const { return field_reads_; }
 
  private:
   friend std::optional<Condition> compileCondition(std::string_view, const config::Mark&,
@@ -54,6 +57,7 @@ class Condition {
   std::shared_ptr<const Node> root_;
   std::string text_;
   EventTypeSet payload_types_;
+  std::size_t field_reads_ = 0;
 };
 
 // Compiles `text`. `text_mark` is where the text's first character is in the file (see

@@ -73,6 +73,8 @@ RoutingTable::RoutingTable(std::vector<std::string> containers,
     std::sort(entry.adapters.begin(), entry.adapters.end());
     entry.adapters.erase(std::unique(entry.adapters.begin(), entry.adapters.end()),
                          entry.adapters.end());
+    entry.content_reads = 2 * entry.transformed.size();
+    for (const auto& step : entry.selective) entry.content_reads += step.group->fieldReads();
     entry.targets.shrink_to_fit();
     entry.transformed.shrink_to_fit();
     entry.selective.shrink_to_fit();

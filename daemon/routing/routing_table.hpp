@@ -73,6 +73,8 @@ class Chooser {
   virtual std::string describe(const RoutingTable& table) const = 0;
   // For graphs, on each of its edges: what decides, e.g. "hash of event.symbol".
   virtual std::string edgeLabel() const = 0;
+  // How many event fields one choose() reads at most (see Condition::fieldReads).
+  virtual std::size_t fieldReads() const = 0;
 };
 
 // A decision made per event, shared by the edges of one adapter. A selective adapter's: the first
@@ -89,6 +91,14 @@ struct SelectiveGroup {
   std::optional<ContainerId> default_target;
   bool mode_all = false;
   std::shared_ptr<const Chooser> chooser{};
+
+  // How many event fields one decision reads at most: every rule's (all may be evaluated), or the
+  // chooser's. O(rules); the routing table sums it once per route (RouteEntry::content_reads).
+  std::size_t fieldReads() const {
+    std::size_t reads = chooser ? chooser->fieldReads() : 0;
+    for (const auto& rule : rules) reads += rule.condition.fieldReads();
+    return reads;
+  }
 
   // The decision for one event: calls take(target) for the first matching rule's target (every
   // matching rule's with mode_all), or for the default target when none matches; or for each
@@ -156,6 +166,10 @@ struct RouteEntry {
   std::vector<TransformedTarget> transformed;
   std::vector<SelectiveStep> selective;
   std::vector<AdapterIndex> adapters;
+  // How many times routing one event may read its content whole, at most: the field reads of its
+  // selective steps, and two per transform (the copy, and the tags it extends). The relay loop
+  // sizes the event's Cap'n Proto traversal budget by it.
+  std::size_t content_reads = 0;
   bool empty() const { return targets.empty() && transformed.empty() && selective.empty(); }
 };
 

@@ -52,6 +52,8 @@ class ShardChooser final : public Chooser {
     return "hash of event." + std::string(key_.name);
   }
 
+  std::size_t fieldReads() const override { return 1; }  // the key
+
   std::string describe(const RoutingTable& table) const override {
     std::string out = "one target by hash of event." + std::string(key_.name) + ":";
     for (std::size_t i = 0; i < targets_.size(); ++i) {

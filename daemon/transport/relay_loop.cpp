@@ -919,10 +919,18 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
   AlignedWords words(body);
   try {
-    // Read once per rule of every selective adapter: readRepeatedly, or a few hundred
-    // rules ran out of the traversal budget and matched nothing.
+    // Read up to entry->content_reads times, and once for the root. Each read of a message whose
+    // pointers share nothing costs at most its words, so when that many fit the peer limit it
+    // serves, with no walk of the message first (a message that shares runs out of that budget:
+    // dropped as malformed, having cost no more than a legitimate one). Past it (a few hundred
+    // rules), readRepeatedly decides, or those rules would run out of budget and match nothing.
     std::optional<capnp::FlatArrayMessageReader> message;
-    readRepeatedly(message, words.words());
+    const capnp::ReaderOptions peer = peerReaderOptions(words.words().size() * sizeof(capnp::word));
+    if ((1 + entry->content_reads) * words.words().size() <= peer.traversalLimitInWords) {
+      message.emplace(words.words(), peer);
+    } else {
+      readRepeatedly(message, words.words());
+    }
     const auto event = message->getRoot<schema::Event>();
     for (const auto& transformed : entry->transformed) delivered_stamp_[transformed.target] = route_stamp_;
     const routing::EventView view{event, hops};

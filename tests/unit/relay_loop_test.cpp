@@ -19,6 +19,7 @@
 #include "evr/link_messages.hpp"
 #include "compile_yaml.hpp"
 #include "fake_clock.hpp"
+#include "raw_capnp.hpp"
 #include "raw_link.hpp"
 #include "transport/relay_loop.hpp"
 
@@ -270,6 +271,31 @@ event_communication:
   BOOST_TEST(t.container("b")->queue_depth == 1u);  // b has not joined: queued for it
   BOOST_TEST(t.container("a")->queue_depth == 0u);
   BOOST_TEST(t.loop.snapshot().unmatched == 0u);
+}
+
+// A route that reads an event a few times (here a transform's copy) reads it under the peer
+// limit, with no walk first: an event whose pointers share their target 50 levels deep is dropped
+// as unreadable once the copy has spent that limit, not copied 2^50 times.
+BOOST_AUTO_TEST_CASE(an_event_whose_pointers_share_is_dropped_by_a_transform_not_copied_forever) {
+  LoopOnFakeClock t;
+  const auto compiled = evr::test::compileYaml(R"(
+event_communication:
+  adapters:
+    - type: pipeline
+      containers: [src, dst]
+      transform:
+        retype: {SIGNAL: ORDER}
+)");
+  BOOST_TEST_REQUIRE(compiled.table != nullptr);
+  t.loop.installTable(compiled.table);
+  t.join("src");
+  const auto shared = evr::test::sharedTargets(50);
+  t.send(MessageKind::Event, 1, &shared, static_cast<std::uint8_t>(evr::EventType::SIGNAL));
+  t.loop.turnForTest();
+  const auto snapshot = t.loop.snapshot();
+  BOOST_TEST(snapshot.drops[static_cast<std::size_t>(evr::stats::DropReason::Malformed)] == 1u);
+  BOOST_TEST(snapshot.deliveries == 0u);
+  BOOST_TEST(t.container("dst")->queue_depth == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -97,6 +97,26 @@ BOOST_AUTO_TEST_CASE(types_outside_the_events_filter_are_not_routed_by_the_adapt
   BOOST_TEST(bar.empty());
 }
 
+// What routing one event may read whole, which sizes its traversal budget in the relay loop:
+// each field operand of every rule (all may be evaluated), two per transform.
+BOOST_AUTO_TEST_CASE(a_route_counts_the_field_reads_of_its_rules_and_two_per_transform) {
+  const auto table = compile(adapters("", "") + R"yaml(
+    - type: pipeline
+      containers: [classifier, logger]
+      transform:
+        tags: {seen: "yes"}
+    - type: selective
+      source: classifier
+      rules:
+        - condition: "event.regime == 'BULL' and (event.confidence > 0.5 or not event.symbol == 'X')"
+          target: aggressive
+)yaml");
+  const auto& entry = table->route(*table->find("classifier"), static_cast<std::uint8_t>(evr::EventType::REGIME));
+  BOOST_TEST(entry.selective.size() == 2u);
+  BOOST_TEST(entry.transformed.size() == 1u);
+  BOOST_TEST(entry.content_reads == 3u + 3u + 2u);
+}
+
 BOOST_AUTO_TEST_CASE(a_bad_condition_is_a_config_error_at_its_column) {
   evr::config::Diagnostics diagnostics;
   auto config = evr::config::loadConfigText(R"(event_communication:
