@@ -59,6 +59,14 @@ struct LoopOnFakeClock {
     BOOST_REQUIRE(receive().kind == MessageKind::Welcome);
   }
 
+  // Compiles `yaml` and installs its routing table in the loop.
+  void install(const std::string& yaml) {
+    const auto compiled = evr::test::compileYaml(yaml);
+    BOOST_TEST_INFO(compiled.diagnostics.toString());
+    BOOST_TEST_REQUIRE(compiled.table != nullptr);
+    loop.installTable(compiled.table);
+  }
+
   std::optional<evr::stats::ContainerSnapshot> container(const std::string& name) const {
     for (const auto& c : loop.snapshot().containers) {
       if (c.name == name) return c;
@@ -128,14 +136,12 @@ BOOST_AUTO_TEST_SUITE(relay_loop)
 
 BOOST_AUTO_TEST_CASE(a_failure_while_handling_messages_is_counted_and_logged_at_a_limited_rate) {
   LoopOnFakeClock t;
-  const auto compiled = evr::test::compileYaml(R"(
+  t.install(R"(
 event_communication:
   adapters:
     - type: pipeline
       containers: [src, sink]
 )");
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
   FailingTap tap;
   t.loop.setTap(&tap);
   t.join("src");
@@ -161,14 +167,12 @@ event_communication:
 
 BOOST_AUTO_TEST_CASE(a_restricted_source_cannot_publish_other_types_nor_relabel_them) {
   LoopOnFakeClock t;
-  const auto compiled = evr::test::compileYaml(R"(
+  t.install(R"(
 event_communication:
   adapters:
     - type: pipeline
       containers: [risk, sink]
 )");
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
   evr::config::Diagnostics diagnostics;
   const auto config = evr::test::loadOrFail("router:\n  permissions:\n    risk: {publish: [ORDER]}\n", diagnostics);
   t.loop.setPermissions(config.router.permissions);
@@ -216,14 +220,12 @@ event_communication:
 // events, but they are the link's own: deliveries and a target's events_out count events only.
 BOOST_AUTO_TEST_CASE(watermark_records_beside_events_are_not_counted_as_deliveries) {
   LoopOnFakeClock t;
-  const auto compiled = evr::test::compileYaml(R"(
+  t.install(R"(
 event_communication:
   adapters:
     - type: pipeline
       containers: [src, dst]
 )");
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
   evr::test::RawLink dst(t.context, t.loop.endpoints()[0]);
   const auto hello = evr::encodeHello({evr::kProtocolVersion, "dst", 2, 0, 1, "test", /*ordered=*/true});
   dst.send(MessageKind::Hello, 0, &hello);
@@ -261,9 +263,7 @@ event_communication:
     yaml += "        - {condition: \"event.symbol == 'S" + std::to_string(i) + "'\", target: a}\n";
   }
   yaml += "        - {condition: \"event.symbol == 'X'\", target: b}\n";
-  const auto compiled = evr::test::compileYaml(yaml);
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
+  t.install(yaml);
   t.join("src");
   const auto bar = publishedWords("src", evr::EventBuilder(evr::EventType::BAR).symbol("X"));
   t.send(MessageKind::Event, 1, &bar, static_cast<std::uint8_t>(evr::EventType::BAR));
@@ -278,7 +278,7 @@ event_communication:
 // as unreadable once the copy has spent that limit, not copied 2^50 times.
 BOOST_AUTO_TEST_CASE(an_event_whose_pointers_share_is_dropped_by_a_transform_not_copied_forever) {
   LoopOnFakeClock t;
-  const auto compiled = evr::test::compileYaml(R"(
+  t.install(R"(
 event_communication:
   adapters:
     - type: pipeline
@@ -286,8 +286,6 @@ event_communication:
       transform:
         retype: {SIGNAL: ORDER}
 )");
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
   t.join("src");
   const auto shared = evr::test::sharedTargets(50);
   t.send(MessageKind::Event, 1, &shared, static_cast<std::uint8_t>(evr::EventType::SIGNAL));
@@ -354,14 +352,12 @@ BOOST_AUTO_TEST_CASE(the_ack_timer_acks_a_quiet_link_when_the_clock_says_so) {
 
 BOOST_AUTO_TEST_CASE(a_lossless_target_that_acks_nothing_is_reported_stalled_once) {
   LoopOnFakeClock t;
-  const auto compiled = evr::test::compileYaml(R"(
+  t.install(R"(
 event_communication:
   adapters:
     - type: pipeline
       containers: [src, sink]
 )");
-  BOOST_TEST_REQUIRE(compiled.table != nullptr);
-  t.loop.installTable(compiled.table);
   t.join("src");
   // A real event for sink, which never joins: queued, lossless work pending.
   const auto words = publishedWords("src", evr::EventBuilder(evr::EventType::BAR).symbol("X"));
