@@ -78,6 +78,11 @@ struct Record {
   std::uint8_t hops = 0;
 };
 
+// A BAR for `symbol` as src publishes it, with the hops its record carries.
+Record srcBar(const std::string& symbol, std::uint8_t hops = 0) {
+  return {published("src", evr::EventType::BAR, symbol), BAR, hops};
+}
+
 zmq::message_t body(const std::vector<Record>& records) {
   evr::BatchWriter writer;
   for (const auto& r : records) writer.append(r.event, r.type, r.hops);
@@ -141,8 +146,7 @@ BOOST_AUTO_TEST_CASE(a_batch_with_one_route_reaches_every_target_as_it_came_one_
   auto a = t.join("a");
   auto b = t.join("b");
   auto src = t.join("src");
-  const std::vector<Record> sent{{published("src", evr::EventType::BAR, "X"), BAR, 0},
-                                 {published("src", evr::EventType::BAR, "Y"), BAR, 3},
+  const std::vector<Record> sent{srcBar("X"), srcBar("Y", 3),
                                  {published("src", evr::EventType::ORDER, "Z"), ORDER, 0}};
   src->events(1, sent.size(), body(sent));
   t.loop.turnForTest();
@@ -181,7 +185,7 @@ event_communication:
   auto a = t.join("a");
   auto b = t.join("b");
   auto src = t.join("src");
-  const Record bar{published("src", evr::EventType::BAR, "X"), BAR, 0};
+  const Record bar = srcBar("X");
   const Record order{published("src", evr::EventType::ORDER, "X"), ORDER, 0};
   src->events(1, 3, body({bar, order, bar}));
   t.loop.turnForTest();
@@ -197,9 +201,9 @@ BOOST_AUTO_TEST_CASE(a_bad_record_sends_the_batch_event_by_event_and_only_it_is_
   Loop t(kPipelineToA, settings);
   auto a = t.join("a");
   auto src = t.join("src");
-  const Record good{published("src", evr::EventType::BAR, "X"), BAR, 0};
-  const Record last_hop{published("src", evr::EventType::BAR, "Y"), BAR, 3};
-  const Record looping{published("src", evr::EventType::BAR, "Z"), BAR, 4};  // at router.max_hops
+  const Record good = srcBar("X");
+  const Record last_hop = srcBar("Y", 3);
+  const Record looping = srcBar("Z", 4);  // at router.max_hops
   Record unframed = good;
   unframed.event.resize(8);  // a segment table that promises more than it has
   src->events(1, 4, body({good, looping, last_hop, unframed}));
@@ -216,11 +220,8 @@ BOOST_AUTO_TEST_CASE(two_batches_in_one_burst_reach_the_target_in_order_in_one_m
   Loop t(kPipelineToA);
   auto a = t.join("a");
   auto src = t.join("src");
-  const std::vector<Record> first{{published("src", evr::EventType::BAR, "1"), BAR, 0},
-                                  {published("src", evr::EventType::BAR, "2"), BAR, 0}};
-  const std::vector<Record> second{{published("src", evr::EventType::BAR, "3"), BAR, 0},
-                                   {published("src", evr::EventType::BAR, "4"), BAR, 0},
-                                   {published("src", evr::EventType::BAR, "5"), BAR, 0}};
+  const std::vector<Record> first{srcBar("1"), srcBar("2")};
+  const std::vector<Record> second{srcBar("3"), srcBar("4"), srcBar("5")};
   src->events(1, first.size(), body(first));
   src->events(3, second.size(), body(second));
   t.loop.turnForTest();  // both arrive in one receive burst
@@ -236,8 +237,7 @@ BOOST_AUTO_TEST_CASE(a_batch_for_a_target_that_is_away_is_queued_and_delivered_w
   Loop t(kBroadcastToAB);
   auto a = t.join("a");
   auto src = t.join("src");
-  const std::vector<Record> sent{{published("src", evr::EventType::BAR, "X"), BAR, 0},
-                                 {published("src", evr::EventType::BAR, "Y"), BAR, 0}};
+  const std::vector<Record> sent{srcBar("X"), srcBar("Y")};
   src->events(1, sent.size(), body(sent));
   t.loop.turnForTest();
   BOOST_TEST(same(receivedRecords(*a), onward(sent)));  // a: the body itself
