@@ -176,11 +176,18 @@ HandshakeWatch::HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, b
   const std::string address = "inproc://evr-handshake-" + std::to_string(::getpid()) + "-" +
                               std::to_string(next.fetch_add(1));
   if (zmq_socket_monitor(socket.handle(), address.c_str(),
-                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
+                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0) {
     throw zmq::error_t();
   }
   monitor_.set(zmq::sockopt::linger, 0);
   monitor_.connect(address);
+}
+
+std::string HandshakeWatch::hint() const {
+  return curve_ ? "is the server key evrouterd's public key, and does it run with router.security?"
+                : "evrouterd runs with router.security: give evrouterd's public key and this "
+                  "process's secret key (--server-key, --key; $EVR_SERVER_KEY, $EVR_KEY)";
 }
 
 std::optional<std::string> HandshakeWatch::failure() {
@@ -194,16 +201,20 @@ std::optional<std::string> HandshakeWatch::failure() {
     std::uint32_t value = 0;
     std::memcpy(&id, event.data(), sizeof id);
     std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
-    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      closed_in_a_row_ = 0;
+      out.reset();
+    } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
       out = "evrouterd refused this CURVE key (ZAP status " + std::to_string(value) +
             "): it is not in router.security.clients, or it has no control role";
     } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
       char code[16];
       std::snprintf(code, sizeof code, "0x%x", value);
-      out = std::string("the handshake with evrouterd failed (ZMTP protocol error ") + code + "): " +
-            (curve_ ? "is the server key evrouterd's public key, and does it run with router.security?"
-                    : "evrouterd runs with router.security: give evrouterd's public key and this "
-                      "process's secret key (--server-key, --key; $EVR_SERVER_KEY, $EVR_KEY)");
+      out = std::string("the handshake with evrouterd failed (ZMTP protocol error ") + code + "): " + hint();
+    } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL && ++closed_in_a_row_ >= kClosedHandshakes) {
+      out = "evrouterd closed the connection during the handshake " + std::to_string(closed_in_a_row_) +
+            " times in a row" + (value != 0 ? std::string(" (") + std::strerror(static_cast<int>(value)) + ")" : "") +
+            ": " + hint();
     }
   }
   return out;

@@ -57,15 +57,26 @@ void makeCurveClient(zmq::socket_t& socket, const std::string& server_key_file, 
 // Watches a connecting socket for a handshake the other side refused: a CURVE key its ZAP
 // handler does not let in, or CURVE on one side of the link only (both fail without an error a
 // caller would otherwise see: libzmq just retries). Create before connect.
+//
+// A mechanism mismatch is seen by both ends, but only the end that reads the other's whole
+// greeting reports it (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL). When the server reads ours first it
+// closes the connection before its own greeting is written, and this end only sees a handshake
+// that ended without detail. One such close is what a restarting server also looks like, so that
+// counts as a refusal only `kClosedHandshakes` times in a row, with no handshake done between.
 class HandshakeWatch {
  public:
+  static constexpr int kClosedHandshakes = 3;
+
   HandshakeWatch(zmq::context_t& context, zmq::socket_t& socket, bool curve);
   // Why the last handshake failed, in words for the user; nullopt while none has.
   std::optional<std::string> failure();
 
  private:
+  std::string hint() const;
+
   zmq::socket_t monitor_;
   bool curve_;
+  int closed_in_a_row_ = 0;  // handshakes the other side ended without detail, since the last done
 };
 
 // The short name of a public key in logs and `evrctl keygen`'s output: its first 12 Z85
