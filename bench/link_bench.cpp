@@ -116,21 +116,32 @@ void BM_BusPublishAndDispatch(benchmark::State& state) {
 }
 
 // A publisher's whole per-event work up to the socket, for the end-to-end benchmark's event (a
-// REGIME with a 128-byte tag): build, stamp, dispatch, export into an EVENTS batch of 32 KiB.
+// REGIME with a 128-byte tag): build, stamp, dispatch, keep as an EVENTS record in the resend
+// buffer, and hand each 32 KiB run of records to a zmq message, as Connection does.
 void BM_PublishBenchEventIntoBatch(benchmark::State& state) {
   evr::Bus bus("bench");
-  evr::BatchWriter writer;
-  // The connection keeps each event's bytes until it is acked (evr/byte_log.hpp); here the oldest
-  // leave once 4,096 are kept, as acks would take them.
+  // The connection keeps each event's record until it is acked (evr/byte_log.hpp); here the
+  // oldest leave once 4,096 are kept, as acks would take them.
   evr::detail::ByteLog resend;
   evr::detail::Ring<evr::detail::ByteLog::Ref> kept;
+  evr::detail::ByteLog::Ref batch_head;
+  std::size_t batch_count = 0;
+  std::size_t batch_bytes = 0;
   bus.setExporter([&](const evr::Event& e) {
-    if (writer.full(e.bytes().size())) benchmark::DoNotOptimize(writer.take());
-    writer.append(e.bytes(), static_cast<std::uint8_t>(e.type()), e.hops());
-    kept.push_back(resend.append(e.bytes()));
+    std::array<std::byte, evr::kBatchRecordHeader> header;
+    evr::writeRecordHeader(header.data(), e.bytes().size(), static_cast<std::uint8_t>(e.type()), e.hops());
+    const auto record = resend.append(header, e.bytes());
+    if (batch_count > 0 && (record.chunk != batch_head.chunk ||
+                            evr::batchFull(batch_count, batch_bytes, e.bytes().size()))) {
+      benchmark::DoNotOptimize(resend.share(batch_head, batch_bytes));
+      batch_count = batch_bytes = 0;
+    }
+    if (batch_count++ == 0) batch_head = record;
+    batch_bytes += record.size;
+    kept.push_back(record);
     if (kept.size() > 4096) {
       kept.pop_front();
-      resend.releaseBefore(kept.front().chunk);
+      resend.releaseBefore(std::min(kept.front().chunk, batch_head.chunk));
     }
   });
   const std::string payload(128, 'p');

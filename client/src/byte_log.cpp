@@ -5,29 +5,56 @@
 
 namespace evr::detail {
 
-ByteLog::Ref ByteLog::append(std::span<const std::byte> bytes) {
-  if (chunks_.empty() || chunks_[chunks_.size() - 1].bytes.size() - chunks_[chunks_.size() - 1].used < bytes.size()) {
+ByteLog::~ByteLog() {
+  clear();
+  for (Buffer* buffer : spare_) drop(buffer);
+}
+
+void ByteLog::drop(Buffer* buffer) {
+  if (buffer->owners.fetch_sub(1, std::memory_order_acq_rel) == 1) delete buffer;
+}
+
+void ByteLog::dropShared(void* /*data*/, void* buffer) { drop(static_cast<Buffer*>(buffer)); }
+
+ByteLog::Ref ByteLog::append(std::span<const std::byte> head, std::span<const std::byte> body) {
+  const std::size_t size = head.size() + body.size();
+  if (chunks_.empty() || chunks_[chunks_.size() - 1].buffer->size - chunks_[chunks_.size() - 1].used < size) {
     Chunk chunk;
-    if (bytes.size() <= kChunkBytes && !spare_.empty()) {
-      chunk.bytes = std::move(spare_.back());
+    if (size <= kChunkBytes && !spare_.empty()) {
+      chunk.buffer = spare_.back();
       spare_.pop_back();
     } else {
-      chunk.bytes.resize(std::max(bytes.size(), kChunkBytes));
+      chunk.buffer = new Buffer(std::max(size, kChunkBytes));
     }
-    chunks_.push_back(std::move(chunk));
+    chunks_.push_back(chunk);
   }
   Chunk& last = chunks_[chunks_.size() - 1];
   const Ref ref{first_chunk_ + chunks_.size() - 1, static_cast<std::uint32_t>(last.used),
-                static_cast<std::uint32_t>(bytes.size())};
-  if (!bytes.empty()) std::memcpy(last.bytes.data() + last.used, bytes.data(), bytes.size());
-  last.used += bytes.size();
+                static_cast<std::uint32_t>(size)};
+  std::byte* at = last.buffer->data.get() + last.used;
+  if (!head.empty()) std::memcpy(at, head.data(), head.size());
+  if (!body.empty()) std::memcpy(at + head.size(), body.data(), body.size());
+  last.used += size;
   return ref;
+}
+
+zmq::message_t ByteLog::share(const Ref& from, std::size_t bytes) {
+  Buffer* buffer = chunks_[from.chunk - first_chunk_].buffer;
+  zmq::message_t message(buffer->data.get() + from.offset, bytes, &ByteLog::dropShared, buffer);
+  buffer->owners.fetch_add(1, std::memory_order_relaxed);  // the log holds one: it cannot reach 0
+  return message;
 }
 
 void ByteLog::releaseBefore(std::uint64_t chunk) {
   while (!chunks_.empty() && first_chunk_ < chunk) {
-    Chunk& front = chunks_.front();
-    if (front.bytes.size() == kChunkBytes) spare_.push_back(std::move(front.bytes));
+    Buffer* buffer = chunks_.front().buffer;
+    // Reused only once no message holds it: the acquire pairs with libzmq's thread's drop, so its
+    // reads of the bytes are done before they are written again.
+    if (buffer->size == kChunkBytes && buffer->owners.load(std::memory_order_acquire) == 1) {
+      spare_.push_back(buffer);
+    } else {
+      drop(buffer);
+    }
     chunks_.pop_front();
     ++first_chunk_;
   }
@@ -35,7 +62,7 @@ void ByteLog::releaseBefore(std::uint64_t chunk) {
 
 std::size_t ByteLog::chunkBytes() const {
   std::size_t total = 0;
-  for (std::size_t i = 0; i < chunks_.size(); ++i) total += chunks_[i].bytes.size();
+  for (std::size_t i = 0; i < chunks_.size(); ++i) total += chunks_[i].buffer->size;
   return total;
 }
 

@@ -316,20 +316,24 @@ void Connection::sendBatches() {
   while (next_unsent_seq_ < next_seq_) {
     // A batch the link refused (EAGAIN) is kept and offered again as it is, not rebuilt per try.
     if (held_.count == 0 || held_.first_seq != next_unsent_seq_) {
-      BatchWriter batch;
-      batch.reserve(std::min(unsent_bytes_ + (next_seq_ - next_unsent_seq_) * kBatchRecordHeader, limit));
-      std::size_t event_bytes = 0;
+      // The records are kept as they go out, back to back: a batch is a run of them in one chunk
+      // of the log, handed to ZeroMQ without a copy.
+      const detail::ByteLog::Ref& head = unacked_[next_unsent_seq_ - first].record;
+      std::size_t count = 0;
+      std::size_t body_bytes = 0;
       for (std::uint64_t seq = next_unsent_seq_; seq < next_seq_; ++seq) {
-        const Pending& pending = unacked_[seq - first];
-        const auto bytes = unacked_bytes_.at(pending.bytes);
-        if (batch.full(bytes.size(), limit)) break;
-        batch.append(bytes, pending.type, pending.hops);
-        event_bytes += bytes.size();
+        const detail::ByteLog::Ref& record = unacked_[seq - first].record;
+        if (record.chunk != head.chunk ||
+            batchFull(count, body_bytes, record.size - kBatchRecordHeader, limit)) {
+          break;
+        }
+        body_bytes += record.size;
+        ++count;
       }
       held_.first_seq = next_unsent_seq_;
-      held_.count = batch.count();
-      held_.event_bytes = event_bytes;
-      held_.body = batch.take();
+      held_.count = count;
+      held_.event_bytes = body_bytes - count * kBatchRecordHeader;
+      held_.body = unacked_bytes_.share(head, body_bytes);
     }
     Envelope envelope;
     envelope.kind = MessageKind::Events;
@@ -768,7 +772,9 @@ void Connection::handleError(zmq::message_t* body) {
 }
 
 void Connection::keepUnacked(std::span<const std::byte> bytes, std::uint8_t type, std::uint8_t hops) {
-  unacked_.push_back({next_seq_++, unacked_bytes_.append(bytes), type, hops});
+  std::array<std::byte, kBatchRecordHeader> header;
+  writeRecordHeader(header.data(), bytes.size(), type, hops);
+  unacked_.push_back({next_seq_++, unacked_bytes_.append(header, bytes)});
 }
 
 void Connection::handleAck(std::uint64_t ack) {
@@ -779,7 +785,7 @@ void Connection::handleAck(std::uint64_t ack) {
   if (unacked_.empty()) {
     unacked_bytes_.clear();
   } else {
-    unacked_bytes_.releaseBefore(unacked_.front().bytes.chunk);
+    unacked_bytes_.releaseBefore(unacked_.front().record.chunk);
   }
 }
 

@@ -14,6 +14,13 @@ void freeBuffer(void* data, void* /*hint*/) { std::free(data); }
 
 }  // namespace
 
+void writeRecordHeader(std::byte* at, std::size_t event_bytes, std::uint8_t event_type, std::uint8_t hops) {
+  le::store(at, static_cast<std::uint32_t>(event_bytes));
+  at[4] = std::byte{event_type};
+  at[5] = std::byte{hops};
+  at[6] = at[7] = std::byte{0};
+}
+
 BatchWriter::~BatchWriter() { std::free(data_); }
 
 void BatchWriter::append(std::span<const std::byte> event, std::uint8_t event_type,
@@ -30,10 +37,7 @@ void BatchWriter::append(std::span<const std::byte> event, std::uint8_t event_ty
     capacity_ = capacity;
   }
   std::byte* p = data_ + size_;
-  le::store(p, static_cast<std::uint32_t>(event.size()));
-  p[4] = std::byte{event_type};
-  p[5] = std::byte{hops};
-  p[6] = p[7] = std::byte{0};
+  writeRecordHeader(p, event.size(), event_type, hops);
   std::memcpy(p + kBatchRecordHeader, event.data(), event.size());
   size_ = needed;
   ++count_;

@@ -1,10 +1,14 @@
 // evr::detail::ByteLog, the resend buffer's bytes: what goes in comes back unchanged wherever it
-// landed, chunks leave from the front only, and a log used as a FIFO reuses its chunks.
+// landed, chunks leave from the front only, a log used as a FIFO reuses its chunks, and a run of
+// records shared with ZeroMQ stays as it was while a message holds it.
 #include <boost/test/unit_test.hpp>
 
 #include <cstddef>
 #include <deque>
+#include <memory>
+#include <optional>
 #include <vector>
+#include <zmq.hpp>
 
 #include "evr/byte_log.hpp"
 
@@ -78,6 +82,58 @@ BOOST_AUTO_TEST_CASE(a_log_used_as_a_fifo_stops_growing) {
     if (round > 5) BOOST_TEST(footprint == footprint_after_warmup, "round " << round);
   }
   for (const auto& [ref, seed] : live) BOOST_TEST(same(log.at(ref), pattern(180, seed)));
+}
+
+BOOST_AUTO_TEST_CASE(a_head_and_body_append_is_one_contiguous_record) {
+  ByteLog log;
+  const auto head = pattern(8, 1);
+  const auto body = pattern(120, 2);
+  const auto ref = log.append(head, body);
+  std::vector<std::byte> both(head);
+  both.insert(both.end(), body.begin(), body.end());
+  BOOST_TEST(same(log.at(ref), both));
+}
+
+BOOST_AUTO_TEST_CASE(a_shared_run_is_the_records_back_to_back_without_a_copy) {
+  ByteLog log;
+  std::vector<ByteLog::Ref> refs;
+  std::vector<std::byte> expected;
+  for (unsigned i = 0; i < 10; ++i) {
+    const auto bytes = pattern(64 + 8 * i, i);
+    refs.push_back(log.append(bytes));
+    expected.insert(expected.end(), bytes.begin(), bytes.end());
+  }
+  BOOST_REQUIRE(refs.front().chunk == refs.back().chunk);
+  const zmq::message_t message = log.share(refs.front(), expected.size());
+  BOOST_TEST(message.data() == static_cast<const void*>(log.at(refs.front()).data()));
+  BOOST_TEST(same({static_cast<const std::byte*>(message.data()), message.size()}, expected));
+}
+
+BOOST_AUTO_TEST_CASE(a_chunk_a_message_holds_is_not_reused_and_outlives_the_log) {
+  auto log = std::make_unique<ByteLog>();
+  const auto first = pattern(ByteLog::kChunkBytes / 2, 7);
+  const auto ref = log->append(first);
+  std::optional<zmq::message_t> held(log->share(ref, first.size()));
+  // Fill the chunk and go on into the next, then release the first while the message holds it.
+  const auto next = log->append(pattern(ByteLog::kChunkBytes, 8));
+  BOOST_REQUIRE(next.chunk == ref.chunk + 1);
+  log->releaseBefore(next.chunk);
+  BOOST_TEST(log->spareChunks() == 0u);  // not offered for reuse: the message still reads it
+  // New appends land in fresh memory, and the held bytes are as they were.
+  for (unsigned i = 0; i < 8; ++i) (void)log->append(pattern(ByteLog::kChunkBytes / 4, 100 + i));
+  BOOST_TEST(same({static_cast<const std::byte*>(held->data()), held->size()}, first));
+  // The message outlives the log (libzmq may free it after the connection is gone).
+  log.reset();
+  BOOST_TEST(same({static_cast<const std::byte*>(held->data()), held->size()}, first));
+  held.reset();  // the last owner frees the chunk (ASan builds check it is freed once)
+
+  // Without a message holding it, the same release offers the chunk for reuse.
+  ByteLog plain;
+  const auto a = plain.append(pattern(ByteLog::kChunkBytes / 2, 9));
+  { const zmq::message_t sent = plain.share(a, a.size); }
+  const auto b = plain.append(pattern(ByteLog::kChunkBytes, 10));
+  plain.releaseBefore(b.chunk);
+  BOOST_TEST(plain.spareChunks() == 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,17 +1,26 @@
-// evr::detail::ByteLog: the bytes of the resend buffer. Connection copies each exported event's
-// bytes in here, so the event itself (its storage: struct, reader, buffer, about 1.4 KiB) goes
-// back to the free list at once, still in cache, instead of staying alive until the daemon acks
-// it. The log keeps only the bytes, in the order they came, in chunks it reuses: appending
-// allocates only when the log grows past the most it has held (docs/performance.md, "The resend
-// buffer keeps bytes").
+// evr::detail::ByteLog: the bytes of the resend buffer. Connection writes each exported event here
+// as the EVENTS record it goes out as (record header, then the event), so the event itself (its
+// storage: struct, reader, buffer, about 1.4 KiB) goes back to the free list at once, still in
+// cache, instead of staying alive until the daemon acks it. The log keeps the bytes in the order
+// they came, in chunks it reuses: appending allocates only when the log grows past the most it
+// has held (docs/performance.md, "The resend buffer keeps bytes").
+//
+// Records appended back to back in one chunk are one batch body already: share() hands a run of
+// them to ZeroMQ as a message without copying (docs/performance.md, "A batch is a span of the
+// resend buffer"). A chunk a message still holds is not reused or freed until libzmq lets go of
+// the message, which it may do on its I/O thread, after the log itself is gone.
 //
 // Bytes go in at the back and leave from the front a chunk at a time: releaseBefore(ref) frees
 // every chunk wholly before the one `ref` is in. A ref stays valid until its chunk is released.
 
 #pragma once
 
+#include <zmq.hpp>
+
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -30,11 +39,22 @@ class ByteLog {
   // A chunk's size; larger appends get a chunk of their own size (not kept for reuse).
   static constexpr std::size_t kChunkBytes = 64 * 1024;
 
-  Ref append(std::span<const std::byte> bytes);
+  ByteLog() = default;
+  ByteLog(const ByteLog&) = delete;
+  ByteLog& operator=(const ByteLog&) = delete;
+  ~ByteLog();
+
+  // `head` then `body`, contiguous in one chunk; the ref covers both.
+  Ref append(std::span<const std::byte> head, std::span<const std::byte> body);
+  Ref append(std::span<const std::byte> bytes) { return append({}, bytes); }
   std::span<const std::byte> at(const Ref& ref) const {
     const Chunk& chunk = chunks_[ref.chunk - first_chunk_];
-    return {chunk.bytes.data() + ref.offset, ref.size};
+    return {chunk.buffer->data.get() + ref.offset, ref.size};
   }
+  // A message over `bytes` from the start of `from`, which must lie in from's chunk (refs
+  // appended one after another in the same chunk are contiguous). No copy: the message holds
+  // the chunk until libzmq frees it.
+  zmq::message_t share(const Ref& from, std::size_t bytes);
   // Frees the chunks before `chunk` (a Ref's chunk: the oldest still needed).
   void releaseBefore(std::uint64_t chunk);
   // Frees everything (the chunks are kept for reuse).
@@ -44,14 +64,25 @@ class ByteLog {
   std::size_t spareChunks() const { return spare_.size(); }
 
  private:
+  // A chunk's memory, owned jointly by the log (one count while it lists the buffer) and by each
+  // message share() made over it; whoever drops the last count deletes it.
+  struct Buffer {
+    explicit Buffer(std::size_t bytes) : data(new std::byte[bytes]), size(bytes) {}
+    std::atomic<std::uint32_t> owners{1};
+    std::unique_ptr<std::byte[]> data;
+    std::size_t size;
+  };
+  static void drop(Buffer* buffer);
+  static void dropShared(void* data, void* buffer);  // libzmq's free function for share()
+
   struct Chunk {
-    std::vector<std::byte> bytes;  // size() is the capacity; `used` of it is written
-    std::size_t used = 0;
+    Buffer* buffer = nullptr;
+    std::size_t used = 0;  // bytes of buffer written
   };
 
   Ring<Chunk> chunks_;          // live chunks; the front is number first_chunk_
   std::uint64_t first_chunk_ = 0;
-  std::vector<std::vector<std::byte>> spare_;  // released chunks of kChunkBytes, for reuse
+  std::vector<Buffer*> spare_;  // released chunks of kChunkBytes no message holds, for reuse
 };
 
 }  // namespace evr::detail

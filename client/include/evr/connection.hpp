@@ -161,11 +161,9 @@ class Connection {
   int fd() const { return epoll_fd_; }
 
  private:
-  struct Pending {  // an exported event in the resend buffer: its bytes are in unacked_bytes_
+  struct Pending {  // an exported event in the resend buffer: its EVENTS record is in unacked_bytes_
     std::uint64_t seq = 0;
-    detail::ByteLog::Ref bytes;
-    std::uint8_t type = 0;
-    std::uint8_t hops = 0;
+    detail::ByteLog::Ref record;
   };
   void keepUnacked(std::span<const std::byte> bytes, std::uint8_t type, std::uint8_t hops);
   using Clock = std::chrono::steady_clock;
@@ -243,7 +241,7 @@ class Connection {
   std::uint64_t daemon_instance_ = 0;
   std::uint64_t next_seq_ = 1;          // link seq of the next exported event
   detail::Ring<Pending> unacked_;          // exported, not yet acked; front is oldest
-  detail::ByteLog unacked_bytes_;          // their bytes
+  detail::ByteLog unacked_bytes_;          // their records, batch bodies already
   std::uint64_t next_unsent_seq_ = 1;    // first entry of unacked_ not yet sent on this join
   std::uint64_t acked_ = 0;              // highest seq the daemon acked
   std::uint64_t rx_seq_ = 0;             // highest link seq taken from this daemon instance

@@ -35,6 +35,16 @@ inline constexpr std::size_t kMaxBatchRecords = 0xffff;
 // Bounds the memory a full ZeroMQ pipe can hold: its high-water mark counts messages.
 inline constexpr std::size_t kBatchTargetBytes = 32 * 1024;
 
+// Writes a record's header (the layout above) at `at`, for an event of `event_bytes`.
+void writeRecordHeader(std::byte* at, std::size_t event_bytes, std::uint8_t event_type, std::uint8_t hops);
+
+// True when a batch of `count` records and `bytes` so far should not take one more record of
+// `event_bytes`: the next one starts a new batch (a lone record over the limit still goes, alone).
+constexpr bool batchFull(std::size_t count, std::size_t bytes, std::size_t event_bytes,
+                         std::size_t limit_bytes = kBatchTargetBytes) {
+  return count > 0 && (count >= kMaxBatchRecords || bytes + kBatchRecordHeader + event_bytes > limit_bytes);
+}
+
 struct BatchRecord {
   std::span<const std::byte> event;
   std::uint8_t event_type = 0;
@@ -64,8 +74,7 @@ class BatchWriter {
   bool empty() const { return count_ == 0; }
   // True when one more record of `event_bytes` should start a new batch instead.
   bool full(std::size_t event_bytes, std::size_t limit_bytes = kBatchTargetBytes) const {
-    return count_ > 0 && (count_ >= kMaxBatchRecords ||
-                          size_ + kBatchRecordHeader + event_bytes > limit_bytes);
+    return batchFull(count_, size_, event_bytes, limit_bytes);
   }
   // The body as a message; the writer is empty afterwards.
   zmq::message_t take();
