@@ -20,12 +20,8 @@ ByteLog::Ref ByteLog::append(std::span<const std::byte> head, std::span<const st
   const std::size_t size = head.size() + body.size();
   if (chunks_.empty() || chunks_[chunks_.size() - 1].buffer->size - chunks_[chunks_.size() - 1].used < size) {
     Chunk chunk;
-    if (size <= kChunkBytes && !spare_.empty()) {
-      chunk.buffer = spare_.back();
-      spare_.pop_back();
-    } else {
-      chunk.buffer = new Buffer(std::max(size, kChunkBytes));
-    }
+    if (size <= kChunkBytes) chunk.buffer = takeSpare();
+    if (chunk.buffer == nullptr) chunk.buffer = new Buffer(std::max(size, kChunkBytes));
     chunks_.push_back(chunk);
   }
   Chunk& last = chunks_[chunks_.size() - 1];
@@ -45,13 +41,25 @@ zmq::message_t ByteLog::share(const Ref& from, std::size_t bytes) {
   return message;
 }
 
+ByteLog::Buffer* ByteLog::takeSpare() {
+  // Only a chunk no message holds any more: the acquire pairs with the drop on libzmq's thread, so
+  // its reads of the bytes are done before they are written again.
+  for (std::size_t i = spare_.size(); i-- > 0;) {
+    Buffer* buffer = spare_[i];
+    if (buffer->owners.load(std::memory_order_acquire) == 1) {
+      spare_[i] = spare_.back();
+      spare_.pop_back();
+      return buffer;
+    }
+  }
+  return nullptr;
+}
+
 void ByteLog::releaseBefore(std::uint64_t chunk) {
   while (!chunks_.empty() && first_chunk_ < chunk) {
     Buffer* buffer = chunks_.front().buffer;
-    // Reused only once no message holds it: the acquire pairs with libzmq's thread's drop, so its
-    // reads of the bytes are done before they are written again.
-    if (buffer->size == kChunkBytes && buffer->owners.load(std::memory_order_acquire) == 1) {
-      spare_.push_back(buffer);
+    if (buffer->size == kChunkBytes) {
+      spare_.push_back(buffer);  // perhaps still held by a message: takeSpare() waits for that
     } else {
       drop(buffer);
     }

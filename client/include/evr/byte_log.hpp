@@ -8,7 +8,8 @@
 // Records appended back to back in one chunk are one batch body already: share() hands a run of
 // them to ZeroMQ as a message without copying (docs/performance.md, "A batch is a span of the
 // resend buffer"). A chunk a message still holds is not reused or freed until libzmq lets go of
-// the message, which it may do on its I/O thread, after the log itself is gone.
+// the message, which it may do on its I/O thread, after the log itself is gone. (An ack normally
+// comes after that; in one process over inproc the peer may ack before it frees the message.)
 //
 // Bytes go in at the back and leave from the front a chunk at a time: releaseBefore(ref) frees
 // every chunk wholly before the one `ref` is in. A ref stays valid until its chunk is released.
@@ -73,6 +74,7 @@ class ByteLog {
     std::size_t size;
   };
   static void drop(Buffer* buffer);
+  Buffer* takeSpare();  // a spare chunk no message holds, or nullptr
   static void dropShared(void* data, void* buffer);  // libzmq's free function for share()
 
   struct Chunk {
@@ -82,7 +84,7 @@ class ByteLog {
 
   Ring<Chunk> chunks_;          // live chunks; the front is number first_chunk_
   std::uint64_t first_chunk_ = 0;
-  std::vector<Buffer*> spare_;  // released chunks of kChunkBytes no message holds, for reuse
+  std::vector<Buffer*> spare_;  // released chunks of kChunkBytes, for reuse once no message holds them
 };
 
 }  // namespace evr::detail
