@@ -131,8 +131,7 @@ void BM_PublishBenchEventIntoBatch(benchmark::State& state) {
     std::array<std::byte, evr::kBatchRecordHeader> header;
     evr::writeRecordHeader(header.data(), e.bytes().size(), static_cast<std::uint8_t>(e.type()), e.hops());
     const auto record = resend.append(header, e.bytes());
-    if (batch_count > 0 && (record.chunk != batch_head.chunk ||
-                            evr::batchFull(batch_count, batch_bytes, e.bytes().size()))) {
+    if (batch_count > 0 && !evr::detail::joinsBatch(batch_head, batch_count, batch_bytes, record)) {
       benchmark::DoNotOptimize(resend.share(batch_head, batch_bytes));
       batch_count = batch_bytes = 0;
     }

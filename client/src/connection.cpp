@@ -323,10 +323,7 @@ void Connection::sendBatches() {
       std::size_t body_bytes = 0;
       for (std::uint64_t seq = next_unsent_seq_; seq < next_seq_; ++seq) {
         const detail::ByteLog::Ref& record = unacked_[seq - first].record;
-        if (record.chunk != head.chunk ||
-            batchFull(count, body_bytes, record.size - kBatchRecordHeader, limit)) {
-          break;
-        }
+        if (!detail::joinsBatch(head, count, body_bytes, record, limit)) break;
         body_bytes += record.size;
         ++count;
       }

@@ -25,6 +25,7 @@
 #include <span>
 #include <vector>
 
+#include "evr/batch.hpp"
 #include "evr/ring.hpp"
 
 namespace evr::detail {
@@ -86,5 +87,14 @@ class ByteLog {
   std::uint64_t first_chunk_ = 0;
   std::vector<Buffer*> spare_;  // released chunks of kChunkBytes, for reuse once no message holds them
 };
+
+// Whether `record`, appended right after a run of `count` records (`body_bytes` in all) that
+// starts at `head`, still belongs to that run's batch: same chunk (a batch is contiguous bytes),
+// and within `limit_bytes` by the rule every batch keeps (batchFull).
+inline bool joinsBatch(const ByteLog::Ref& head, std::size_t count, std::size_t body_bytes,
+                       const ByteLog::Ref& record, std::size_t limit_bytes = kBatchTargetBytes) {
+  return record.chunk == head.chunk &&
+         !batchFull(count, body_bytes, record.size - kBatchRecordHeader, limit_bytes);
+}
 
 }  // namespace evr::detail
