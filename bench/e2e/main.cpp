@@ -3,6 +3,7 @@
 //   evr_e2e_bench --curves all|LIST         the cost curves instead (curves.hpp)
 //   evr_e2e_bench --role publisher|consumer  a publisher or consumer process (started by the driver)
 //   evr_e2e_bench --role stage --stage NAME  a process of the lockstep curve (lockstep.hpp)
+//   evr_e2e_bench --role relay --endpoint E  the zmq-relay system's relay (zmq_relay.cpp)
 //   evr_e2e_bench --exec-child PID PROG ...  starts PROG so that it dies with the driver (spawn.hpp)
 
 #include <CLI/CLI.hpp>
@@ -32,7 +33,7 @@ std::vector<std::string> commaSeparated(const std::string& list) {
 }
 
 int driverMain(int argc, char** argv) {
-  CLI::App app{"evr_e2e_bench: events through direct ZeroMQ, the bare relay, evrouterd and nats-server, side by side"};
+  CLI::App app{"evr_e2e_bench: events through direct ZeroMQ, a plain ZeroMQ relay, the bare relay, evrouterd and nats-server, side by side"};
   evr::bench::DriverOptions options;
   options.routers = evr::bench::defaultRouterOptions();
   options.out = std::string(EVR_BENCH_RESULTS_DIR) + "/latest.json";
@@ -108,6 +109,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--role") == 0) {
       if (i + 1 < argc && std::strcmp(argv[i + 1], "stage") == 0) return evr::bench::stageRoleMain(argc, argv);
+      if (i + 1 < argc && std::strcmp(argv[i + 1], "relay") == 0) return evr::bench::zmqRelayMain(argc, argv);
       return evr::bench::roleMain(argc, argv);
     }
   }

@@ -23,8 +23,8 @@ constexpr std::array<std::string_view, 7> kMethod{
     "CPU ns/ev: router utime+stime over a throughput run / deliveries (median over runs); RSS: router VmHWM (max)",
     "CPU per delivery, every process: the same for the publisher (first publish call to its last event taken) "
     "and the consumers (summed, from ready to their report), each process with all its threads",
-    "events: 128 payload bytes; direct and nats-server carry them as the message body, bare-relay and "
-    "evrouterd as a tag of a REGIME event (bench/e2e/evr_links.cpp)",
+    "events: 128 payload bytes; direct and nats-server carry them as the message body, zmq-relay as a "
+    "length-prefixed record of a batch, bare-relay and evrouterd as a tag of a REGIME event (bench/e2e/evr_links.cpp)",
     "nats-server: throughput runs publish with libnats' default buffering, latency runs with "
     "natsOptions_SetSendAsap (NATS's best configuration for each)"};
 
@@ -185,19 +185,26 @@ nlohmann::json ratio(const Summary& mine, const Summary& theirs) {
 }
 
 // Per pattern, where both rows ran: evrouterd / bare relay and evrouterd / nats-server (the issue's
-// targets), and each variant (journal, CURVE) / plain evrouterd (what the guarantee or the
-// security costs):
-// {"pipeline": {"evrouterd/nats-server": {...}, "evrouterd+journal-batch/evrouterd": {...},
-//               "evrouterd+curve/evrouterd": {...}}}.
+// targets), evrouterd / zmq-relay and zmq-relay / nats-server (how far evrouterd is from a ZeroMQ
+// router that does nothing, and how far that is from nats-server), and each variant (journal,
+// CURVE) / plain evrouterd (what the guarantee or the security costs):
+// {"pipeline": {"evrouterd/nats-server": {...}, "zmq-relay/nats-server": {...},
+//               "evrouterd+journal-batch/evrouterd": {...}, "evrouterd+curve/evrouterd": {...}}}.
 nlohmann::json ratios(const std::vector<Row>& rows) {
   nlohmann::json json = nlohmann::json::object();
   const std::string evrouterd(systemName(System::Evrouterd));
   for (const Pattern pattern : {Pattern::Pipeline, Pattern::Broadcast, Pattern::Selective}) {
+    const std::string pattern_key(patternName(pattern));
+    const std::string relay(systemName(System::ZmqRelay)), nats(systemName(System::Nats));
+    const Row* relay_row = find(rows, relay, pattern);
+    const Row* nats_row = find(rows, nats, pattern);
+    if (relay_row != nullptr && nats_row != nullptr) {
+      json[pattern_key][relay + "/" + nats] = ratio(summarize(*relay_row), summarize(*nats_row));
+    }
     const Row* ours = find(rows, evrouterd, pattern);
     if (ours == nullptr) continue;
     const Summary mine = summarize(*ours);
-    const std::string pattern_key(patternName(pattern));
-    for (const System other : {System::BareRelay, System::Nats}) {
+    for (const System other : {System::ZmqRelay, System::BareRelay, System::Nats}) {
       const std::string other_label(systemName(other));
       const Row* theirs = find(rows, other_label, pattern);
       if (theirs == nullptr) continue;

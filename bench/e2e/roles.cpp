@@ -169,7 +169,7 @@ int roleMain(int argc, char** argv) {
   CLI::App app{"evr_e2e_bench role: one publisher or consumer process (started by the driver)"};
   RoleOptions options;
   app.add_option("--role", options.role)->required()->check(CLI::IsMember({"publisher", "consumer"}));
-  app.add_option("--system", options.system)->required()->check(CLI::IsMember({"direct", "evr", "nats"}));
+  app.add_option("--system", options.system)->required()->check(CLI::IsMember({"direct", "zmq", "evr", "nats"}));
   app.add_option("--endpoint", options.endpoint)->required();
   app.add_option("--name", options.name)->required();
   app.add_option("--subject", options.subject);
@@ -190,6 +190,7 @@ int roleMain(int argc, char** argv) {
     const bool publisher = options.role == "publisher";
     if (publisher) {
       auto link = options.system == "direct" ? makeDirectPublisher(options)
+                  : options.system == "zmq"  ? makeZmqRelayPublisher(options)
                   : options.system == "evr"  ? makeEvrPublisher(options)
                                              : makeNatsPublisher(options);
       if (!link) throw std::runtime_error("built without libnats: no nats publisher");
@@ -197,6 +198,7 @@ int roleMain(int argc, char** argv) {
     }
     ConsumerTally tally(options.events, options.expect, options.warmup, options.latency);
     auto link = options.system == "direct" ? makeDirectConsumer(options, tally)
+                : options.system == "zmq"  ? makeZmqRelayConsumer(options, tally)
                 : options.system == "evr"  ? makeEvrConsumer(options, tally)
                                            : makeNatsConsumer(options, tally);
     if (!link) throw std::runtime_error("built without libnats: no nats consumer");

@@ -29,7 +29,7 @@ namespace evr::bench {
 
 struct RoleOptions {
   std::string role;        // "publisher" or "consumer"
-  std::string system;      // "direct", "evr" (bare relay and evrouterd) or "nats"
+  std::string system;      // "direct", "zmq" (zmq-relay), "evr" (bare relay and evrouterd) or "nats"
   std::string endpoint;    // ZeroMQ endpoint, or nats://host:port
   std::string name;        // evr container name; label in reports
   std::string subject;     // nats: the consumer's subject; the publisher's subject prefix
@@ -102,6 +102,11 @@ std::unique_ptr<PublisherLink> makeDirectPublisher(const RoleOptions& options);
 std::unique_ptr<ConsumerLink> makeDirectConsumer(const RoleOptions& options, ConsumerTally& tally);
 std::unique_ptr<PublisherLink> makeEvrPublisher(const RoleOptions& options);
 std::unique_ptr<ConsumerLink> makeEvrConsumer(const RoleOptions& options, ConsumerTally& tally);
+// zmq_relay.cpp: the zmq-relay system's publisher and consumer, and its relay process
+// (`evr_e2e_bench --role relay --endpoint E`).
+std::unique_ptr<PublisherLink> makeZmqRelayPublisher(const RoleOptions& options);
+std::unique_ptr<ConsumerLink> makeZmqRelayConsumer(const RoleOptions& options, ConsumerTally& tally);
+int zmqRelayMain(int argc, char** argv);
 // nullptr when the benchmark was built without libnats.
 std::unique_ptr<PublisherLink> makeNatsPublisher(const RoleOptions& options);
 std::unique_ptr<ConsumerLink> makeNatsConsumer(const RoleOptions& options, ConsumerTally& tally);

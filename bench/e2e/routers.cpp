@@ -74,7 +74,8 @@ RouterOptions defaultRouterOptions() {
 
 std::string unavailableReason(System system, const RouterOptions& routers) {
   switch (system) {
-    case System::Direct: return {};
+    case System::Direct:
+    case System::ZmqRelay: return {};  // the relay is this binary
     case System::BareRelay: return executable(routers.bare_relay) ? "" : "not found: " + routers.bare_relay;
     case System::Evrouterd: return executable(routers.evrouterd) ? "" : "not found: " + routers.evrouterd;
     case System::Nats:
@@ -145,6 +146,12 @@ Router::Router(std::string label, std::unique_ptr<Process> process, std::string 
 std::unique_ptr<Router> Router::start(const Scenario& scenario, const evr::test::TempDir& dir, const RouterOptions& routers) {
   switch (scenario.system) {
     case System::Direct: return nullptr;
+    case System::ZmqRelay: {
+      const std::string endpoint = dir.ipc("zmq-relay.sock");
+      auto process = spawnChild({selfExe(), "--role", "relay", "--endpoint", endpoint});
+      waitFor(*process, "ready", Process::Stream::Stdout, "zmq relay");
+      return std::unique_ptr<Router>(new Router("zmq relay", std::move(process), endpoint));
+    }
     case System::Evrouterd: {
       if (scenario.curve) writeCurveKeys(dir.path());
       return startEvrouterd(evrouterdConfig(scenario, routers.evrouterd_queue_limit, dir.path()), dir, routers,

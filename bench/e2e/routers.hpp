@@ -1,6 +1,7 @@
 // The router of one run: evrouterd with a config generated for the scenario's pattern (and its
 // journal or CURVE keys, if the scenario has them), the bare
-// relay with the equivalent fixed forwarding table, or nats-server on a random loopback port.
+// relay with the equivalent fixed forwarding table, the plain ZeroMQ relay (zmq_relay.cpp), or
+// nats-server on a random loopback port.
 // Each is started fresh for every run (so runs are independent and peak RSS belongs to one
 // pattern), is ready when start() returns, and is stopped by stop() or, on any failure, killed by
 // the destructor. "direct" has no router.

@@ -21,6 +21,7 @@ constexpr auto kReportMargin = 15s;
 std::string_view roleSystem(System system) {
   switch (system) {
     case System::Direct: return "direct";
+    case System::ZmqRelay: return "zmq";
     case System::BareRelay:
     case System::Evrouterd: return "evr";
     case System::Nats: return "nats";

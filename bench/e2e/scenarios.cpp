@@ -8,7 +8,7 @@
 namespace evr::bench {
 namespace {
 
-constexpr std::array<std::string_view, 4> kSystemNames{"direct", "bare-relay", "evrouterd", "nats-server"};
+constexpr std::array<std::string_view, 5> kSystemNames{"direct", "zmq-relay", "bare-relay", "evrouterd", "nats-server"};
 
 std::vector<ConsumerPlan> consumers(std::size_t count, bool one_route_key_each) {
   std::vector<ConsumerPlan> plans;
@@ -76,6 +76,8 @@ std::uint64_t Scenario::expectedTotal(std::uint64_t events) const {
 std::vector<Scenario> benchmarkScenarios() {
   return {
       pipeline(System::Direct, "ZeroMQ PUSH -> PULL over ipc, no hop"),
+      pipeline(System::ZmqRelay, "ZeroMQ ROUTER relay, 32 KiB batches forwarded as they came, no protocol: the ceiling of a ZeroMQ router"),
+      broadcast(System::ZmqRelay, "ZeroMQ ROUTER relay, each batch to 3 consumers (one shared buffer), no protocol"),
       pipeline(System::BareRelay, "pub -> sub1 through the bare relay"),
       broadcast(System::BareRelay, "pub -> sub1,sub2,sub3 through the bare relay"),
       pipeline(System::Evrouterd, "pipeline adapter pub -> sub1"),

@@ -3,6 +3,7 @@
 //
 //   system       pipeline (1 consumer)  broadcast (3 consumers)  selective (4 consumers, 1/4 each)
 //   direct       PUSH -> PULL           -                        -
+//   zmq-relay    DEALER -> ROUTER -> DEALER, batches as they came, to 1 or 3 consumers; -
 //   bare-relay   pub -> sub1            pub -> sub1..3           -   (a fixed table cannot select)
 //   evrouterd    pipeline adapter       broadcast adapter        selective adapter, 4 rules on event.regime
 //   nats-server  1 subscriber           3 subscribers            4 subjects (subject-based routing)
@@ -28,10 +29,10 @@
 
 namespace evr::bench {
 
-enum class System { Direct, BareRelay, Evrouterd, Nats };
+enum class System { Direct, ZmqRelay, BareRelay, Evrouterd, Nats };
 enum class Pattern { Pipeline, Broadcast, Selective };
 
-std::string_view systemName(System system);    // "direct", "bare-relay", "evrouterd", "nats-server"
+std::string_view systemName(System system);    // "direct", "zmq-relay", "bare-relay", "evrouterd", "nats-server"
 std::string_view patternName(Pattern pattern);  // "pipeline", "broadcast", "selective"
 
 // evrouterd's journal (router.journal, docs/delivery.md section 3): when its data is synced.

@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(smoke_run_delivers_every_event_through_every_system) {
       }
     }
   }
-  BOOST_TEST((systems == std::set<std::string>{"direct", "bare-relay", "evrouterd", "evrouterd+journal-none",
+  BOOST_TEST((systems == std::set<std::string>{"direct", "zmq-relay", "bare-relay", "evrouterd", "evrouterd+journal-none",
                                                 "evrouterd+journal-interval", "evrouterd+journal-batch",
                                                 "evrouterd+curve", "nats-server"}));
 }
