@@ -706,6 +706,11 @@ bool RelayLoop::forwardBatch(PeerId source, const Envelope& envelope, zmq::messa
     route_counts_[route_row + target] += count;
     const PeerId id = peer_of_container_[target];
     Peer& to = peers_[id];
+    if (to.forward_count != 0 && to.out.empty() && to.forward.size() + body.size() > kBatchTargetBytes) {
+      // The body held for it from earlier in this burst and this one would not fit in one batch:
+      // that one goes now, and this one may be held in its place.
+      flushOut(id);
+    }
     if (sendsDirect(to) && to.out.empty() && to.forward_count == 0) {
       to.forward.copy(body);  // shares the buffer
       to.forward_count = count;
@@ -719,7 +724,7 @@ bool RelayLoop::forwardBatch(PeerId source, const Envelope& envelope, zmq::messa
     routing_source_ = source;
     routing_seq_ = envelope.seq;
     for (BatchReader reader(raw); reader.next(record); ++routing_seq_) {
-      deliver(target, record.event_type, record.hops, record.event, 0);
+      deliver(target, record.event_type, record.hops, record.event, 0, &body);
     }
     routing_source_ = kNoPeer;
   }
@@ -1117,7 +1122,8 @@ zmq::message_t RelayLoop::applyTransform(const schema::Event::Reader& event,
 }
 
 void RelayLoop::deliver(routing::ContainerId container, std::uint8_t event_type, std::uint8_t hops,
-                        std::span<const std::byte> event, std::uint64_t journal_index) {
+                        std::span<const std::byte> event, std::uint64_t journal_index,
+                        zmq::message_t* whole) {
   const PeerId target = peer_of_container_[container];
   Peer& peer = peers_[target];
   if (peer.forward_count != 0) {
@@ -1144,7 +1150,9 @@ void RelayLoop::deliver(routing::ContainerId container, std::uint8_t event_type,
     return;
   }
   const DeliveryPolicy policy = table_->policy(container, event_type);
-  enqueue(target, QueuedEvent{zmq::message_t(event.data(), event.size()), event_type, hops, journal_index},
+  enqueue(target,
+          QueuedEvent::of(event, event_type, hops, journal_index,
+                          policy == DeliveryPolicy::Lossless ? whole : nullptr),
           policy);
   // Lossless: a long queue holds the source back (acks), whether or not the target is connected.
   // A lossy policy never holds anyone: it conflates or drops instead.
@@ -1264,9 +1272,10 @@ void RelayLoop::spillOut(PeerId target, zmq::message_t& batch, std::uint64_t jou
     const DeliveryPolicy policy =
         container >= 0 ? table_->policy(static_cast<routing::ContainerId>(container), record.event_type)
                        : DeliveryPolicy::Lossless;
+    // Every record of the batch is for this target: a lossless one shares it.
     enqueue(target,
-            QueuedEvent{zmq::message_t(record.event.data(), record.event.size()), record.event_type,
-                        record.hops, index},
+            QueuedEvent::of(record.event, record.event_type, record.hops, index,
+                            policy == DeliveryPolicy::Lossless ? &batch : nullptr),
             policy);
   }
 }
@@ -1296,7 +1305,7 @@ void RelayLoop::enqueue(PeerId target, QueuedEvent&& event, DeliveryPolicy polic
     ConflationKey key;
     if (policy == DeliveryPolicy::Conflate) {
       key = conflationKey(routing_source_ == kNoPeer ? 0u : routing_source_, event.event_type,
-                          bytesOf(event.body));
+                          event.bytes());
       event.journal_index = 0;  // replaced in place: its journal position is not in order
     }
     switch (peer.queue.push(std::move(event), policy, limit, key, settings_.queue_bytes_limit)) {
@@ -1376,9 +1385,9 @@ void RelayLoop::flushQueue(PeerId id) {
     std::uint64_t journal_index = 0;
     std::size_t replayed = 0;  // from the journal of an earlier daemon
     for (const QueuedEvent& queued : peer.queue) {
-      if (writer.full(queued.body.size())) break;
-      writer.append(bytesOf(queued.body), queued.event_type, queued.hops);
-      event_bytes += queued.body.size();
+      if (writer.full(queued.bytes().size())) break;
+      writer.append(queued.bytes(), queued.event_type, queued.hops);
+      event_bytes += queued.bytes().size();
       journal_index = std::max(journal_index, queued.journal_index);
       if (queued.journal_index != 0 && queued.journal_index < journal_first_index_) ++replayed;
     }

@@ -178,8 +178,11 @@ class RelayLoop {
                                        const routing::Transform& transform, EventType& new_type);
   // Delivers the event to every target in chosen_ (one journal record for them all).
   void deliverChosen(std::uint8_t event_type, std::uint8_t hops, std::span<const std::byte> event);
+  // `whole`: the EVENTS message `event` is a record of, when every record of it goes to `target`:
+  // a lossless event queued for it shares that message instead of a copy (QueuedEvent::of).
   void deliver(routing::ContainerId target, std::uint8_t event_type, std::uint8_t hops,
-               std::span<const std::byte> event, std::uint64_t journal_index);
+               std::span<const std::byte> event, std::uint64_t journal_index,
+               zmq::message_t* whole = nullptr);
   // Appends the event routed to chosen_ to the journal; returns its index (0: not journaled).
   std::uint64_t journalEvent(std::uint8_t event_type, std::uint8_t hops, std::span<const std::byte> event);
   // Forces the journal to disk per its policy and lets the held sources' acks go.

@@ -38,11 +38,21 @@ std::uint64_t keyHash(std::uint32_t source, std::uint8_t type, std::span<const s
   return mix(hash ^ mix((static_cast<std::uint64_t>(source) << 8) | type));
 }
 
-std::span<const std::byte> bytesOf(const zmq::message_t& message) {
-  return {static_cast<const std::byte*>(message.data()), message.size()};
-}
-
 }  // namespace
+
+QueuedEvent QueuedEvent::of(std::span<const std::byte> event, std::uint8_t event_type, std::uint8_t hops,
+                            std::uint64_t journal_index, zmq::message_t* whole) {
+  QueuedEvent queued{zmq::message_t(), event_type, hops, journal_index};
+  if (whole != nullptr) {
+    queued.body.copy(*whole);  // zmq_msg_copy: a counted reference to the same buffer
+    if (queued.body.data() == whole->data()) {
+      queued.part = event;
+      return queued;
+    }
+  }
+  queued.body = zmq::message_t(event.data(), event.size());
+  return queued;
+}
 
 ConflationKey conflationKey(std::uint32_t source, std::uint8_t event_type,
                             std::span<const std::byte> event) noexcept {
@@ -98,7 +108,7 @@ TargetQueue::PushResult TargetQueue::push(QueuedEvent&& event, DeliveryPolicy po
       if (found != kNoPos) {
         Slot& queued = slot(found);
         auto& policy_bytes = bytes_[static_cast<std::size_t>(DeliveryPolicy::Conflate)];
-        policy_bytes = policy_bytes - queued.event.body.size() + event.body.size();
+        policy_bytes = policy_bytes - queued.event.bytes().size() + event.bytes().size();
         queued.event = std::move(event);  // in place: the position of first arrival stays
         queued.key = key;                 // its symbol now points into the new bytes
         ++counters_.conflated;
@@ -168,7 +178,7 @@ std::uint64_t TargetQueue::append(QueuedEvent&& event, DeliveryPolicy policy) {
   added.indexed = false;
   ++live_;
   ++counts_[static_cast<std::size_t>(policy)];
-  bytes_[static_cast<std::size_t>(policy)] += added.event.body.size();
+  bytes_[static_cast<std::size_t>(policy)] += added.event.bytes().size();
   return pos;
 }
 
@@ -188,7 +198,7 @@ void TargetQueue::kill(std::uint64_t pos) {
   if (dead.indexed) indexErase(dead.key.hash, pos);
   dead.live = false;
   dead.indexed = false;
-  bytes_[static_cast<std::size_t>(dead.policy)] -= dead.event.body.size();
+  bytes_[static_cast<std::size_t>(dead.policy)] -= dead.event.bytes().size();
   dead.event = QueuedEvent{};
   --live_;
   --counts_[static_cast<std::size_t>(dead.policy)];
@@ -271,8 +281,8 @@ bool TargetQueue::sameKey(const Slot& queued, const ConflationKey& key,
       other.event_type != key.event_type || other.symbol_size != key.symbol_size) {
     return false;
   }
-  const auto a = bytesOf(queued.event.body);
-  const auto b = bytesOf(event.body);
+  const auto a = queued.event.bytes();
+  const auto b = event.bytes();
   if (static_cast<std::size_t>(other.symbol_offset) + other.symbol_size > a.size() ||
       static_cast<std::size_t>(key.symbol_offset) + key.symbol_size > b.size()) {
     return false;  // a key not built from its event's bytes: never conflate on it

@@ -47,12 +47,27 @@ namespace evr::transport {
 
 // An event waiting for its target: not connected yet, or its pipe is full.
 struct QueuedEvent {
-  zmq::message_t body;  // the event's bytes
+  // The event's bytes: a message of their own, or a share of the EVENTS message they are a record
+  // of (`part` says where in it), kept without a copy (QueuedEvent::of).
+  zmq::message_t body;
   std::uint8_t event_type = 0;
   std::uint8_t hops = 0;
   // Set by the journal integration (docs/delivery.md, section 3); opaque to the queue. A conflated
   // event takes the index of the event that replaces it.
   std::uint64_t journal_index = 0;
+  std::span<const std::byte> part{};  // empty: the event is the whole body
+
+  std::span<const std::byte> bytes() const {
+    return part.empty() ? std::span<const std::byte>(static_cast<const std::byte*>(body.data()), body.size()) : part;
+  }
+
+  // `event` to queue. Given `whole`, the message `event` lies in, it shares that message's buffer
+  // (a reference, no copy) unless the message keeps its bytes inline (a small one), which moves
+  // with it; else it copies `event`. Sharing keeps all of `whole` alive while the event waits, so
+  // callers share only when every record of `whole` is queued for the same target, lossless (what
+  // the queue counts is then what it keeps, but for the records' 8-byte headers).
+  static QueuedEvent of(std::span<const std::byte> event, std::uint8_t event_type, std::uint8_t hops,
+                        std::uint64_t journal_index, zmq::message_t* whole = nullptr);
 };
 
 // What conflation compares: (source, event type, symbol). The symbol is not copied: it is the

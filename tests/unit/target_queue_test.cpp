@@ -8,6 +8,7 @@
 #include <capnp/serialize.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -54,9 +55,7 @@ QueuedEvent queued(std::span<const std::byte> bytes, std::uint8_t type = kTick) 
 }
 
 std::uint64_t seqOf(const QueuedEvent& event) {
-  const std::span<const std::byte> bytes(static_cast<const std::byte*>(event.body.data()),
-                                         event.body.size());
-  const evr::AlignedWords words(bytes);
+  const evr::AlignedWords words(event.bytes());
   capnp::FlatArrayMessageReader message(words.words());
   return message.getRoot<evr::schema::Event>().getSeq();
 }
@@ -91,7 +90,7 @@ PushResult pushBytes(TargetQueue& queue, std::uint64_t seq, DeliveryPolicy polic
 
 std::uint64_t bytesOfLive(const TargetQueue& queue) {
   std::uint64_t total = 0;
-  for (const auto& event : queue) total += event.body.size();
+  for (const auto& event : queue) total += event.bytes().size();
   return total;
 }
 
@@ -457,6 +456,41 @@ BOOST_AUTO_TEST_CASE(drop_newest_and_a_new_conflation_key_are_refused_at_the_byt
     BOOST_TEST((pushBytes(queue, seq, DeliveryPolicy::Lossless, limit) == PushResult::Appended));
   }
   BOOST_TEST(queue.losslessBytes() == 5 * size);
+}
+
+// QueuedEvent::of: a record of a batch message is kept as a share of that message's buffer (no
+// copy), stays readable after the message it came from is gone, and counts its own bytes only; a
+// message small enough to keep its bytes inline is not shared (they would move with it): copied.
+BOOST_AUTO_TEST_CASE(an_event_of_a_shared_batch_is_kept_without_a_copy) {
+  const auto first = eventBytes(7, "AAPL");
+  const auto second = eventBytes(8, "MSFT");
+  std::vector<std::byte> joined(first);
+  joined.insert(joined.end(), second.begin(), second.end());
+  TargetQueue queue;
+  {
+    zmq::message_t batch(joined.data(), joined.size());
+    const auto* base = static_cast<const std::byte*>(batch.data());
+    const std::span<const std::byte> records[] = {{base, first.size()}, {base + first.size(), second.size()}};
+    for (const auto record : records) {
+      auto event = QueuedEvent::of(record, kTick, 1, 0, &batch);
+      BOOST_TEST((event.bytes().data() == record.data()));  // the batch's own bytes: shared
+      BOOST_TEST(event.bytes().size() == record.size());
+      queue.push(std::move(event), DeliveryPolicy::Lossless, 1);
+    }
+  }  // the batch message is closed; its buffer lives on in the queue's events
+  BOOST_TEST(seqs(queue) == (Seqs{7, 8}));
+  BOOST_TEST(queue.losslessBytes() == first.size() + second.size());
+  BOOST_TEST(bytesOfLive(queue) == first.size() + second.size());
+
+  std::array<std::byte, 16> small{};
+  zmq::message_t inline_message(small.data(), small.size());
+  const std::span<const std::byte> part(static_cast<const std::byte*>(inline_message.data()) + 8, 8);
+  const auto copied = QueuedEvent::of(part, kTick, 0, 0, &inline_message);
+  BOOST_TEST((copied.bytes().data() != part.data()));
+  BOOST_TEST(copied.bytes().size() == 8u);
+  const auto plain = QueuedEvent::of(first, kTick, 0, 0);
+  BOOST_TEST((plain.bytes().data() != first.data()));
+  BOOST_TEST(seqOf(plain) == 7u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
