@@ -26,8 +26,8 @@
 // Cost: push, conflation and removal are O(1) amortised; a removed event leaves a tombstone that
 // iteration skips, and the storage is compacted when tombstones outnumber live events. The ring
 // and the index grow by doubling and are reused: in steady state the only allocation per event
-// is the event's own bytes (and, for conflation of an unaligned event, one aligned copy while its
-// key is read).
+// is the event's own bytes, none when it shares the batch it came in (QueuedEvent::of), and, for
+// conflation of an unaligned event, one aligned copy while its key is read.
 
 #pragma once
 
