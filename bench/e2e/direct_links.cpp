@@ -8,6 +8,7 @@
 #include <zmq.hpp>
 
 #include "roles.hpp"
+#include "zmq_roles.hpp"
 
 namespace evr::bench {
 namespace {
@@ -34,10 +35,7 @@ class DirectPublisher final : public PublisherLink {
 
   // Closing with a linger up to the deadline sends whatever is still queued in the pipe.
   bool finish(std::chrono::steady_clock::time_point deadline) override {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    socket_.set(zmq::sockopt::linger, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
-    socket_.close();
-    context_.close();
+    closeSending(socket_, context_, deadline);
     return true;
   }
 
@@ -59,13 +57,9 @@ class DirectConsumer final : public ConsumerLink {
   }
 
   void receive(std::chrono::milliseconds timeout) override {
-    std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLIN, 0}}};
-    if (zmq::poll(items.data(), items.size(), timeout) == 0) return;
-    for (std::size_t i = 0; i < kReceiveBurst; ++i) {
-      zmq::message_t message;
-      if (!socket_.recv(message, zmq::recv_flags::dontwait)) return;
+    receiveBurst(socket_, timeout, kReceiveBurst, [this](const zmq::message_t& message) {
       tally_.onPayload({static_cast<const char*>(message.data()), message.size()});
-    }
+    });
   }
 
  private:

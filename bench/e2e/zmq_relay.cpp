@@ -24,6 +24,7 @@
 #include <CLI/CLI.hpp>
 
 #include "roles.hpp"
+#include "zmq_roles.hpp"
 
 namespace evr::bench {
 namespace {
@@ -69,9 +70,7 @@ class RelayPublisher final : public PublisherLink {
 
   bool finish(std::chrono::steady_clock::time_point deadline) override {
     send();
-    socket_.set(zmq::sockopt::linger, static_cast<int>(until(deadline).count()));
-    socket_.close();
-    context_.close();
+    closeSending(socket_, context_, deadline);
     return true;
   }
 
@@ -106,11 +105,7 @@ class RelayConsumer final : public ConsumerLink {
   }
 
   void receive(std::chrono::milliseconds timeout) override {
-    std::array<zmq::pollitem_t, 1> items{{{socket_.handle(), 0, ZMQ_POLLIN, 0}}};
-    if (zmq::poll(items.data(), items.size(), timeout) == 0) return;
-    for (std::size_t i = 0; i < kReceiveBurst; ++i) {
-      zmq::message_t message;
-      if (!socket_.recv(message, zmq::recv_flags::dontwait)) return;
+    receiveBurst(socket_, timeout, kReceiveBurst, [this](const zmq::message_t& message) {
       std::span<const char> body(message.data<char>(), message.size());
       while (body.size() >= kRecordHeader) {
         const std::size_t size = static_cast<unsigned char>(body[0]) | static_cast<std::size_t>(static_cast<unsigned char>(body[1])) << 8;
@@ -120,7 +115,7 @@ class RelayConsumer final : public ConsumerLink {
         body = body.subspan(size);
       }
       if (!body.empty()) tally_.onPayload({});  // a torn record: counted as unreadable
-    }
+    });
   }
 
  private:
