@@ -1,8 +1,8 @@
 // RelayLoop's cheap hop (docs/performance.md, "A batch goes on as it came"): an EVENTS body whose
 // events all go by plain routes to the same targets is sent on as it came, hops moved on in place;
 // anything else in it (another route, a bad record, a target with something ahead of it, a second
-// batch in the same burst) takes the event-by-event path, and what each target receives is the
-// same either way. Driven turn by turn over inproc on a fake clock; no sleeps.
+// batch in the same burst that fits in one message with the first) takes the event-by-event path,
+// and what each target receives is the same either way. Driven turn by turn over inproc on a fake clock; no sleeps.
 #include <boost/test/unit_test.hpp>
 #include <zmq_addon.hpp>
 
@@ -233,6 +233,27 @@ BOOST_AUTO_TEST_CASE(two_batches_in_one_burst_reach_the_target_in_order_in_one_m
   BOOST_TEST(t.loop.snapshot().forwarded == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(two_batches_in_one_burst_too_big_for_one_message_both_go_as_they_came) {
+  Loop t(kPipelineToA);
+  auto a = t.join("a");
+  auto src = t.join("src");
+  // Two events of about 9 KiB in each batch: one batch fits in an EVENTS message, two do not.
+  const std::string wide(9000, 'w');
+  const std::vector<Record> first{srcBar(wide + "1"), srcBar(wide + "2")};
+  const std::vector<Record> second{srcBar(wide + "3"), srcBar(wide + "4")};
+  const auto first_body = body(first);
+  BOOST_TEST_REQUIRE(2 * first_body.size() > evr::kBatchTargetBytes);
+  src->events(1, first.size(), body(first));
+  src->events(3, second.size(), body(second));
+  t.loop.turnForTest();  // both arrive in one receive burst
+  std::vector<Record> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  std::size_t messages = 0;
+  BOOST_TEST(same(receivedRecords(*a, &messages), onward(all)));
+  BOOST_TEST(messages == 2u);
+  BOOST_TEST(t.loop.snapshot().forwarded == 4u);  // the first went early, the second in its place
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_for_a_target_that_is_away_is_queued_and_delivered_when_it_joins) {
   Loop t(kBroadcastToAB);
   auto a = t.join("a");
@@ -241,7 +262,7 @@ BOOST_AUTO_TEST_CASE(a_batch_for_a_target_that_is_away_is_queued_and_delivered_w
   src->events(1, sent.size(), body(sent));
   t.loop.turnForTest();
   BOOST_TEST(same(receivedRecords(*a), onward(sent)));  // a: the body itself
-  BOOST_TEST(t.container("b")->queue_depth == 2u);      // b: its copies, queued
+  BOOST_TEST(t.container("b")->queue_depth == 2u);      // b: its events, queued (sharing the body)
   BOOST_TEST(t.loop.snapshot().forwarded == 2u);
   auto b = t.join("b");
   t.loop.turnForTest();
