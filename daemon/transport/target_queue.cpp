@@ -5,6 +5,7 @@
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <utility>
 
@@ -44,6 +45,8 @@ QueuedEvent QueuedEvent::of(std::span<const std::byte> event, std::uint8_t event
                             std::uint64_t journal_index, zmq::message_t* whole) {
   QueuedEvent queued{zmq::message_t(), event_type, hops, journal_index};
   if (whole != nullptr) {
+    assert(event.data() >= static_cast<const std::byte*>(whole->data()) &&
+           event.data() + event.size() <= static_cast<const std::byte*>(whole->data()) + whole->size());
     queued.body.copy(*whole);  // zmq_msg_copy: a counted reference to the same buffer
     if (queued.body.data() == whole->data()) {
       queued.part = event;
