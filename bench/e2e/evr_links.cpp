@@ -37,11 +37,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::string_view kPayloadTag = "payload";
 constexpr std::string_view kPadTag = "pad";
 
-std::chrono::milliseconds until(Clock::time_point deadline) {
-  return std::max(std::chrono::milliseconds(0),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
-}
-
 // The connection's options: `name` at the endpoint, and with --curve-keys evrouterd's public key
 // and the run's client key (router.security; the files Router::start made).
 evr::ConnectionOptions connectionOptions(const RoleOptions& options) {
@@ -73,7 +68,7 @@ class EvrPublisher final : public PublisherLink {
     for (std::size_t key = 0; key < options.route_keys; ++key) labels_.push_back(routeLabel(key));
   }
 
-  bool connect(Clock::time_point deadline) override { return client_.connection_.waitJoined(until(deadline)); }
+  bool connect(Clock::time_point deadline) override { return client_.connection_.waitJoined(timeLeft(deadline)); }
 
   void publish(std::uint64_t index, const Payload& payload) override {
     evr::EventBuilder event(evr::EventType::REGIME);
@@ -95,7 +90,7 @@ class EvrPublisher final : public PublisherLink {
 
   bool finish(Clock::time_point deadline) override {
     batch_.reset();
-    return client_.connection_.flush(until(deadline));
+    return client_.connection_.flush(timeLeft(deadline));
   }
 
  private:
@@ -121,7 +116,7 @@ class EvrConsumer final : public ConsumerLink {
     });
   }
 
-  bool subscribe(Clock::time_point deadline) override { return client_.connection_.waitJoined(until(deadline)); }
+  bool subscribe(Clock::time_point deadline) override { return client_.connection_.waitJoined(timeLeft(deadline)); }
 
   void receive(std::chrono::milliseconds timeout) override { client_.connection_.poll(timeout); }
 

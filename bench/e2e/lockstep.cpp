@@ -112,10 +112,6 @@ Clock::time_point after(double seconds) {
   return Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
-std::chrono::milliseconds until(Clock::time_point deadline) {
-  return std::max(0ms, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
-}
-
 struct StageOptions {
   std::string stage;
   std::string endpoint;
@@ -148,7 +144,7 @@ int runData(evr::Bus& bus, evr::Connection& connection, StageCount& done, const 
     if (!timed_out) step_ns.push_back(nowNs() - sent_ns);
   }
   const std::int64_t end_ns = nowNs();
-  connection.flush(until(deadline));
+  connection.flush(timeLeft(deadline));
   std::vector<std::int64_t> sorted = step_ns;
   nlohmann::json report{{"role", "stage"},
                         {"name", std::string(kLockstepData)},
@@ -186,7 +182,7 @@ int runStage(evr::Connection& connection, StageCount& count, const StageOptions&
     }
   }
   // What the last handler published is acked before this process says it is done.
-  const bool flushed = connection.flush(until(deadline));
+  const bool flushed = connection.flush(timeLeft(deadline));
   nlohmann::json report{{"role", "stage"},       {"name", options.stage},         {"handled", count.handled},
                         {"duplicates", count.duplicates}, {"timed_out", timed_out}, {"flushed", flushed}};
   std::cout << report.dump() << std::endl;
@@ -313,7 +309,7 @@ int stageRoleMain(int argc, char** argv) {
     } else {
       installStage(bus, options.stage, count, evr::Origin::Router);
     }
-    if (!connection.waitJoined(until(after(options.timeout_s)))) {
+    if (!connection.waitJoined(timeLeft(after(options.timeout_s)))) {
       std::cerr << options.stage << ": could not join at " << options.endpoint << '\n';
       return 1;
     }

@@ -16,6 +16,7 @@
 
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,13 @@
 #include "payload.hpp"
 
 namespace evr::bench {
+
+// The time left until `deadline`, in whole milliseconds, never negative: what a client call that
+// waits takes as its timeout.
+inline std::chrono::milliseconds timeLeft(std::chrono::steady_clock::time_point deadline) {
+  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    deadline - std::chrono::steady_clock::now()));
+}
 
 struct RoleOptions {
   std::string role;        // "publisher" or "consumer"

@@ -39,11 +39,6 @@ constexpr char kJoined = 'R';
 std::atomic<bool> relay_stop{false};
 void onStopSignal(int) { relay_stop.store(true); }
 
-std::chrono::milliseconds until(std::chrono::steady_clock::time_point deadline) {
-  return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                    deadline - std::chrono::steady_clock::now()));
-}
-
 bool isJoin(const zmq::message_t& body) { return body.size() == 1 && *body.data<char>() == kJoin; }
 
 class RelayPublisher final : public PublisherLink {
@@ -97,7 +92,7 @@ class RelayConsumer final : public ConsumerLink {
 
   bool subscribe(std::chrono::steady_clock::time_point deadline) override {
     (void)socket_.send(zmq::buffer(&kJoin, 1), zmq::send_flags::none);
-    socket_.set(zmq::sockopt::rcvtimeo, static_cast<int>(until(deadline).count()));
+    socket_.set(zmq::sockopt::rcvtimeo, static_cast<int>(timeLeft(deadline).count()));
     zmq::message_t answer;
     const bool joined = socket_.recv(answer).has_value() && answer.size() == 1 && *answer.data<char>() == kJoined;
     socket_.set(zmq::sockopt::rcvtimeo, -1);

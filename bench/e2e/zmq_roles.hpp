@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cstddef>
 
+#include "roles.hpp"
+
 namespace evr::bench {
 
 // Waits up to `timeout` for a message on `socket`, then takes up to `burst` messages without
@@ -27,8 +29,7 @@ void receiveBurst(zmq::socket_t& socket, std::chrono::milliseconds timeout, std:
 // Closes a publisher's socket and context with a linger up to `deadline`: whatever is still
 // queued in the pipe is sent first.
 inline void closeSending(zmq::socket_t& socket, zmq::context_t& context, std::chrono::steady_clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-  socket.set(zmq::sockopt::linger, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+  socket.set(zmq::sockopt::linger, static_cast<int>(timeLeft(deadline).count()));
   socket.close();
   context.close();
 }

@@ -123,6 +123,20 @@ bool same(const std::vector<Record>& a, const std::vector<Record>& b) {
   return true;
 }
 
+// `src` sends `first` and then `second`, taken by the loop in one receive burst; `target` must
+// receive both, in order, one hop further. Returns how many EVENTS messages carried them.
+std::size_t twoBatchesInOneBurst(Loop& t, Link& src, Link& target, const std::vector<Record>& first,
+                                 const std::vector<Record>& second) {
+  src.events(1, first.size(), body(first));
+  src.events(1 + first.size(), second.size(), body(second));
+  t.loop.turnForTest();
+  std::vector<Record> all = first;
+  all.insert(all.end(), second.begin(), second.end());
+  std::size_t messages = 0;
+  BOOST_TEST(same(receivedRecords(target, &messages), onward(all)));
+  return messages;
+}
+
 const char* const kBroadcastToAB = R"(
 event_communication:
   adapters:
@@ -220,15 +234,8 @@ BOOST_AUTO_TEST_CASE(two_batches_in_one_burst_reach_the_target_in_order_in_one_m
   Loop t(kPipelineToA);
   auto a = t.join("a");
   auto src = t.join("src");
-  const std::vector<Record> first{srcBar("1"), srcBar("2")};
-  const std::vector<Record> second{srcBar("3"), srcBar("4"), srcBar("5")};
-  src->events(1, first.size(), body(first));
-  src->events(3, second.size(), body(second));
-  t.loop.turnForTest();  // both arrive in one receive burst
-  std::vector<Record> all = first;
-  all.insert(all.end(), second.begin(), second.end());
-  std::size_t messages = 0;
-  BOOST_TEST(same(receivedRecords(*a, &messages), onward(all)));
+  const std::size_t messages =
+      twoBatchesInOneBurst(t, *src, *a, {srcBar("1"), srcBar("2")}, {srcBar("3"), srcBar("4"), srcBar("5")});
   BOOST_TEST(messages == 1u);  // the second joined the first, as single events would
   BOOST_TEST(t.loop.snapshot().forwarded == 0u);
 }
@@ -240,17 +247,8 @@ BOOST_AUTO_TEST_CASE(two_batches_in_one_burst_too_big_for_one_message_both_go_as
   // Two events of about 9 KiB in each batch: one batch fits in an EVENTS message, two do not.
   const std::string wide(9000, 'w');
   const std::vector<Record> first{srcBar(wide + "1"), srcBar(wide + "2")};
-  const std::vector<Record> second{srcBar(wide + "3"), srcBar(wide + "4")};
-  const auto first_body = body(first);
-  BOOST_TEST_REQUIRE(2 * first_body.size() > evr::kBatchTargetBytes);
-  src->events(1, first.size(), body(first));
-  src->events(3, second.size(), body(second));
-  t.loop.turnForTest();  // both arrive in one receive burst
-  std::vector<Record> all = first;
-  all.insert(all.end(), second.begin(), second.end());
-  std::size_t messages = 0;
-  BOOST_TEST(same(receivedRecords(*a, &messages), onward(all)));
-  BOOST_TEST(messages == 2u);
+  BOOST_TEST_REQUIRE(2 * body(first).size() > evr::kBatchTargetBytes);
+  BOOST_TEST(twoBatchesInOneBurst(t, *src, *a, first, {srcBar(wide + "3"), srcBar(wide + "4")}) == 2u);
   BOOST_TEST(t.loop.snapshot().forwarded == 4u);  // the first went early, the second in its place
 }
 
