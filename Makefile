@@ -92,7 +92,7 @@ sweep: build
 	@scripts/sweep.sh --build $(BUILD_DIR) $(SWEEP_ARGS)
 
 # Benchmarks (speed is measured here, never asserted in tests): the micro benchmarks (medians of 3
-# repetitions), then the end-to-end benchmark against direct ZeroMQ, the bare relay and nats-server
+# repetitions), then the end-to-end benchmark against direct ZeroMQ, a plain ZeroMQ relay, the bare relay and nats-server
 # (table on stdout, results in bench/results/latest.json; BENCH_ARGS e.g. "--only evrouterd,nats-server"),
 # then the Python package's publisher and consumer next to pyzmq and the C++ client
 # (bench/python/python_bench.py, results in bench/results/python.json; PYBENCH_ARGS e.g. "--events 100000"),
