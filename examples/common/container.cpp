@@ -37,14 +37,23 @@ Container::Container(const ContainerArgs& args)
   sigaction(SIGTERM, &action, nullptr);
 }
 
-Container::~Container() { g_connection = nullptr; }
+Container::~Container() {
+  g_connection = nullptr;
+  // The connection's destructor serves the link once more (a last flush), which may release a
+  // step or end the inputs: the handlers set in onSteps capture what their caller declared after
+  // this container, gone by now, and step_ goes before connection_. Nothing of ours runs then;
+  // what arrives is not acked, and evrouterd gives it to the next process under this name.
+  connection_.onStepEnd({});
+  connection_.onInputsEnded({});
+  if (step_subscription_) bus_.unsubscribe(*step_subscription_);
+}
 
 bool Container::interrupted() const { return g_interrupted; }
 
 void Container::onSteps(StepHandler on_step, EndHandler on_end) {
   on_step_ = std::move(on_step);
   on_end_ = std::move(on_end);
-  bus_.subscribeAll(
+  step_subscription_ = bus_.subscribeAll(
       [this](const evr::Event& event) {
         if (event.type() != evr::EventType::END_OF_DATA) step_.push_back(event);
       },

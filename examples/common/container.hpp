@@ -14,6 +14,7 @@
 #include <chrono>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,7 @@ class Container {
   StepHandler on_step_;
   EndHandler on_end_;
   std::vector<evr::Event> step_;  // the events of the step being released
+  std::optional<evr::Bus::SubscriptionId> step_subscription_;  // onSteps' bus handler
   std::int64_t last_step_ = 0;
 };
 

@@ -20,6 +20,15 @@ BOOST_AUTO_TEST_CASE(a_freed_burst_stays_mapped_for_the_next_one) {
     return;
   }
   evr::keepFreedHeap();  // false when another test of this process called it first: set either way
+#ifdef EVR_SANITIZE
+  // A sanitizer's allocator stands in for glibc's malloc: there is no glibc heap top to measure.
+  // What holds there: the call is harmless and a burst is still allocated and freed.
+  BOOST_TEST_MESSAGE("built with EVR_SANITIZE=" EVR_SANITIZE ": glibc's heap is not in use, keepcost not measured");
+  void* block = std::malloc(4096);
+  BOOST_TEST(block != nullptr);
+  std::free(block);
+  return;
+#endif
   // A burst like a queue's: 16 MiB in 4 KiB blocks (each far below the mmap threshold, so they
   // come from this thread's heap), touched, then freed newest first so the top chunk grows.
   constexpr std::size_t kBlocks = 4096, kBlock = 4096;
