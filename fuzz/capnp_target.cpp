@@ -7,7 +7,13 @@
 // budget there is nothing to compare (Cap'n Proto's walk has no budget: sharing makes it
 // exponential).
 //
-// Findings: a count that differs, a refusal on one side only, an exception that is not
+// readableUnchecked (one segment the walk read whole, no far pointer) lets the client read an event
+// with no bounds checks. Where it allows that, the message is read whole as an event both ways, an
+// unchecked reader and a checked one (kj::str prints every field the schema has, through the
+// reader), and the two must give the same text or both refuse; under the sanitizers the unchecked
+// read must stay inside the input.
+//
+// Findings: a count that differs, a refusal on one side only, an unchecked read unlike the checked, an exception that is not
 // kj::Exception, and (under the sanitizers) any read outside the input.
 #include <capnp/any.h>
 #include <capnp/serialize.h>
@@ -16,11 +22,50 @@
 #include <cstring>
 #include <optional>
 #include <span>
+#include <string>
 
+#include "event.capnp.h"
 #include "evr/framing.hpp"
 #include "fuzz_targets.hpp"
 
 namespace evr::fuzz {
+namespace {
+
+// The event `read` gives, printed field by field; nullopt when reading refuses it.
+template <typename Read>
+std::optional<std::string> printed(Read read) {
+  try {
+    const schema::Event::Reader event = read();
+    return std::string(kj::str(event).cStr());
+  } catch (const kj::Exception&) {
+    return std::nullopt;
+  }
+}
+
+// Where readableUnchecked allows it, the unchecked reader must read what the checked one does.
+void compareUnchecked(kj::ArrayPtr<const capnp::word> words, const capnp::ReaderOptions& unlimited) {
+  bool unchecked = false;
+  try {
+    unchecked = readableUnchecked(words, unlimited.nestingLimit);
+  } catch (const kj::Exception&) {
+    return;  // it throws where reading does: the comparison below is of messages it allows
+  }
+  if (!unchecked) return;
+  std::optional<capnp::FlatArrayMessageReader> reader;
+  const auto checked_text = printed([&] {
+    reader.emplace(words, unlimited);
+    return reader->getRoot<schema::Event>();
+  });
+  const auto unchecked_text = printed([&] { return capnp::readMessageUnchecked<schema::Event>(words.begin() + 1); });
+  EVR_FUZZ_CHECK(checked_text.has_value() == unchecked_text.has_value(),
+                 unchecked_text ? "an unchecked reader read an event the checked one refuses"
+                                : "an unchecked reader refused an event the checked one reads");
+  if (checked_text && unchecked_text) {
+    EVR_FUZZ_CHECK(*checked_text == *unchecked_text, "an unchecked reader read an event unlike the checked one");
+  }
+}
+
+}  // namespace
 
 int fuzzCapnp(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
@@ -46,6 +91,7 @@ int fuzzCapnp(const std::uint8_t* data, std::size_t size) {
       EVR_FUZZ_CHECK(refused, "readRepeatedly refused a message contentWords counted");
     }
   }
+  compareUnchecked(words.words(), unlimited);
   if (!refused && !counted) return 0;  // over the budget
 
   // Cap'n Proto's count. Where contentWords threw, it threw at the same place of the same

@@ -229,10 +229,17 @@ bool EventStorage::readReceived(std::string& error) {
   }
   // Cap'n Proto reports malformed input by throwing kj::Exception; catch it here, at the edge.
   kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
-    // Handlers read an event many times (a kept BAR ran out of the peer limit's budget after
-    // about 27 full reads): framing.hpp's readRepeatedly.
-    readRepeatedly(message, words);
-    root = message->getRoot<schema::Event>();
+    if (readableUnchecked(words)) {
+      // One segment the walk read whole: no reader or arena to make (framing.hpp), as for an
+      // event built here.
+      message.reset();
+      root = capnp::readMessageUnchecked<schema::Event>(words.begin() + 1);
+    } else {
+      // Handlers read an event many times (a kept BAR ran out of the peer limit's budget after
+      // about 27 full reads): framing.hpp's readRepeatedly.
+      readRepeatedly(message, words);
+      root = message->getRoot<schema::Event>();
+    }
     // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
     type = root.getType();
     (void)root.getSource();

@@ -23,13 +23,19 @@ constexpr std::uint32_t kMaxSegments = 512;
 // fraction of it on every received event. A pointer Cap'n Proto would refuse to follow (out of its
 // segment, to a segment that is not there, of no known kind, nested past the limit) throws, as
 // Cap'n Proto's own walk of it (totalSize()) would; fuzz/capnp_target.cpp holds the two to that.
+// The segments come from a reader, or are one segment as it is (no reader to make).
 class BoundedWalk {
  public:
   BoundedWalk(capnp::MessageReader& message, std::uint64_t budget, int nesting_limit)
-      : message_(message), words_left_(budget), visits_left_(budget), nesting_limit_(nesting_limit) {}
+      : message_(&message), words_left_(budget), visits_left_(budget), nesting_limit_(nesting_limit) {}
+  BoundedWalk(kj::ArrayPtr<const capnp::word> only_segment, std::uint64_t budget, int nesting_limit)
+      : only_segment_(only_segment), words_left_(budget), visits_left_(budget), nesting_limit_(nesting_limit) {}
+
+  // Whether the walk met a far pointer (which an unchecked reader does not follow).
+  bool metFar() const { return met_far_; }
 
   std::optional<std::uint64_t> root() {
-    const auto segment = message_.getSegment(0);
+    const auto segment = getSegment(0);
     if (segment.size() == 0) fail("message has no root pointer");
     const std::uint64_t budget = words_left_;
     const Target root = follow(segment, 0);
@@ -49,6 +55,11 @@ class BoundedWalk {
     std::uint64_t tag = 0;
   };
 
+  kj::ArrayPtr<const capnp::word> getSegment(capnp::uint id) const {
+    if (message_ != nullptr) return message_->getSegment(id);
+    return id == 0 ? only_segment_ : kj::ArrayPtr<const capnp::word>();
+  }
+
   [[noreturn]] static void fail(const char* why) {
     kj::throwFatalException(KJ_EXCEPTION(FAILED, "unreadable Cap'n Proto message", why));
   }
@@ -66,9 +77,10 @@ class BoundedWalk {
     const std::uint64_t pointer = load(segment, at);
     if (pointer == 0) return {};
     if ((pointer & 3) != 2) return described(pointer, segment, at + 1 + offsetOf(pointer));
+    met_far_ = true;
     const bool double_far = ((pointer >> 2) & 1) != 0;
     const std::int64_t pad = static_cast<std::int64_t>((pointer >> 3) & 0x1fffffffu);
-    const auto pad_segment = message_.getSegment(static_cast<capnp::uint>(pointer >> 32));
+    const auto pad_segment = getSegment(static_cast<capnp::uint>(pointer >> 32));
     if (pad + (double_far ? 2 : 1) > static_cast<std::int64_t>(pad_segment.size())) {
       fail("far pointer out of bounds");
     }
@@ -76,7 +88,7 @@ class BoundedWalk {
     if (!double_far) return described(landing, pad_segment, pad + 1 + offsetOf(landing));
     // A double far: the pad is a far pointer to the content and a tag that says what it is.
     if ((landing & 3) != 2) fail("double-far landing pad is not a far pointer");
-    const auto content = message_.getSegment(static_cast<capnp::uint>(landing >> 32));
+    const auto content = getSegment(static_cast<capnp::uint>(landing >> 32));
     if (content.begin() == nullptr) fail("far pointer to a segment that is not there");
     return described(load(pad_segment, pad + 1), content, static_cast<std::int64_t>((landing >> 3) & 0x1fffffffu));
   }
@@ -163,7 +175,9 @@ class BoundedWalk {
     return true;
   }
 
-  capnp::MessageReader& message_;
+  capnp::MessageReader* message_ = nullptr;
+  kj::ArrayPtr<const capnp::word> only_segment_;
+  bool met_far_ = false;
   std::uint64_t words_left_;
   std::uint64_t visits_left_;
   int nesting_limit_;
@@ -208,6 +222,14 @@ capnp::ReaderOptions peerReaderOptions(std::size_t message_bytes) {
 std::optional<std::uint64_t> contentWords(capnp::MessageReader& message, std::uint64_t budget,
                                          int nesting_limit) {
   return BoundedWalk(message, budget, nesting_limit).root();
+}
+
+bool readableUnchecked(kj::ArrayPtr<const capnp::word> words, int nesting_limit) {
+  if (words.size() < 2) return false;
+  // One segment (the table's first half-word is the count - 1), the rest of the words.
+  if (le::load<std::uint32_t>(reinterpret_cast<const std::byte*>(words.begin())) != 0) return false;
+  BoundedWalk walk(words.slice(1, words.size()), words.size(), nesting_limit);
+  return walk.root().has_value() && !walk.metFar();
 }
 
 capnp::ReaderOptions readRepeatedly(std::optional<capnp::FlatArrayMessageReader>& message,

@@ -333,6 +333,28 @@ BOOST_AUTO_TEST_CASE(content_words_of_an_unreadable_message_throw) {
   BOOST_CHECK_THROW(contentOf(chain(65)), kj::Exception);
 }
 
+// The client reads a received event with no bounds checks when readableUnchecked allows it: one
+// segment, walked whole within its size, no far pointer (fuzz/capnp compares the two readers).
+BOOST_AUTO_TEST_CASE(one_segment_walked_whole_without_far_pointers_may_be_read_unchecked) {
+  const auto one_segment = everyKindOfPointer(4096);
+  BOOST_TEST(segmentCount(one_segment) == 1u);
+  BOOST_TEST(evr::readableUnchecked(one_segment));
+  // What an unchecked reader reads of it is what a checked one reads.
+  const auto unchecked = capnp::readMessageUnchecked<capnp::AnyStruct>(one_segment.begin() + 1);
+  BOOST_TEST(unchecked.totalSize().wordCount == targetSizeOf(one_segment));
+  BOOST_TEST(!evr::readableUnchecked(everyKindOfPointer(8)));  // several segments
+  // One segment, but the root is a far pointer to a pad in it: legal, and an unchecked reader
+  // would not follow it.
+  const auto far_in_place = rawMessage({{farPointer(false, 1, 0), structPointer(0, 1, 0), 42}});
+  BOOST_TEST(contentOf(far_in_place).value() == 1u);
+  BOOST_TEST(!evr::readableUnchecked(far_in_place));
+  BOOST_TEST(!evr::readableUnchecked(sharedTargets(3)));   // over its size: shared targets
+  BOOST_TEST(evr::readableUnchecked(chain(64)));
+  BOOST_CHECK_THROW(evr::readableUnchecked(chain(65)), kj::Exception);                          // too deep
+  BOOST_CHECK_THROW(evr::readableUnchecked(rawMessage({{structPointer(0, 4, 0), 0}})), kj::Exception);  // out of bounds
+  BOOST_TEST(!evr::readableUnchecked(rawMessage({{}})));   // no root pointer at all
+}
+
 BOOST_AUTO_TEST_CASE(container_names_are_checked) {
   BOOST_TEST(evr::checkContainerName("strategy_a").empty());
   BOOST_TEST(evr::checkContainerName("risk-manager.v2").empty());
