@@ -15,7 +15,8 @@ std::int64_t wallClockNs() {
 
 }  // namespace
 
-Bus::Bus(std::string source) : source_(std::move(source)), owner_(std::this_thread::get_id()) {}
+Bus::Bus(std::string source)
+    : source_(std::move(source)), id_base_(eventIdBase(source_)), owner_(std::this_thread::get_id()) {}
 
 Bus::SubscriptionId Bus::subscribe(EventType type, Handler handler, std::optional<Origin> only) {
   subscriptions_.push_back({next_subscription_, type, only, std::move(handler)});
@@ -53,7 +54,7 @@ void Bus::setExporter(std::function<void(const Event&)> exporter, std::function<
 Event Bus::stamp(EventBuilder&& builder) {
   auto root = builder.root();
   const std::uint64_t seq = ++seq_;
-  const std::uint64_t id = makeEventId(source_, seq);
+  const std::uint64_t id = eventIdOn(id_base_, seq);
   root.setId(id);
   root.setSeq(seq);
   root.setSource(source_);

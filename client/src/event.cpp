@@ -253,13 +253,17 @@ bool EventStorage::readReceived(std::string& error) {
   return true;
 }
 
-std::uint64_t makeEventId(std::string_view source, std::uint64_t seq) {
+std::uint64_t eventIdBase(std::string_view source) {
   std::uint32_t hash = 2166136261u;
   for (unsigned char c : source) {
     hash ^= c;
     hash *= 16777619u;
   }
-  return (static_cast<std::uint64_t>(hash) << 32) | (seq & 0xffffffffu);
+  return static_cast<std::uint64_t>(hash) << 32;
+}
+
+std::uint64_t makeEventId(std::string_view source, std::uint64_t seq) {
+  return eventIdOn(eventIdBase(source), seq);
 }
 
 Event::Event(const Event& other) noexcept : data_(other.data_) {

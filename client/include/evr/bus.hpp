@@ -101,7 +101,10 @@ class Bus {
   bool idle() const { return !dispatching_ && queue_.empty(); }
 
   const std::string& source() const { return source_; }
-  void setSource(std::string source) { source_ = std::move(source); }
+  void setSource(std::string source) {
+    source_ = std::move(source);
+    id_base_ = eventIdBase(source_);
+  }
   // Stamped on every event published here as `sourceInstance` (Connection sets its instance).
   void setSourceInstance(std::uint64_t instance) { source_instance_ = instance; }
   std::uint64_t lastSeq() const { return seq_; }
@@ -133,6 +136,7 @@ class Bus {
   bool onOwnerThread() const { return std::this_thread::get_id() == owner_.load(std::memory_order_relaxed); }
 
   std::string source_;
+  std::uint64_t id_base_;  // eventIdBase(source_)
   // Atomic: run()/poll() (re)claim ownership on the loop thread while other threads publish().
   std::atomic<std::thread::id> owner_;
   // A deque: subscribing from inside a handler never moves the handler that is running, and
