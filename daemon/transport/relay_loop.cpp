@@ -924,26 +924,19 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
   AlignedWords words(body);
   try {
-    // One segment walked whole (what every client sends): read with no reader to make and no
-    // bounds checks (framing.hpp's readableUnchecked). Otherwise read up to entry->content_reads
-    // times, and once for the root. Each read of a message whose pointers share nothing costs at
-    // most its words, so when that many fit the peer limit it serves (a message that shares runs
-    // out of that budget: dropped as malformed, having cost no more than a legitimate one). Past
-    // it (a few hundred rules), readRepeatedly decides, or those rules would run out of budget
-    // and match nothing.
+    // Read up to entry->content_reads times, and once for the root. Each read of a message whose
+    // pointers share nothing costs at most its words, so when that many fit the peer limit it
+    // serves, with no walk of the message first (a message that shares runs out of that budget:
+    // dropped as malformed, having cost no more than a legitimate one). Past it (a few hundred
+    // rules), readRepeatedly decides, or those rules would run out of budget and match nothing.
     std::optional<capnp::FlatArrayMessageReader> message;
-    schema::Event::Reader event;
-    if (readableUnchecked(words.words())) {
-      event = capnp::readMessageUnchecked<schema::Event>(words.words().begin() + 1);
+    const capnp::ReaderOptions peer = peerReaderOptions(words.words().size() * sizeof(capnp::word));
+    if ((1 + entry->content_reads) * words.words().size() <= peer.traversalLimitInWords) {
+      message.emplace(words.words(), peer);
     } else {
-      const capnp::ReaderOptions peer = peerReaderOptions(words.words().size() * sizeof(capnp::word));
-      if ((1 + entry->content_reads) * words.words().size() <= peer.traversalLimitInWords) {
-        message.emplace(words.words(), peer);
-      } else {
-        readRepeatedly(message, words.words());
-      }
-      event = message->getRoot<schema::Event>();
+      readRepeatedly(message, words.words());
     }
+    const auto event = message->getRoot<schema::Event>();
     for (const auto& transformed : entry->transformed) delivered_stamp_[transformed.target] = route_stamp_;
     const routing::EventView view{event, hops};
     for (const auto& step : entry->selective) {
