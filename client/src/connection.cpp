@@ -223,19 +223,21 @@ bool Connection::waitJoined(std::chrono::milliseconds timeout) {
   return true;
 }
 
-std::size_t Connection::drainWakeups() {
-  std::uint64_t count = 0;
-  [[maybe_unused]] auto got = ::read(wake_fd_, &count, sizeof(count));
-  return bus_.drain();
+std::size_t Connection::drainWakeups(bool clear_eventfd) {
+  if (clear_eventfd) {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto got = ::read(wake_fd_, &count, sizeof(count));
+  }
+  return bus_.drain();  // the inbox has its own flag: what was published is taken either way
 }
 
-std::size_t Connection::serveReady() {
+std::size_t Connection::serveReady(bool clear_wakeups) {
   // What other threads published and what the daemon sent, plus everything handlers publish in
   // response, leaves in as few EVENTS messages as fit: one flush at the end.
   std::size_t work = 0;
   {
     Cork cork(*this);
-    work = drainWakeups() + receiveBurst();
+    work = drainWakeups(clear_wakeups) + receiveBurst();
     releaseOrdered();
   }
   sendUnsent();
@@ -243,8 +245,12 @@ std::size_t Connection::serveReady() {
 }
 
 bool Connection::serveOnce(std::chrono::milliseconds timeout) {
-  std::size_t work = serveReady();
-  if (work == 0 && timeout.count() > 0) {
+  // With a wait to come, the eventfd is cleared only when the poll says it is set (a set one ends
+  // the wait at once): a consumer's wake-up costs no read(2) of an empty eventfd. Without one (a
+  // caller's own loop on fd(), which is ready while the eventfd is set), it is cleared every time.
+  const bool will_wait = timeout.count() > 0;
+  std::size_t work = serveReady(!will_wait);
+  if (work == 0 && will_wait) {
     // Wake for the socket, another thread, or the next timer, whichever comes first.
     auto wait = timeout;
     if (!joined_) wait = std::min(wait, hello_retry_);
@@ -254,7 +260,7 @@ bool Connection::serveOnce(std::chrono::milliseconds timeout) {
         {nullptr, wake_fd_, ZMQ_POLLIN, 0},
     }};
     pollOnce(items.data(), items.size(), wait);
-    work += serveReady();
+    work += serveReady((items[1].revents & ZMQ_POLLIN) != 0);
   }
   onTimer();
   return work > 0;

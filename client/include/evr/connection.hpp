@@ -224,8 +224,10 @@ class Connection {
   // one side only) is a ConnectionError, not an endless retry.
   void checkHandshake();
   bool serveOnce(std::chrono::milliseconds timeout);
-  std::size_t serveReady();  // drains wake-ups and received messages without waiting
-  std::size_t drainWakeups();
+  // Takes what other threads published and what the daemon sent, without waiting; clears the
+  // wake-up eventfd only when `clear_wakeups` (each clearing is a read(2), usually of nothing).
+  std::size_t serveReady(bool clear_wakeups);
+  std::size_t drainWakeups(bool clear_eventfd);
 
   Bus& bus_;
   ConnectionOptions options_;
