@@ -13,8 +13,9 @@
 // reader), and the two must give the same text or both refuse; under the sanitizers the unchecked
 // read must stay inside the input.
 //
-// Findings: a count that differs, a refusal on one side only, an unchecked read unlike the checked, an exception that is not
-// kj::Exception, and (under the sanitizers) any read outside the input.
+// Findings: a count that differs, a refusal on one side only, an unchecked read unlike the
+// checked one, an exception that is not kj::Exception, and (under the sanitizers) any read
+// outside the input.
 #include <capnp/any.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
