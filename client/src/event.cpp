@@ -56,7 +56,13 @@ std::uint64_t EventStorage::made() { return storages_made.load(std::memory_order
 std::uint64_t EventStorage::freed() { return storages_freed.load(std::memory_order_relaxed); }
 
 void EventStorage::release() {
-  if (refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  // A count of 1 seen here is ours alone: no other handle exists to copy it, so the last handle
+  // needs no atomic read-modify-write (the acquire pairs with the release of the handle dropped
+  // before it on another thread). Most events have one handle all their life.
+  if (refs.load(std::memory_order_acquire) != 1 &&
+      refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
+    return;
+  }
   if (free_list_gone || buffer_words > kKeptBufferWords || free_list.kept.size() >= kKeptPerThread) {
     storages_freed.fetch_add(1, std::memory_order_relaxed);
     delete this;
@@ -75,7 +81,9 @@ void EventStorage::reset() {
     builder.reset();
   }
   built = nullptr;
-  wire = zmq::message_t();
+  // A message_t of no bytes holds nothing to free (libzmq keeps those inline): most storages
+  // never had a frame, and closing and re-initialising one costs two calls into libzmq.
+  if (wire.size() != 0) wire = zmq::message_t();
   batch.reset();
   flat = nullptr;
   if (dirty_words > 0) std::memset(buffer.get(), 0, dirty_words * sizeof(capnp::word));
@@ -122,7 +130,9 @@ void EventStorage::startBuilding(EventType event_type) {
   builder.emplace(*this);
   built = builder->initRoot<schema::Event>();
   built.setType(event_type);
-  auto payload = built.initPayload();
+  // The message is new, its words zero: the payload group is clear already (initPayload would
+  // clear it again, pointer by pointer).
+  auto payload = built.getPayload();
   switch (event_type) {
     case EventType::BAR: payload.initBar(); break;
     case EventType::TICK: payload.initTick(); break;
