@@ -91,6 +91,7 @@ void EventStorage::reset() {
   raw = {};
   words = nullptr;
   root = {};
+  source = {};
   type = EventType::UNKNOWN;
   hops = 0;
   origin = Origin::Local;
@@ -252,7 +253,8 @@ bool EventStorage::readReceived(std::string& error) {
     }
     // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
     type = root.getType();
-    (void)root.getSource();
+    const auto source_text = root.getSource();
+    source = {source_text.begin(), source_text.size()};
     (void)root.getSymbol();
     (void)root.getPayload().which();
   });
@@ -347,6 +349,7 @@ std::uint8_t Event::hops() const { return data_->hops; }
 std::span<const std::byte> Event::bytes() const { return data_->raw; }
 
 std::string_view Event::source() const {
+  if (!data_->source.empty()) return data_->source;
   auto text = data_->root.getSource();
   return {text.begin(), text.size()};
 }

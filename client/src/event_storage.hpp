@@ -99,6 +99,9 @@ struct EventStorage {
   kj::ArrayPtr<const capnp::word> words;
   std::optional<capnp::FlatArrayMessageReader> message;
   schema::Event::Reader root;
+  // A received event's source, read once on arrival: the link asks for it at least twice per
+  // event (duplicates, positions). Empty for a local event, whose source() reads it each time.
+  std::string_view source;
 
   // While building.
   std::optional<StorageMessageBuilder> builder;

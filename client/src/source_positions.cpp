@@ -155,19 +155,27 @@ std::vector<InterruptedEvent> SourcePositions::openFile(const std::string& path,
   return interrupted;
 }
 
-SourcePositions::Entry* SourcePositions::find(std::string_view source, std::uint64_t instance) {
+SourcePositions::Source* SourcePositions::lookUp(std::string_view source) {
+  if (last_ != nullptr && last_->first == source) return last_;
   const auto it = sources_.find(source);
   if (it == sources_.end()) return nullptr;
-  for (auto& entry : it->second) {
+  last_ = &*it;
+  return last_;
+}
+
+SourcePositions::Entry* SourcePositions::find(std::string_view source, std::uint64_t instance) {
+  Source* known = lookUp(source);
+  if (known == nullptr) return nullptr;
+  for (auto& entry : known->second) {
     if (entry.instance == instance) return &entry;
   }
   return nullptr;
 }
 
 SourcePositions::Entry& SourcePositions::insert(std::string_view source, std::uint64_t instance) {
-  auto it = sources_.find(source);
-  if (it == sources_.end()) it = sources_.emplace(std::string(source), std::vector<Entry>{}).first;
-  auto& instances = it->second;
+  Source* known = lookUp(source);
+  if (known == nullptr) known = last_ = &*sources_.emplace(std::string(source), std::vector<Entry>{}).first;
+  auto& instances = known->second;
   if (instances.size() >= kInstancesPerSource) instances.erase(instances.begin());
   Entry entry;
   entry.instance = instance;

@@ -108,7 +108,13 @@ class SourcePositions {
   bool grow() noexcept;
   std::byte* slotAt(std::int64_t slot) const;
 
+  // Never erased from (a source's instances are trimmed, not the source).
   std::unordered_map<std::string, std::vector<Entry>, Hash, std::equal_to<>> sources_;
+  using Source = decltype(sources_)::value_type;
+  // The source looked up last: events come in runs from one source, and a compare of its name is
+  // cheaper than hashing it (elements of an unordered_map stay where they are until erased).
+  Source* last_ = nullptr;
+  Source* lookUp(std::string_view source);
 
   std::string path_;
   int fd_ = -1;
