@@ -7,8 +7,9 @@
 // budget there is nothing to compare (Cap'n Proto's walk has no budget: sharing makes it
 // exponential).
 //
-// readableUnchecked (one segment the walk read whole, no far pointer) lets the client read an event
-// with no bounds checks. Where it allows that, the message is read whole as an event both ways, an
+// readableUnchecked (one segment, walked whole by a walk of its own, no far pointer) lets the client
+// read an event with no bounds checks. It may allow that only where contentWords reads the message
+// whole within the same budget. Where it allows it, the message is read whole as an event both ways, an
 // unchecked reader and a checked one (kj::str prints every field the schema has, through the
 // reader), and the two must give the same text or both refuse; under the sanitizers the unchecked
 // read must stay inside the input.
@@ -43,15 +44,19 @@ std::optional<std::string> printed(Read read) {
   }
 }
 
-// Where readableUnchecked allows it, the unchecked reader must read what the checked one does.
-void compareUnchecked(kj::ArrayPtr<const capnp::word> words, const capnp::ReaderOptions& unlimited) {
+// readableUnchecked says yes or no, never throws, and says yes only where contentWords, with the
+// same budget, read the message whole (`read_whole`); there the unchecked reader must read what
+// the checked one does.
+void compareUnchecked(kj::ArrayPtr<const capnp::word> words, const capnp::ReaderOptions& unlimited,
+                      bool read_whole) {
   bool unchecked = false;
   try {
     unchecked = readableUnchecked(words, unlimited.nestingLimit);
   } catch (const kj::Exception&) {
-    return;  // it throws where reading does: the comparison below is of messages it allows
+    EVR_FUZZ_CHECK(false, "readableUnchecked threw");
   }
   if (!unchecked) return;
+  EVR_FUZZ_CHECK(read_whole, "readableUnchecked allowed a message contentWords does not read whole");
   std::optional<capnp::FlatArrayMessageReader> reader;
   const auto checked_text = printed([&] {
     reader.emplace(words, unlimited);
@@ -92,7 +97,7 @@ int fuzzCapnp(const std::uint8_t* data, std::size_t size) {
       EVR_FUZZ_CHECK(refused, "readRepeatedly refused a message contentWords counted");
     }
   }
-  compareUnchecked(words.words(), unlimited);
+  compareUnchecked(words.words(), unlimited, counted.has_value());
   if (!refused && !counted) return 0;  // over the budget
 
   // Cap'n Proto's count. Where contentWords threw, it threw at the same place of the same

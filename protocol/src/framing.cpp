@@ -23,16 +23,10 @@ constexpr std::uint32_t kMaxSegments = 512;
 // fraction of it on every received event. A pointer Cap'n Proto would refuse to follow (out of its
 // segment, to a segment that is not there, of no known kind, nested past the limit) throws, as
 // Cap'n Proto's own walk of it (totalSize()) would; fuzz/capnp_target.cpp holds the two to that.
-// The segments come from a reader, or are one segment as it is (no reader to make).
 class BoundedWalk {
  public:
   BoundedWalk(capnp::MessageReader& message, std::uint64_t budget, int nesting_limit)
       : message_(&message), words_left_(budget), visits_left_(budget), nesting_limit_(nesting_limit) {}
-  BoundedWalk(kj::ArrayPtr<const capnp::word> only_segment, std::uint64_t budget, int nesting_limit)
-      : only_segment_(only_segment), words_left_(budget), visits_left_(budget), nesting_limit_(nesting_limit) {}
-
-  // Whether the walk met a far pointer (which an unchecked reader does not follow).
-  bool metFar() const { return met_far_; }
 
   std::optional<std::uint64_t> root() {
     const auto segment = getSegment(0);
@@ -55,10 +49,7 @@ class BoundedWalk {
     std::uint64_t tag = 0;
   };
 
-  kj::ArrayPtr<const capnp::word> getSegment(capnp::uint id) const {
-    if (message_ != nullptr) return message_->getSegment(id);
-    return id == 0 ? only_segment_ : kj::ArrayPtr<const capnp::word>();
-  }
+  kj::ArrayPtr<const capnp::word> getSegment(capnp::uint id) const { return message_->getSegment(id); }
 
   [[noreturn]] static void fail(const char* why) {
     kj::throwFatalException(KJ_EXCEPTION(FAILED, "unreadable Cap'n Proto message", why));
@@ -73,11 +64,11 @@ class BoundedWalk {
   }
 
   // The pointer at `at` in `segment`, followed through a far pointer's landing pad if it is one.
-  Target follow(kj::ArrayPtr<const capnp::word> segment, std::int64_t at) {
+  // Inlined: it runs for every pointer, and a call each costs about as much as its work.
+  [[gnu::always_inline]] Target follow(kj::ArrayPtr<const capnp::word> segment, std::int64_t at) {
     const std::uint64_t pointer = load(segment, at);
     if (pointer == 0) return {};
     if ((pointer & 3) != 2) return described(pointer, segment, at + 1 + offsetOf(pointer));
-    met_far_ = true;
     const bool double_far = ((pointer >> 2) & 1) != 0;
     const std::int64_t pad = static_cast<std::int64_t>((pointer >> 3) & 0x1fffffffu);
     const auto pad_segment = getSegment(static_cast<capnp::uint>(pointer >> 32));
@@ -163,7 +154,9 @@ class BoundedWalk {
                  std::uint64_t pointers, int nesting) {
     if (!spend(data + pointers, 1)) return false;
     for (std::uint64_t i = 0; i < pointers; ++i) {
-      if (!object(follow(segment, start + static_cast<std::int64_t>(data + i)), nesting)) return false;
+      const std::int64_t at = start + static_cast<std::int64_t>(data + i);
+      if (load(segment, at) == 0) continue;  // null: nothing behind it (most optional fields)
+      if (!object(follow(segment, at), nesting)) return false;
     }
     return true;
   }
@@ -176,8 +169,6 @@ class BoundedWalk {
   }
 
   capnp::MessageReader* message_ = nullptr;
-  kj::ArrayPtr<const capnp::word> only_segment_;
-  bool met_far_ = false;
   std::uint64_t words_left_;
   std::uint64_t visits_left_;
   int nesting_limit_;
@@ -224,12 +215,144 @@ std::optional<std::uint64_t> contentWords(capnp::MessageReader& message, std::ui
   return BoundedWalk(message, budget, nesting_limit).root();
 }
 
+namespace {
+
+// The walk of readableUnchecked: BoundedWalk's, with the same two budgets and nesting rule, for a
+// message of one segment only, and without recursion (it runs for every received event: a call
+// per pointer cost about as much as the pointer's checks). It says yes or no; anything it does
+// not accept as it is (a far pointer, a pointer out of the segment, an unknown kind, too deep, over
+// budget) is a no, and readRepeatedly, whose BoundedWalk throws where reading would, decides.
+class OneSegmentWalk {
+ public:
+  OneSegmentWalk(kj::ArrayPtr<const capnp::word> segment, std::uint64_t budget)
+      : words_(segment.begin()), size_(static_cast<std::int64_t>(segment.size())),
+        words_left_(budget), visits_left_(budget) {}
+
+  bool root(int nesting_limit) {
+    if (size_ == 0) return false;
+    const std::uint64_t pointer = load(0);
+    if (pointer == 0) return true;  // the default struct: nothing to read
+    if ((pointer & 3) != 0) return false;  // a root that is not a struct (or is far)
+    return object(pointer, 1 + offsetOf(pointer), nesting_limit) && drain();
+  }
+
+ private:
+  // A run of pointers still to follow: `count` words from `at`, whose objects are at `nesting`.
+  // Or, when `element_words` is set, `count` struct elements of a list from `at`, each
+  // `element_words` long with its pointers from `element_data` on, whose pointers lead to objects
+  // at `nesting` (one below the list's own level).
+  struct Run {
+    std::int64_t at;
+    std::uint64_t count;
+    std::uint64_t element_data;
+    std::uint64_t element_words;
+    int nesting;
+  };
+
+  std::uint64_t load(std::int64_t at) const {
+    return le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(words_ + at));
+  }
+  static std::int64_t offsetOf(std::uint64_t pointer) {  // bits 2..31, signed, in words
+    return static_cast<std::int32_t>(static_cast<std::uint32_t>(pointer)) >> 2;
+  }
+  bool inside(std::int64_t start, std::uint64_t words) const {
+    // As BoundedWalk::require: an object of no words is not read, wherever it points.
+    return words == 0 || (start >= 0 && start + static_cast<std::int64_t>(words) <= size_);
+  }
+  bool spend(std::uint64_t words, std::uint64_t visits) {
+    if (words > words_left_ || visits > visits_left_) return false;
+    words_left_ -= words;
+    visits_left_ -= visits;
+    return true;
+  }
+  bool push(const Run& run) {
+    if (run.count == 0) return true;
+    if (depth_ == kMaxRuns) return false;  // deeper than any nesting limit we are given
+    runs_[depth_++] = run;
+    return true;
+  }
+  bool structure(std::int64_t start, std::uint64_t data, std::uint64_t pointers, int nesting) {
+    return spend(data + pointers, 1) &&
+           push({start + static_cast<std::int64_t>(data), pointers, 0, 0, nesting});
+  }
+
+  // The object `pointer` (not null, not far) says is at `start`, at nesting level `nesting`.
+  [[gnu::always_inline]] bool object(std::uint64_t pointer, std::int64_t start, int nesting) {
+    if (nesting <= 0) return false;
+    if ((pointer & 3) == 0) {  // struct
+      const std::uint64_t data = (pointer >> 32) & 0xffffu, pointers = pointer >> 48;
+      return inside(start, data + pointers) && structure(start, data, pointers, nesting - 1);
+    }
+    if ((pointer & 3) == 3) return (pointer & 0xffffffffu) == 3;  // a capability: nothing behind it
+    if ((pointer & 3) == 2) return false;                           // far: an unchecked reader would not follow it
+    const std::uint64_t count = pointer >> 35;
+    switch ((pointer >> 32) & 7) {
+      case 0: return spend(0, count + 1);  // voids: no words, yet reading costs their number
+      case 6:                              // pointers
+        return inside(start, count) && spend(count, 1) && push({start, count, 0, 0, nesting - 1});
+      case 7: {  // structs, after a tag word in struct pointer form: count is their words
+        if (!inside(start, count + 1)) return false;
+        const std::uint64_t tag = load(start);
+        if ((tag & 3) != 0) return false;
+        const std::uint64_t elements = (tag >> 2) & 0x1fffffffu;  // 29 bits, as Cap'n Proto reads it
+        const std::uint64_t data = (tag >> 32) & 0xffffu, pointers = tag >> 48;
+        if (elements * (data + pointers) > count) return false;
+        // Each element is charged as a struct when its turn comes (drain).
+        return spend(1, 1) && push({start + 1, elements, data, data + pointers, nesting - 1});
+      }
+      default: {  // bits, bytes, 2-, 4-, 8-byte values: data, text, primitives
+        static constexpr std::uint64_t kBits[] = {0, 1, 8, 16, 32, 64};
+        const std::uint64_t words = (count * kBits[(pointer >> 32) & 7] + 63) / 64;
+        return inside(start, words) && spend(words, 1);
+      }
+    }
+  }
+
+  // Follows what the runs hold, depth first, as BoundedWalk's recursion does.
+  bool drain() {
+    while (depth_ > 0) {
+      Run& run = runs_[depth_ - 1];
+      if (run.count == 0) {
+        --depth_;
+        continue;
+      }
+      --run.count;
+      const std::int64_t at = run.at;
+      const int nesting = run.nesting;
+      if (run.element_words != 0) {  // the next struct element of a list
+        const std::uint64_t data = run.element_data, pointers = run.element_words - data;
+        run.at += static_cast<std::int64_t>(run.element_words);
+        // An element's pointers lead to objects at the elements' own level, as in BoundedWalk.
+        if (!structure(at, data, pointers, nesting)) return false;
+        continue;
+      }
+      run.at += 1;
+      const std::uint64_t pointer = load(at);
+      if (pointer == 0) continue;  // null: nothing behind it (most optional fields)
+      if (!object(pointer, at + 1 + offsetOf(pointer), nesting)) return false;
+    }
+    return true;
+  }
+
+  // One run per level of nesting at most (a struct's pointers, a list's elements or pointers).
+  static constexpr int kMaxRuns = 2 * 64 + 2;
+
+  const capnp::word* words_;
+  std::int64_t size_;
+  std::uint64_t words_left_;
+  std::uint64_t visits_left_;
+  Run runs_[kMaxRuns];
+  int depth_ = 0;
+};
+
+}  // namespace
+
 bool readableUnchecked(kj::ArrayPtr<const capnp::word> words, int nesting_limit) {
   if (words.size() < 2) return false;
   // One segment (the table's first half-word is the count - 1), the rest of the words.
   if (le::load<std::uint32_t>(reinterpret_cast<const std::byte*>(words.begin())) != 0) return false;
-  BoundedWalk walk(words.slice(1, words.size()), words.size(), nesting_limit);
-  return walk.root().has_value() && !walk.metFar();
+  if (nesting_limit > 64) return false;  // deeper than OneSegmentWalk keeps runs for
+  return OneSegmentWalk(words.slice(1, words.size()), words.size()).root(nesting_limit);
 }
 
 capnp::ReaderOptions readRepeatedly(std::optional<capnp::FlatArrayMessageReader>& message,

@@ -62,14 +62,15 @@ capnp::ReaderOptions readRepeatedly(std::optional<capnp::FlatArrayMessageReader>
                                     kj::ArrayPtr<const capnp::word> words);
 
 // Whether `words`, a flat message checkFraming accepted, may be read with no bounds checks
-// (capnp::readMessageUnchecked(words.begin() + 1)): it has one segment, and contentWords's walk,
-// with a budget of its words, read it whole and met no far pointer. Then every object a reader can
-// reach from the root lies inside the segment, is of a kind Cap'n Proto knows, is nested no deeper
-// than `nesting_limit` and is read once per pointer to it, so an unchecked reader reads only what
-// the walk checked; what Cap'n Proto checks whatever the reader (a pointer's kind against the
-// field's type, a list's element size, a text's NUL) it still checks. False otherwise, and
-// readRepeatedly decides. Throws kj::Exception where reading would. fuzz/capnp_target.cpp reads
-// every message this allows both ways and holds the two readers to the same result.
+// (capnp::readMessageUnchecked(words.begin() + 1)): it has one segment, and a walk of it with
+// contentWords's rules and a budget of its words read it whole and met no far pointer. Then every
+// object a reader can reach from the root lies inside the segment, is of a kind Cap'n Proto knows,
+// is nested no deeper than `nesting_limit` (at most 64) and is read once per pointer to it, so an
+// unchecked reader reads only what the walk checked; what Cap'n Proto checks whatever the reader
+// (a pointer's kind against the field's type, a list's element size, a text's NUL) it still checks.
+// False otherwise, bad input included (it never throws): then readRepeatedly decides, and throws
+// where reading would. fuzz/capnp_target.cpp holds it to saying yes only where contentWords reads
+// the message whole, and reads every message it allows both ways, to the same result.
 bool readableUnchecked(kj::ArrayPtr<const capnp::word> words, int nesting_limit = 64);
 
 // A word view of `bytes` that is safe to hand to capnp::FlatArrayMessageReader.
