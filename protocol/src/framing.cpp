@@ -238,12 +238,13 @@ class OneSegmentWalk {
 
  private:
   // A run of pointers still to follow: `count` words from `at`, whose objects are at `nesting`.
-  // Or, when `element_words` is set, `count` struct elements of a list from `at`, each
-  // `element_words` long with its pointers from `element_data` on, whose pointers lead to objects
-  // at `nesting` (one below the list's own level).
+  // Or, when `elements`, `count` struct elements of a list from `at`, each `element_words` long
+  // (none, for empty structs) with its pointers from `element_data` on, whose pointers lead to
+  // objects at `nesting` (one below the list's own level).
   struct Run {
     std::int64_t at;
     std::uint64_t count;
+    bool elements;
     std::uint64_t element_data;
     std::uint64_t element_words;
     int nesting;
@@ -273,7 +274,7 @@ class OneSegmentWalk {
   }
   bool structure(std::int64_t start, std::uint64_t data, std::uint64_t pointers, int nesting) {
     return spend(data + pointers, 1) &&
-           push({start + static_cast<std::int64_t>(data), pointers, 0, 0, nesting});
+           push({start + static_cast<std::int64_t>(data), pointers, false, 0, 0, nesting});
   }
 
   // The object `pointer` (not null, not far) says is at `start`, at nesting level `nesting`.
@@ -289,7 +290,7 @@ class OneSegmentWalk {
     switch ((pointer >> 32) & 7) {
       case 0: return spend(0, count + 1);  // voids: no words, yet reading costs their number
       case 6:                              // pointers
-        return inside(start, count) && spend(count, 1) && push({start, count, 0, 0, nesting - 1});
+        return inside(start, count) && spend(count, 1) && push({start, count, false, 0, 0, nesting - 1});
       case 7: {  // structs, after a tag word in struct pointer form: count is their words
         if (!inside(start, count + 1)) return false;
         const std::uint64_t tag = load(start);
@@ -298,7 +299,7 @@ class OneSegmentWalk {
         const std::uint64_t data = (tag >> 32) & 0xffffu, pointers = tag >> 48;
         if (elements * (data + pointers) > count) return false;
         // Each element is charged as a struct when its turn comes (drain).
-        return spend(1, 1) && push({start + 1, elements, data, data + pointers, nesting - 1});
+        return spend(1, 1) && push({start + 1, elements, true, data, data + pointers, nesting - 1});
       }
       default: {  // bits, bytes, 2-, 4-, 8-byte values: data, text, primitives
         static constexpr std::uint64_t kBits[] = {0, 1, 8, 16, 32, 64};
@@ -319,7 +320,7 @@ class OneSegmentWalk {
       --run.count;
       const std::int64_t at = run.at;
       const int nesting = run.nesting;
-      if (run.element_words != 0) {  // the next struct element of a list
+      if (run.elements) {  // the next struct element of a list
         const std::uint64_t data = run.element_data, pointers = run.element_words - data;
         run.at += static_cast<std::int64_t>(run.element_words);
         // An element's pointers lead to objects at the elements' own level, as in BoundedWalk.

@@ -387,6 +387,19 @@ BOOST_AUTO_TEST_CASE(the_one_segment_walk_agrees_with_content_words) {
   BOOST_TEST(whole(listChain(63)));  // the root and 63 lists: 64 levels
   BOOST_TEST(!whole(listChain(64)));
   BOOST_TEST(evr::readableUnchecked(everyKindOfPointer(4096)) == whole(everyKindOfPointer(4096)));
+  // Lists of empty structs: their elements have no words, yet each is a visit (found by the fuzz
+  // target: a run of such elements was once taken for a run of pointers).
+  const auto empties = [](std::int32_t count) {
+    return rawMessage({{structPointer(0, 0, 1), listPointer(0, 7, 0), structPointer(count, 0, 0)}});
+  };
+  // Visits: the root, the list, each element; the budget is the message's 4 words.
+  BOOST_TEST(evr::readableUnchecked(empties(2)));   // 4 visits
+  BOOST_TEST(!evr::readableUnchecked(empties(3)));  // 5
+  for (std::int32_t count = 1; count <= 3; ++count) {
+    BOOST_TEST(evr::readableUnchecked(empties(count)) == whole(empties(count)));
+  }
+  BOOST_TEST(!evr::readableUnchecked(empties((1 << 29) - 1)));  // over the visits budget
+  BOOST_TEST(evr::readableUnchecked(empties((1 << 29) - 1)) == whole(empties((1 << 29) - 1)));
   BOOST_TEST(evr::readableUnchecked(sharedTargets(2)) == whole(sharedTargets(2)));
   BOOST_TEST(evr::readableUnchecked(sharedTargets(3)) == whole(sharedTargets(3)));
 }
