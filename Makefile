@@ -16,7 +16,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # directory keeps what it was configured with (switching would rebuild everything).
 EVR_WERROR ?= $(if $(filter true,$(CI)),ON,)
 
-.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image package test-package demo sweep bench soak soak-quick fuzz install clean
+.PHONY: all deps configure build test test-systemd test-asan test-tsan image test-image package test-package demo sweep bench bench-instructions soak soak-quick fuzz install clean
 
 all: build
 
@@ -107,6 +107,14 @@ bench: build
 	@$(BUILD_DIR)/bench/evr_e2e_bench --out bench/results/latest.json $(BENCH_ARGS)
 	@/usr/bin/python3 bench/python/python_bench.py --build $(BUILD_DIR) $(PYBENCH_ARGS)
 	@if [ "$(BENCH_CURVES)" != 0 ]; then $(BUILD_DIR)/bench/evr_e2e_bench --curves all --curves-dir bench/results $(CURVES_ARGS); fi
+
+# Instructions per event in the publisher, evrouterd and the consumer of a pipeline, one process
+# at a time under valgrind's callgrind (bench/e2e/count-instructions.sh; installs valgrind if
+# missing): deterministic where timings on a shared machine are not. INSTR_EVENTS: events per run.
+INSTR_EVENTS ?= 200000
+bench-instructions: build
+	@scripts/install-deps.sh --profile
+	@bench/e2e/count-instructions.sh $(BUILD_DIR) $(INSTR_EVENTS)
 
 # The fault battery (scripts/fault_battery.py, docs/delivery.md "Proof"): consumer crashes (with and
 # without a position file), daemon crashes (journal on and off), a stopped consumer under each

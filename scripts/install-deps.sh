@@ -3,6 +3,7 @@
 # Idempotent and non-interactive: installs only what is missing, runs `apt-get update`
 # first only when something is missing, uses sudo when not root.
 # `--fuzz`: only the fuzzing toolchain (`make fuzz`, docs/fuzzing.md), which `make test` does not need.
+# `--profile`: only valgrind, for `make bench-instructions` (bench/e2e/count-instructions.sh).
 set -euo pipefail
 
 packages=(
@@ -28,6 +29,8 @@ packages=(
 
 if [ "${1:-}" = "--fuzz" ]; then
   packages=(clang-14 libfuzzer-14-dev)
+elif [ "${1:-}" = "--profile" ]; then
+  packages=(valgrind)
 fi
 
 missing=()
