@@ -5,7 +5,9 @@
 # "Counting instructions" figures come from. They leave out what the kernel does (system calls,
 # wake-ups), which callgrind does not see.
 #
-#   bench/e2e/count-instructions.sh [BUILD_DIR] [EVENTS]     (make bench-instructions)
+#   bench/e2e/count-instructions.sh [BUILD_DIR] [EVENTS] [PROCESS...]     (make bench-instructions)
+#
+# PROCESS: publisher, evrouterd, consumer (default: all three).
 #
 # Prints, per process, all its threads' user-space instructions divided by the events, then the
 # functions of ours that take the most (inclusive, per event). The callgrind files stay in the
@@ -14,6 +16,9 @@ set -euo pipefail
 
 build=$(realpath "${1:-build}")
 events=${2:-200000}
+shift $(($# < 2 ? $# : 2))
+processes=("$@")
+[ $# -eq 0 ] && processes=(publisher evrouterd consumer)
 bench="$build/bench/evr_e2e_bench"
 daemon="$build/daemon/evrouterd"
 for program in "$bench" "$daemon"; do
@@ -84,8 +89,9 @@ for n, what in rows:
 PY
 }
 
-for who in publisher evrouterd consumer; do
+for who in "${processes[@]}"; do
+  case "$who" in publisher | evrouterd | consumer) ;; *) echo "count-instructions: no process '$who'" >&2; exit 2 ;; esac
   run "$who"
   report "$who"
 done
-echo "callgrind files: $work/{publisher,evrouterd,consumer}.out"
+echo "callgrind files: $work/*.out"
