@@ -228,8 +228,11 @@ class OneSegmentWalk {
       : words_(segment.begin()), size_(static_cast<std::int64_t>(segment.size())),
         words_left_(budget), visits_left_(budget) {}
 
+  // The deepest nesting limit it walks to; a deeper limit is a no (runs_ has room for this one).
+  static constexpr int kMaxNesting = 64;
+
   bool root(int nesting_limit) {
-    if (size_ == 0) return false;
+    if (size_ == 0 || nesting_limit > kMaxNesting) return false;
     const std::uint64_t pointer = load(0);
     if (pointer == 0) return true;  // the default struct: nothing to read
     if ((pointer & 3) != 0) return false;  // a root that is not a struct (or is far)
@@ -268,7 +271,7 @@ class OneSegmentWalk {
   }
   bool push(const Run& run) {
     if (run.count == 0) return true;
-    if (depth_ == kMaxRuns) return false;  // deeper than any nesting limit we are given
+    if (depth_ == kMaxRuns) return false;  // cannot happen within kMaxNesting: a no all the same
     runs_[depth_++] = run;
     return true;
   }
@@ -335,8 +338,9 @@ class OneSegmentWalk {
     return true;
   }
 
-  // One run per level of nesting at most (a struct's pointers, a list's elements or pointers).
-  static constexpr int kMaxRuns = 2 * 64 + 2;
+  // At most two runs per level of nesting (a list's elements and one element's pointers; a
+  // struct's or a pointer list's pointers are one), and the root's.
+  static constexpr int kMaxRuns = 2 * kMaxNesting + 2;
 
   const capnp::word* words_;
   std::int64_t size_;
@@ -352,7 +356,6 @@ bool readableUnchecked(kj::ArrayPtr<const capnp::word> words, int nesting_limit)
   if (words.size() < 2) return false;
   // One segment (the table's first half-word is the count - 1), the rest of the words.
   if (le::load<std::uint32_t>(reinterpret_cast<const std::byte*>(words.begin())) != 0) return false;
-  if (nesting_limit > 64) return false;  // deeper than OneSegmentWalk keeps runs for
   return OneSegmentWalk(words.slice(1, words.size()), words.size()).root(nesting_limit);
 }
 
