@@ -57,8 +57,7 @@ Event Bus::stamp(EventBuilder&& builder) {
   const std::uint64_t id = eventIdOn(id_base_, seq);
   root.setId(id);
   root.setSeq(seq);
-  // Size given: the std::string overload would go through c_str() and strlen per event.
-  root.setSource(capnp::Text::Reader(source_.data(), source_.size()));
+  builder.storage_->stamped_source = source_;  // written when building ends (finishBuilding)
   root.setSourceInstance(source_instance_);
   root.setPublishTime(wallClockNs());
   std::uint8_t hops = builder.storage_->cause_hops;  // EventBuilder::causedBy

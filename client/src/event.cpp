@@ -1,5 +1,6 @@
 #include "evr/event.hpp"
 
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 
 #include <algorithm>
@@ -99,6 +100,7 @@ void EventStorage::reset() {
   tag_sizes.clear();
   caused = false;
   cause_hops = 0;
+  stamped_source = {};
 }
 
 capnp::word* EventStorage::reserve(std::size_t count) {
@@ -159,7 +161,171 @@ void EventStorage::addTag(std::string_view key, std::string_view value) {
   tag_sizes.push_back(static_cast<std::uint32_t>(value.size()));
 }
 
-void EventStorage::finishBuilding(Origin event_origin, std::uint8_t event_hops) {
+namespace {
+
+// ---- The header writer ----
+//
+// The bus's source and the tags are the header's variable part: most of what Cap'n Proto's
+// builders spend on an event went on setting them (an arena allocation, a list of structs, a text
+// initialised and copied per field), where they are two texts and a list whose sizes are known
+// when building ends. So they are written here, after the words the builder used, in Cap'n
+// Proto's wire format (its encoding spec: pointers of 64 bits, little-endian). Where fields sit
+// comes from the schema itself (compiled in), never from numbers written here.
+
+// Where the written fields sit: pointer indexes in their struct's pointer section.
+struct HeaderLayout {
+  unsigned source;  // Event.source
+  unsigned tags;    // Event.tags
+  unsigned key;     // Tag.key
+  unsigned value;   // Tag.value
+};
+
+unsigned pointerIndex(capnp::StructSchema schema, const char* field) {
+  return schema.getFieldByName(field).getProto().getSlot().getOffset();
+}
+
+const HeaderLayout& headerLayout() {
+  static const HeaderLayout layout = [] {
+    const auto event = capnp::Schema::from<schema::Event>();
+    const auto tag = capnp::Schema::from<schema::Tag>();
+    return HeaderLayout{pointerIndex(event, "source"), pointerIndex(event, "tags"),
+                        pointerIndex(tag, "key"), pointerIndex(tag, "value")};
+  }();
+  return layout;
+}
+
+// A Tag element's size in words: data section, then pointers.
+constexpr std::uint64_t kTagDataWords = schema::Tag::_capnpPrivate::dataWordSize;
+constexpr std::uint64_t kTagPointers = schema::Tag::_capnpPrivate::pointerCount;
+
+// Pointer words. A pointer's offset (bits 2..31, signed) counts words from the end of the pointer
+// to its object. A list pointer (kind 1) has its element size at bits 32..34 and the element
+// count at 35..63; a struct pointer (kind 0), and a struct list's tag word, its data words at
+// 32..47 and pointers at 48..63 (a tag word's "offset" is its element count).
+constexpr std::uint64_t kBytesElement = 2;
+constexpr std::uint64_t kCompositeElement = 7;
+// A list's count and an offset fit in 29 and 29 bits (30 signed).
+constexpr std::uint64_t kMaxListCount = (std::uint64_t{1} << 29) - 1;
+
+std::uint64_t listPointer(std::int64_t offset, std::uint64_t element_size, std::uint64_t count) {
+  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(offset) << 2) | 1) | (element_size << 32) |
+         (count << 35);
+}
+
+std::uint64_t structTag(std::uint64_t elements, std::uint64_t data_words, std::uint64_t pointers) {
+  return (elements << 2) | (data_words << 32) | (pointers << 48);
+}
+
+// A text's words: its bytes and the NUL Cap'n Proto keeps after them, padded to a word.
+std::uint64_t textWords(std::size_t bytes) { return (bytes + 1 + 7) / 8; }
+
+// Writes into a segment whose words past `end` are zero: objects appended at `end`, pointers to
+// them anywhere before it.
+class SegmentWriter {
+ public:
+  SegmentWriter(capnp::word* segment, std::uint64_t end) : segment_(segment), end_(end) {}
+  std::uint64_t end() const { return end_; }
+
+  // Returns where the bytes went.
+  const char* setText(std::uint64_t pointer_at, std::string_view text) {
+    const std::uint64_t at = end_;
+    std::memcpy(segment_ + at, text.data(), text.size());  // the NUL and padding are zero already
+    end_ += textWords(text.size());
+    set(pointer_at, listPointer(offset(pointer_at, at), kBytesElement, text.size() + 1));
+    return reinterpret_cast<const char*>(segment_ + at);
+  }
+  // A list of `count` structs: returns its first element's word.
+  std::uint64_t setStructList(std::uint64_t pointer_at, std::uint64_t count, std::uint64_t data_words,
+                              std::uint64_t pointers) {
+    const std::uint64_t tag = end_, words = count * (data_words + pointers);
+    set(tag, structTag(count, data_words, pointers));
+    end_ += 1 + words;
+    set(pointer_at, listPointer(offset(pointer_at, tag), kCompositeElement, words));
+    return tag + 1;
+  }
+  std::uint64_t get(std::uint64_t at) const {
+    return le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment_ + at));
+  }
+
+ private:
+  static std::int64_t offset(std::uint64_t pointer_at, std::uint64_t object_at) {
+    return static_cast<std::int64_t>(object_at) - static_cast<std::int64_t>(pointer_at + 1);
+  }
+  void set(std::uint64_t at, std::uint64_t value) {
+    le::store(reinterpret_cast<std::byte*>(segment_ + at), value);
+  }
+  capnp::word* segment_;
+  std::uint64_t end_;
+};
+
+}  // namespace
+
+bool EventStorage::appendHeader() {
+  const auto segments = builder->getSegmentsForOutput();
+  if (segments.size() != 1 || segments[0].begin() != buffer.get() + 1) return false;
+  const std::uint64_t used = segments[0].size();
+  SegmentWriter writer(buffer.get() + 1, used);
+  // The root: a struct pointer at word 0 (initRoot put it there), its pointers after its data.
+  const std::uint64_t root = writer.get(0);
+  if ((root & 3) != 0) return false;
+  const std::int64_t root_at = 1 + (static_cast<std::int32_t>(static_cast<std::uint32_t>(root)) >> 2);
+  const std::uint64_t pointers_at = static_cast<std::uint64_t>(root_at) + ((root >> 32) & 0xffffu);
+  const HeaderLayout& layout = headerLayout();
+  const std::uint64_t source_at = pointers_at + layout.source, tags_at = pointers_at + layout.tags;
+  // A field set through root() already: the builder writes over it (and clears what it held).
+  if ((!stamped_source.empty() && writer.get(source_at) != 0) ||
+      (!tag_sizes.empty() && writer.get(tags_at) != 0)) {
+    return false;
+  }
+
+  // What it appends, in words; every text and the list must fit in a list pointer's count.
+  std::uint64_t need = 0;
+  if (!stamped_source.empty()) need += textWords(stamped_source.size());
+  const std::uint64_t tag_count = tag_sizes.size() / 2;
+  if (tag_count > 0) need += 1 + tag_count * (kTagDataWords + kTagPointers);
+  for (const std::uint32_t size : tag_sizes) {
+    if (size >= kMaxListCount) return false;
+    need += textWords(size);
+  }
+  if (stamped_source.size() >= kMaxListCount || used + need >= kMaxListCount) return false;
+
+  const std::uint64_t total = 1 + used + need;  // with the segment table's word
+  if (total > buffer_words) {
+    // Too big for the buffer: a larger one, the builder's words copied into it (the builder is
+    // done; it goes now, before the words it wrote in). Rounded up so the next large event fits.
+    builder.reset();
+    const std::size_t grown = std::bit_ceil(static_cast<std::size_t>(total));
+    std::unique_ptr<capnp::word[]> larger(new capnp::word[grown]());
+    std::memcpy(larger.get(), buffer.get(), (1 + used) * sizeof(capnp::word));
+    buffer = std::move(larger);
+    buffer_words = grown;
+    writer = SegmentWriter(buffer.get() + 1, used);
+  }
+  if (!stamped_source.empty()) {
+    source = {writer.setText(source_at, stamped_source), stamped_source.size()};
+  }
+  if (tag_count > 0) {
+    std::uint64_t element = writer.setStructList(tags_at, tag_count, kTagDataWords, kTagPointers);
+    std::string_view text = tag_text;
+    for (std::size_t i = 0; i < tag_count; ++i, element += kTagDataWords + kTagPointers) {
+      const std::size_t key = tag_sizes[2 * i], value = tag_sizes[2 * i + 1];
+      writer.setText(element + kTagDataWords + layout.key, text.substr(0, key));
+      writer.setText(element + kTagDataWords + layout.value, text.substr(key, value));
+      text.remove_prefix(key + value);
+    }
+  }
+  const auto size = static_cast<std::uint32_t>(writer.end());
+  const std::uint32_t table[2] = {0, size};  // one segment (count - 1 = 0), its size in words
+  std::memcpy(buffer.get(), table, sizeof(table));
+  dirty_words = 1 + size;
+  words = kj::arrayPtr(buffer.get(), dirty_words);
+  return true;
+}
+
+void EventStorage::writeHeaderThroughBuilder() {
+  if (!stamped_source.empty()) {
+    built.setSource(capnp::Text::Reader(stamped_source.data(), stamped_source.size()));
+  }
   if (!tag_sizes.empty()) {
     auto tags = built.initTags(static_cast<unsigned>(tag_sizes.size() / 2));
     std::string_view text = tag_text;
@@ -180,28 +346,33 @@ void EventStorage::finishBuilding(Origin event_origin, std::uint8_t event_hops) 
     std::memcpy(buffer.get(), table, sizeof(table));
     dirty_words = 1 + size;
     words = kj::arrayPtr(buffer.get(), dirty_words);
-  } else {
-    // Outgrew the buffer: flattened into a new buffer of the whole size, which this storage keeps
-    // (the segments, the old buffer among them, go with the builder).
-    // The flat format: the segment table (count - 1, each segment's size in words, as 32-bit
-    // little-endian values, padded to a word), then the segments.
-    const std::size_t size = capnp::computeSerializedSizeInWords(segments);
-    std::unique_ptr<capnp::word[]> flattened(new capnp::word[size]());
-    auto* table = reinterpret_cast<std::uint32_t*>(flattened.get());
-    table[0] = static_cast<std::uint32_t>(segments.size() - 1);
-    for (std::size_t i = 0; i < segments.size(); ++i) table[1 + i] = static_cast<std::uint32_t>(segments[i].size());
-    capnp::word* at = flattened.get() + (segments.size() / 2 + 1);
-    for (const auto segment : segments) {
-      std::memcpy(at, segment.begin(), segment.size() * sizeof(capnp::word));
-      at += segment.size();
-    }
-    builder.reset();
-    buffer = std::move(flattened);
-    buffer_words = dirty_words = size;
-    words = kj::arrayPtr(buffer.get(), size);
+    return;
+  }
+  // Outgrew the buffer: flattened into a new buffer of the whole size, which this storage keeps
+  // (the segments, the old buffer among them, go with the builder).
+  // The flat format: the segment table (count - 1, each segment's size in words, as 32-bit
+  // little-endian values, padded to a word), then the segments.
+  const std::size_t size = capnp::computeSerializedSizeInWords(segments);
+  std::unique_ptr<capnp::word[]> flattened(new capnp::word[size]());
+  auto* table = reinterpret_cast<std::uint32_t*>(flattened.get());
+  table[0] = static_cast<std::uint32_t>(segments.size() - 1);
+  for (std::size_t i = 0; i < segments.size(); ++i) table[1 + i] = static_cast<std::uint32_t>(segments[i].size());
+  capnp::word* at = flattened.get() + (segments.size() / 2 + 1);
+  for (const auto segment : segments) {
+    std::memcpy(at, segment.begin(), segment.size() * sizeof(capnp::word));
+    at += segment.size();
   }
   builder.reset();
+  buffer = std::move(flattened);
+  buffer_words = dirty_words = size;
+  words = kj::arrayPtr(buffer.get(), size);
+}
+
+void EventStorage::finishBuilding(Origin event_origin, std::uint8_t event_hops) {
+  if (!appendHeader()) writeHeaderThroughBuilder();
+  builder.reset();
   built = nullptr;
+  stamped_source = {};
   origin = event_origin;
   hops = event_hops;
   readBuilt();

@@ -71,7 +71,7 @@ struct EventStorage {
   // ---- building (an EventBuilder's storage) ----
   // Starts a message of `type` in the buffer, its payload union set to the type's member.
   void startBuilding(EventType type);
-  // Writes the pending tags, ends the builder and reads the flat message as the event.
+  // Writes the pending source and tags, ends the builder and reads the flat message as the event.
   void finishBuilding(Origin origin, std::uint8_t hops);
   void addTag(std::string_view key, std::string_view value);
 
@@ -100,7 +100,8 @@ struct EventStorage {
   std::optional<capnp::FlatArrayMessageReader> message;
   schema::Event::Reader root;
   // A received event's source, read once on arrival: the link asks for it at least twice per
-  // event (duplicates, positions). Empty for a local event, whose source() reads it each time.
+  // event (duplicates, positions). A local event's, once appendHeader wrote it (else empty, and
+  // source() reads the message).
   std::string_view source;
 
   // While building.
@@ -110,12 +111,21 @@ struct EventStorage {
   std::vector<std::uint32_t> tag_sizes;  // key size, value size, ... in tag_text's order
   bool caused = false;           // EventBuilder::causedBy was called
   std::uint8_t cause_hops = 0;   // the hop count it inherits
+  // The source Bus::stamp gives it, written with the tags when building ends (the bus's name:
+  // it outlives the builder, not the event).
+  std::string_view stamped_source;
 
   // Reads `words` as this event (nothing in it is shared: built here, no traversal limit).
   void readBuilt();
 
  private:
   void reset();
+  // Writes the stamped source and the pending tags after the words the builder used in the
+  // buffer, and points the root's fields at them; false (nothing written) when the builder's
+  // words are not all in the buffer, the root's fields are set already or they do not fit.
+  bool appendHeader();
+  // The same through the builder (any case; a new segment when the buffer is full).
+  void writeHeaderThroughBuilder();
 };
 
 }  // namespace evr::detail

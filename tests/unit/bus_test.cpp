@@ -252,6 +252,97 @@ BOOST_AUTO_TEST_CASE(a_reused_storage_reads_as_new_for_small_large_and_empty_eve
   }
 }
 
+namespace {
+
+// `event` as Cap'n Proto's own builder writes it, field by field in the order the bus sets them
+// (root and payload, symbol, payload fields, header, source, then tags): the bytes the hand-written
+// header (client/src/event.cpp, appendHeader) must match.
+std::vector<std::byte> builtByCapnp(const evr::Event& event) {
+  const auto read = event.reader();
+  capnp::MallocMessageBuilder message(1 << 16);  // one segment, whatever the tags
+  auto root = message.initRoot<evr::schema::Event>();
+  root.setType(read.getType());
+  root.getPayload().initRegime();
+  root.setSymbol(read.getSymbol());
+  root.getPayload().getRegime().setConfidence(read.getPayload().getRegime().getConfidence());
+  root.setId(read.getId());
+  root.setSeq(read.getSeq());
+  root.setSourceInstance(read.getSourceInstance());
+  root.setPublishTime(read.getPublishTime());
+  root.setSource(read.getSource());
+  if (read.hasTags()) {
+    auto tags = root.initTags(read.getTags().size());
+    for (unsigned i = 0; i < tags.size(); ++i) {
+      tags[i].setKey(read.getTags()[i].getKey());
+      tags[i].setValue(read.getTags()[i].getValue());
+    }
+  }
+  const auto words = capnp::messageToFlatArray(message);
+  const auto bytes = words.asBytes();
+  return {reinterpret_cast<const std::byte*>(bytes.begin()), reinterpret_cast<const std::byte*>(bytes.end())};
+}
+
+// Whether a reader meets every word of `event` (nothing unreferenced, nothing outside) and the
+// receive path would read it unchecked.
+bool readWhole(const evr::Event& event) {
+  const auto bytes = event.bytes();
+  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+  std::memcpy(words.begin(), bytes.data(), bytes.size());
+  capnp::FlatArrayMessageReader reader(words);
+  const auto content = evr::contentWords(reader, words.size(), 64);
+  return evr::readableUnchecked(words) && content && *content + 2 == words.size();  // + table, root pointer
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_hand_written_source_and_tags_are_the_bytes_cap_n_proto_writes) {
+  evr::Bus bus("a-source-of-some-length");
+  std::vector<evr::Event> seen;
+  bus.subscribeAll([&](const evr::Event& e) { seen.push_back(e); });
+  // Texts of every length around a word's end (with the NUL Cap'n Proto keeps), 0 to 5 tags, and
+  // tags too large for the storage's first buffer (it grows).
+  for (std::size_t tags = 0; tags <= 5; ++tags) {
+    for (std::size_t size = 0; size <= 17; ++size) {
+      for (const std::size_t big : {std::size_t{0}, std::size_t{600}, std::size_t{20000}}) {
+        evr::EventBuilder event(evr::EventType::REGIME);
+        event.symbol(std::string(size, 's'));
+        event.root().getPayload().getRegime().setConfidence(0.25);
+        for (std::size_t t = 0; t < tags; ++t) {
+          event.tag(std::string(size + t, 'k'), std::string(t == 1 && big > 0 ? big : size * t, 'v'));
+        }
+        bus.publish(std::move(event));
+        BOOST_REQUIRE_EQUAL(seen.size(), 1u);
+        const auto bytes = seen[0].bytes();
+        const auto expected = builtByCapnp(seen[0]);
+        BOOST_TEST_CONTEXT("tags " << tags << ", size " << size << ", big " << big) {
+          BOOST_TEST(std::vector<std::byte>(bytes.begin(), bytes.end()) == expected);
+          BOOST_TEST(readWhole(seen[0]));
+          BOOST_TEST(seen[0].source() == "a-source-of-some-length");
+          BOOST_TEST(seen[0].reader().getTags().size() == tags);
+        }
+        seen.clear();
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_source_or_tags_set_through_root_are_replaced_as_before) {
+  evr::Bus bus("unit");
+  std::vector<evr::Event> seen;
+  bus.subscribeAll([&](const evr::Event& e) { seen.push_back(e); });
+  evr::EventBuilder event(evr::EventType::REGIME);
+  event.root().setSource("someone-else");
+  auto preset = event.root().initTags(2);
+  preset[0].setKey("old");
+  preset[1].setKey("older");
+  event.tag("new", "1");
+  bus.publish(std::move(event));
+  BOOST_REQUIRE_EQUAL(seen.size(), 1u);
+  BOOST_TEST(seen[0].source() == "unit");
+  BOOST_TEST(std::string(seen[0].reader().getSource().cStr()) == "unit");
+  BOOST_TEST(reparsedTags(seen[0]) == "new=1;");
+}
+
 BOOST_AUTO_TEST_CASE(an_event_kept_by_another_thread_outlives_the_thread_that_built_it) {
   std::vector<evr::Event> kept;
   std::thread builder([&] {
