@@ -12,7 +12,8 @@
 // whole within the same budget. Where it allows it, the message is read whole as an event both ways, an
 // unchecked reader and a checked one (kj::str prints every field the schema has, through the
 // reader), and the two must give the same text or both refuse; under the sanitizers the unchecked
-// read must stay inside the input.
+// read must stay inside the input. There also rootText, the client's hand-read of the event's
+// source and symbol, must read each root pointer as Cap'n Proto's text reader does.
 //
 // Findings: a count that differs, a refusal on one side only, an unchecked read unlike the
 // checked one, an exception that is not kj::Exception, and (under the sanitizers) any read
@@ -44,6 +45,36 @@ std::optional<std::string> printed(Read read) {
   }
 }
 
+// rootText, for a message readableUnchecked accepted, reads each of the root's pointers as Cap'n
+// Proto's text reader does: the same text where it gives one, nothing where Cap'n Proto refuses.
+// Every pointer of the root (and one past them, which reads as the default ""), not only the
+// event's source and symbol: any of them may be a text in some schema.
+void compareRootTexts(kj::ArrayPtr<const capnp::word> words, const capnp::ReaderOptions& unlimited) {
+  capnp::FlatArrayMessageReader reader(words, unlimited);
+  std::optional<capnp::List<capnp::AnyPointer>::Reader> pointers;
+  try {
+    pointers = reader.getRoot<capnp::AnyStruct>().getPointerSection();
+  } catch (const kj::Exception&) {
+    return;  // the root itself is refused: the event is, before any text is read
+  }
+  for (unsigned index = 0; index <= pointers->size() && index < 64; ++index) {
+    std::optional<std::string> expected;
+    if (index == pointers->size()) {
+      expected = "";
+    } else {
+      try {
+        const capnp::Text::Reader text = (*pointers)[index].getAs<capnp::Text>();
+        expected = std::string(text.begin(), text.size());
+      } catch (const kj::Exception&) {
+      }
+    }
+    const auto read = rootText(words, index);
+    EVR_FUZZ_CHECK(read.has_value() == expected.has_value(),
+                   read ? "rootText read a text Cap'n Proto refuses" : "rootText refused a text Cap'n Proto reads");
+    if (read && expected) EVR_FUZZ_CHECK(std::string(*read) == *expected, "rootText read a text unlike Cap'n Proto's");
+  }
+}
+
 // readableUnchecked says yes or no, never throws, and says yes only where contentWords, with the
 // same budget, read the message whole (`read_whole`); there the unchecked reader must read what
 // the checked one does.
@@ -69,6 +100,7 @@ void compareUnchecked(kj::ArrayPtr<const capnp::word> words, const capnp::Reader
   if (checked_text && unchecked_text) {
     EVR_FUZZ_CHECK(*checked_text == *unchecked_text, "an unchecked reader read an event unlike the checked one");
   }
+  compareRootTexts(words, unlimited);
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include "evr/framing.hpp"
@@ -172,9 +174,10 @@ namespace {
 // Proto's wire format (its encoding spec: pointers of 64 bits, little-endian). Where fields sit
 // comes from the schema itself (compiled in), never from numbers written here.
 
-// Where the written fields sit: pointer indexes in their struct's pointer section.
+// Where the header's texts and tags sit: pointer indexes in their struct's pointer section.
 struct HeaderLayout {
   unsigned source;  // Event.source
+  unsigned symbol;  // Event.symbol
   unsigned tags;    // Event.tags
   unsigned key;     // Tag.key
   unsigned value;   // Tag.value
@@ -188,8 +191,8 @@ const HeaderLayout& headerLayout() {
   static const HeaderLayout layout = [] {
     const auto event = capnp::Schema::from<schema::Event>();
     const auto tag = capnp::Schema::from<schema::Tag>();
-    return HeaderLayout{pointerIndex(event, "source"), pointerIndex(event, "tags"),
-                        pointerIndex(tag, "key"), pointerIndex(tag, "value")};
+    return HeaderLayout{pointerIndex(event, "source"), pointerIndex(event, "symbol"),
+                        pointerIndex(event, "tags"), pointerIndex(tag, "key"), pointerIndex(tag, "value")};
   }();
   return layout;
 }
@@ -265,13 +268,11 @@ bool EventStorage::appendHeader() {
   if (segments.size() != 1 || segments[0].begin() != buffer.get() + 1) return false;
   const std::uint64_t used = segments[0].size();
   SegmentWriter writer(buffer.get() + 1, used);
-  // The root: a struct pointer at word 0 (initRoot put it there), its pointers after its data.
-  const std::uint64_t root = writer.get(0);
-  if ((root & 3) != 0) return false;
-  const std::int64_t root_at = 1 + (static_cast<std::int32_t>(static_cast<std::uint32_t>(root)) >> 2);
-  const std::uint64_t pointers_at = static_cast<std::uint64_t>(root_at) + ((root >> 32) & 0xffffu);
+  // The root (initRoot put its pointer at word 0) and its source and tags pointers.
+  const auto root = rootPointerSection(buffer.get() + 1);
   const HeaderLayout& layout = headerLayout();
-  const std::uint64_t source_at = pointers_at + layout.source, tags_at = pointers_at + layout.tags;
+  if (!root || root->count <= std::max(layout.source, layout.tags)) return false;
+  const std::uint64_t source_at = root->at + layout.source, tags_at = root->at + layout.tags;
   // A field set through root() already: the builder writes over it (and clears what it held).
   if ((!stamped_source.empty() && writer.get(source_at) != 0) ||
       (!tag_sizes.empty() && writer.get(tags_at) != 0)) {
@@ -411,11 +412,21 @@ bool EventStorage::readReceived(std::string& error) {
   }
   // Cap'n Proto reports malformed input by throwing kj::Exception; catch it here, at the edge.
   kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
+    bool texts_read = false;
     if (readableUnchecked(words)) {
       // One segment the walk read whole: no reader or arena to make (framing.hpp), as for an
       // event built here.
       message.reset();
       root = capnp::readMessageUnchecked<schema::Event>(words.begin() + 1);
+      // The source and symbol by hand, where the walk has checked what they point to (framing's
+      // rootText: a few instructions each instead of Cap'n Proto's hundred). What it does not
+      // take is left to Cap'n Proto, below.
+      const HeaderLayout& layout = headerLayout();
+      const auto source_text = rootText(words, layout.source);
+      if (source_text && rootText(words, layout.symbol)) {
+        source = *source_text;
+        texts_read = true;
+      }
     } else {
       // Handlers read an event many times (a kept BAR ran out of the peer limit's budget after
       // about 27 full reads): framing.hpp's readRepeatedly.
@@ -424,9 +435,11 @@ bool EventStorage::readReceived(std::string& error) {
     }
     // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
     type = root.getType();
-    const auto source_text = root.getSource();
-    source = {source_text.begin(), source_text.size()};
-    (void)root.getSymbol();
+    if (!texts_read) {
+      const auto source_text = root.getSource();
+      source = {source_text.begin(), source_text.size()};
+      (void)root.getSymbol();
+    }
     (void)root.getPayload().which();
   });
   KJ_IF_MAYBE(exception, failure) {

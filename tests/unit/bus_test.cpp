@@ -1,8 +1,11 @@
 // evr::Bus dispatch order and re-entrancy, and evr::Event's handling of received bytes.
 #include <boost/test/unit_test.hpp>
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -173,6 +176,53 @@ BOOST_AUTO_TEST_CASE(received_bytes_that_are_not_an_event_are_refused) {
   zmq::message_t junk(std::string_view("0123456789abcdef"));
   BOOST_TEST(!evr::Event::fromWire(std::move(junk), 0, why).valid());
   BOOST_TEST(!why.empty());
+}
+
+// A received event's source and symbol are read by hand (framing's rootText) where the walk
+// accepted it; a source or symbol that is not a NUL-terminated text is still refused on arrival,
+// by Cap'n Proto's reader, and never reaches a handler.
+BOOST_AUTO_TEST_CASE(a_received_event_whose_source_or_symbol_is_not_text_is_refused) {
+  evr::Bus source("src");
+  std::optional<evr::Event> original;
+  source.subscribeAll([&](const evr::Event& e) { original = e; });
+  source.publish(bar("MSFT", 321.5));
+  BOOST_REQUIRE(original);
+  const auto bytes = original->bytes();
+  const auto schema = capnp::Schema::from<evr::schema::Event>();
+  // The received copy of the event with one change at a word of the message (after its table).
+  const auto received = [&](const std::function<void(std::vector<std::uint64_t>&)>& change) {
+    std::vector<std::uint64_t> words(bytes.size() / 8);
+    std::memcpy(words.data(), bytes.data(), bytes.size());
+    change(words);
+    std::string why;
+    zmq::message_t frame(words.data(), words.size() * 8);
+    auto event = evr::Event::fromWire(std::move(frame), 0, why);
+    return std::make_pair(event.valid(), why);
+  };
+  // Word 1 is the root pointer (offset 0: the struct follows it); its pointers after its data.
+  const auto pointer_word = [&](std::vector<std::uint64_t>& words, const char* field) -> std::uint64_t& {
+    const std::uint64_t data_words = (words[1] >> 32) & 0xffff;
+    return words[2 + data_words + schema.getFieldByName(field).getProto().getSlot().getOffset()];
+  };
+  BOOST_TEST(received([](auto&) {}).first);
+  for (const char* field : {"source", "symbol"}) {
+    BOOST_TEST_CONTEXT(field) {
+      // A list of 8-byte values where a text belongs.
+      const auto values = received([&](auto& words) { pointer_word(words, field) |= std::uint64_t{3} << 32; });
+      BOOST_TEST(!values.first);
+      BOOST_TEST(values.second.find("unreadable event") == 0u, values.second);
+      // A text whose last byte is not its NUL.
+      const auto no_nul = received([&](auto& words) {
+        std::uint64_t& pointer = pointer_word(words, field);
+        const std::uint64_t count = pointer >> 35;
+        const auto at = static_cast<std::size_t>(&pointer - words.data()) + 1 +
+                        static_cast<std::size_t>(static_cast<std::int32_t>(static_cast<std::uint32_t>(pointer)) >> 2);
+        reinterpret_cast<char*>(&words[at])[count - 1] = 'x';
+      });
+      BOOST_TEST(!no_nul.first);
+      BOOST_TEST(no_nul.second.find("unreadable event") == 0u, no_nul.second);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(unaligned_received_bytes_are_read_from_a_copy) {

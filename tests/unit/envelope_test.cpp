@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "evr/envelope.hpp"
@@ -402,6 +403,43 @@ BOOST_AUTO_TEST_CASE(the_one_segment_walk_agrees_with_content_words) {
   BOOST_TEST(evr::readableUnchecked(empties((1 << 29) - 1)) == whole(empties((1 << 29) - 1)));
   BOOST_TEST(evr::readableUnchecked(sharedTargets(2)) == whole(sharedTargets(2)));
   BOOST_TEST(evr::readableUnchecked(sharedTargets(3)) == whole(sharedTargets(3)));
+}
+
+// rootText reads a root pointer's text by hand where the walk accepted the message: the same
+// text as Cap'n Proto's reader, "" where it reads the default, and nothing where it refuses.
+BOOST_TEST_DECORATOR(*boost::unit_test::timeout(10))
+BOOST_AUTO_TEST_CASE(root_texts_read_by_hand_agree_with_cap_n_proto) {
+  const auto message = rawMessage({{
+      structPointer(0, 0, 6),  // the root: six pointers
+      listPointer(5, 2, 3),    // 0: "ab" and its NUL, at word 7
+      0,                       // 1: null
+      structPointer(4, 1, 0),  // 2: a struct, at 8
+      listPointer(4, 2, 2),    // 3: "xy" with no NUL, at 9
+      listPointer(0, 2, 0),    // 4: no bytes at all
+      listPointer(3, 5, 1),    // 5: one 8-byte value, at 10
+      0x6261, 42, 0x7978, 7,   // words 7 to 10
+  }});
+  BOOST_REQUIRE(evr::readableUnchecked(message));
+  BOOST_TEST(evr::rootText(message, 0).value_or("?") == "ab");
+  BOOST_TEST(evr::rootText(message, 1).value_or("?") == "");
+  BOOST_TEST(!evr::rootText(message, 2).has_value());
+  BOOST_TEST(!evr::rootText(message, 3).has_value());
+  BOOST_TEST(!evr::rootText(message, 4).has_value());
+  BOOST_TEST(!evr::rootText(message, 5).has_value());
+  BOOST_TEST(evr::rootText(message, 6).value_or("?") == "");  // past the root's pointers
+  capnp::FlatArrayMessageReader reader(message);
+  const auto pointers = reader.getRoot<capnp::AnyStruct>().getPointerSection();
+  for (unsigned index = 0; index < pointers.size(); ++index) {
+    std::optional<std::string> expected;
+    try {
+      const auto text = pointers[index].getAs<capnp::Text>();
+      expected = std::string(text.begin(), text.size());
+    } catch (const kj::Exception&) {
+    }
+    const auto read = evr::rootText(message, index);
+    BOOST_TEST(read.has_value() == expected.has_value(), "pointer " << index);
+    if (read && expected) BOOST_TEST(std::string(*read) == *expected, "pointer " << index);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(container_names_are_checked) {

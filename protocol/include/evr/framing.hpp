@@ -73,6 +73,24 @@ capnp::ReaderOptions readRepeatedly(std::optional<capnp::FlatArrayMessageReader>
 // the message whole, and reads every message it allows both ways, to the same result.
 bool readableUnchecked(kj::ArrayPtr<const capnp::word> words, int nesting_limit = 64);
 
+// Where the root struct's pointers are in a message of one segment whose first word, `segment`,
+// is the root pointer: the pointer section's first word (counted from `segment`) and how many
+// pointers it holds. Nullopt when the root pointer is null, not a struct pointer, or points before
+// the segment. The client's header writer uses it on the event it builds.
+struct RootPointerSection {
+  std::uint64_t at;
+  std::uint64_t count;
+};
+std::optional<RootPointerSection> rootPointerSection(const capnp::word* segment);
+
+// For a message readableUnchecked accepted, so every object its pointers lead to lies inside it:
+// the text the root struct's pointer `index` leads to, read by hand in a few instructions
+// (Cap'n Proto's text reader costs about a hundred). "" when the pointer is null or the root has
+// fewer pointers (what Cap'n Proto reads then); the bytes before the NUL of a NUL-terminated list
+// of bytes; nullopt for anything else, which Cap'n Proto's reader refuses. fuzz/capnp_target.cpp
+// holds it to agreeing with Cap'n Proto.
+std::optional<std::string_view> rootText(kj::ArrayPtr<const capnp::word> words, unsigned index);
+
 // A word view of `bytes` that is safe to hand to capnp::FlatArrayMessageReader.
 class AlignedWords {
  public:
