@@ -20,6 +20,8 @@
 #include <span>
 #include <string_view>
 
+#include "evr/little_endian.hpp"
+
 namespace evr {
 
 enum class FramingError : std::uint8_t {
@@ -81,15 +83,37 @@ struct RootPointerSection {
   std::uint64_t at;
   std::uint64_t count;
 };
-std::optional<RootPointerSection> rootPointerSection(const capnp::word* segment);
+inline std::optional<RootPointerSection> rootPointerSection(const capnp::word* segment) {
+  const std::uint64_t root = le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment));
+  if (root == 0 || (root & 3) != 0) return std::nullopt;
+  // The struct's data begins `offset` words after the pointer, its pointers after the data.
+  const std::int64_t data_at = 1 + (static_cast<std::int32_t>(static_cast<std::uint32_t>(root)) >> 2);
+  if (data_at < 0) return std::nullopt;
+  return RootPointerSection{static_cast<std::uint64_t>(data_at) + ((root >> 32) & 0xffffu), root >> 48};
+}
 
 // For a message readableUnchecked accepted, so every object its pointers lead to lies inside it:
 // the text the root struct's pointer `index` leads to, read by hand in a few instructions
 // (Cap'n Proto's text reader costs about a hundred). "" when the pointer is null or the root has
 // fewer pointers (what Cap'n Proto reads then); the bytes before the NUL of a NUL-terminated list
 // of bytes; nullopt for anything else, which Cap'n Proto's reader refuses. fuzz/capnp_target.cpp
-// holds it to agreeing with Cap'n Proto.
-std::optional<std::string_view> rootText(kj::ArrayPtr<const capnp::word> words, unsigned index);
+// holds it to agreeing with Cap'n Proto. Inline, as rootPointerSection: they run for every event.
+inline std::optional<std::string_view> rootText(kj::ArrayPtr<const capnp::word> words, unsigned index) {
+  const capnp::word* segment = words.begin() + 1;  // after the segment table of one segment
+  const auto pointers = rootPointerSection(segment);
+  if (!pointers || index >= pointers->count) return std::string_view();
+  const std::uint64_t at = pointers->at + index;
+  const std::uint64_t pointer = le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment + at));
+  if (pointer == 0) return std::string_view();
+  // A list (kind 1) of bytes (element size 2) of `count` bytes, the last of them a NUL.
+  const std::uint64_t count = pointer >> 35;
+  if ((pointer & 3) != 1 || ((pointer >> 32) & 7) != 2 || count == 0) return std::nullopt;
+  const std::int64_t start = static_cast<std::int64_t>(at) + 1 +
+                             (static_cast<std::int32_t>(static_cast<std::uint32_t>(pointer)) >> 2);
+  const auto* bytes = reinterpret_cast<const char*>(segment + start);
+  if (bytes[count - 1] != '\0') return std::nullopt;
+  return std::string_view(bytes, count - 1);
+}
 
 // A word view of `bytes` that is safe to hand to capnp::FlatArrayMessageReader.
 class AlignedWords {
