@@ -22,6 +22,16 @@ evr::EventBuilder bar(const std::string& symbol, double close) {
   return event;
 }
 
+// A BAR as a bus named "src" publishes it (stamped), for the tests of received bytes.
+evr::Event publishedBar(const std::string& symbol, double close) {
+  evr::Bus source("src");
+  std::optional<evr::Event> published;
+  source.subscribeAll([&](const evr::Event& e) { published = e; });
+  source.publish(bar(symbol, close));
+  BOOST_REQUIRE(published);
+  return *published;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(bus)
@@ -182,12 +192,8 @@ BOOST_AUTO_TEST_CASE(received_bytes_that_are_not_an_event_are_refused) {
 // accepted it; a source or symbol that is not a NUL-terminated text is still refused on arrival,
 // by Cap'n Proto's reader, and never reaches a handler.
 BOOST_AUTO_TEST_CASE(a_received_event_whose_source_or_symbol_is_not_text_is_refused) {
-  evr::Bus source("src");
-  std::optional<evr::Event> original;
-  source.subscribeAll([&](const evr::Event& e) { original = e; });
-  source.publish(bar("MSFT", 321.5));
-  BOOST_REQUIRE(original);
-  const auto bytes = original->bytes();
+  const evr::Event original = publishedBar("MSFT", 321.5);
+  const auto bytes = original.bytes();
   const auto schema = capnp::Schema::from<evr::schema::Event>();
   // The received copy of the event with one change at a word of the message (after its table).
   const auto received = [&](const std::function<void(std::vector<std::uint64_t>&)>& change) {
@@ -226,12 +232,8 @@ BOOST_AUTO_TEST_CASE(a_received_event_whose_source_or_symbol_is_not_text_is_refu
 }
 
 BOOST_AUTO_TEST_CASE(unaligned_received_bytes_are_read_from_a_copy) {
-  evr::Bus source("src");
-  std::optional<evr::Event> original;
-  source.subscribeAll([&](const evr::Event& e) { original = e; });
-  source.publish(bar("MSFT", 321.5));
-  BOOST_REQUIRE(original);
-  const auto bytes = original->bytes();
+  const evr::Event original = publishedBar("MSFT", 321.5);
+  const auto bytes = original.bytes();
   // Put the bytes at an odd address inside a zmq message that points at our buffer.
   static std::vector<std::byte> storage;
   storage.assign(bytes.size() + 16, std::byte{0});
