@@ -172,7 +172,8 @@ namespace {
 // initialised and copied per field), where they are two texts and a list whose sizes are known
 // when building ends. So they are written here, after the words the builder used, in Cap'n
 // Proto's wire format (its encoding spec: pointers of 64 bits, little-endian). Where fields sit
-// comes from the schema itself (compiled in), never from numbers written here.
+// comes from the schema itself (compiled in), never from numbers written here. readReceived uses
+// the same layout to read a received event's source and symbol by hand (framing's rootText).
 
 // Where the header's texts and tags sit: pointer indexes in their struct's pointer section.
 struct HeaderLayout {
@@ -207,7 +208,7 @@ constexpr std::uint64_t kTagPointers = schema::Tag::_capnpPrivate::pointerCount;
 // 32..47 and pointers at 48..63 (a tag word's "offset" is its element count).
 constexpr std::uint64_t kBytesElement = 2;
 constexpr std::uint64_t kCompositeElement = 7;
-// A list's count and an offset fit in 29 and 29 bits (30 signed).
+// A list's element count has 29 bits and an offset 30 (signed): below this, both fit.
 constexpr std::uint64_t kMaxListCount = (std::uint64_t{1} << 29) - 1;
 
 std::uint64_t listPointer(std::int64_t offset, std::uint64_t element_size, std::uint64_t count) {
