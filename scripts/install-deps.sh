@@ -3,7 +3,8 @@
 # Idempotent and non-interactive: installs only what is missing, runs `apt-get update`
 # first only when something is missing, uses sudo when not root.
 # `--fuzz`: only the fuzzing toolchain (`make fuzz`, docs/fuzzing.md), which `make test` does not need.
-# `--profile`: only valgrind, for `make bench-instructions` (bench/e2e/count-instructions.sh).
+# `--profile`: only valgrind and linux-perf, for `make bench-instructions` and its `--times`
+# (bench/e2e/count-instructions.sh).
 set -euo pipefail
 
 packages=(
@@ -30,7 +31,7 @@ packages=(
 if [ "${1:-}" = "--fuzz" ]; then
   packages=(clang-14 libfuzzer-14-dev)
 elif [ "${1:-}" = "--profile" ]; then
-  packages=(valgrind)
+  packages=(valgrind linux-perf)
 fi
 
 missing=()

@@ -6,17 +6,29 @@
 # wake-ups), which callgrind does not see.
 #
 #   bench/e2e/count-instructions.sh [BUILD_DIR] [EVENTS] [PROCESS...]     (make bench-instructions)
+#   bench/e2e/count-instructions.sh --times [BUILD_DIR] [EVENTS] [RUNS]
 #
 # PROCESS: publisher, evrouterd, consumer (default: all three).
 #
 # Prints, per process, all its threads' user-space instructions divided by the events, then the
 # functions of ours that take the most (inclusive, per event). The callgrind files stay in the
 # work directory it names, for callgrind_annotate.
+#
+# --times: the same pipeline with all three processes native, each under `perf stat` (Debian's
+# linux-perf), RUNS times (default 3): each process's user and kernel CPU time per event and its
+# context switches per 1,000 events, per run and the medians ("Where each process's time goes
+# now" in docs/performance.md). Whole processes, start-up included: use a million events or more.
 set -euo pipefail
 
+times=0
+if [ "${1:-}" = --times ]; then
+  times=1
+  shift
+fi
 build=$(realpath "${1:-build}")
-events=${2:-200000}
+events=${2:-$((times ? 1000000 : 200000))}
 shift $(($# < 2 ? $# : 2))
+runs=${1:-3}  # --times
 processes=("$@")
 [ $# -eq 0 ] && processes=(publisher evrouterd consumer)
 bench="$build/bench/evr_e2e_bench"
@@ -24,7 +36,9 @@ daemon="$build/daemon/evrouterd"
 for program in "$bench" "$daemon"; do
   [ -x "$program" ] || { echo "count-instructions: $program is missing (make build)" >&2; exit 1; }
 done
-command -v valgrind >/dev/null || { echo "count-instructions: valgrind is missing (scripts/install-deps.sh --profile)" >&2; exit 1; }
+tool=valgrind
+[ $times = 1 ] && tool=perf
+command -v $tool >/dev/null || { echo "count-instructions: $tool is missing (scripts/install-deps.sh --profile)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/evr-instructions.XXXXXX)
 cat >"$work/evrouter.yaml" <<'EOF'
@@ -39,26 +53,55 @@ EOF
 endpoint="ipc://$work/evrouterd.sock"
 common=(--system evr --endpoint "$endpoint" --events "$events" --timeout 600 --subject bench)
 
-# One run with `who` (publisher, evrouterd or consumer) under callgrind.
+# One run of the pipeline, each process behind a command prefix: the arrays evrouterd_wrap,
+# consumer_wrap and publisher_wrap (empty: native).
 run() {
-  local who=$1 daemon_pid consumer_pid
-  local grind=(valgrind --tool=callgrind "--callgrind-out-file=$work/$who.out")
-  local daemon_cmd=("$daemon" -c "$work/evrouter.yaml" --runtime-dir "$work" --metrics off --log-level warn)
-  local consumer_cmd=("$bench" --role consumer --name sub1 --expect "$events" --warmup 0 --idle-timeout 60 "${common[@]}")
-  local publisher_cmd=("$bench" --role publisher --name pub --rate 0 --route-keys 4 --pad-bytes 0 "${common[@]}")
-  [ "$who" = evrouterd ] && daemon_cmd=("${grind[@]}" "${daemon_cmd[@]}")
-  [ "$who" = consumer ] && consumer_cmd=("${grind[@]}" "${consumer_cmd[@]}")
-  [ "$who" = publisher ] && publisher_cmd=("${grind[@]}" "${publisher_cmd[@]}")
-  "${daemon_cmd[@]}" 2>"$work/evrouterd.err" &
+  local -n wrap_daemon=evrouterd_wrap wrap_consumer=consumer_wrap wrap_publisher=publisher_wrap
+  local daemon_pid consumer_pid
+  "${wrap_daemon[@]}" "$daemon" -c "$work/evrouter.yaml" --runtime-dir "$work" --metrics off --log-level warn \
+    2>"$work/evrouterd.err" &
   daemon_pid=$!
-  "${consumer_cmd[@]}" >"$work/consumer.json" 2>"$work/consumer.err" &
+  "${wrap_consumer[@]}" "$bench" --role consumer --name sub1 --expect "$events" --warmup 0 --idle-timeout 60 \
+    "${common[@]}" >"$work/consumer.json" 2>"$work/consumer.err" &
   consumer_pid=$!
-  "${publisher_cmd[@]}" >"$work/publisher.json" 2>"$work/publisher.err"
+  "${wrap_publisher[@]}" "$bench" --role publisher --name pub --rate 0 --route-keys 4 --pad-bytes 0 \
+    "${common[@]}" >"$work/publisher.json" 2>"$work/publisher.err"
   wait "$consumer_pid"
-  kill -INT "$daemon_pid"
+  # evrouterd itself: under perf it is perf's child (perf does not pass SIGINT on).
+  kill -INT "$(pgrep -P "$daemon_pid" evrouterd || echo "$daemon_pid")"
   wait "$daemon_pid" || true
   grep -q '"lost":0' "$work/consumer.json" || { echo "count-instructions: the consumer lost events ($work)" >&2; exit 1; }
 }
+
+# --times: every process under perf stat, RUNS times; user and kernel ns per event, medians.
+if [ $times = 1 ]; then
+  [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "count-instructions: RUNS must be a number, not '$runs'" >&2; exit 2; }
+  stat=(perf stat -e task-clock,context-switches -o)
+  for ((r = 1; r <= runs; ++r)); do
+    evrouterd_wrap=("${stat[@]}" "$work/evrouterd.$r.stat")
+    consumer_wrap=("${stat[@]}" "$work/consumer.$r.stat")
+    publisher_wrap=("${stat[@]}" "$work/publisher.$r.stat")
+    run
+  done
+  /usr/bin/python3 - "$work" "$events" "$runs" <<'PY'
+import re, statistics, sys
+work, events, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+print(f"{'process':10} {'user ns/ev':>11} {'kernel ns/ev':>13} {'switches/1k ev':>15}   (medians of {runs} runs of {events:,} events; user + kernel of each run in brackets)")
+for who in ("publisher", "evrouterd", "consumer"):
+    rows = []
+    for r in range(1, runs + 1):
+        text = open(f"{work}/{who}.{r}.stat").read()
+        user = float(re.search(r"([\d.]+) seconds user", text).group(1))
+        system = float(re.search(r"([\d.]+) seconds sys", text).group(1))
+        switches = int(re.search(r"([\d,]+)\s+context-switches", text).group(1).replace(",", ""))
+        rows.append((user * 1e9 / events, system * 1e9 / events, switches * 1000 / events))
+    med = [statistics.median(column) for column in zip(*rows)]
+    runs_text = "; ".join(f"{u:.0f} + {k:.0f}" for u, k, _ in rows)
+    print(f"{who:10} {med[0]:11.0f} {med[1]:13.0f} {med[2]:15.1f}   ({runs_text})")
+PY
+  echo "perf stat files: $work/*.stat"
+  exit 0
+fi
 
 report() {
   local who=$1
@@ -91,7 +134,11 @@ PY
 
 for who in "${processes[@]}"; do
   case "$who" in publisher | evrouterd | consumer) ;; *) echo "count-instructions: no process '$who'" >&2; exit 2 ;; esac
-  run "$who"
+  evrouterd_wrap=() consumer_wrap=() publisher_wrap=()
+  declare -n under=${who}_wrap
+  under=(valgrind --tool=callgrind "--callgrind-out-file=$work/$who.out")
+  unset -n under
+  run
   report "$who"
 done
 echo "callgrind files: $work/*.out"
