@@ -109,8 +109,9 @@ bench: build
 	@if [ "$(BENCH_CURVES)" != 0 ]; then $(BUILD_DIR)/bench/evr_e2e_bench --curves all --curves-dir bench/results $(CURVES_ARGS); fi
 
 # Instructions per event in the publisher, evrouterd and the consumer of a pipeline, one process
-# at a time under valgrind's callgrind (bench/e2e/count-instructions.sh; installs valgrind if
-# missing): deterministic where timings on a shared machine are not. INSTR_EVENTS: events per run.
+# at a time under valgrind's callgrind (bench/e2e/count-instructions.sh; installs valgrind and
+# linux-perf, for its --times, if missing): deterministic where timings on a shared machine are
+# not. INSTR_EVENTS: events per run.
 INSTR_EVENTS ?= 200000
 bench-instructions: build
 	@scripts/install-deps.sh --profile
