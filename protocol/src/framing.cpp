@@ -59,16 +59,13 @@ class BoundedWalk {
     return le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment.begin() + at));
   }
 
-  static std::int64_t offsetOf(std::uint64_t pointer) {  // bits 2..31, signed, in words
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(pointer)) >> 2;
-  }
 
   // The pointer at `at` in `segment`, followed through a far pointer's landing pad if it is one.
   // Inlined: it runs for every pointer, and a call each costs about as much as its work.
   [[gnu::always_inline]] Target follow(kj::ArrayPtr<const capnp::word> segment, std::int64_t at) {
     const std::uint64_t pointer = load(segment, at);
     if (pointer == 0) return {};
-    if ((pointer & 3) != 2) return described(pointer, segment, at + 1 + offsetOf(pointer));
+    if ((pointer & 3) != 2) return described(pointer, segment, at + 1 + pointerOffset(pointer));
     const bool double_far = ((pointer >> 2) & 1) != 0;
     const std::int64_t pad = static_cast<std::int64_t>((pointer >> 3) & 0x1fffffffu);
     const auto pad_segment = getSegment(static_cast<capnp::uint>(pointer >> 32));
@@ -76,7 +73,7 @@ class BoundedWalk {
       fail("far pointer out of bounds");
     }
     const std::uint64_t landing = load(pad_segment, pad);
-    if (!double_far) return described(landing, pad_segment, pad + 1 + offsetOf(landing));
+    if (!double_far) return described(landing, pad_segment, pad + 1 + pointerOffset(landing));
     // A double far: the pad is a far pointer to the content and a tag that says what it is.
     if ((landing & 3) != 2) fail("double-far landing pad is not a far pointer");
     const auto content = getSegment(static_cast<capnp::uint>(landing >> 32));
@@ -236,7 +233,7 @@ class OneSegmentWalk {
     const std::uint64_t pointer = load(0);
     if (pointer == 0) return true;  // the default struct: nothing to read
     if ((pointer & 3) != 0) return false;  // a root that is not a struct (or is far)
-    return object(pointer, 1 + offsetOf(pointer), nesting_limit) && drain();
+    return object(pointer, 1 + pointerOffset(pointer), nesting_limit) && drain();
   }
 
  private:
@@ -255,9 +252,6 @@ class OneSegmentWalk {
 
   std::uint64_t load(std::int64_t at) const {
     return le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(words_ + at));
-  }
-  static std::int64_t offsetOf(std::uint64_t pointer) {  // bits 2..31, signed, in words
-    return static_cast<std::int32_t>(static_cast<std::uint32_t>(pointer)) >> 2;
   }
   bool inside(std::int64_t start, std::uint64_t words) const {
     // As BoundedWalk::require: an object of no words is not read, wherever it points.
@@ -333,7 +327,7 @@ class OneSegmentWalk {
       run.at += 1;
       const std::uint64_t pointer = load(at);
       if (pointer == 0) continue;  // null: nothing behind it (most optional fields)
-      if (!object(pointer, at + 1 + offsetOf(pointer), nesting)) return false;
+      if (!object(pointer, at + 1 + pointerOffset(pointer), nesting)) return false;
     }
     return true;
   }

@@ -75,6 +75,12 @@ capnp::ReaderOptions readRepeatedly(std::optional<capnp::FlatArrayMessageReader>
 // the message whole, and reads every message it allows both ways, to the same result.
 bool readableUnchecked(kj::ArrayPtr<const capnp::word> words, int nesting_limit = 64);
 
+// A Cap'n Proto pointer's offset: bits 2..31, signed, in words from the end of the pointer to its
+// object (for a far pointer, its landing pad's word). The walks and the hand reads below use it.
+inline std::int64_t pointerOffset(std::uint64_t pointer) {
+  return static_cast<std::int32_t>(static_cast<std::uint32_t>(pointer)) >> 2;
+}
+
 // Where the root struct's pointers are in a message of one segment whose first word, `segment`,
 // is the root pointer: the pointer section's first word (counted from `segment`) and how many
 // pointers it holds. Nullopt when the root pointer is null, not a struct pointer, or points before
@@ -87,7 +93,7 @@ inline std::optional<RootPointerSection> rootPointerSection(const capnp::word* s
   const std::uint64_t root = le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment));
   if (root == 0 || (root & 3) != 0) return std::nullopt;
   // The struct's data begins `offset` words after the pointer, its pointers after the data.
-  const std::int64_t data_at = 1 + (static_cast<std::int32_t>(static_cast<std::uint32_t>(root)) >> 2);
+  const std::int64_t data_at = 1 + pointerOffset(root);
   if (data_at < 0) return std::nullopt;
   return RootPointerSection{static_cast<std::uint64_t>(data_at) + ((root >> 32) & 0xffffu), root >> 48};
 }
@@ -108,8 +114,7 @@ inline std::optional<std::string_view> rootText(kj::ArrayPtr<const capnp::word> 
   // A list (kind 1) of bytes (element size 2) of `count` bytes, the last of them a NUL.
   const std::uint64_t count = pointer >> 35;
   if ((pointer & 3) != 1 || ((pointer >> 32) & 7) != 2 || count == 0) return std::nullopt;
-  const std::int64_t start = static_cast<std::int64_t>(at) + 1 +
-                             (static_cast<std::int32_t>(static_cast<std::uint32_t>(pointer)) >> 2);
+  const std::int64_t start = static_cast<std::int64_t>(at) + 1 + pointerOffset(pointer);
   const auto* bytes = reinterpret_cast<const char*>(segment + start);
   if (bytes[count - 1] != '\0') return std::nullopt;
   return std::string_view(bytes, count - 1);
