@@ -82,7 +82,7 @@ Connection::Connection(zmq::context_t& context, Bus& bus, ConnectionOptions opti
   // unacked_ after the WELCOME.
   socket_.set(zmq::sockopt::linger, 0);
   // High-water marks count messages, and a message may be a batch of up to kBatchTargetBytes:
-  // 100 bounds what the pipes hold to a few MiB; beyond it the resend buffer and the daemon's
+  // 100 bounds what each pipe holds to 12.5 MiB; beyond it the resend buffer and the daemon's
   // queue take over (the same figure as evrouterd's).
   socket_.set(zmq::sockopt::sndhwm, 100);
   socket_.set(zmq::sockopt::rcvhwm, 100);

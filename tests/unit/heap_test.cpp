@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "evr/batch.hpp"
 #include "evr/heap.hpp"
 
 BOOST_AUTO_TEST_SUITE(heap)
@@ -44,6 +45,34 @@ BOOST_AUTO_TEST_CASE(a_freed_burst_stays_mapped_for_the_next_one) {
   // to well under 1 MiB as soon as it passes 128 KiB.
   const auto info = ::mallinfo2();
   BOOST_TEST(info.keepcost >= kBlocks * kBlock / 2, "free top of the heap: " << info.keepcost << " bytes");
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_sized_block_comes_from_the_heap_not_from_mmap) {
+  evr::keepFreedHeap();  // false when another test of this process called it first: set either way
+  // A few received batches of up to kBatchTargetBytes: above glibc's starting mmap threshold of
+  // 128 KiB, which setting the trim threshold alone would have frozen there. The threshold only
+  // matters when the heap's free top cannot hold the block, so that is given back first.
+  const std::size_t size = 4 * evr::kBatchTargetBytes;
+  BOOST_TEST_REQUIRE(size > std::size_t{128 * 1024});
+  BOOST_TEST_REQUIRE(size < evr::kHeapBlockBytes);
+  ::malloc_trim(0);
+  const auto before = ::mallinfo2();
+  void* block = std::malloc(size);
+  BOOST_TEST_REQUIRE(block != nullptr);
+  std::memset(block, 1, size);
+  const auto during = ::mallinfo2();
+  std::free(block);
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && (std::string_view(tunables).find("trim_threshold") != std::string_view::npos ||
+                              std::string_view(tunables).find("mmap_threshold") != std::string_view::npos)) {
+    BOOST_TEST_MESSAGE("GLIBC_TUNABLES sets a malloc threshold: keepFreedHeap leaves it alone");
+    return;
+  }
+#ifdef EVR_SANITIZE
+  BOOST_TEST_MESSAGE("built with EVR_SANITIZE=" EVR_SANITIZE ": glibc's heap is not in use, mmapped blocks not counted");
+  return;
+#endif
+  BOOST_TEST(during.hblks == before.hblks, "mmapped blocks: " << before.hblks << " -> " << during.hblks);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

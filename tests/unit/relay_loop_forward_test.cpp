@@ -244,9 +244,11 @@ BOOST_AUTO_TEST_CASE(two_batches_in_one_burst_too_big_for_one_message_both_go_as
   Loop t(kPipelineToA);
   auto a = t.join("a");
   auto src = t.join("src");
-  // Two events of about 9 KiB in each batch: one batch fits in an EVENTS message, two do not.
-  const std::string wide(9000, 'w');
+  // Two events of about 9/32 of a batch's bytes in each batch: one batch fits in an EVENTS message,
+  // two do not.
+  const std::string wide(evr::kBatchTargetBytes * 9 / 32, 'w');
   const std::vector<Record> first{srcBar(wide + "1"), srcBar(wide + "2")};
+  BOOST_TEST_REQUIRE(body(first).size() < evr::kBatchTargetBytes);
   BOOST_TEST_REQUIRE(2 * body(first).size() > evr::kBatchTargetBytes);
   BOOST_TEST(twoBatchesInOneBurst(t, *src, *a, first, {srcBar(wide + "3"), srcBar(wide + "4")}) == 2u);
   BOOST_TEST(t.loop.snapshot().forwarded == 4u);  // the first went early, the second in its place

@@ -33,7 +33,7 @@ inline constexpr std::size_t kBatchRecordHeader = 8;
 inline constexpr std::size_t kMaxBatchRecords = 0xffff;
 // Senders close a batch once it holds this many bytes (a lone larger event still goes, alone).
 // Bounds the memory a full ZeroMQ pipe can hold: its high-water mark counts messages.
-inline constexpr std::size_t kBatchTargetBytes = 32 * 1024;
+inline constexpr std::size_t kBatchTargetBytes = 128 * 1024;
 
 // Writes a record's header (the layout above) at `at`, for an event of `event_bytes`.
 void writeRecordHeader(std::byte* at, std::size_t event_bytes, std::uint8_t event_type, std::uint8_t hops);
