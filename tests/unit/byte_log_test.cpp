@@ -35,16 +35,18 @@ BOOST_AUTO_TEST_CASE(appends_read_back_across_chunks_and_a_large_one_gets_its_ow
   std::vector<std::vector<std::byte>> wrote;
   std::vector<ByteLog::Ref> refs;
   // 200-byte records fill several chunks; one record larger than a chunk sits in the middle.
-  for (unsigned i = 0; i < 1000; ++i) {
-    const std::size_t size = i == 500 ? ByteLog::kChunkBytes * 2 + 8 : 200;
-    wrote.push_back(pattern(size, i));
+  const std::size_t records = 4 * ByteLog::kChunkBytes / 200;
+  const std::size_t large = records / 2;
+  for (std::size_t i = 0; i < records; ++i) {
+    const std::size_t size = i == large ? ByteLog::kChunkBytes * 2 + 8 : 200;
+    wrote.push_back(pattern(size, static_cast<unsigned>(i)));
     refs.push_back(log.append(wrote.back()));
   }
   for (std::size_t i = 0; i < refs.size(); ++i) BOOST_TEST(same(log.at(refs[i]), wrote[i]), "record " << i);
-  BOOST_TEST(refs.front().chunk < refs[499].chunk);
-  BOOST_TEST(refs[500].chunk == refs[499].chunk + 1);
-  BOOST_TEST(refs[500].offset == 0u);
-  BOOST_TEST(refs[501].chunk == refs[500].chunk + 1);
+  BOOST_TEST(refs.front().chunk < refs[large - 1].chunk);
+  BOOST_TEST(refs[large].chunk == refs[large - 1].chunk + 1);
+  BOOST_TEST(refs[large].offset == 0u);
+  BOOST_TEST(refs[large + 1].chunk == refs[large].chunk + 1);
   // An empty append is a valid empty span.
   BOOST_TEST(log.at(log.append({})).empty());
 }

@@ -39,7 +39,7 @@ class ByteLog {
     std::uint32_t size = 0;
   };
   // A chunk's size; larger appends get a chunk of their own size (not kept for reuse).
-  static constexpr std::size_t kChunkBytes = 64 * 1024;
+  static constexpr std::size_t kChunkBytes = 256 * 1024;
 
   ByteLog() = default;
   ByteLog(const ByteLog&) = delete;
