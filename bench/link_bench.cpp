@@ -117,7 +117,7 @@ void BM_BusPublishAndDispatch(benchmark::State& state) {
 
 // A publisher's whole per-event work up to the socket, for the end-to-end benchmark's event (a
 // REGIME with a 128-byte tag): build, stamp, dispatch, keep as an EVENTS record in the resend
-// buffer, and hand each 32 KiB run of records to a zmq message, as Connection does.
+// buffer, and hand each 128 KiB run of records to a zmq message, as Connection does.
 void BM_PublishBenchEventIntoBatch(benchmark::State& state) {
   evr::Bus bus("bench");
   // The connection keeps each event's record until it is acked (evr/byte_log.hpp); here the

@@ -40,6 +40,7 @@
 #include <zmq.hpp>
 
 #include "evr/frames.hpp"
+#include "evr/heap.hpp"
 #include "evr/link_messages.hpp"
 
 namespace {
@@ -317,6 +318,7 @@ int main(int argc, char** argv) {
   action.sa_handler = [](int) { g_stop.store(true); };
   ::sigaction(SIGTERM, &action, nullptr);
   ::sigaction(SIGINT, &action, nullptr);
+  evr::keepFreedHeap();  // as evrouterd does (evr/heap.hpp): the ratio is the routing work alone
 
   try {
     std::vector<std::pair<std::string, std::vector<std::string>>> routes;

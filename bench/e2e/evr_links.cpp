@@ -14,7 +14,7 @@
 // resend buffer (ConnectionOptions::max_unacked, default) is full, publish waits for acks: the
 // library's own backpressure, which is part of what is measured. Publishing as fast as it can,
 // it publishes the events between two polls inside an evr::PublishBatch, as a data feed replaying
-// a file should (they leave in EVENTS messages of up to 32 KiB); paced, it publishes each event
+// a file should (they leave in EVENTS messages of up to 128 KiB); paced, it publishes each event
 // on its own, so it leaves at once.
 
 #include <zmq.hpp>

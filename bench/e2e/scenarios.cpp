@@ -76,7 +76,7 @@ std::uint64_t Scenario::expectedTotal(std::uint64_t events) const {
 std::vector<Scenario> benchmarkScenarios() {
   return {
       pipeline(System::Direct, "ZeroMQ PUSH -> PULL over ipc, no hop"),
-      pipeline(System::ZmqRelay, "ZeroMQ ROUTER relay, 32 KiB batches forwarded as they came, no protocol: the ceiling of a ZeroMQ router"),
+      pipeline(System::ZmqRelay, "ZeroMQ ROUTER relay, 128 KiB batches forwarded as they came, no protocol: the ceiling of a ZeroMQ router"),
       broadcast(System::ZmqRelay, "ZeroMQ ROUTER relay, each batch to 3 consumers (one shared buffer), no protocol"),
       pipeline(System::BareRelay, "pub -> sub1 through the bare relay"),
       broadcast(System::BareRelay, "pub -> sub1,sub2,sub3 through the bare relay"),

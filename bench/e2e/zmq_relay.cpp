@@ -1,6 +1,7 @@
 // "zmq-relay": the ceiling of any router built on ZeroMQ on this machine. A relay process with one
 // ROUTER socket, as evrouterd has, and publishers and consumers on DEALER sockets, as our client
-// has; a publisher packs the 128-byte payloads into messages of up to 32 KiB, as our client batches
+// has; a publisher packs the 128-byte payloads into messages of up to kBatchTargetBytes (128 KiB),
+// as our client batches, with the heap kept as our client and evrouterd keep it (evr/heap.hpp)
 // (unpaced: until the batch is full or the publisher serves its link every few hundred events;
 // paced: each event at once), and the relay hands each message on as it came, to one consumer
 // (pipeline) or, sharing the one buffer, to every consumer (broadcast). No protocol, no event
@@ -23,6 +24,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "evr/batch.hpp"
+#include "evr/heap.hpp"
 #include "roles.hpp"
 #include "zmq_roles.hpp"
 
@@ -30,7 +33,7 @@ namespace evr::bench {
 namespace {
 
 constexpr int kHighWaterMark = 100000;  // as direct's, and the evr link's
-constexpr std::size_t kBatchLimit = 32 * 1024;  // as our client's EVENTS messages
+constexpr std::size_t kBatchLimit = kBatchTargetBytes;  // as our client's EVENTS messages
 constexpr std::size_t kRecordHeader = 2;
 constexpr std::size_t kReceiveBurst = 1024;
 constexpr char kJoin = 'S';
@@ -45,6 +48,7 @@ class RelayPublisher final : public PublisherLink {
  public:
   explicit RelayPublisher(const RoleOptions& options)
       : context_(1), socket_(context_, zmq::socket_type::dealer), batching_(options.rate <= 0) {
+    keepFreedHeap();
     socket_.set(zmq::sockopt::sndhwm, kHighWaterMark);
     socket_.connect(options.endpoint);
     batch_.reserve(kBatchLimit);
@@ -86,6 +90,7 @@ class RelayConsumer final : public ConsumerLink {
  public:
   RelayConsumer(const RoleOptions& options, ConsumerTally& tally)
       : context_(1), socket_(context_, zmq::socket_type::dealer), tally_(tally) {
+    keepFreedHeap();
     socket_.set(zmq::sockopt::rcvhwm, kHighWaterMark);
     socket_.connect(options.endpoint);
   }
@@ -137,6 +142,7 @@ int zmqRelayMain(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::signal(SIGTERM, onStopSignal);
   std::signal(SIGINT, onStopSignal);
+  keepFreedHeap();
   try {
     zmq::context_t context(1);
     zmq::socket_t socket(context, zmq::socket_type::router);
