@@ -52,6 +52,13 @@ void BatchWriter::reserve(std::size_t bytes) {
 }
 
 zmq::message_t BatchWriter::take() {
+  // A batch of a few events in room for a whole one: give the rest back before the message keeps
+  // it (in a pipe, in a replay buffer), so what those hold stays near the bytes they count. glibc
+  // shrinks in place.
+  if (size_ != 0 && size_ < capacity_ / 2) {
+    auto* shrunk = static_cast<std::byte*>(std::realloc(data_, size_));
+    if (shrunk != nullptr) data_ = shrunk;
+  }
   // The message owns the buffer from here (libzmq frees it once sent); the next append allocates.
   zmq::message_t message(data_, size_, &freeBuffer, nullptr);
   data_ = nullptr;

@@ -2,6 +2,8 @@
 // are named, never read past the end.
 #include <boost/test/unit_test.hpp>
 
+#include <malloc.h>
+
 #include <cstring>
 #include <ostream>
 #include <random>
@@ -67,6 +69,19 @@ BOOST_AUTO_TEST_CASE(a_writer_is_reusable_after_take) {
   const auto body = writer.take();
   BOOST_TEST(evr::checkBatch(evr::bytesOf(body), 1) == evr::BatchError::None);
   BOOST_TEST(body.size() == evr::kBatchRecordHeader + 8);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_of_a_few_events_keeps_no_room_for_a_whole_one) {
+  // The second record makes room for a whole batch (kBatchTargetBytes); a message of two small
+  // records keeps only about what it holds.
+  evr::BatchWriter writer;
+  writer.append(eventOf(2, 1), 1, 0);
+  writer.append(eventOf(2, 2), 1, 0);
+  const auto body = writer.take();
+  BOOST_TEST(evr::checkBatch(evr::bytesOf(body), 2) == evr::BatchError::None);
+  const std::size_t kept = ::malloc_usable_size(const_cast<void*>(body.data()));
+  BOOST_TEST(kept < evr::kBatchTargetBytes / 2,
+             "bytes kept for a body of " << body.size() << ": " << kept);
 }
 
 BOOST_AUTO_TEST_CASE(full_closes_a_batch_at_the_byte_limit_but_never_refuses_a_first_event) {

@@ -11,11 +11,20 @@
 #include "evr/batch.hpp"
 #include "evr/heap.hpp"
 
+namespace {
+
+// True when the operator's GLIBC_TUNABLES names this malloc setting (keepFreedHeap leaves it).
+bool tunedOutside(std::string_view name) {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  return tunables != nullptr && std::string_view(tunables).find(name) != std::string_view::npos;
+}
+
+}  // namespace
+
 BOOST_AUTO_TEST_SUITE(heap)
 
 BOOST_AUTO_TEST_CASE(a_freed_burst_stays_mapped_for_the_next_one) {
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables != nullptr && std::string_view(tunables).find("trim_threshold") != std::string_view::npos) {
+  if (tunedOutside("trim_threshold")) {
     BOOST_TEST_MESSAGE("GLIBC_TUNABLES sets trim_threshold: keepFreedHeap leaves it alone");
     BOOST_TEST(!evr::keepFreedHeap());
     return;
@@ -62,17 +71,17 @@ BOOST_AUTO_TEST_CASE(a_batch_sized_block_comes_from_the_heap_not_from_mmap) {
   std::memset(block, 1, size);
   const auto during = ::mallinfo2();
   std::free(block);
-  const char* tunables = std::getenv("GLIBC_TUNABLES");
-  if (tunables != nullptr && (std::string_view(tunables).find("trim_threshold") != std::string_view::npos ||
-                              std::string_view(tunables).find("mmap_threshold") != std::string_view::npos)) {
+  if (tunedOutside("trim_threshold") || tunedOutside("mmap_threshold")) {
     BOOST_TEST_MESSAGE("GLIBC_TUNABLES sets a malloc threshold: keepFreedHeap leaves it alone");
     return;
   }
 #ifdef EVR_SANITIZE
-  BOOST_TEST_MESSAGE("built with EVR_SANITIZE=" EVR_SANITIZE ": glibc's heap is not in use, mmapped blocks not counted");
+  BOOST_TEST_MESSAGE("built with EVR_SANITIZE=" EVR_SANITIZE
+                     ": glibc's heap is not in use, mmapped blocks not counted");
   return;
 #endif
-  BOOST_TEST(during.hblks == before.hblks, "mmapped blocks: " << before.hblks << " -> " << during.hblks);
+  BOOST_TEST(during.hblks == before.hblks,
+             "mmapped blocks: " << before.hblks << " -> " << during.hblks);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
