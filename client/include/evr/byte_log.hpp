@@ -38,8 +38,10 @@ class ByteLog {
     std::uint32_t offset = 0;
     std::uint32_t size = 0;
   };
-  // A chunk's size; larger appends get a chunk of their own size (not kept for reuse).
-  static constexpr std::size_t kChunkBytes = 256 * 1024;
+  // A chunk's size; larger appends get a chunk of their own size (not kept for reuse). A batch is
+  // a run of records in one chunk, so a chunk has room for two whole batches: a publisher's
+  // batches reach kBatchTargetBytes (docs/performance.md, "Batches of 128 KiB, from the heap").
+  static constexpr std::size_t kChunkBytes = 2 * kBatchTargetBytes;
 
   ByteLog() = default;
   ByteLog(const ByteLog&) = delete;
