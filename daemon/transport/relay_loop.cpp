@@ -34,6 +34,10 @@ constexpr std::size_t kMaxSidePollers = 4;
 // A source is acked at the end of a burst once this many of its events are unacked; otherwise on
 // the timer or when it asks (docs/protocol.md, "Sequence numbers and acks").
 constexpr std::uint64_t kAckBatch = 1024;
+// A received batch joins what is batched for its target earlier in the same burst (a copy of both
+// into one message) while the two come to no more than this; a larger one goes on as it came,
+// after it (RelayLoop::forwardBatch).
+constexpr std::size_t kJoinBytes = kBatchTargetBytes / 8;
 // Messages a pipe holds (high-water marks count messages; a message is a batch of up to
 // kBatchTargetBytes, or one event of up to router.max_message_size). To a container: what the pipe
 // holds was sent, so it is in the replay buffer, which router.replay_limit and replay_bytes_limit
@@ -524,9 +528,8 @@ void RelayLoop::holdWatermark(Peer& reader, WatermarkInfo watermark) {
   }
 }
 
-RelayLoop::SendResult RelayLoop::sendBatch(Peer& peer, BatchWriter& writer, std::uint64_t journal_index) {
-  const std::size_t count = writer.count();
-  zmq::message_t batch = writer.take();
+RelayLoop::SendResult RelayLoop::sendBatch(Peer& peer, zmq::message_t batch, std::size_t count,
+                                           std::uint64_t journal_index) {
   zmq::message_t kept;
   kept.copy(batch);  // shares the buffer
   Envelope envelope;
@@ -706,12 +709,14 @@ bool RelayLoop::forwardBatch(PeerId source, const Envelope& envelope, zmq::messa
     route_counts_[route_row + target] += count;
     const PeerId id = peer_of_container_[target];
     Peer& to = peers_[id];
-    if (to.forward_count != 0 && to.out.empty() && to.forward.size() + body.size() > kBatchTargetBytes) {
-      // The body held for it from earlier in this burst and this one would not fit in one batch:
-      // that one goes now, and this one may be held in its place.
-      flushOut(id);
+    const bool ahead = to.forward_count != 0 || !to.out.empty();  // batched for it this burst
+    if (ahead && sendsDirect(to) &&
+        (to.forward_count != 0 ? to.forward.size() : to.out.bytes()) + body.size() <= kJoinBytes) {
+      // Small, both: copied after it into one message (below), which costs less than a second.
+    } else if (ahead) {
+      flushOut(id);  // it goes first; this body goes on as it came
     }
-    if (sendsDirect(to) && to.out.empty() && to.forward_count == 0) {
+    if (sendsDirect(to) && to.forward_count == 0 && to.out.empty()) {
       to.forward.copy(body);  // shares the buffer
       to.forward_count = count;
       if (!to.out_listed) {
@@ -720,7 +725,8 @@ bool RelayLoop::forwardBatch(PeerId source, const Envelope& envelope, zmq::messa
       }
       continue;
     }
-    // Something is ahead of it: event by event, as deliver() does for any routed event.
+    // Something is ahead of it in its queue (or it is away): queued, whole when it can be.
+    if (!sendsDirect(to) && queueWhole(source, envelope.seq, target, body, count)) continue;
     routing_source_ = source;
     routing_seq_ = envelope.seq;
     for (BatchReader reader(raw); reader.next(record); ++routing_seq_) {
@@ -729,6 +735,29 @@ bool RelayLoop::forwardBatch(PeerId source, const Envelope& envelope, zmq::messa
     routing_source_ = kNoPeer;
   }
   return true;
+}
+
+bool RelayLoop::queueWhole(PeerId source, std::uint64_t seq, routing::ContainerId target,
+                           zmq::message_t& body, std::size_t count) {
+  const PeerId id = peer_of_container_[target];
+  Peer& to = peers_[id];
+  // Else event by event: those over the limit are dropped and counted one by one.
+  if (!losslessRoom(to, count, body.size())) return false;
+  BatchRecord record;
+  for (BatchReader reader(bytesOf(body)); reader.next(record);) {
+    if (table_->policy(target, record.event_type) != DeliveryPolicy::Lossless) return false;
+  }
+  to.queue.push(QueuedEvent::batch(body, static_cast<std::uint32_t>(count), 0), DeliveryPolicy::Lossless, 1);
+  // As deliver() does: a long queue holds the source back, here from the batch's first event.
+  if (to.queue.losslessSize() >= pauseThreshold() || to.queue.losslessBytes() >= pauseBytes()) {
+    holdAcks(source, seq);
+  }
+  return true;
+}
+
+bool RelayLoop::losslessRoom(const Peer& peer, std::size_t events, std::size_t bytes) const {
+  return peer.queue.losslessSize() + events <= settings_.queue_limit &&
+         peer.queue.losslessBytes() + bytes <= settings_.queue_bytes_limit;
 }
 
 void RelayLoop::unforward(Peer& target) {
@@ -1256,9 +1285,19 @@ void RelayLoop::spillOut(PeerId target, zmq::message_t& batch, std::uint64_t jou
   const std::int32_t container = target < container_of_peer_.size() ? container_of_peer_[target] : -1;
   BatchRecord record;
   std::size_t left = 0;
-  for (BatchReader counter(bytesOf(batch)); counter.next(record);) ++left;
-  BatchReader reader(bytesOf(batch));
+  bool whole = container >= 0;  // every record a lossless event for it: one queue entry
+  for (BatchReader counter(bytesOf(batch)); counter.next(record); ++left) {
+    whole = whole && record.event_type != kWatermarkType &&
+            table_->policy(static_cast<routing::ContainerId>(container), record.event_type) ==
+                DeliveryPolicy::Lossless;
+  }
   Peer& peer = peers_[target];
+  if (whole && left > 1 && losslessRoom(peer, left, batch.size())) {
+    peer.queue.push(QueuedEvent::batch(batch, static_cast<std::uint32_t>(left), journal_index),
+                    DeliveryPolicy::Lossless, 1);
+    return;
+  }
+  BatchReader reader(bytesOf(batch));
   while (reader.next(record)) {
     // Only the last event carries the batch's journal index: a target's ack of an earlier one
     // must not count for the events after it.
@@ -1379,20 +1418,25 @@ void RelayLoop::flushQueue(PeerId id) {
     return;
   }
   while (peer.connected && !peer.queue.empty() && !replayFull(peer)) {
-    // One EVENTS message from the front of the queue; the events leave it once it is sent.
+    // One EVENTS message from the front of the queue; the events leave it once it is sent. A
+    // batch entry goes on as it came; single events are copied into a new batch, up to the next
+    // batch entry.
+    const bool whole = peer.queue.front().records > 1;
     BatchWriter writer;
+    std::size_t count = 0;
     std::size_t event_bytes = 0;
     std::uint64_t journal_index = 0;
     std::size_t replayed = 0;  // from the journal of an earlier daemon
     for (const QueuedEvent& queued : peer.queue) {
-      if (writer.full(queued.bytes().size())) break;
-      writer.append(queued.bytes(), queued.event_type, queued.hops);
-      event_bytes += queued.bytes().size();
+      if (whole ? count != 0 : queued.records > 1 || writer.full(queued.bytes().size())) break;
+      if (!whole) writer.append(queued.bytes(), queued.event_type, queued.hops);
+      count += queued.records;
+      event_bytes += queued.bytes().size() - (whole ? queued.records * kBatchRecordHeader : 0);
       journal_index = std::max(journal_index, queued.journal_index);
       if (queued.journal_index != 0 && queued.journal_index < journal_first_index_) ++replayed;
     }
-    const std::size_t count = writer.count();
-    const SendResult result = sendBatch(peer, writer, journal_index);
+    const SendResult result = whole ? sendBatch(peer, peer.queue.shareFront(), count, journal_index)
+                                    : sendBatch(peer, writer, journal_index);
     if (result == SendResult::WouldBlock) break;
     if (result == SendResult::Gone) {
       disconnect(id, "connection closed");
@@ -1402,6 +1446,7 @@ void RelayLoop::flushQueue(PeerId id) {
     peer.counters.events_out += count;
     peer.counters.bytes_out += event_bytes;
     totals_.deliveries += count;
+    if (whole) totals_.forwarded += count;
     peer.queue.popFront(count);
   }
   // Still queued: retry while the pipe is what stops it; a full replay buffer waits for an ack

@@ -139,6 +139,14 @@ class RelayLoop {
   // hands each target the body itself (Peer::forward). False, having done nothing, otherwise: the
   // body then goes event by event.
   bool forwardBatch(PeerId source, const Envelope& envelope, zmq::message_t& body);
+  // forwardBatch's `body` (`count` records from link seq `seq` of `source`) queued for `target`
+  // as one entry, when every record is lossless for it and the queue has room for them all.
+  // False, having done nothing, otherwise.
+  bool queueWhole(PeerId source, std::uint64_t seq, routing::ContainerId target, zmq::message_t& body,
+                  std::size_t count);
+  // True when `peer`'s queue takes `events` more lossless events of `bytes` within
+  // router.queue_limit and router.queue_bytes_limit.
+  bool losslessRoom(const Peer& peer, std::size_t events, std::size_t bytes) const;
   // Takes the body `target` holds to forward into its `out` batch, so more can follow it there.
   void unforward(Peer& target);
   // Takes link seq `seq` from `source`: false when it was taken before (a resend). `event`: it
@@ -224,9 +232,13 @@ class RelayLoop {
 
   enum class SendResult { Sent, WouldBlock, Gone };
   SendResult sendTo(Peer& peer, const Envelope& envelope, zmq::message_t* body);
-  // Sends what `writer` holds as the next EVENTS message to `peer` and, once sent, keeps it for
-  // replay and moves the link's seq. The caller counts what it carried.
-  SendResult sendBatch(Peer& peer, BatchWriter& writer, std::uint64_t journal_index);
+  // Sends `batch` of `count` records as the next EVENTS message to `peer` and, once sent, keeps
+  // it for replay and moves the link's seq. The caller counts what it carried.
+  SendResult sendBatch(Peer& peer, zmq::message_t batch, std::size_t count, std::uint64_t journal_index);
+  SendResult sendBatch(Peer& peer, BatchWriter& writer, std::uint64_t journal_index) {
+    const std::size_t count = writer.count();
+    return sendBatch(peer, writer.take(), count, journal_index);
+  }
   SendResult sendRaw(const std::string& routing_id, const Envelope& envelope, zmq::message_t* body);
   void sendError(const std::string& routing_id, schema::ErrorCode code, const std::string& message,
                  std::uint64_t seq = 0);

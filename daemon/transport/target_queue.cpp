@@ -57,6 +57,14 @@ QueuedEvent QueuedEvent::of(std::span<const std::byte> event, std::uint8_t event
   return queued;
 }
 
+QueuedEvent QueuedEvent::batch(zmq::message_t& whole, std::uint32_t records, std::uint64_t journal_index) {
+  assert(records >= 2);
+  QueuedEvent queued{zmq::message_t(), 0, 0, journal_index};
+  queued.body.copy(whole);  // a counted reference, or the bytes of a small message
+  queued.records = records;
+  return queued;
+}
+
 ConflationKey conflationKey(std::uint32_t source, std::uint8_t event_type,
                             std::span<const std::byte> event) noexcept {
   ConflationKey key;
@@ -97,6 +105,7 @@ TargetQueue::PushResult TargetQueue::push(QueuedEvent&& event, DeliveryPolicy po
                                           std::uint32_t lossy_limit, const ConflationKey& key,
                                           std::uint64_t bytes_limit) {
   assert(lossy_limit >= 1);
+  assert(event.records == 1 || policy == DeliveryPolicy::Lossless);
   switch (policy) {
     case DeliveryPolicy::Lossless:
       append(std::move(event), policy);
@@ -180,7 +189,8 @@ std::uint64_t TargetQueue::append(QueuedEvent&& event, DeliveryPolicy policy) {
   added.live = true;
   added.indexed = false;
   ++live_;
-  ++counts_[static_cast<std::size_t>(policy)];
+  events_ += added.event.records;
+  counts_[static_cast<std::size_t>(policy)] += added.event.records;
   bytes_[static_cast<std::size_t>(policy)] += added.event.bytes().size();
   return pos;
 }
@@ -202,9 +212,10 @@ void TargetQueue::kill(std::uint64_t pos) {
   dead.live = false;
   dead.indexed = false;
   bytes_[static_cast<std::size_t>(dead.policy)] -= dead.event.bytes().size();
-  dead.event = QueuedEvent{};
   --live_;
-  --counts_[static_cast<std::size_t>(dead.policy)];
+  events_ -= dead.event.records;
+  counts_[static_cast<std::size_t>(dead.policy)] -= dead.event.records;
+  dead.event = QueuedEvent{};
 }
 
 void TargetQueue::skipDeadFront() {
@@ -215,9 +226,10 @@ void TargetQueue::skipDeadFront() {
 }
 
 void TargetQueue::popFront(std::size_t n) {
-  assert(n <= live_);
-  for (; n > 0; --n) {
-    assert(head_ != tail_ && slot(head_).live);
+  assert(n <= events_);
+  while (n > 0) {
+    assert(head_ != tail_ && slot(head_).live && slot(head_).event.records <= n);
+    n -= slot(head_).event.records;
     if (slot(head_).policy == DeliveryPolicy::DropOldest) {
       // FIFO order is shared, so the front drop_oldest event is the oldest one listed.
       assert(oldest_size_ > 0 && oldest_[oldest_head_] == head_);
@@ -239,6 +251,7 @@ void TargetQueue::clear() {
   }
   head_ = tail_;
   live_ = 0;
+  events_ = 0;
   tombstones_ = 0;
   counts_ = {};
   bytes_ = {};

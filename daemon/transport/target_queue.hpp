@@ -6,7 +6,8 @@
 //
 // Semantics, per pushed event and its policy:
 // - Lossless: appended. The queue never drops one itself; the loop watches losslessSize() and
-//   holds sources back.
+//   holds sources back. A received batch whose every record is lossless for this target may be
+//   one entry (QueuedEvent::batch): counted as its records, sent on as it came, popped whole.
 // - Conflate: with a valid ConflationKey (source, type, symbol), when an event with the same key
 //   is still queued, the new event replaces it in place (same position, so the order of first
 //   arrival is kept) and `conflated` counts it; else it is appended and indexed. A key that could
@@ -56,6 +57,10 @@ struct QueuedEvent {
   // event takes the index of the event that replaces it.
   std::uint64_t journal_index = 0;
   std::span<const std::byte> part{};  // empty: the event is the whole body
+  // 1: one event. 2 or more: a whole EVENTS message of that many records (`body`, `part` empty, the
+  // type and hops in its records), lossless, queued as one entry and sent on as it is
+  // (QueuedEvent::batch).
+  std::uint32_t records = 1;
 
   std::span<const std::byte> bytes() const {
     return part.empty() ? std::span<const std::byte>(static_cast<const std::byte*>(body.data()), body.size()) : part;
@@ -68,6 +73,9 @@ struct QueuedEvent {
   // the queue counts is then what it keeps, but for the records' 8-byte headers).
   static QueuedEvent of(std::span<const std::byte> event, std::uint8_t event_type, std::uint8_t hops,
                         std::uint64_t journal_index, zmq::message_t* whole = nullptr);
+  // All `records` records of the EVENTS message `whole` (a checked batch, hops as they are to be
+  // sent) as one entry, sharing its buffer. Lossless only; its bytes() are the whole body.
+  static QueuedEvent batch(zmq::message_t& whole, std::uint32_t records, std::uint64_t journal_index);
 };
 
 // What conflation compares: (source, event type, symbol). The symbol is not copied: it is the
@@ -128,11 +136,11 @@ class TargetQueue {
                   const ConflationKey& key = {},
                   std::uint64_t bytes_limit = ~std::uint64_t{0});
 
-  // Live events (tombstones are not counted).
-  std::size_t size() const { return live_; }
-  bool empty() const { return live_ == 0; }
+  // Live events, a batch entry counting its records (tombstones are not counted).
+  std::size_t size() const { return events_; }
+  bool empty() const { return events_ == 0; }
   std::size_t losslessSize() const { return count(DeliveryPolicy::Lossless); }
-  std::size_t lossySize() const { return live_ - losslessSize(); }  // conflate and drop_*
+  std::size_t lossySize() const { return events_ - losslessSize(); }  // conflate and drop_*
   std::size_t count(DeliveryPolicy policy) const {
     return counts_[static_cast<std::size_t>(policy)];
   }
@@ -146,8 +154,9 @@ class TargetQueue {
   std::uint64_t bytes(DeliveryPolicy policy) const { return bytes_[static_cast<std::size_t>(policy)]; }
   std::uint64_t losslessBytes() const { return bytes(DeliveryPolicy::Lossless); }
 
-  // Forward iteration over live events from the front, e.g. to build a batch; then popFront(n)
-  // with how many were sent. Invalidated by any change to the queue.
+  // Forward iteration over live entries (events and batch entries) from the front, e.g. to build
+  // a batch; then popFront(n) with how many events were sent. Invalidated by any change to the
+  // queue.
   class const_iterator {
    public:
     using iterator_category = std::forward_iterator_tag;
@@ -187,7 +196,15 @@ class TargetQueue {
     return slot(head_).event;
   }
 
-  // Removes the first `n` live events (n <= size()).
+  // The front entry's message, shared (a counted reference): for a batch entry, what to send.
+  zmq::message_t shareFront() {
+    assert(!empty());
+    zmq::message_t shared;
+    shared.copy(slot(head_).event.body);
+    return shared;
+  }
+
+  // Removes the first `n` live events (n <= size()); a batch entry goes whole, never in part.
   void popFront(std::size_t n);
   // Removes every event; counters and capacity stay.
   void clear();
@@ -225,7 +242,8 @@ class TargetQueue {
   std::vector<Slot> ring_;
   std::uint64_t head_ = 0;
   std::uint64_t tail_ = 0;
-  std::size_t live_ = 0;
+  std::size_t live_ = 0;    // live slots
+  std::size_t events_ = 0;  // the events they hold
   std::size_t tombstones_ = 0;
   std::array<std::size_t, kDeliveryPolicyCount> counts_{};
   std::array<std::uint64_t, kDeliveryPolicyCount> bytes_{};  // event bytes, per policy

@@ -1,8 +1,9 @@
 // RelayLoop's cheap hop (docs/performance.md, "A batch goes on as it came"): an EVENTS body whose
 // events all go by plain routes to the same targets is sent on as it came, hops moved on in place;
-// anything else in it (another route, a bad record, a target with something ahead of it, a second
-// batch in the same burst that fits in one message with the first) takes the event-by-event path,
-// and what each target receives is the same either way. Driven turn by turn over inproc on a fake clock; no sleeps.
+// anything else in it (another route, a bad record, a second small batch in the same burst that
+// fits in a small message with the first) takes the event-by-event path, and what each target
+// receives is the same either way. A target with something queued ahead of it, or away, queues
+// the body as one entry, and it leaves the queue as it came. Driven turn by turn over inproc on a fake clock; no sleeps.
 #include <boost/test/unit_test.hpp>
 #include <zmq_addon.hpp>
 
@@ -262,12 +263,39 @@ BOOST_AUTO_TEST_CASE(a_batch_for_a_target_that_is_away_is_queued_and_delivered_w
   src->events(1, sent.size(), body(sent));
   t.loop.turnForTest();
   BOOST_TEST(same(receivedRecords(*a), onward(sent)));  // a: the body itself
-  BOOST_TEST(t.container("b")->queue_depth == 2u);      // b: its events, queued (sharing the body)
+  BOOST_TEST(t.container("b")->queue_depth == 2u);      // b: the body, queued whole
   BOOST_TEST(t.loop.snapshot().forwarded == 2u);
   auto b = t.join("b");
   t.loop.turnForTest();
-  BOOST_TEST(same(receivedRecords(*b), onward(sent)));
+  std::size_t messages = 0;
+  BOOST_TEST(same(receivedRecords(*b, &messages), onward(sent)));
+  BOOST_TEST(messages == 1u);
   BOOST_TEST(t.loop.snapshot().deliveries == 4u);
+  BOOST_TEST(t.loop.snapshot().forwarded == 4u);  // b's went on as it came, from the queue
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_queued_behind_an_event_leaves_after_it_as_it_came) {
+  Loop t(kPipelineToA);
+  auto src = t.join("src");
+  // a is away: a batch of one event (copied into the queue) and then a batch of three (queued as
+  // one entry), in separate bursts.
+  const std::vector<Record> lone{srcBar("1")};
+  const std::vector<Record> three{srcBar("2"), srcBar("3"), srcBar("4")};
+  src->events(1, lone.size(), body(lone));
+  t.loop.turnForTest();
+  src->events(2, three.size(), body(three));
+  t.loop.turnForTest();
+  BOOST_TEST(t.container("a")->queue_depth == 4u);
+  auto a = t.join("a");
+  t.loop.turnForTest();
+  std::vector<Record> all = lone;
+  all.insert(all.end(), three.begin(), three.end());
+  std::size_t messages = 0;
+  BOOST_TEST(same(receivedRecords(*a, &messages), onward(all)));
+  BOOST_TEST(messages == 2u);  // the lone event in a batch of its own, then the three as they came
+  BOOST_TEST(t.loop.snapshot().forwarded == 3u);
+  BOOST_TEST(t.container("a")->counters.events_out == 4u);
+  BOOST_TEST(t.container("a")->counters.bytes_out == t.container("src")->counters.bytes_in);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

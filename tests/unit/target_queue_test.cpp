@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "event.capnp.h"
+#include "evr/batch.hpp"
 #include "evr/framing.hpp"
 #include "transport/target_queue.hpp"
 
@@ -491,6 +492,46 @@ BOOST_AUTO_TEST_CASE(an_event_of_a_shared_batch_is_kept_without_a_copy) {
   const auto plain = QueuedEvent::of(first, kTick, 0, 0);
   BOOST_TEST((plain.bytes().data() != first.data()));
   BOOST_TEST(seqOf(plain) == 7u);
+}
+
+// QueuedEvent::batch: a whole EVENTS message is one entry that counts as its records (size,
+// lossless counts, bytes) between single events, keeps the message's buffer without a copy, and
+// leaves whole: popFront of the events before it, then of its records.
+BOOST_AUTO_TEST_CASE(a_batch_entry_counts_as_its_records_and_leaves_whole) {
+  evr::BatchWriter writer;
+  const auto first = eventBytes(2, "AAPL");
+  const auto second = eventBytes(3, "MSFT");
+  writer.append(first, kTick, 1);
+  writer.append(second, kTick, 1);
+  zmq::message_t batch = writer.take();
+  const auto* buffer = batch.data();
+  const std::size_t batch_bytes = batch.size();
+  TargetQueue queue;
+  const auto before = eventBytes(1, "AAPL");
+  const auto after = eventBytes(4, "AAPL");
+  BOOST_TEST((push(queue, 1, DeliveryPolicy::Lossless) == PushResult::Appended));
+  BOOST_TEST((queue.push(QueuedEvent::batch(batch, 2, 9), DeliveryPolicy::Lossless, 1) == PushResult::Appended));
+  BOOST_TEST((push(queue, 4, DeliveryPolicy::DropNewest) == PushResult::Appended));
+  BOOST_TEST(queue.size() == 4u);
+  BOOST_TEST(queue.losslessSize() == 3u);
+  BOOST_TEST(queue.lossySize() == 1u);
+  BOOST_TEST(queue.losslessBytes() == before.size() + batch_bytes);
+  BOOST_TEST(queue.bytes() == before.size() + batch_bytes + after.size());
+
+  std::vector<std::uint32_t> records;
+  for (const auto& entry : queue) records.push_back(entry.records);
+  BOOST_TEST(records == (std::vector<std::uint32_t>{1, 2, 1}));
+  queue.popFront(1);
+  BOOST_TEST(queue.front().records == 2u);
+  BOOST_TEST(queue.front().journal_index == 9u);
+  BOOST_TEST((queue.front().bytes().data() == static_cast<const std::byte*>(buffer)));  // not copied
+  zmq::message_t shared = queue.shareFront();
+  BOOST_TEST((shared.data() == buffer));
+  queue.popFront(2);
+  BOOST_TEST(queue.size() == 1u);
+  BOOST_TEST(queue.losslessSize() == 0u);
+  BOOST_TEST(queue.losslessBytes() == 0u);
+  BOOST_TEST(seqs(queue) == (Seqs{4}));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
