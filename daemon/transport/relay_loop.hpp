@@ -136,8 +136,9 @@ class RelayLoop {
   // acceptEvent's checks and routes, by plain routes only, to the same targets, from a source with
   // nothing that needs each event alone (a skipped seq, a rate limit, publish permissions, the
   // journal, a tap). Takes the seqs, moves the hops on in place, counts as routeEvent would and
-  // hands each target the body itself (Peer::forward). False, having done nothing, otherwise: the
-  // body then goes event by event.
+  // hands each target the body itself (Peer::forward), or queues it as one entry for a target
+  // with something ahead of it (queueWhole). False, having done nothing, otherwise: the body then
+  // goes event by event.
   bool forwardBatch(PeerId source, const Envelope& envelope, zmq::message_t& body);
   // forwardBatch's `body` (`count` records from link seq `seq` of `source`) queued for `target`
   // as one entry, when every record is lossless for it and the queue has room for them all.
