@@ -41,11 +41,12 @@ constexpr std::size_t kJoinBytes = kBatchTargetBytes / 8;
 // Messages a pipe holds (high-water marks count messages; a message is a batch of up to
 // kBatchTargetBytes, or one event of up to router.max_message_size). To a container: what the pipe
 // holds was sent, so it is in the replay buffer, which router.replay_limit and replay_bytes_limit
-// bound; the mark only decides when events wait in the peer's queue instead. At 100, a consumer a
-// little behind made the loop queue, copy and batch again most events of a broadcast
-// (docs/performance.md, "A lagging consumer's events stay in the pipe"). From a container: what
-// its pipe holds is bounded by nothing else, so the mark stays small.
-constexpr int kSendHighWaterMark = 1000;
+// bound; the mark only decides when events wait in the peer's queue instead. It was 1,000 while a
+// queued event was copied into a new batch when it left (docs/performance.md, "A lagging
+// consumer's events stay in the pipe"); a batch now waits in the queue whole and leaves as it
+// came, and 100 holds less in flight ("A queued batch is one entry, and leaves as it came").
+// From a container: what its pipe holds is bounded by nothing else, so the mark stays small.
+constexpr int kSendHighWaterMark = 100;
 constexpr int kReceiveHighWaterMark = 100;
 // A peer silent for this many heartbeat intervals is taken as gone (its queue stays).
 constexpr int kMissedHeartbeats = 3;
@@ -747,7 +748,7 @@ bool RelayLoop::queueWhole(PeerId source, std::uint64_t seq, routing::ContainerI
   for (BatchReader reader(bytesOf(body)); reader.next(record);) {
     if (table_->policy(target, record.event_type) != DeliveryPolicy::Lossless) return false;
   }
-  to.queue.push(QueuedEvent::batch(body, static_cast<std::uint32_t>(count), 0), DeliveryPolicy::Lossless, 1);
+  enqueue(id, QueuedEvent::batch(body, static_cast<std::uint32_t>(count), 0), DeliveryPolicy::Lossless);
   // As deliver() does: a long queue holds the source back, here from the batch's first event.
   if (to.queue.losslessSize() >= pauseThreshold() || to.queue.losslessBytes() >= pauseBytes()) {
     holdAcks(source, seq);
@@ -1293,8 +1294,8 @@ void RelayLoop::spillOut(PeerId target, zmq::message_t& batch, std::uint64_t jou
   }
   Peer& peer = peers_[target];
   if (whole && left > 1 && losslessRoom(peer, left, batch.size())) {
-    peer.queue.push(QueuedEvent::batch(batch, static_cast<std::uint32_t>(left), journal_index),
-                    DeliveryPolicy::Lossless, 1);
+    enqueue(target, QueuedEvent::batch(batch, static_cast<std::uint32_t>(left), journal_index),
+            DeliveryPolicy::Lossless);
     return;
   }
   BatchReader reader(bytesOf(batch));
@@ -1326,6 +1327,8 @@ void RelayLoop::enqueue(PeerId target, QueuedEvent&& event, DeliveryPolicy polic
   if (policy == DeliveryPolicy::Lossless) {
     // Sources are held long before this (pauseThreshold); what still comes is what they had sent
     // before the hold took effect. The hard limit guards memory against a source that ignores it.
+    // (A batch entry comes only with room for all its records: losslessRoom.)
+    assert(event.records == 1 || losslessRoom(peer, event.records, event.bytes().size()));
     if (peer.queue.losslessSize() >= settings_.queue_limit ||
         peer.queue.losslessBytes() >= settings_.queue_bytes_limit) {
       const bool by_count = peer.queue.losslessSize() >= settings_.queue_limit;

@@ -298,4 +298,35 @@ BOOST_AUTO_TEST_CASE(a_batch_queued_behind_an_event_leaves_after_it_as_it_came) 
   BOOST_TEST(t.container("a")->counters.bytes_out == t.container("src")->counters.bytes_in);
 }
 
+// A target that stops reading: once its pipe is full, the batches for it wait in its queue, whole
+// (the one whose send was refused, and those behind it), and all of them reach it, in order, once
+// it reads again.
+BOOST_AUTO_TEST_CASE(batches_that_find_the_pipe_full_wait_whole_and_all_arrive) {
+  Loop t(kPipelineToA);
+  auto a = t.join("a");
+  auto src = t.join("src");
+  // More messages than the pipe holds (the loop's send mark and a's receive mark), one per burst
+  // so that none joins another.
+  constexpr std::size_t kBatches = 3000;
+  std::vector<Record> all;
+  std::uint64_t seq = 1;
+  for (std::size_t sent = 0; sent < kBatches; ++sent) {
+    const std::vector<Record> batch{srcBar(std::to_string(sent) + "a"), srcBar(std::to_string(sent) + "b")};
+    src->events(seq, batch.size(), body(batch));
+    seq += batch.size();
+    all.insert(all.end(), batch.begin(), batch.end());
+    t.loop.turnForTest();
+  }
+  BOOST_TEST_REQUIRE(t.container("a")->queue_depth > 0u);  // the pipe was full
+  std::vector<Record> got;
+  for (int turn = 0; turn < 1000 && got.size() < all.size(); ++turn) {
+    const auto more = receivedRecords(*a);
+    got.insert(got.end(), more.begin(), more.end());
+    t.loop.turnForTest();
+  }
+  BOOST_TEST(same(got, onward(all)));
+  BOOST_TEST(t.container("a")->queue_depth == 0u);
+  BOOST_TEST(t.loop.snapshot().forwarded == all.size());  // none copied on the way
+}
+
 BOOST_AUTO_TEST_SUITE_END()
