@@ -710,13 +710,12 @@ bool RelayLoop::forwardBatch(PeerId source, const Envelope& envelope, zmq::messa
     route_counts_[route_row + target] += count;
     const PeerId id = peer_of_container_[target];
     Peer& to = peers_[id];
-    const bool ahead = to.forward_count != 0 || !to.out.empty();  // batched for it this burst
-    if (ahead && sendsDirect(to) &&
-        (to.forward_count != 0 ? to.forward.size() : to.out.bytes()) + body.size() <= kJoinBytes) {
-      // Small, both: copied after it into one message (below), which costs less than a second.
-    } else if (ahead) {
-      flushOut(id);  // it goes first; this body goes on as it came
-    }
+    // What was batched for it earlier in this burst goes first and this body on as it came,
+    // unless both are small: then this one is copied in behind it (below), which costs less than
+    // a message of its own.
+    const bool ahead = to.forward_count != 0 || !to.out.empty();
+    const std::size_t batched = to.forward_count != 0 ? to.forward.size() : to.out.bytes();
+    if (ahead && !(sendsDirect(to) && batched + body.size() <= kJoinBytes)) flushOut(id);
     if (sendsDirect(to) && to.forward_count == 0 && to.out.empty()) {
       to.forward.copy(body);  // shares the buffer
       to.forward_count = count;
