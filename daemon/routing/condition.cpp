@@ -1059,6 +1059,35 @@ bool Condition::evaluate(const EventView& view) const {
   }
 }
 
+std::optional<Condition::Equality> Condition::equality() const {
+  if (!root_ || root_->root == kNone) return std::nullopt;
+  const Expr& e = root_->exprs[root_->root];
+  // Text and enum values compare by their bytes or ordinal only (compareValues); numbers compare
+  // across integer, unsigned and float, which a lookup by value would not reproduce.
+  const auto exact = [](const FieldValue& value) {
+    return value.type() == FieldValue::Type::Text || value.type() == FieldValue::Type::Enum;
+  };
+  if (e.op == Op::Eq) {
+    const bool field_first = e.lhs.source == Operand::Source::Field && e.rhs.source == Operand::Source::Literal;
+    const bool field_second = e.rhs.source == Operand::Source::Field && e.lhs.source == Operand::Source::Literal;
+    if (!field_first && !field_second) return std::nullopt;
+    const Operand& field = field_first ? e.lhs : e.rhs;
+    const Operand& literal = field_first ? e.rhs : e.lhs;
+    if (!exact(literal.literal)) return std::nullopt;
+    return Equality{field.field, {literal.literal}};
+  }
+  if (e.op == Op::In && e.lhs.source == Operand::Source::Field) {
+    Equality out{e.lhs.field, {}};
+    for (std::uint32_t i = 0; i < e.count; ++i) {
+      const FieldValue& item = root_->items[e.first + i];
+      if (!exact(item)) return std::nullopt;
+      out.values.push_back(item);
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
 std::optional<Condition> compileCondition(std::string_view text, const config::Mark& text_mark,
                                           config::Diagnostics& diagnostics) {
   try {

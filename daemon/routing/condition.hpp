@@ -24,9 +24,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/diagnostics.hpp"
 #include "event.capnp.h"
+#include "evr/event_fields.hpp"
 #include "evr/event_types.hpp"
 
 namespace evr::routing {
@@ -50,6 +52,17 @@ class Condition {
   // How many event fields one evaluation reads at most (its field operands): each costs at most
   // one read of the whole event, which bounds the Cap'n Proto traversal evaluation needs.
   std::size_t fieldReads() const { return field_reads_; }
+
+  // A test of one text or enum field against literals: `event.F == 'x'` (either way round) or
+  // `event.F in ['x', 'y']`. True for an event exactly when F is present and equal to one of
+  // `values` (Text, or Enum ordinals), as evaluate() would find: what lets a selective adapter
+  // look its rules up by F's value (RuleIndex) instead of trying them in turn.
+  struct Equality {
+    const fields::FieldInfo* field = nullptr;
+    std::vector<fields::FieldValue> values;  // views into this condition's own storage
+  };
+  // This condition's test in that form, or nullopt when it is anything else.
+  std::optional<Equality> equality() const;
 
  private:
   friend std::optional<Condition> compileCondition(std::string_view, const config::Mark&,

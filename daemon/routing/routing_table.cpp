@@ -324,7 +324,9 @@ std::string RoutingTable::describe() const {
           out += described->chooser->describe(*this);
           continue;
         }
-        out += std::string(described->mode_all ? "every matching rule:" : "first matching rule:") + "\n";
+        out += described->mode_all ? "every matching rule" : "first matching rule";
+        if (described->index) out += " (looked up by event." + std::string(described->index->field().name) + ")";
+        out += ":\n";
         for (const auto& rule : described->rules) {
           out += "    if " + rule.condition.text() + " -> " + name(rule.target) + "\n";
         }

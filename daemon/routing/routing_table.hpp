@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "config/delivery.hpp"
@@ -77,6 +78,34 @@ class Chooser {
   virtual std::size_t fieldReads() const = 0;
 };
 
+// A selective adapter's rules looked up instead of tried in turn, when every rule tests one and
+// the same text or enum field F for equality (Condition::equality: `event.F == 'x'`, `event.F in
+// [...]`): F is read once per event and its value finds, in a hash table built at load time, the
+// targets of the rules it satisfies, in rule order (the first one only unless every matching rule
+// takes the event). The same decision as evaluating the rules one by one, at the cost of one field
+// read and one lookup whatever the number of rules.
+class RuleIndex {
+ public:
+  // The index of these rules (conditions[i] sends to targets[i]), or nullptr when they are not all
+  // equality tests on one field, or there are none.
+  static std::shared_ptr<const RuleIndex> build(std::span<const Condition* const> conditions,
+                                                std::span<const ContainerId> targets, bool mode_all);
+
+  // The matching rules' targets, a view into the index; empty when no rule matches (F absent, a
+  // value no rule names, or an event that cannot be read). Does not allocate.
+  std::span<const ContainerId> targets(const EventView& view) const;
+  const fields::FieldInfo& field() const { return *field_; }
+
+ private:
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  const fields::FieldInfo* field_ = nullptr;
+  std::unordered_map<std::string, std::vector<ContainerId>, TextHash, std::equal_to<>> by_text_;
+  std::unordered_map<std::uint16_t, std::vector<ContainerId>> by_enum_;  // by ordinal
+};
+
 // A decision made per event, shared by the edges of one adapter. A selective adapter's: the first
 // rule whose condition holds picks the target (every matching rule with `mode: all`);
 // `default_target` takes events no rule matches; without it they are counted as unmatched. Or an
@@ -91,10 +120,14 @@ struct SelectiveGroup {
   std::optional<ContainerId> default_target;
   bool mode_all = false;
   std::shared_ptr<const Chooser> chooser{};
+  // The rules as a lookup, when they allow one (RuleIndex::build); they stay above for --check.
+  std::shared_ptr<const RuleIndex> index{};
 
-  // How many event fields one decision reads at most: every rule's (all may be evaluated), or the
-  // chooser's. O(rules); the routing table sums it once per route (RouteEntry::content_reads).
+  // How many event fields one decision reads at most: the index's one, or every rule's (all may
+  // be evaluated), or the chooser's. O(rules); the routing table sums it once per route
+  // (RouteEntry::content_reads).
   std::size_t fieldReads() const {
+    if (index) return 1;
     std::size_t reads = chooser ? chooser->fieldReads() : 0;
     for (const auto& rule : rules) reads += rule.condition.fieldReads();
     return reads;
@@ -112,11 +145,17 @@ struct SelectiveGroup {
       return !chosen.empty();
     }
     bool matched = false;
-    for (const auto& rule : rules) {
-      if (!rule.condition.evaluate(view)) continue;
-      matched = true;
-      take(rule.target);
-      if (!mode_all) break;
+    if (index) {
+      const std::span<const ContainerId> found = index->targets(view);
+      for (const ContainerId target : found) take(target);
+      matched = !found.empty();
+    } else {
+      for (const auto& rule : rules) {
+        if (!rule.condition.evaluate(view)) continue;
+        matched = true;
+        take(rule.target);
+        if (!mode_all) break;
+      }
     }
     if (matched) return true;
     if (!default_target) return false;
