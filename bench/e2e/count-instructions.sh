@@ -16,7 +16,7 @@
 #
 # --times: the same pipeline with all three processes native, each under `perf stat` (Debian's
 # linux-perf), RUNS times (default 3): each process's user and kernel CPU time per event and its
-# context switches per 1,000 events, per run and the medians ("Where each process's time goes
+# context switches and page faults per 1,000 events, per run and the medians ("Where each process's time goes
 # now" in docs/performance.md). Whole processes, start-up included: use a million events or more.
 set -euo pipefail
 
@@ -76,7 +76,7 @@ run() {
 # --times: every process under perf stat, RUNS times; user and kernel ns per event, medians.
 if [ $times = 1 ]; then
   [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "count-instructions: RUNS must be a number, not '$runs'" >&2; exit 2; }
-  stat=(perf stat -e task-clock,context-switches -o)
+  stat=(perf stat -e task-clock,context-switches,page-faults -o)
   for ((r = 1; r <= runs; ++r)); do
     evrouterd_wrap=("${stat[@]}" "$work/evrouterd.$r.stat")
     consumer_wrap=("${stat[@]}" "$work/consumer.$r.stat")
@@ -86,7 +86,7 @@ if [ $times = 1 ]; then
   /usr/bin/python3 - "$work" "$events" "$runs" <<'PY'
 import re, statistics, sys
 work, events, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-print(f"{'process':10} {'user ns/ev':>11} {'kernel ns/ev':>13} {'switches/1k ev':>15}   (medians of {runs} runs of {events:,} events; user + kernel of each run in brackets)")
+print(f"{'process':10} {'user ns/ev':>11} {'kernel ns/ev':>13} {'switches/1k ev':>15} {'faults/1k ev':>13}   (medians of {runs} runs of {events:,} events; user + kernel of each run in brackets)")
 for who in ("publisher", "evrouterd", "consumer"):
     rows = []
     for r in range(1, runs + 1):
@@ -94,10 +94,11 @@ for who in ("publisher", "evrouterd", "consumer"):
         user = float(re.search(r"([\d.]+) seconds user", text).group(1))
         system = float(re.search(r"([\d.]+) seconds sys", text).group(1))
         switches = int(re.search(r"([\d,]+)\s+context-switches", text).group(1).replace(",", ""))
-        rows.append((user * 1e9 / events, system * 1e9 / events, switches * 1000 / events))
+        faults = int(re.search(r"([\d,]+)\s+page-faults", text).group(1).replace(",", ""))
+        rows.append((user * 1e9 / events, system * 1e9 / events, switches * 1000 / events, faults * 1000 / events))
     med = [statistics.median(column) for column in zip(*rows)]
-    runs_text = "; ".join(f"{u:.0f} + {k:.0f}" for u, k, _ in rows)
-    print(f"{who:10} {med[0]:11.0f} {med[1]:13.0f} {med[2]:15.1f}   ({runs_text})")
+    runs_text = "; ".join(f"{u:.0f} + {k:.0f}" for u, k, _, _ in rows)
+    print(f"{who:10} {med[0]:11.0f} {med[1]:13.0f} {med[2]:15.1f} {med[3]:13.1f}   ({runs_text})")
 PY
   echo "perf stat files: $work/*.stat"
   exit 0

@@ -288,35 +288,55 @@ CurveRun fanoutCurve(const CurveOptions& options, const nlohmann::json& machine)
 }
 
 CurveRun selectiveCurve(const CurveOptions& options, const nlohmann::json& machine) {
+  // Two rule sets of the same decisions: equality tests of one field, which evrouterd looks up by
+  // the event's value (RuleIndex), and the same with a second test that always holds (the
+  // publisher's confidence is 0.5), which it must try rule by rule.
+  struct Variant {
+    const char* title;
+    const char* key;  // in the JSON
+    const char* suffix;
+  };
+  static constexpr Variant kVariants[] = {
+      {"looked up: event.regime == label", "looked_up", ""},
+      {"tried in turn: ... and event.confidence > 0", "tried_in_turn", " and event.confidence > 0"},
+  };
   CurveRun curve;
   curve.json = curveHeader(
       "selective",
       "one selective adapter with R rules (event.regime == label, one per route key), spread round-robin over "
-      "the consumer processes; event i has route key i % R, so it hits exactly one rule: events/s through evrouterd",
+      "the consumer processes; event i has route key i % R, so it hits exactly one rule: events/s through "
+      "evrouterd; once as they are (looked up by value) and once with ' and event.confidence > 0' added to "
+      "each rule (tried in turn)",
       options, machine,
       {{"rules", options.selective_rules}, {"consumers", options.selective_consumers},
        {"events_per_point", options.selective_events}, {"payload_bytes", kPayloadSize}});
   Panel rate{"events/s through evrouterd (median)", "rules in the selective adapter", "events/s", true, false, {}};
-  Series line{"evrouterd", {}};
   nlohmann::json points = nlohmann::json::array();
-  for (const auto rules : options.selective_rules) {
-    const auto consumers = std::min(options.selective_consumers, rules);
-    Scenario scenario{System::Evrouterd, Pattern::Selective,
-                      fmt::format("selective adapter, {} rules on event.regime over {} consumers", rules, consumers),
-                      consumerPlans(consumers, true)};
-    scenario.route_keys = rules;
-    auto point = runPoint(scenario, options.selective_events, options, fmt::format("selective {} rules", rules));
-    account(curve, point);
-    point.json["x"] = rules;
-    if (point.ok) {
-      point.json["median"] = {{"events_per_s", point.events_per_s},
-                              {"router_cpu_ns_per_event", point.router_cpu_ns},
-                              {"router_peak_rss_bytes", point.router_peak_rss_bytes}};
-      line.points.emplace_back(static_cast<double>(rules), point.events_per_s);
+  for (const Variant& variant : kVariants) {
+    Series line{variant.title, {}};
+    for (const auto rules : options.selective_rules) {
+      const auto consumers = std::min(options.selective_consumers, rules);
+      Scenario scenario{System::Evrouterd, Pattern::Selective,
+                        fmt::format("selective adapter, {} rules on event.regime over {} consumers ({})", rules,
+                                    consumers, variant.title),
+                        consumerPlans(consumers, true)};
+      scenario.route_keys = rules;
+      scenario.rule_suffix = variant.suffix;
+      auto point = runPoint(scenario, options.selective_events, options,
+                            fmt::format("selective {} rules, {}", rules, variant.key));
+      account(curve, point);
+      point.json["x"] = rules;
+      point.json["rules"] = variant.key;
+      if (point.ok) {
+        point.json["median"] = {{"events_per_s", point.events_per_s},
+                                {"router_cpu_ns_per_event", point.router_cpu_ns},
+                                {"router_peak_rss_bytes", point.router_peak_rss_bytes}};
+        line.points.emplace_back(static_cast<double>(rules), point.events_per_s);
+      }
+      points.push_back(std::move(point.json));
     }
-    points.push_back(std::move(point.json));
+    rate.series.push_back(std::move(line));
   }
-  rate.series.push_back(std::move(line));
   curve.json["points"] = std::move(points);
   curve.panels = {std::move(rate)};
   return curve;

@@ -131,8 +131,8 @@ std::string evrouterdConfig(const Scenario& scenario, std::uint64_t queue_limit,
         for (std::size_t key = 0; count > 0 && key < scenario.route_keys; ++key) {
           const ConsumerPlan* target = keyed[key % count];
           if (target == nullptr) continue;
-          yaml << "        - condition: \"event.regime == '" << routeLabel(key) << "'\"\n          target: "
-               << target->name << "\n";
+          yaml << "        - condition: \"event.regime == '" << routeLabel(key) << "'" << scenario.rule_suffix
+               << "\"\n          target: " << target->name << "\n";
         }
       }
       break;

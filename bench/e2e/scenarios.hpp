@@ -69,6 +69,9 @@ struct Scenario {
   // Route keys the publisher labels events with (event i has key i % route_keys, payload.hpp);
   // a selective evrouterd config has one rule per key. The cost curves (curves.hpp) raise it.
   std::size_t route_keys = kRouteKeys;
+  // A selective evrouterd config: appended to every rule's condition (" and ..."); the selective
+  // curve's rules "tried in turn" use it to make rules evrouterd cannot look up by value.
+  std::string rule_suffix{};
   // evr publishers: bytes of a second tag, `pad`, beside the 128-byte payload (the event-size
   // curve); 0: no such tag.
   std::size_t pad_bytes = 0;

@@ -95,9 +95,10 @@ BOOST_AUTO_TEST_CASE(smoke_curves_write_every_point_and_lose_nothing) {
       BOOST_TEST(results.at("machine").contains("loadavg_1min_at_start"));
       BOOST_TEST(!results.at("commit").get<std::string>().empty());
       BOOST_TEST(results.at("ok").get<bool>());
-      std::map<std::string, std::set<std::uint64_t>> seen;  // per system or variant
+      std::map<std::string, std::set<std::uint64_t>> seen;  // per system or variant (and rule set)
       for (const auto& point : results.at("points")) {
-        const auto who = point.value("system", point.value("variant", std::string("?")));
+        auto who = point.value("system", point.value("variant", std::string("?")));
+        if (point.contains("rules")) who += "/" + point.at("rules").get<std::string>();
         const auto status = point.at("status").get<std::string>();
         if (who == "nats-server" && status.rfind("not installed", 0) == 0) continue;
         BOOST_TEST_CONTEXT(who << " x=" << point.at("x")) {
@@ -121,6 +122,11 @@ BOOST_AUTO_TEST_CASE(smoke_curves_write_every_point_and_lose_nothing) {
         BOOST_TEST((seen == std::map<std::string, std::set<std::uint64_t>>{{"processes", {1}}, {"in-process", {2}}}));
       } else {
         for (const auto& [who, got] : seen) BOOST_TEST_CONTEXT(who) { BOOST_TEST((got == xs)); }
+      }
+      if (curve == "selective") {
+        // The same rules looked up by value and tried in turn.
+        BOOST_TEST(seen.contains("evrouterd/looked_up"));
+        BOOST_TEST(seen.contains("evrouterd/tried_in_turn"));
       }
       BOOST_TEST(fs::exists(dir.path() / (curve + ".gp")));
       if (fs::exists("/usr/bin/gnuplot")) BOOST_TEST(fs::file_size(dir.path() / (curve + ".svg")) > 0u);
