@@ -4,7 +4,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -26,9 +30,55 @@ bool same(std::span<const std::byte> a, const std::vector<std::byte>& b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
 }
 
+// The /proc/self/smaps entry of the mapping that holds `address`: its header line and fields.
+std::string smapsEntryOf(const void* address) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line, entry;
+  bool inside = false;
+  const auto at = reinterpret_cast<std::uintptr_t>(address);
+  while (std::getline(smaps, line)) {
+    std::uintptr_t start = 0, end = 0;
+    char dash = 0;
+    std::istringstream header(line);
+    // A header line is "start-end perms ...", hex; a field line starts with a name and a colon.
+    if (line.find(':') > line.find(' ') && header >> std::hex >> start >> dash >> end && dash == '-') {
+      if (inside) break;
+      inside = start <= at && at < end;
+    }
+    if (inside) entry += line + "\n";
+  }
+  return entry;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(byte_log)
+
+// A chunk is a mapping of its own, 2 MiB-aligned and marked for transparent huge pages, so the
+// kernel may fault it in as one page: smaps says the mapping is eligible wherever THP is not off.
+BOOST_AUTO_TEST_CASE(a_chunk_is_an_aligned_mapping_eligible_for_a_huge_page) {
+  ByteLog log;
+  const auto first = log.append(pattern(200, 1));
+  const std::byte* data = log.at(first).data();
+  BOOST_TEST(first.offset == 0u);
+  BOOST_TEST(reinterpret_cast<std::uintptr_t>(data) % ByteLog::kChunkBytes == 0u);
+  const std::string entry = smapsEntryOf(data);
+  BOOST_TEST_REQUIRE(!entry.empty(), "no mapping in /proc/self/smaps holds the chunk");
+  BOOST_TEST_MESSAGE("the chunk's mapping:\n" << entry);
+  std::ifstream thp("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode;
+  std::getline(thp, mode);
+  if (!thp || mode.find("[never]") != std::string::npos) {
+    BOOST_TEST_MESSAGE("transparent huge pages are off here: eligibility not checked (" << mode << ")");
+    return;
+  }
+  const auto field = entry.find("THPeligible:");
+  BOOST_TEST_REQUIRE(field != std::string::npos, entry);
+  std::istringstream value(entry.substr(field + std::string("THPeligible:").size()));
+  int eligible = -1;
+  value >> eligible;
+  BOOST_TEST(eligible == 1, entry);
+}
 
 BOOST_AUTO_TEST_CASE(appends_read_back_across_chunks_and_a_large_one_gets_its_own) {
   ByteLog log;
@@ -55,15 +105,18 @@ BOOST_AUTO_TEST_CASE(releasing_frees_whole_chunks_before_the_oldest_needed_and_k
   ByteLog log;
   std::vector<ByteLog::Ref> refs;
   std::vector<std::vector<std::byte>> wrote;
-  for (unsigned i = 0; i < 2000; ++i) {
+  // 256-byte records over about four chunks; release up to the one three quarters in.
+  const unsigned records = static_cast<unsigned>(4 * ByteLog::kChunkBytes / 256);
+  const unsigned kept_from = records / 4 * 3;
+  for (unsigned i = 0; i < records; ++i) {
     wrote.push_back(pattern(256, i));
     refs.push_back(log.append(wrote.back()));
   }
   const std::size_t before = log.chunkBytes();
-  log.releaseBefore(refs[1500].chunk);
+  log.releaseBefore(refs[kept_from].chunk);
   BOOST_TEST(log.chunkBytes() < before);
   BOOST_TEST(log.spareChunks() > 0u);
-  for (std::size_t i = 1500; i < refs.size(); ++i) BOOST_TEST(same(log.at(refs[i]), wrote[i]), "record " << i);
+  for (std::size_t i = kept_from; i < refs.size(); ++i) BOOST_TEST(same(log.at(refs[i]), wrote[i]), "record " << i);
   log.clear();
   BOOST_TEST(log.chunkBytes() == 0u);
 }
@@ -75,8 +128,10 @@ BOOST_AUTO_TEST_CASE(a_log_used_as_a_fifo_stops_growing) {
   std::deque<std::pair<ByteLog::Ref, unsigned>> live;
   std::size_t footprint_after_warmup = 0;
   unsigned next = 0;
-  for (unsigned round = 0; round < 50; ++round) {
-    for (unsigned i = 0; i < 3000; ++i, ++next) live.emplace_back(log.append(pattern(180, next)), next);
+  // Each round appends about two chunks' worth and keeps the last 500 records.
+  const unsigned per_round = static_cast<unsigned>(2 * ByteLog::kChunkBytes / 180);
+  for (unsigned round = 0; round < 30; ++round) {
+    for (unsigned i = 0; i < per_round; ++i, ++next) live.emplace_back(log.append(pattern(180, next)), next);
     while (live.size() > 500) live.pop_front();
     log.releaseBefore(live.front().first.chunk);
     const std::size_t footprint = log.chunkBytes() + log.spareChunks() * ByteLog::kChunkBytes;

@@ -39,9 +39,12 @@ class ByteLog {
     std::uint32_t size = 0;
   };
   // A chunk's size; larger appends get a chunk of their own size (not kept for reuse). A batch is
-  // a run of records in one chunk, so a chunk has room for two whole batches: a publisher's
-  // batches reach kBatchTargetBytes (docs/performance.md, "Batches of 128 KiB, from the heap").
-  static constexpr std::size_t kChunkBytes = 2 * kBatchTargetBytes;
+  // a run of records in one chunk, so a chunk has room for whole batches (kBatchTargetBytes). A
+  // chunk is one huge page: a mapping of its own, aligned to 2 MiB and marked for transparent
+  // huge pages (MADV_HUGEPAGE), so a fast publisher's first pass over its resend buffer takes a
+  // page fault per 2 MiB, not per 4 KiB (docs/performance.md, "The resend buffer in huge pages").
+  static constexpr std::size_t kChunkBytes = std::size_t{2} << 20;
+  static_assert(kChunkBytes >= 2 * kBatchTargetBytes);
 
   ByteLog() = default;
   ByteLog(const ByteLog&) = delete;
@@ -53,7 +56,7 @@ class ByteLog {
   Ref append(std::span<const std::byte> bytes) { return append({}, bytes); }
   std::span<const std::byte> at(const Ref& ref) const {
     const Chunk& chunk = chunks_[ref.chunk - first_chunk_];
-    return {chunk.buffer->data.get() + ref.offset, ref.size};
+    return {chunk.buffer->data + ref.offset, ref.size};
   }
   // A message over `bytes` from the start of `from`, which must lie in from's chunk (refs
   // appended one after another in the same chunk are contiguous). No copy: the message holds
@@ -71,10 +74,14 @@ class ByteLog {
   // A chunk's memory, owned jointly by the log (one count while it lists the buffer) and by each
   // message share() made over it; whoever drops the last count deletes it.
   struct Buffer {
-    explicit Buffer(std::size_t bytes) : data(new std::byte[bytes]), size(bytes) {}
+    explicit Buffer(std::size_t bytes);
+    ~Buffer();
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
     std::atomic<std::uint32_t> owners{1};
-    std::unique_ptr<std::byte[]> data;
+    std::byte* data;
     std::size_t size;
+    bool mapped;  // data is a mapping of its own (a chunk of kChunkBytes), else from new[]
   };
   static void drop(Buffer* buffer);
   Buffer* takeSpare();  // a spare chunk no message holds, or nullptr
