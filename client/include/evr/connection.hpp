@@ -44,7 +44,9 @@ struct ConnectionOptions {
   std::string container{};  // the name the config uses
   std::string endpoint{};   // empty: defaultEndpoint()
   std::chrono::milliseconds heartbeat{1000};
-  std::size_t max_unacked = 65536;  // resend buffer, events
+  // Resend buffer, events. Their bytes sit in 2 MiB chunks (evr/byte_log.hpp), huge pages where
+  // the kernel gives them: a connection that has published holds at least one.
+  std::size_t max_unacked = 65536;
   // Asks glibc to keep up to 64 MiB of freed heap for reuse, for the whole process (evr/heap.hpp):
   // without it a busy link gives memory back and faults it in again at every burst. false: leave
   // malloc as it is. GLIBC_TUNABLES=glibc.malloc.trim_threshold=N also leaves it to that.
