@@ -1,5 +1,6 @@
-// Condition::evaluate must not allocate (routing/condition.hpp): checked by counting every call
-// of the allocator (alloc_counter.hpp). Replacing it affects a whole program, so this is its own
+// Condition::evaluate must not allocate (routing/condition.hpp), nor a selective adapter's rule
+// lookup (RuleIndex::targets, routing/routing_table.hpp): checked by counting every call of the
+// allocator (alloc_counter.hpp). Replacing it affects a whole program, so this is its own
 // small executable with its own main, not a Boost.Test suite in evr_unit_tests.
 // `matches` is the documented exception; it is evaluated once at the end to show the counter
 // sees std::regex's allocations.
@@ -15,6 +16,7 @@
 
 #include "alloc_counter.hpp"
 #include "routing/condition.hpp"
+#include "routing/routing_table.hpp"
 
 namespace {
 
@@ -123,6 +125,27 @@ int main() {
     allocations = counting.allocations();
   }
 
+  // Rules that are all equality tests of one field, looked up instead of evaluated.
+  std::vector<Condition> rules;
+  for (const char* text : {"event.regime == 'BULL'", "event.regime in ['BEAR', 'BULL']", "'NEUTRAL' == event.regime"}) {
+    evr::config::Diagnostics diagnostics;
+    rules.push_back(*evr::routing::compileCondition(text, evr::config::Mark{"alloc", 1, 1}, diagnostics));
+  }
+  const std::vector<const Condition*> rule_conditions{&rules[0], &rules[1], &rules[2]};
+  const std::vector<evr::routing::ContainerId> rule_targets{1, 2, 3};
+  const auto index = evr::routing::RuleIndex::build(rule_conditions, rule_targets, true);
+  std::size_t lookups = 0, found = 0, lookup_allocations = 0;
+  if (index) {
+    Counting counting;
+    for (int round = 0; round < 1000; ++round) {
+      for (const auto& view : views) {
+        found += index->targets(view).size();
+        ++lookups;
+      }
+    }
+    lookup_allocations = counting.allocations();
+  }
+
   // The counter works: `matches` (the documented exception) allocates.
   evr::config::Diagnostics diagnostics;
   const auto regex = evr::routing::compileCondition("event.symbol matches '^A+PL$'",
@@ -141,6 +164,15 @@ int main() {
               regex_allocations);
   if (allocations != 0) {
     std::fprintf(stderr, "FAIL: Condition::evaluate allocated\n");
+    return 1;
+  }
+  std::printf("%zu rule lookups, %zu targets found, %zu allocations\n", lookups, found, lookup_allocations);
+  if (!index || found == 0 || found == lookups * rule_targets.size()) {
+    std::fprintf(stderr, "FAIL: the rules were not indexed, or the lookups found nothing or everything\n");
+    return 1;
+  }
+  if (lookup_allocations != 0) {
+    std::fprintf(stderr, "FAIL: RuleIndex::targets allocated\n");
     return 1;
   }
   if (!regex_matched || regex_allocations == 0) {
