@@ -78,33 +78,7 @@ class Chooser {
   virtual std::size_t fieldReads() const = 0;
 };
 
-// A selective adapter's rules looked up instead of tried in turn, when every rule tests one and
-// the same text or enum field F for equality (Condition::equality: `event.F == 'x'`, `event.F in
-// [...]`): F is read once per event and its value finds, in a hash table built at load time, the
-// targets of the rules it satisfies, in rule order (the first one only unless every matching rule
-// takes the event). The same decision as evaluating the rules one by one, at the cost of one field
-// read and one lookup whatever the number of rules.
-class RuleIndex {
- public:
-  // The index of these rules (conditions[i] sends to targets[i]), or nullptr when they are not all
-  // equality tests on one field, or there are none.
-  static std::shared_ptr<const RuleIndex> build(std::span<const Condition* const> conditions,
-                                                std::span<const ContainerId> targets, bool mode_all);
-
-  // The matching rules' targets, a view into the index; empty when no rule matches (F absent, a
-  // value no rule names, or an event that cannot be read). Does not allocate.
-  std::span<const ContainerId> targets(const EventView& view) const;
-  const fields::FieldInfo& field() const { return *field_; }
-
- private:
-  struct TextHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
-  };
-  const fields::FieldInfo* field_ = nullptr;
-  std::unordered_map<std::string, std::vector<ContainerId>, TextHash, std::equal_to<>> by_text_;
-  std::unordered_map<std::uint16_t, std::vector<ContainerId>> by_enum_;  // by ordinal
-};
+class RuleIndex;  // below: a selective adapter's rules as a lookup
 
 // A decision made per event, shared by the edges of one adapter. A selective adapter's: the first
 // rule whose condition holds picks the target (every matching rule with `mode: all`);
@@ -138,31 +112,61 @@ struct SelectiveGroup {
   // target the chooser picks. Returns false when the event matched nothing and there is no
   // default (an unmatched event). No allocation.
   template <typename Take>
-  bool choose(const EventView& view, Take&& take) const {
-    if (chooser) {
-      const std::span<const ContainerId> chosen = chooser->choose(view);
-      for (const ContainerId target : chosen) take(target);
-      return !chosen.empty();
-    }
-    bool matched = false;
-    if (index) {
-      const std::span<const ContainerId> found = index->targets(view);
-      for (const ContainerId target : found) take(target);
-      matched = !found.empty();
-    } else {
-      for (const auto& rule : rules) {
-        if (!rule.condition.evaluate(view)) continue;
-        matched = true;
-        take(rule.target);
-        if (!mode_all) break;
-      }
-    }
-    if (matched) return true;
-    if (!default_target) return false;
-    take(*default_target);
-    return true;
-  }
+  bool choose(const EventView& view, Take&& take) const;  // defined below RuleIndex
 };
+
+// A selective adapter's rules looked up instead of tried in turn, when every rule tests one and
+// the same text or enum field F for equality (Condition::equality: `event.F == 'x'`, `event.F in
+// [...]`): F is read once per event and its value finds, in a hash table built at load time, the
+// targets of the rules it satisfies, in rule order (the first one only unless every matching rule
+// takes the event). The same decision as evaluating the rules one by one, at the cost of one field
+// read and one lookup whatever the number of rules.
+class RuleIndex {
+ public:
+  // The index of a selective adapter's rules, or nullptr when they are not all equality tests on
+  // one field, or there are none.
+  static std::shared_ptr<const RuleIndex> build(std::span<const SelectiveGroup::Rule> rules, bool mode_all);
+
+  // The matching rules' targets, a view into the index; empty when no rule matches (F absent, a
+  // value no rule names, or an event that cannot be read). Does not allocate.
+  std::span<const ContainerId> targets(const EventView& view) const;
+  const fields::FieldInfo& field() const { return *field_; }
+
+ private:
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
+  };
+  const fields::FieldInfo* field_ = nullptr;
+  std::unordered_map<std::string, std::vector<ContainerId>, TextHash, std::equal_to<>> by_text_;
+  std::unordered_map<std::uint16_t, std::vector<ContainerId>> by_enum_;  // by ordinal
+};
+
+template <typename Take>
+bool SelectiveGroup::choose(const EventView& view, Take&& take) const {
+  if (chooser) {
+    const std::span<const ContainerId> chosen = chooser->choose(view);
+    for (const ContainerId target : chosen) take(target);
+    return !chosen.empty();
+  }
+  bool matched = false;
+  if (index) {
+    const std::span<const ContainerId> found = index->targets(view);
+    for (const ContainerId target : found) take(target);
+    matched = !found.empty();
+  } else {
+    for (const auto& rule : rules) {
+      if (!rule.condition.evaluate(view)) continue;
+      matched = true;
+      take(rule.target);
+      if (!mode_all) break;
+    }
+  }
+  if (matched) return true;
+  if (!default_target) return false;
+  take(*default_target);
+  return true;
+}
 
 // One directed edge an adapter contributes: events of `types` from `source` go to `target`,
 // unconditionally, or only when `selective` chooses `target`; through `transform` when set.

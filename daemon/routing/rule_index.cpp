@@ -1,21 +1,18 @@
 // RuleIndex (routing_table.hpp): a selective adapter's equality rules as a hash table.
 
-#include <algorithm>
-
 #include "routing/routing_table.hpp"
 
 namespace evr::routing {
 
 using fields::FieldValue;
 
-std::shared_ptr<const RuleIndex> RuleIndex::build(std::span<const Condition* const> conditions,
-                                                  std::span<const ContainerId> targets, bool mode_all) {
-  if (conditions.empty() || conditions.size() != targets.size()) return nullptr;
+std::shared_ptr<const RuleIndex> RuleIndex::build(std::span<const SelectiveGroup::Rule> rules, bool mode_all) {
+  if (rules.empty()) return nullptr;
   auto index = std::make_shared<RuleIndex>();
   // The rule that last added to each list: a value listed twice in one rule's `in` counts once.
   std::unordered_map<const std::vector<ContainerId>*, std::size_t> last_rule;
-  for (std::size_t rule = 0; rule < conditions.size(); ++rule) {
-    const auto equality = conditions[rule]->equality();
+  for (std::size_t rule = 0; rule < rules.size(); ++rule) {
+    const auto equality = rules[rule].condition.equality();
     if (!equality) return nullptr;
     if (index->field_ == nullptr) index->field_ = equality->field;
     if (equality->field != index->field_) return nullptr;
@@ -27,7 +24,7 @@ std::shared_ptr<const RuleIndex> RuleIndex::build(std::span<const Condition* con
       if (!first_time && last->second == rule) continue;
       last->second = rule;
       // Without mode: all, only the first rule a value satisfies decides.
-      if (list.empty() || mode_all) list.push_back(targets[rule]);
+      if (list.empty() || mode_all) list.push_back(rules[rule].target);
     }
   }
   return index;

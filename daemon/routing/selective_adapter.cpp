@@ -342,13 +342,7 @@ std::vector<Edge> compileSelective(const config::AdapterConfig& adapter,
     if (!group->default_target) ok = false;
   }
   if (!ok) return {};
-  std::vector<const Condition*> conditions;
-  std::vector<ContainerId> rule_targets;
-  for (const auto& rule : group->rules) {
-    conditions.push_back(&rule.condition);
-    rule_targets.push_back(rule.target);
-  }
-  group->index = RuleIndex::build(conditions, rule_targets, group->mode_all);
+  group->index = RuleIndex::build(group->rules, group->mode_all);
 
   // One edge per distinct target: the graph shows who may receive; the group decides who does.
   std::vector<ContainerId> targets;

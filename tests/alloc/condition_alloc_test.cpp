@@ -126,14 +126,13 @@ int main() {
   }
 
   // Rules that are all equality tests of one field, looked up instead of evaluated.
-  std::vector<Condition> rules;
+  std::vector<evr::routing::SelectiveGroup::Rule> rules;
+  evr::routing::ContainerId target = 1;
   for (const char* text : {"event.regime == 'BULL'", "event.regime in ['BEAR', 'BULL']", "'NEUTRAL' == event.regime"}) {
     evr::config::Diagnostics diagnostics;
-    rules.push_back(*evr::routing::compileCondition(text, evr::config::Mark{"alloc", 1, 1}, diagnostics));
+    rules.push_back({*evr::routing::compileCondition(text, evr::config::Mark{"alloc", 1, 1}, diagnostics), target++, {}});
   }
-  const std::vector<const Condition*> rule_conditions{&rules[0], &rules[1], &rules[2]};
-  const std::vector<evr::routing::ContainerId> rule_targets{1, 2, 3};
-  const auto index = evr::routing::RuleIndex::build(rule_conditions, rule_targets, true);
+  const auto index = evr::routing::RuleIndex::build(rules, true);
   std::size_t lookups = 0, found = 0, lookup_allocations = 0;
   if (index) {
     Counting counting;
@@ -167,7 +166,7 @@ int main() {
     return 1;
   }
   std::printf("%zu rule lookups, %zu targets found, %zu allocations\n", lookups, found, lookup_allocations);
-  if (!index || found == 0 || found == lookups * rule_targets.size()) {
+  if (!index || found == 0 || found == lookups * rules.size()) {
     std::fprintf(stderr, "FAIL: the rules were not indexed, or the lookups found nothing or everything\n");
     return 1;
   }
