@@ -129,6 +129,15 @@ int main(int argc, char** argv) {
   // Logs go to stderr (journald and docker collect it); stdout is for --check output.
   evr::daemon::configureLogging(log_format, log_level);
   evr::keepFreedHeap();  // evr/heap.hpp: bursts reuse freed memory instead of faulting it in
+  evr::useOneArena();    // before the first thread: libzmq's I/O thread allocates on the main heap
+  if (evr::heapInHugePages() == true) {
+    spdlog::info("memory: the heap is marked for transparent huge pages");
+  } else {
+    spdlog::info("memory: the heap is not marked for transparent huge pages; evrouterd spends about a fifth "
+                 "more CPU per event without them: run it with GLIBC_TUNABLES={}, as the systemd unit "
+                 "and the image do (docs/performance.md, \"The heap in huge pages\")",
+                 EVR_DAEMON_GLIBC_TUNABLES);
+  }
   const int signal_fd = takeSignals();
 
   auto compiled = evr::topology::compileConfigFile(config_path, logDiagnostic);

@@ -319,6 +319,7 @@ int main(int argc, char** argv) {
   ::sigaction(SIGTERM, &action, nullptr);
   ::sigaction(SIGINT, &action, nullptr);
   evr::keepFreedHeap();  // as evrouterd does (evr/heap.hpp): the ratio is the routing work alone
+  evr::useOneArena();
 
   try {
     std::vector<std::pair<std::string, std::vector<std::string>>> routes;

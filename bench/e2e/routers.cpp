@@ -17,6 +17,16 @@ namespace evr::bench {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A relay's command line as the systemd unit runs evrouterd: with its malloc tunables (evr/heap.hpp,
+// EVR_DAEMON_GLIBC_TUNABLES), given to every relay alike so the ratios compare routing work. A
+// GLIBC_TUNABLES the bench was started with stands instead (an experiment's).
+std::vector<std::string> asShipped(std::vector<std::string> argv) {
+  if (std::getenv("GLIBC_TUNABLES") == nullptr) {
+    argv.insert(argv.begin(), {"/usr/bin/env", "GLIBC_TUNABLES=" EVR_DAEMON_GLIBC_TUNABLES});
+  }
+  return argv;
+}
 using evr::test::Process;
 
 constexpr auto kStartTimeout = 20s;
@@ -148,7 +158,7 @@ std::unique_ptr<Router> Router::start(const Scenario& scenario, const evr::test:
     case System::Direct: return nullptr;
     case System::ZmqRelay: {
       const std::string endpoint = dir.ipc("zmq-relay.sock");
-      auto process = spawnChild({selfExe(), "--role", "relay", "--endpoint", endpoint});
+      auto process = spawnChild(asShipped({selfExe(), "--role", "relay", "--endpoint", endpoint}));
       waitFor(*process, "ready", Process::Stream::Stdout, "zmq relay");
       return std::unique_ptr<Router>(new Router("zmq relay", std::move(process), endpoint));
     }
@@ -159,8 +169,8 @@ std::unique_ptr<Router> Router::start(const Scenario& scenario, const evr::test:
     }
     case System::BareRelay: {
       const std::string endpoint = dir.ipc("bare-relay.sock");
-      auto process = spawnChild({routers.bare_relay, "--endpoint", endpoint, "--route",
-                                 std::string(kPublisherName) + "=" + consumerNames(scenario, ",")});
+      auto process = spawnChild(asShipped({routers.bare_relay, "--endpoint", endpoint, "--route",
+                                           std::string(kPublisherName) + "=" + consumerNames(scenario, ",")}));
       waitFor(*process, "ready", Process::Stream::Stdout, "bare relay");
       return std::unique_ptr<Router>(new Router("bare relay", std::move(process), endpoint));
     }
@@ -182,8 +192,8 @@ std::unique_ptr<Router> Router::start(const Scenario& scenario, const evr::test:
 std::unique_ptr<Router> Router::startEvrouterd(const std::string& yaml, const evr::test::TempDir& dir,
                                                const RouterOptions& routers, const std::string& label) {
   const std::string config = dir.write("evrouter.yaml", yaml);
-  auto process = spawnChild({routers.evrouterd, "-c", config, "--runtime-dir", dir.path().string(),
-                             "--metrics", "off", "--log-level", "info"});
+  auto process = spawnChild(asShipped({routers.evrouterd, "-c", config, "--runtime-dir", dir.path().string(),
+                                       "--metrics", "off", "--log-level", "info"}));
   // Logged by the relay loop once every socket is bound.
   waitFor(*process, "evrouterd instance", Process::Stream::Stderr, label);
   return std::unique_ptr<Router>(new Router(label, std::move(process), dir.ipc("evrouterd.sock")));

@@ -143,6 +143,7 @@ int zmqRelayMain(int argc, char** argv) {
   std::signal(SIGTERM, onStopSignal);
   std::signal(SIGINT, onStopSignal);
   keepFreedHeap();
+  useOneArena();  // as evrouterd (evr/heap.hpp)
   try {
     zmq::context_t context(1);
     zmq::socket_t socket(context, zmq::socket_type::router);

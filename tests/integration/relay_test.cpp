@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <zmq_addon.hpp>
 
+#include <fstream>
 #include <sstream>
 
 #include "daemon_fixture.hpp"
@@ -546,6 +547,43 @@ BOOST_AUTO_TEST_CASE(json_log_lines_are_one_parseable_object_each) {
   }
   BOOST_CHECK_GE(parsed, 3);
   BOOST_CHECK(log.find("\"msg\":\"stopped: ") != std::string::npos);
+}
+
+// evrouterd says at start whether glibc will back its heap with transparent huge pages, run as the
+// unit and the image run it (GLIBC_TUNABLES, evr/heap.hpp) and without: the log line is the
+// operator's only sign (docs/performance.md, "The heap in huge pages").
+BOOST_AUTO_TEST_CASE(the_daemon_says_whether_its_heap_is_in_huge_pages) {
+  std::ifstream mode_file("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string mode;
+  std::getline(mode_file, mode);
+  const bool never = mode.empty() || mode.find("[never]") != std::string::npos;
+  const bool always = mode.find("[always]") != std::string::npos;
+  BOOST_TEST_MESSAGE("transparent huge pages: " << (mode.empty() ? "not in this kernel" : mode));
+  TempDir dir;
+  const auto config = dir.write("evrouter.yaml", "router:\n  heartbeat_ms: 200\n");
+  for (const std::string& tunables : {std::string(EVR_DAEMON_GLIBC_TUNABLES), std::string("glibc.malloc.hugetlb=0")}) {
+    const bool shipped = tunables == EVR_DAEMON_GLIBC_TUNABLES;
+    Process::Options options;
+    options.env = {{"GLIBC_TUNABLES", tunables}};
+    Process daemon({EVR_EVROUTERD_PATH, "-c", config, "--runtime-dir", dir.path().string(), "--metrics", "off"},
+                   options);
+    const auto line = daemon.waitForLine("memory: the heap is", 30s, Process::Stream::Stderr);
+    BOOST_TEST_INFO("GLIBC_TUNABLES=" << tunables);
+    BOOST_REQUIRE(line);
+    const bool marked = line->find("is marked for transparent huge pages") != std::string::npos;
+#ifdef EVR_SANITIZE
+    // The sanitizers' allocator replaces glibc's, and with it the tunable: no expectation.
+    BOOST_TEST_MESSAGE(*line);
+    (void)shipped;
+    (void)always;
+    (void)never;
+#else
+    BOOST_CHECK_EQUAL(marked, always || (shipped && !never));
+    if (!marked) BOOST_CHECK(line->find("GLIBC_TUNABLES=" EVR_DAEMON_GLIBC_TUNABLES) != std::string::npos);
+#endif
+    daemon.signal(SIGTERM);
+    BOOST_CHECK_EQUAL(daemon.waitFor(30s).value_or(-1), 0);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

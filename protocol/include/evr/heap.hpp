@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 
 namespace evr {
 
@@ -27,5 +28,21 @@ inline constexpr std::size_t kHeapBlockBytes = 4 * 1024 * 1024;
 
 // Once per process; true when this call set them (false: already set, or GLIBC_TUNABLES decides).
 bool keepFreedHeap();
+
+// For a relay (evrouterd; the benchmark's bare and ZeroMQ relays, to compare like with like): one
+// malloc arena for every thread (M_ARENA_MAX 1), called before the first thread starts. Without
+// it libzmq's I/O thread, which allocates every received batch, gets an arena of its own; with it
+// those batches come from the main heap, which glibc puts in transparent huge pages when run with
+// GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (as the shipped unit and image run evrouterd). Together
+// they took a fifth off evrouterd's CPU per event; either alone did nothing measurable
+// (docs/performance.md, "The heap in huge pages"). Leaves it alone when GLIBC_TUNABLES names
+// arena_max. True when this call set it.
+bool useOneArena();
+
+// Whether the main heap is to be backed by transparent huge pages as it grows: the [heap]
+// mapping's flags in /proc/self/smaps (marked MADV_HUGEPAGE, as glibc.malloc.hugetlb=1 does) and
+// the kernel's THP mode (madvise: the mark counts; always: unless marked never; never: no).
+// nullopt when it cannot tell (no [heap] yet, no /proc).
+std::optional<bool> heapInHugePages();
 
 }  // namespace evr
