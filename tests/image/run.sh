@@ -59,10 +59,18 @@ say "user $(id -un), $(du -sh /usr/local/bin | cut -f1) of programs"
 say "1. evrouterd --check -c /etc/evrouter/evrouter.yaml"
 evrouterd --check -c /etc/evrouter/evrouter.yaml >/tmp/check.out || { cat /tmp/check.out; fail "--check"; }
 
-say "2. the daemon on the shipped config: status, send -> recv, stop"
-evrouterd -c /etc/evrouter/evrouter.yaml --runtime-dir "$run" 2>/tmp/daemon1.log &
+say "2. the daemon as the image's entrypoint starts it: status, send -> recv, stop"
+"${entrypoint[@]}" 2>/tmp/daemon1.log &
 daemon=$!
 evrctl status --control "$ctl" --timeout 10 || { cat /tmp/daemon1.log; fail "status"; }
+# The entrypoint's GLIBC_TUNABLES (docker/Dockerfile): glibc marks the heap for huge pages, which
+# evrouterd reports at start; where the kernel has THP off, it cannot.
+memory=$(grep -o 'memory: the heap is [a-z ]*' /tmp/daemon1.log || true)
+say "   ${memory:-no memory line} (the kernel's THP mode: ${thp_mode:-unknown})"
+case "$thp_mode" in
+  *"[never]"*|"") ;;
+  *) [ "$memory" = "memory: the heap is marked for transparent huge pages" ] || { cat /tmp/daemon1.log; fail "the heap is not in huge pages"; } ;;
+esac
 evrctl recv --as strategy --count 5 --timeout 20 --json >/tmp/recv.out &
 recv=$!
 evrctl send --as data --type BAR --count 5 --set symbol=ACME --set close=101.5 --timeout 20 || fail "send"
@@ -95,7 +103,12 @@ CHECK
 if $build; then "$tools/container-build.sh" "$tag"; fi
 B=(buildah --storage-driver vfs)
 "${B[@]}" images --format '{{.Name}}:{{.Tag}} {{.Size}}' | awk -v t="$tag" '$1 ~ t"$" {print "image: " $0}'
+# The entrypoint as the image records it, so step 2 runs exactly that.
+entrypoint=$("${B[@]}" inspect --format '{{json .OCIv1.Config.Entrypoint}}' "$tag" |
+  /usr/bin/python3 -c 'import json, shlex, sys; print(shlex.join(json.load(sys.stdin)))')
+thp_mode=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)
+header="entrypoint=($entrypoint); thp_mode=$(printf %q "$thp_mode")"$'\n'
 c=$("${B[@]}" from "$tag")
 trap 'rm -f "$script"; "${B[@]}" rm "$c" >/dev/null 2>&1 || true' EXIT
 "${B[@]}" run --isolation chroot --user root "$c" -- chmod 0755 /
-"${B[@]}" run --isolation chroot "$c" -- bash -c "$(cat "$script")"
+"${B[@]}" run --isolation chroot "$c" -- bash -c "$header$(cat "$script")"

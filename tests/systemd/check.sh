@@ -28,6 +28,14 @@ pid=$(prop MainPID)
 step "  active, main pid $pid, running as $(owner "$pid")"
 [ "$(owner "$pid" | cut -d: -f2)" = evrouter ] || fail "the daemon does not run with group evrouter"
 
+step "the heap in huge pages (the unit's GLIBC_TUNABLES; THP mode: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo unknown))"
+memory=$(journalctl -u "$unit" --no-pager | grep -o 'memory: the heap is [a-z ]*' | tail -n 1)
+step "  ${memory:-no memory line in the journal}"
+tr '\0' '\n' <"/proc/$pid/environ" | grep -q '^GLIBC_TUNABLES=' || fail "the daemon runs without the unit's GLIBC_TUNABLES"
+if ! grep -q '\[never\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+  [ "$memory" = "memory: the heap is marked for transparent huge pages" ] || fail "the daemon's heap is not in huge pages"
+fi
+
 step "evrctl status through /run/evrouter (no flags)"
 evrctl status --timeout 5 || fail "evrctl status"
 
