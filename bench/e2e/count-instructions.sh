@@ -51,6 +51,11 @@ event_communication:
       containers: [pub, sub1]
 EOF
 endpoint="ipc://$work/evrouterd.sock"
+# evrouterd as the systemd unit runs it: with the unit's GLIBC_TUNABLES (docs/performance.md, "The
+# heap in huge pages"), read from the unit this build generated; one given to this script stands.
+shipped_env=()
+tunables=$(sed -n 's/^Environment=GLIBC_TUNABLES=//p' "$build/systemd/evrouterd.service" 2>/dev/null || true)
+[ -n "$tunables" ] && [ -z "${GLIBC_TUNABLES:-}" ] && shipped_env=("GLIBC_TUNABLES=$tunables")
 common=(--system evr --endpoint "$endpoint" --events "$events" --timeout 600 --subject bench)
 
 # One run of the pipeline, each process behind a command prefix: the arrays evrouterd_wrap,
@@ -58,7 +63,7 @@ common=(--system evr --endpoint "$endpoint" --events "$events" --timeout 600 --s
 run() {
   local -n wrap_daemon=evrouterd_wrap wrap_consumer=consumer_wrap wrap_publisher=publisher_wrap
   local daemon_pid consumer_pid
-  "${wrap_daemon[@]}" "$daemon" -c "$work/evrouter.yaml" --runtime-dir "$work" --metrics off --log-level warn \
+  env "${shipped_env[@]}" "${wrap_daemon[@]}" "$daemon" -c "$work/evrouter.yaml" --runtime-dir "$work" --metrics off --log-level warn \
     2>"$work/evrouterd.err" &
   daemon_pid=$!
   "${wrap_consumer[@]}" "$bench" --role consumer --name sub1 --expect "$events" --warmup 0 --idle-timeout 60 \

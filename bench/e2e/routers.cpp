@@ -27,6 +27,7 @@ std::vector<std::string> asShipped(std::vector<std::string> argv) {
   }
   return argv;
 }
+
 using evr::test::Process;
 
 constexpr auto kStartTimeout = 20s;

@@ -104,8 +104,8 @@ if $build; then "$tools/container-build.sh" "$tag"; fi
 B=(buildah --storage-driver vfs)
 "${B[@]}" images --format '{{.Name}}:{{.Tag}} {{.Size}}' | awk -v t="$tag" '$1 ~ t"$" {print "image: " $0}'
 # The entrypoint as the image records it, so step 2 runs exactly that.
-entrypoint=$("${B[@]}" inspect --format '{{json .OCIv1.Config.Entrypoint}}' "$tag" |
-  /usr/bin/python3 -c 'import json, shlex, sys; print(shlex.join(json.load(sys.stdin)))')
+entrypoint=$("${B[@]}" inspect --type image "$tag" |
+  /usr/bin/python3 -c 'import json, shlex, sys; print(shlex.join(json.load(sys.stdin)["OCIv1"]["config"]["Entrypoint"]))')
 thp_mode=$(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || true)
 header="entrypoint=($entrypoint); thp_mode=$(printf %q "$thp_mode")"$'\n'
 c=$("${B[@]}" from "$tag")

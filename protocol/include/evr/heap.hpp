@@ -1,4 +1,5 @@
-// evr::keepFreedHeap: how evrouterd and the client library ask glibc to keep freed memory.
+// evr/heap.hpp: how evrouterd and the client library set up glibc's malloc. keepFreedHeap: keep
+// freed memory; useOneArena and heapInHugePages (evrouterd): its heap in huge pages.
 //
 // Events move in bursts: a queue grows by thousands of events and drains, batches of up to
 // kBatchTargetBytes are made and freed per message, and libzmq's I/O thread allocates each
