@@ -60,6 +60,7 @@ std::string configuredUnit(const fs::path& bindir) {
       {"@EVR_BINDIR@", bindir.string()},
       {"@EVR_UNIT_CONFIG_FILE@", "${CONFIGURATION_DIRECTORY}/evrouter.yaml"},
       {"@EVR_DOCDIR@", "/usr/share/doc/evrouter"},
+      {"@EVR_DAEMON_GLIBC_TUNABLES@", EVR_DAEMON_GLIBC_TUNABLES},
   };
   for (const auto& [from, to] : substitutions) {
     for (auto at = unit.find(from); at != std::string::npos; at = unit.find(from, at + to.size())) {
@@ -185,8 +186,10 @@ BOOST_AUTO_TEST_CASE(dockerfile_copies_only_paths_that_exist) {
     }
   }
   BOOST_CHECK_GE(copies, 1);
-  BOOST_CHECK(hasLine(dockerfile,
-                      R"(ENTRYPOINT ["evrouterd", "-c", "/etc/evrouter/evrouter.yaml", "--runtime-dir", "/run/evrouter"])"));
+  // evrouterd with the unit's malloc tunables (CMakeLists.txt's EVR_DAEMON_GLIBC_TUNABLES, which the
+  // Dockerfile repeats); tests/image/run.sh runs this entrypoint and checks its heap.
+  BOOST_CHECK(hasLine(dockerfile, R"(ENTRYPOINT ["env", "GLIBC_TUNABLES=)" EVR_DAEMON_GLIBC_TUNABLES
+                                  R"(", "evrouterd", "-c", "/etc/evrouter/evrouter.yaml", "--runtime-dir", "/run/evrouter"])"));
   // The image is built from the repository root; build trees must not go into the context.
   const auto ignore = readFile((kSource / ".dockerignore").string());
   for (const char* pattern : {"build*/", "run/", "results/"}) BOOST_CHECK_MESSAGE(hasLine(ignore, pattern), pattern);
