@@ -574,6 +574,7 @@ BOOST_AUTO_TEST_CASE(the_daemon_says_whether_its_heap_is_in_huge_pages) {
 #ifdef EVR_SANITIZE
     // The sanitizers' allocator replaces glibc's, and with it the tunable: no expectation.
     BOOST_TEST_MESSAGE(*line);
+    (void)marked;
     (void)shipped;
     (void)always;
     (void)never;
