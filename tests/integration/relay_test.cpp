@@ -582,6 +582,8 @@ BOOST_AUTO_TEST_CASE(the_daemon_says_whether_its_heap_is_in_huge_pages) {
     BOOST_CHECK_EQUAL(marked, always || (shipped && !never));
     if (!marked) BOOST_CHECK(line->find("GLIBC_TUNABLES=" EVR_DAEMON_GLIBC_TUNABLES) != std::string::npos);
 #endif
+    // The line comes before evrouterd takes its signals: stop it once it listens, not before.
+    BOOST_REQUIRE(daemon.waitForLine("evrouterd instance", 30s, Process::Stream::Stderr));
     daemon.signal(SIGTERM);
     BOOST_CHECK_EQUAL(daemon.waitFor(30s).value_or(-1), 0);
   }
