@@ -13,7 +13,9 @@
 // unchecked reader and a checked one (kj::str prints every field the schema has, through the
 // reader), and the two must give the same text or both refuse; under the sanitizers the unchecked
 // read must stay inside the input. There also rootText, the client's hand-read of the event's
-// source and symbol, must read each root pointer as Cap'n Proto's text reader does.
+// source and symbol, must read each root pointer as Cap'n Proto's text reader does. And every field
+// the daemon's routes read by hand (fields::FlatEvent) must read as through a reader wherever the
+// hand reader gives a value (compareFlatReads).
 //
 // Findings: a count that differs, a refusal on one side only, an unchecked read unlike the
 // checked one, an exception that is not kj::Exception, and (under the sanitizers) any read
@@ -28,6 +30,7 @@
 #include <string>
 
 #include "event.capnp.h"
+#include "evr/event_fields.hpp"
 #include "evr/framing.hpp"
 #include "fuzz_targets.hpp"
 
@@ -105,6 +108,55 @@ void compareUnchecked(kj::ArrayPtr<const capnp::word> words, const capnp::Reader
 
 }  // namespace
 
+FlatReads compareFlatReads(kj::ArrayPtr<const capnp::word> words) {
+  FlatReads counts;
+  const fields::FlatEvent flat(words);
+  capnp::ReaderOptions unlimited;
+  unlimited.traversalLimitInWords = kj::maxValue;
+  std::optional<capnp::FlatArrayMessageReader> message;
+  std::optional<schema::Event::Reader> root;
+  try {
+    message.emplace(words, unlimited);
+    root = message->getRoot<schema::Event>();
+  } catch (const kj::Exception&) {
+  }
+  EVR_FUZZ_CHECK(root || !flat.rootReadable(), "FlatEvent read a root Cap'n Proto refuses");
+  for (const auto& field : fields::allFields()) {
+    const auto hand = flat.read(field, 3);
+    if (!hand) {
+      ++counts.left;
+      continue;
+    }
+    ++counts.by_hand;
+    EVR_FUZZ_CHECK(root.has_value(), "FlatEvent read a field of an event Cap'n Proto refuses");
+    std::optional<fields::FieldValue> read;
+    try {
+      read = field.read(*root, 3);
+    } catch (const kj::Exception&) {
+      EVR_FUZZ_CHECK(false, "FlatEvent read a field Cap'n Proto refuses");
+    }
+    const bool same = [&] {
+      using T = fields::FieldValue::Type;
+      if (hand->type() != read->type()) return false;
+      switch (hand->type()) {
+        case T::Absent: return true;
+        case T::Number: {
+          const double a = hand->asNumber(), b = read->asNumber();
+          return std::memcmp(&a, &b, sizeof a) == 0;
+        }
+        case T::Integer: return hand->asInteger() == read->asInteger();
+        case T::Unsigned: return hand->asUnsigned() == read->asUnsigned();
+        case T::Bool: return hand->asBool() == read->asBool();
+        case T::Text: return hand->asText() == read->asText();
+        case T::Enum: return hand->enumOrdinal() == read->enumOrdinal() && hand->asText() == read->asText();
+      }
+      return false;
+    }();
+    EVR_FUZZ_CHECK(same, "FlatEvent read a field unlike Cap'n Proto");
+  }
+  return counts;
+}
+
 int fuzzCapnp(const std::uint8_t* data, std::size_t size) {
   const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size);
   if (checkFraming(bytes) != FramingError::None) return 0;
@@ -130,6 +182,7 @@ int fuzzCapnp(const std::uint8_t* data, std::size_t size) {
     }
   }
   compareUnchecked(words.words(), unlimited, counted.has_value());
+  (void)compareFlatReads(words.words());
   if (!refused && !counted) return 0;  // over the budget
 
   // Cap'n Proto's count. Where contentWords threw, it threw at the same place of the same

@@ -9,6 +9,9 @@
 // reports as a crash and the replay test as a failure.
 #pragma once
 
+#include <capnp/common.h>
+#include <kj/common.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -25,6 +28,16 @@ int fuzzCondition(const std::uint8_t* data, std::size_t size);
 int fuzzControl(const std::uint8_t* data, std::size_t size);
 // Any bytes as a Cap'n Proto message: contentWords against Cap'n Proto's own count.
 int fuzzCapnp(const std::uint8_t* data, std::size_t size);
+
+// Part of fuzzCapnp, also run by tests/unit/event_schema_test.cpp: every event field read by hand
+// from `words` (fields::FlatEvent) and through a Cap'n Proto reader with no traversal limit. Where
+// the hand reader gives a value, the reader must read the same one without throwing; where its
+// root is readable, the reader's must be. Counts the fields it read by hand and those it left.
+struct FlatReads {
+  std::size_t by_hand = 0;
+  std::size_t left = 0;
+};
+FlatReads compareFlatReads(kj::ArrayPtr<const capnp::word> words);
 
 using Target = int (*)(const std::uint8_t*, std::size_t);
 struct NamedTarget {

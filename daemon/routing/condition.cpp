@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "evr/event_fields.hpp"
+#include "evr/framing.hpp"
 
 namespace evr::routing {
 
@@ -86,7 +87,7 @@ bool evalExpr(const Condition::Node& node, std::uint32_t index, const EventView&
 
 FieldValue readOperand(const Condition::Node& node, const Operand& operand, const EventView& view) {
   switch (operand.source) {
-    case Operand::Source::Field: return operand.field->read(view.event, view.hops);
+    case Operand::Source::Field: return view.read(*operand.field);
     case Operand::Source::Literal: return operand.literal;
     case Operand::Source::Expr: return FieldValue::boolean(evalExpr(node, operand.expr, view));
   }
@@ -1048,6 +1049,39 @@ class Parser {
 };
 
 }  // namespace
+
+// ---- EventView, EventWords -----------------------------------------------------------------------
+
+FieldValue EventView::read(const fields::FieldInfo& field) const {
+  if (words_ == nullptr) return field.read(event_, hops_);
+  if (const auto value = words_->flat().read(field, hops_)) return *value;
+  return field.read(words_->reader(), hops_);
+}
+
+schema::Event::Reader EventView::event() const { return words_ != nullptr ? words_->reader() : event_; }
+
+EventWords::EventWords(kj::ArrayPtr<const capnp::word> words, std::size_t reads)
+    : words_(words), reads_(reads), flat_(words) {
+  if (!flat_.rootReadable()) (void)reader();
+}
+
+schema::Event::Reader EventWords::reader() {
+  if (!message_) {
+    // Read up to reads_ times, and once for the root. Each read of a message whose pointers share
+    // nothing costs at most its words, so when that many fit the peer limit it serves, with no
+    // walk of the message first (a message that shares runs out of that budget: dropped as
+    // malformed, having cost no more than a legitimate one). Past it, readRepeatedly decides, or
+    // those reads would run out of budget and match nothing.
+    const capnp::ReaderOptions peer = peerReaderOptions(words_.size() * sizeof(capnp::word));
+    if ((1 + reads_) * words_.size() <= peer.traversalLimitInWords) {
+      message_.emplace(words_, peer);
+    } else {
+      readRepeatedly(message_, words_);
+    }
+    root_ = message_->getRoot<schema::Event>();
+  }
+  return root_;
+}
 
 bool Condition::evaluate(const EventView& view) const {
   if (!root_ || root_->root == kNone) return false;

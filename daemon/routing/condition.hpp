@@ -14,7 +14,7 @@
 // Type-checked against the event schema at compile time: an unknown field, a comparison of
 // mismatched types, or a syntax error is a diagnostic at the exact column inside the text.
 // A field the event's payload does not have is "absent": every comparison with it is false.
-// evaluate() reads the Cap'n Proto reader in place and does not allocate (`matches` runs a
+// evaluate() reads the event in place (EventView) and does not allocate (`matches` runs a
 // regex compiled at load time).
 
 #pragma once
@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include <capnp/serialize.h>
+
 #include "config/diagnostics.hpp"
 #include "event.capnp.h"
 #include "evr/event_fields.hpp"
@@ -33,10 +35,49 @@
 
 namespace evr::routing {
 
-// What a condition reads: the event, and the hop count from its envelope.
-struct EventView {
-  schema::Event::Reader event;
-  std::uint8_t hops = 0;
+class EventWords;
+
+// What a condition reads: the event, and the hop count from its envelope. Made from a Cap'n Proto
+// reader (evrctl tap, tests), or by the relay from the event's words (EventWords): then a field is
+// read by hand where fields::FlatEvent can, and through a reader, made then, where it cannot.
+class EventView {
+ public:
+  EventView(schema::Event::Reader event, std::uint8_t hops) : event_(event), hops_(hops) {}
+  EventView(EventWords& words, std::uint8_t hops) : words_(&words), hops_(hops) {}
+
+  // The field's value. May throw kj::Exception on a malformed message, as any reader does.
+  fields::FieldValue read(const fields::FieldInfo& field) const;
+  // The event's reader (made now, when the view was made from words and none was yet).
+  schema::Event::Reader event() const;
+  std::uint8_t hops() const { return hops_; }
+
+ private:
+  schema::Event::Reader event_;
+  EventWords* words_ = nullptr;
+  std::uint8_t hops_ = 0;
+};
+
+// A received event's words as a route reads them: by hand (fields::FlatEvent), and through a Cap'n
+// Proto reader made the first time a read needs one, with a traversal budget for `reads` field
+// reads (RouteEntry::content_reads): up to that many reads of a message whose pointers share
+// nothing fit the peer limit; past it (a few hundred rules) evr::readRepeatedly decides.
+class EventWords {
+ public:
+  // Throws kj::Exception when a reader could not read the message's root: the reader is made at
+  // once when the words' root is not plainly readable by hand, so it throws here, not in a read.
+  EventWords(kj::ArrayPtr<const capnp::word> words, std::size_t reads);
+  EventWords(const EventWords&) = delete;
+  EventWords& operator=(const EventWords&) = delete;
+
+  const fields::FlatEvent& flat() const { return flat_; }
+  schema::Event::Reader reader();
+
+ private:
+  kj::ArrayPtr<const capnp::word> words_;
+  std::size_t reads_;
+  fields::FlatEvent flat_;
+  std::optional<capnp::FlatArrayMessageReader> message_;
+  schema::Event::Reader root_;
 };
 
 class Condition {

@@ -33,7 +33,7 @@ std::shared_ptr<const RuleIndex> RuleIndex::build(std::span<const SelectiveGroup
 std::span<const ContainerId> RuleIndex::targets(const EventView& view) const {
   FieldValue value;
   try {
-    value = field_->read(view.event, view.hops);
+    value = view.read(*field_);
   } catch (...) {
     // A malformed message (Cap'n Proto reports it by throwing): as Condition::evaluate, every
     // rule is false.

@@ -40,11 +40,11 @@ class ShardChooser final : public Chooser {
       : key_(key), broadcast_types_(broadcast_types), targets_(std::move(targets)) {}
 
   std::span<const ContainerId> choose(const EventView& view) const override {
-    if (broadcast_types_.containsOrdinal(static_cast<std::uint8_t>(view.event.getType()))) {
+    if (broadcast_types_.containsOrdinal(static_cast<std::uint8_t>(view.read(type_).enumOrdinal()))) {
       return targets_;
     }
     char buffer[32];
-    const std::string_view bytes = keyBytes(key_.read(view.event, view.hops), buffer);
+    const std::string_view bytes = keyBytes(view.read(key_), buffer);
     return std::span<const ContainerId>(&targets_[shardIndex(bytes, targets_.size())], 1);
   }
 
@@ -94,6 +94,7 @@ class ShardChooser final : public Chooser {
   }
 
   const fields::FieldInfo& key_;  // an entry of the static field table
+  const fields::FieldInfo& type_ = *fields::findField("type");
   EventTypeSet broadcast_types_;
   std::vector<ContainerId> targets_;
 };

@@ -950,24 +950,13 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
   std::vector<routing::AdapterIndex> deciders;   // selective adapters that matched, likewise
   bool chosen_delivered = false;
 
-  // Transforms and conditions read the event: decode it once, in place or from an aligned copy.
-  AlignedWords words(body);
+  // Transforms and conditions read the event in place, or from an aligned copy: conditions by hand
+  // where they can, through a reader made on first need (routing::EventWords).
+  AlignedWords aligned(body);
   try {
-    // Read up to entry->content_reads times, and once for the root. Each read of a message whose
-    // pointers share nothing costs at most its words, so when that many fit the peer limit it
-    // serves, with no walk of the message first (a message that shares runs out of that budget:
-    // dropped as malformed, having cost no more than a legitimate one). Past it (a few hundred
-    // rules), readRepeatedly decides, or those rules would run out of budget and match nothing.
-    std::optional<capnp::FlatArrayMessageReader> message;
-    const capnp::ReaderOptions peer = peerReaderOptions(words.words().size() * sizeof(capnp::word));
-    if ((1 + entry->content_reads) * words.words().size() <= peer.traversalLimitInWords) {
-      message.emplace(words.words(), peer);
-    } else {
-      readRepeatedly(message, words.words());
-    }
-    const auto event = message->getRoot<schema::Event>();
+    routing::EventWords words(aligned.words(), entry->content_reads);
     for (const auto& transformed : entry->transformed) delivered_stamp_[transformed.target] = route_stamp_;
-    const routing::EventView view{event, hops};
+    const routing::EventView view(words, hops);
     for (const auto& step : entry->selective) {
       const bool matched = step.group->choose(view, [&](routing::ContainerId target) {
         if (delivered_stamp_[target] == route_stamp_) return;  // already has it from another route
@@ -989,7 +978,7 @@ void RelayLoop::routeEvent(PeerId source, std::uint8_t event_type, std::uint8_t 
     for (const auto& transformed : entry->transformed) {
       ++route_counts_[route_row + transformed.target];
       EventType new_type = EventType::UNKNOWN;
-      const zmq::message_t changed = applyTransform(event, *transformed.transform, new_type);
+      const zmq::message_t changed = applyTransform(words.reader(), *transformed.transform, new_type);
       chosen_.assign(1, transformed.target);
       deliverChosen(static_cast<std::uint8_t>(new_type), hops, bytesOf(changed));
     }

@@ -3,14 +3,20 @@
 
 #include "evr/event_fields.hpp"
 
+#include <capnp/schema.h>
+
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cstddef>
 #include <cmath>
 #include <limits>
 #include <type_traits>
 #include <utility>
+
+#include "evr/framing.hpp"
+#include "evr/little_endian.hpp"
 
 namespace evr::fields {
 namespace {
@@ -641,6 +647,223 @@ std::optional<double> parseNumber(std::string_view text) {
 
 std::optional<std::int64_t> parseInteger(std::string_view text) {
   return parseIntegral<std::int64_t>(text);
+}
+
+// ---- FlatEvent: fields read from the words ------------------------------------------------------
+//
+// Where each entry's field sits comes from the compiled schema (capnp::Schema), found by the
+// entry's name in camelCase, never from numbers written here; an entry whose schema field is not
+// found, or does not have the kind and the zero default read here, has no slot and is read
+// through a reader. tests/unit/event_fields_test.cpp holds every entry but hops to having one.
+
+namespace {
+
+enum class Decode : std::uint8_t { None, Hops, Text, Bool, Enum, Signed, Unsigned, Unsigned64, Float32, Float64 };
+
+struct FlatSlot {
+  Decode decode = Decode::None;
+  std::uint16_t payload_pointer = 0;  // a payload field: its payload's pointer in Event
+  std::uint32_t at = 0;               // Text: the pointer's index; data: the offset in bits
+  std::uint8_t bits = 0;              // data: its width
+};
+
+struct FlatLayout {
+  std::uint32_t discriminant_bit = 0;  // Event.payload's union tag, in Event's data section
+  std::array<FlatSlot, kHeaderFields.size()> header{};
+  std::array<FlatSlot, kPayloadFields.size()> payload{};
+};
+
+std::string camelCase(std::string_view snake) {
+  std::string out;
+  bool up = false;
+  for (const char c : snake) {
+    if (c == '_') {
+      up = true;
+      continue;
+    }
+    out += up ? upper(c) : c;
+    up = false;
+  }
+  return out;
+}
+
+// The slot of `entry`'s field in `schema` (Event for a header field, its payload's struct else).
+FlatSlot slotIn(const SchemaField& entry, capnp::StructSchema schema) {
+  FlatSlot slot;
+  if (entry.read == &readHops) {
+    slot.decode = Decode::Hops;
+    return slot;
+  }
+  KJ_IF_MAYBE(found, schema.findFieldByName(camelCase(entry.name))) {
+    const auto proto = found->getProto();
+    if (!proto.isSlot() || proto.getSlot().getHadExplicitDefault()) return slot;
+    const auto offset = proto.getSlot().getOffset();
+    using T = capnp::schema::Type;
+    const auto data = [&](Decode decode, std::uint8_t bits) {
+      slot.decode = decode;
+      slot.bits = bits;
+      slot.at = offset * bits;
+    };
+    switch (found->getType().which()) {
+      case T::TEXT:
+        slot.decode = Decode::Text;
+        slot.at = offset;
+        break;
+      case T::BOOL: data(Decode::Bool, 1); break;
+      case T::ENUM: data(Decode::Enum, 16); break;
+      case T::INT8: data(Decode::Signed, 8); break;
+      case T::INT16: data(Decode::Signed, 16); break;
+      case T::INT32: data(Decode::Signed, 32); break;
+      case T::INT64: data(Decode::Signed, 64); break;
+      case T::UINT8: data(Decode::Unsigned, 8); break;
+      case T::UINT16: data(Decode::Unsigned, 16); break;
+      case T::UINT32: data(Decode::Unsigned, 32); break;
+      case T::UINT64: data(Decode::Unsigned64, 64); break;
+      case T::FLOAT32: data(Decode::Float32, 32); break;
+      case T::FLOAT64: data(Decode::Float64, 64); break;
+      default: break;
+    }
+    // The kind the table gives the entry must be the one read here.
+    const FieldKind kind = slot.decode == Decode::Text    ? FieldKind::Text
+                           : slot.decode == Decode::Bool  ? FieldKind::Bool
+                           : slot.decode == Decode::Enum  ? FieldKind::Enum
+                           : slot.decode == Decode::Float32 || slot.decode == Decode::Float64
+                               ? FieldKind::Number
+                               : FieldKind::Integer;
+    if (slot.decode != Decode::None && kind != entry.kind) slot = FlatSlot{};
+  }
+  return slot;
+}
+
+FlatLayout makeFlatLayout() {
+  FlatLayout layout;
+  const auto event = capnp::Schema::from<schema::Event>();
+  const auto payload = capnp::Schema::from<schema::Event::Payload>();
+  layout.discriminant_bit = payload.getProto().getStruct().getDiscriminantOffset() * 16;
+  for (std::size_t i = 0; i < kHeaderFields.size(); ++i) layout.header[i] = slotIn(kHeaderFields[i], event);
+  for (std::size_t i = 0; i < kPayloadFields.size(); ++i) {
+    const SchemaField& entry = kPayloadFields[i];
+    for (const auto member : payload.getUnionFields()) {
+      const auto proto = member.getProto();
+      if (proto.getDiscriminantValue() != static_cast<std::uint16_t>(entry.payload) || !proto.isSlot() ||
+          !member.getType().isStruct()) {
+        continue;
+      }
+      layout.payload[i] = slotIn(entry, member.getType().asStruct());
+      layout.payload[i].payload_pointer = static_cast<std::uint16_t>(proto.getSlot().getOffset());
+    }
+  }
+  return layout;
+}
+
+const FlatSlot& flatSlot(const FlatLayout& layout, const SchemaField* entry) {
+  if (entry >= kHeaderFields.data() && entry < kHeaderFields.data() + kHeaderFields.size()) {
+    return layout.header[static_cast<std::size_t>(entry - kHeaderFields.data())];
+  }
+  return layout.payload[static_cast<std::size_t>(entry - kPayloadFields.data())];
+}
+
+const FlatLayout& flatLayout() {
+  static const FlatLayout layout = makeFlatLayout();
+  return layout;
+}
+
+std::uint64_t wordAt(const capnp::word* segment, std::int64_t at) {
+  return le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment + at));
+}
+
+// The struct the pointer at word `at` leads to: a null pointer's is the default (no sections);
+// nullopt for a pointer a reader would refuse or follow further (far), or one out of the segment.
+std::optional<FlatEvent::Struct> structAt(const capnp::word* segment, std::int64_t size, std::int64_t at) {
+  const std::uint64_t pointer = wordAt(segment, at);
+  if (pointer == 0) return FlatEvent::Struct{};
+  if ((pointer & 3) != 0) return std::nullopt;
+  const std::int64_t start = at + 1 + pointerOffset(pointer);
+  const std::uint64_t data = (pointer >> 32) & 0xffffu, pointers = pointer >> 48;
+  if (start < 0 || start + static_cast<std::int64_t>(data + pointers) > size) return std::nullopt;
+  return FlatEvent::Struct{start, data, pointers};
+}
+
+// `bits` bits at bit `at` of the struct's data section, zero past its end (a reader's default).
+std::uint64_t dataBits(const capnp::word* segment, const FlatEvent::Struct& in, std::uint32_t at, std::uint8_t bits) {
+  if (at + bits > in.data_words * 64) return 0;
+  const std::uint64_t word = wordAt(segment, in.data + at / 64);
+  return bits == 64 ? word : (word >> (at % 64)) & ((std::uint64_t{1} << bits) - 1);
+}
+
+}  // namespace
+
+FlatEvent::FlatEvent(kj::ArrayPtr<const capnp::word> words) {
+  if (words.size() < 2) return;
+  const auto* table = reinterpret_cast<const std::byte*>(words.begin());
+  // One segment (the table's first half-word is the count - 1), held whole by the words.
+  if (le::load<std::uint32_t>(table) != 0) return;
+  const std::uint64_t size = le::load<std::uint32_t>(table + 4);
+  if (size == 0 || size > words.size() - 1) return;
+  segment_ = words.begin() + 1;
+  size_ = static_cast<std::int64_t>(size);
+  const auto root = structAt(segment_, size_, 0);
+  if (!root) return;
+  root_ = *root;
+  readable_ = true;
+}
+
+std::optional<FieldValue> FlatEvent::read(const FieldInfo& field, std::uint8_t hops) const {
+  if (!readable_) return std::nullopt;
+  const FlatLayout& layout = flatLayout();
+  Struct in = root_;
+  const SchemaField* entry = field.entries[0];
+  if (!field.header) {
+    // The payload the union tag names (an unknown one: none), as payloadType() reads it.
+    const std::uint64_t which = dataBits(segment_, root_, layout.discriminant_bit, 16);
+    entry = field.entries[which < kEventTypeCount ? which : 0];
+    if (entry == nullptr) return FieldValue::absent();
+  }
+  const FlatSlot& slot = flatSlot(layout, entry);
+  if (slot.decode == Decode::None) return std::nullopt;
+  if (slot.decode == Decode::Hops) return FieldValue::integer(hops);
+  if (!field.header) {
+    // The payload's struct: a pointer past the root's section is null.
+    if (slot.payload_pointer < root_.pointers) {
+      const auto payload = structAt(segment_, size_, root_.data + static_cast<std::int64_t>(root_.data_words) +
+                                                         slot.payload_pointer);
+      if (!payload) return std::nullopt;
+      in = *payload;
+    } else {
+      in = Struct{};
+    }
+  }
+  if (slot.decode == Decode::Text) {
+    if (slot.at >= in.pointers) return FieldValue::text("");
+    const std::int64_t at = in.data + static_cast<std::int64_t>(in.data_words) + slot.at;
+    const std::uint64_t pointer = wordAt(segment_, at);
+    if (pointer == 0) return FieldValue::text("");
+    // A list (kind 1) of bytes (element size 2), its last byte a NUL, inside the segment.
+    const std::uint64_t count = pointer >> 35;
+    if ((pointer & 3) != 1 || ((pointer >> 32) & 7) != 2 || count == 0) return std::nullopt;
+    const std::int64_t start = at + 1 + pointerOffset(pointer);
+    if (start < 0 || start + static_cast<std::int64_t>((count + 7) / 8) > size_) return std::nullopt;
+    const auto* bytes = reinterpret_cast<const char*>(segment_ + start);
+    if (bytes[count - 1] != '\0') return std::nullopt;
+    return FieldValue::text(std::string_view(bytes, count - 1));
+  }
+  const std::uint64_t raw = dataBits(segment_, in, slot.at, slot.bits);
+  switch (slot.decode) {
+    case Decode::Bool: return FieldValue::boolean(raw != 0);
+    case Decode::Enum: {
+      const auto ordinal = static_cast<std::uint16_t>(raw);
+      return FieldValue::enumerant(ordinal, nameIn(entry->enum_values, ordinal));
+    }
+    case Decode::Signed: {
+      const unsigned shift = 64 - slot.bits;  // sign-extends the field's top bit
+      return FieldValue::integer(static_cast<std::int64_t>(raw << shift) >> shift);
+    }
+    case Decode::Unsigned: return FieldValue::integer(static_cast<std::int64_t>(raw));
+    case Decode::Unsigned64: return FieldValue::unsignedInteger(raw);
+    case Decode::Float32: return FieldValue::number(std::bit_cast<float>(static_cast<std::uint32_t>(raw)));
+    case Decode::Float64: return FieldValue::number(std::bit_cast<double>(raw));
+    default: return std::nullopt;
+  }
 }
 
 }  // namespace evr::fields

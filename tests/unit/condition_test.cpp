@@ -6,6 +6,7 @@
 #include "routing/condition.hpp"
 
 #include <capnp/message.h>
+#include <capnp/serialize.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cmath>
@@ -138,8 +139,15 @@ Condition mustCompile(std::string_view text) {
   return std::move(*condition);
 }
 
+// Evaluates `text` both ways the daemon does: through the event's reader, and from its flat words
+// as the relay loop reads them (by hand where it can, routing::EventWords). They must agree.
 bool eval(std::string_view text, TestEvent& event, std::uint8_t hops = 0) {
-  return mustCompile(text).evaluate(event.view(hops));
+  const Condition condition = mustCompile(text);
+  const bool through_reader = condition.evaluate(event.view(hops));
+  const auto words = capnp::messageToFlatArray(event.message);
+  evr::routing::EventWords flat(words.asPtr(), condition.fieldReads());
+  BOOST_TEST(condition.evaluate(EventView(flat, hops)) == through_reader, "'" << text << "' from the words");
+  return through_reader;
 }
 
 struct Expected {
@@ -332,7 +340,7 @@ BOOST_AUTO_TEST_CASE(spec_regime_rules) {
   auto bear = regimeEvent("BEAR");
   auto neutral = regimeEvent("NEUTRAL");
   for (auto* e : {bull.get(), bear.get(), neutral.get()}) {
-    const std::string regime = e->view().event.getPayload().getRegime().getRegime().cStr();
+    const std::string regime = e->view().event().getPayload().getRegime().getRegime().cStr();
     BOOST_TEST(eval("event.regime == 'BULL'", *e) == (regime == "BULL"));
     BOOST_TEST(eval("event.regime == 'BEAR'", *e) == (regime == "BEAR"));
     BOOST_TEST(eval("event.regime == 'NEUTRAL'", *e) == (regime == "NEUTRAL"));
@@ -792,17 +800,17 @@ BOOST_AUTO_TEST_CASE(table_has_the_documented_names_and_kinds) {
 BOOST_AUTO_TEST_CASE(getters_read_in_place) {
   auto e = signalEvent(schema::Direction::SHORT, 0.25);
   const auto view = e->view(4);
-  const auto direction = fields::findField("direction")->read(view.event, view.hops);
+  const auto direction = fields::findField("direction")->read(view.event(), view.hops());
   BOOST_TEST((direction.type() == fields::FieldValue::Type::Enum));
   BOOST_TEST(direction.enumOrdinal() == 2);
   BOOST_TEST(direction.asText() == "SHORT");
-  const auto strategy = fields::findField("strategy")->read(view.event, view.hops);
+  const auto strategy = fields::findField("strategy")->read(view.event(), view.hops());
   BOOST_TEST(strategy.asText() == "momentum_fast");
   // The view points into the message, not at a copy.
   BOOST_TEST(static_cast<const void*>(strategy.asText().data()) ==
-             static_cast<const void*>(view.event.getPayload().getSignal().getStrategy().cStr()));
-  BOOST_TEST(fields::findField("hops")->read(view.event, view.hops).asInteger() == 4);
-  BOOST_TEST(fields::findField("regime")->read(view.event, view.hops).isAbsent());
+             static_cast<const void*>(view.event().getPayload().getSignal().getStrategy().cStr()));
+  BOOST_TEST(fields::findField("hops")->read(view.event(), view.hops()).asInteger() == 4);
+  BOOST_TEST(fields::findField("regime")->read(view.event(), view.hops()).isAbsent());
 }
 
 BOOST_AUTO_TEST_CASE(numeric_comparison_is_exact) {
