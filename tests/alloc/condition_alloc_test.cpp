@@ -1,4 +1,5 @@
-// Condition::evaluate must not allocate (routing/condition.hpp), nor a selective adapter's rule
+// Condition::evaluate must not allocate (routing/condition.hpp), through a reader or from an
+// event's words as the relay reads it (routing::EventWords), nor a selective adapter's rule
 // lookup (RuleIndex::targets, routing/routing_table.hpp): checked by counting every call of the
 // allocator (alloc_counter.hpp). Replacing it affects a whole program, so this is its own
 // small executable with its own main, not a Boost.Test suite in evr_unit_tests.
@@ -25,13 +26,13 @@ using evr::routing::Condition;
 using evr::routing::EventView;
 
 // Events as the daemon sees them: flat bytes read in place.
-struct FlatEvent {
+struct TestEvent {
   kj::Array<capnp::word> words;
   std::unique_ptr<capnp::FlatArrayMessageReader> reader;
 };
 
 template <class Fill>
-FlatEvent makeEvent(Fill fill) {
+TestEvent makeEvent(Fill fill) {
   capnp::MallocMessageBuilder message;
   auto root = message.initRoot<schema::Event>();
   root.setSource("source");
@@ -39,7 +40,7 @@ FlatEvent makeEvent(Fill fill) {
   root.setSeq(42);
   root.setId(15596777657834930177ull);
   fill(root);
-  FlatEvent out;
+  TestEvent out;
   out.words = capnp::messageToFlatArray(message);
   out.reader = std::make_unique<capnp::FlatArrayMessageReader>(out.words.asPtr());
   return out;
@@ -78,7 +79,7 @@ int main() {
     conditions.push_back(std::move(*condition));
   }
 
-  std::vector<FlatEvent> events;
+  std::vector<TestEvent> events;
   events.push_back(makeEvent([](schema::Event::Builder e) {
     auto r = e.getPayload().initRegime();
     r.setRegime("BULL");
@@ -118,6 +119,12 @@ int main() {
       for (const auto& condition : conditions) {
         for (const auto& view : views) {
           matched += condition.evaluate(view) ? 1 : 0;
+          ++evaluations;
+        }
+        // As the relay loop reads an event: from its words, by hand where it can.
+        for (const auto& event : events) {
+          evr::routing::EventWords words(event.words.asPtr(), condition.fieldReads());
+          matched += condition.evaluate(EventView(words, 1)) ? 1 : 0;
           ++evaluations;
         }
       }
