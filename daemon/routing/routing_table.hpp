@@ -131,8 +131,13 @@ class RuleIndex {
   // value no rule names, or an event that cannot be read). Does not allocate.
   std::span<const ContainerId> targets(const EventView& view) const;
   const fields::FieldInfo& field() const { return *field_; }
+  // Whether its text values are few enough to be compared in turn rather than hashed.
+  bool scanned() const { return scan_; }
 
  private:
+  // Up to this many text values are compared in turn, a few instructions each: cheaper than
+  // hashing the event's value (most selective adapters name a handful of labels).
+  static constexpr std::size_t kScannedValues = 8;
   struct TextHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view text) const { return std::hash<std::string_view>{}(text); }
@@ -140,6 +145,9 @@ class RuleIndex {
   const fields::FieldInfo* field_ = nullptr;
   std::unordered_map<std::string, std::vector<ContainerId>, TextHash, std::equal_to<>> by_text_;
   std::unordered_map<std::uint16_t, std::vector<ContainerId>> by_enum_;  // by ordinal
+  // by_text_'s entries, when there are at most kScannedValues (views into by_text_).
+  std::vector<std::pair<std::string_view, std::span<const ContainerId>>> scanned_;
+  bool scan_ = false;
 };
 
 template <typename Take>

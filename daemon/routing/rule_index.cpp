@@ -27,6 +27,10 @@ std::shared_ptr<const RuleIndex> RuleIndex::build(std::span<const SelectiveGroup
       if (list.empty() || mode_all) list.push_back(rules[rule].target);
     }
   }
+  index->scan_ = index->by_text_.size() <= kScannedValues;
+  if (index->scan_) {
+    for (const auto& [value, targets] : index->by_text_) index->scanned_.emplace_back(value, targets);
+  }
   return index;
 }
 
@@ -40,6 +44,12 @@ std::span<const ContainerId> RuleIndex::targets(const EventView& view) const {
     return {};
   }
   if (value.type() == FieldValue::Type::Text) {
+    if (scan_) {
+      for (const auto& [text, targets] : scanned_) {
+        if (text == value.asText()) return targets;
+      }
+      return {};
+    }
     const auto found = by_text_.find(value.asText());
     if (found != by_text_.end()) return found->second;
   } else if (value.type() == FieldValue::Type::Enum) {

@@ -183,14 +183,15 @@ BOOST_AUTO_TEST_CASE(a_bad_condition_is_a_config_error_at_its_column) {
 // in both modes, with and without a default, every label picks what evaluating the rules one by
 // one picks, in the same order.
 BOOST_AUTO_TEST_CASE(equality_rules_on_one_field_are_looked_up_and_decide_as_the_rules_do) {
-  const std::vector<std::string> labels{"A", "B", "C", "D", "E"};
+  // Twelve labels: a rule set names up to eight values (compared in turn) or more (hashed).
+  const std::vector<std::string> labels{"A", "B", "C", "D", "E", "F", "G", "H", "I", "J", "K", "L"};
   const std::vector<std::string> targets{"t0", "t1", "t2", "t3"};
   std::mt19937 random(20261204);
   const auto pick = [&](const std::vector<std::string>& from) { return from[random() % from.size()]; };
-  std::size_t decisions = 0;
+  std::size_t decisions = 0, scanned = 0, hashed = 0;
   for (int set = 0; set < 200; ++set) {
     std::string rules;
-    const int count = 1 + static_cast<int>(random() % 8);
+    const int count = 1 + static_cast<int>(random() % 14);
     for (int r = 0; r < count; ++r) {
       std::string condition;
       switch (random() % 3) {
@@ -208,7 +209,9 @@ BOOST_AUTO_TEST_CASE(equality_rules_on_one_field_are_looked_up_and_decide_as_the
     if (set % 3 == 0) extra += "      default: fallback\n";
     const auto table = compile(selectiveWith(rules, extra));
     BOOST_TEST_REQUIRE(onlyGroup(*table, evr::EventType::REGIME).index != nullptr, rules);
-    for (const char* label : {"A", "B", "C", "D", "E", "Z"}) {
+    std::vector<std::string> asked = labels;
+    asked.push_back("Z");  // a value no rule names
+    for (const auto& label : asked) {
       capnp::MallocMessageBuilder builder;
       auto event = builder.initRoot<evr::schema::Event>();
       event.setType(evr::EventType::REGIME);
@@ -217,8 +220,11 @@ BOOST_AUTO_TEST_CASE(equality_rules_on_one_field_are_looked_up_and_decide_as_the
       BOOST_TEST(both.chosen == both.by_rules, boost::test_tools::per_element());
       ++decisions;
     }
+    (onlyGroup(*table, evr::EventType::REGIME).index->scanned() ? scanned : hashed) += 1;
   }
-  BOOST_TEST(decisions == 1200u);
+  BOOST_TEST(decisions == 2600u);
+  BOOST_TEST(scanned > 20u);  // both ways of looking up were decided by
+  BOOST_TEST(hashed > 20u);
 }
 
 // An enum field is looked up by its value's ordinal; an event whose payload has no such field
