@@ -177,16 +177,23 @@ void RelayLoop::run(int signal_fd) {
 }
 
 bool RelayLoop::turn(int signal_fd, std::chrono::milliseconds timeout) {
+  // The side sockets go in as their ZMQ_FDs, plain descriptors: given as ZeroMQ sockets, zmq_poll
+  // asks each for ZMQ_EVENTS before and after it waits, and libzmq answers that with a poll of the
+  // socket's mailbox and a getpid, eight system calls per turn for the three side sockets (about a
+  // microsecond each on a VM), whether or not they ever have a message. A ZMQ_FD signals commands
+  // that arrived since the socket last processed its own, so a message can wait unsignalled after
+  // the loop sent on that socket (the tap publishes); the timer serves every side socket anyway.
   std::array<zmq::pollitem_t, 2 + kMaxSidePollers> items{};
   items[0] = {socket_.handle(), 0, ZMQ_POLLIN, 0};
   items[1] = {nullptr, signal_fd, ZMQ_POLLIN, 0};
+  bool pending = false;
   for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
-    items[2 + i] = {side_pollers_[i].socket->handle(), -1, ZMQ_POLLIN, 0};
+    items[2 + i] = {nullptr, side_pollers_[i].fd, ZMQ_POLLIN, 0};
+    pending = pending || side_pollers_[i].pending;
   }
-  (void)pollUnlessInterrupted(items.data(), 2 + side_pollers_.size(), timeout);
-  for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
-    if (items[2 + i].revents & ZMQ_POLLIN) side_pollers_[i].serve();
-  }
+  (void)pollUnlessInterrupted(items.data(), 2 + side_pollers_.size(),
+                              pending ? std::chrono::milliseconds(0) : timeout);
+  serveSidePollers(items.data() + 2, false);
   if (signal_fd >= 0 && (items[1].revents & ZMQ_POLLIN)) {
     signalfd_siginfo info{};
     if (::read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
@@ -206,6 +213,16 @@ bool RelayLoop::turn(int signal_fd, std::chrono::milliseconds timeout) {
   sendAcks();
   if (now_() - last_timer_ >= timerInterval()) onTimer();
   return true;
+}
+
+void RelayLoop::serveSidePollers(const zmq::pollitem_t* items, bool all) {
+  for (std::size_t i = 0; i < side_pollers_.size(); ++i) {
+    SidePoller& side = side_pollers_[i];
+    if (!all && !side.pending && (items[i].revents & ZMQ_POLLIN) == 0) continue;
+    side.serve();
+    // Asking processes the socket's commands, so its descriptor signals the next message.
+    side.pending = (side.socket->get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+  }
 }
 
 std::chrono::milliseconds RelayLoop::pollTimeout() const {
@@ -1541,6 +1558,7 @@ void RelayLoop::sendAcks() {
 void RelayLoop::onTimer() {
   const auto now = now_();
   last_timer_ = now;
+  serveSidePollers(nullptr, true);
   for (auto& task : periodic_) {
     if (now - task.last < task.every) continue;
     task.last = now;

@@ -71,10 +71,13 @@ class RelayLoop {
   void stop() { stop_requested_.store(true, std::memory_order_release); }
   // Called on the loop thread when SIGHUP arrives (main wires it to a config reload).
   void setReloadHandler(std::function<void()> handler) { on_reload_ = std::move(handler); }
-  // A socket the loop polls too, calling `serve` on the loop thread when it is readable (the
-  // control server): no locks, and requests are handled between two messages.
+  // A socket the loop polls too, calling `serve` on the loop thread when it may have messages (the
+  // control server, the tap, ZAP): no locks, and requests are handled between two messages.
+  // `serve` must take every message the socket has (receive until EAGAIN): the loop polls the
+  // socket's ZMQ_FD as a plain descriptor, which signals only what arrived after the socket last
+  // processed its commands (see turn()); every timer tick serves each side socket regardless.
   void addSidePoller(zmq::socket_t& socket, std::function<void()> serve) {
-    side_pollers_.push_back(SidePoller{&socket, std::move(serve)});
+    side_pollers_.push_back(SidePoller{&socket, socket.get(zmq::sockopt::fd), std::move(serve), false});
   }
   // Runs `task` on the loop thread about every `every` (the timer's resolution is
   // heartbeat_ms / 4), e.g. the systemd watchdog: a stuck loop stops the pings.
@@ -286,8 +289,12 @@ class RelayLoop {
   std::function<void()> on_reload_;
   struct SidePoller {
     zmq::socket_t* socket;
+    int fd;  // its ZMQ_FD
     std::function<void()> serve;
+    bool pending;  // serve() left messages (it takes a bounded number per call)
   };
+  // Serves each side socket whose descriptor fired, that had messages left, or all (`all`).
+  void serveSidePollers(const zmq::pollitem_t* items, bool all);
   std::vector<SidePoller> side_pollers_;
   struct Periodic {
     std::chrono::milliseconds every;
