@@ -5,10 +5,13 @@
 # "Counting instructions" figures come from. They leave out what the kernel does (system calls,
 # wake-ups), which callgrind does not see.
 #
-#   bench/e2e/count-instructions.sh [BUILD_DIR] [EVENTS] [PROCESS...]     (make bench-instructions)
-#   bench/e2e/count-instructions.sh --times [BUILD_DIR] [EVENTS] [RUNS]
+#   bench/e2e/count-instructions.sh [--pattern P] [BUILD_DIR] [EVENTS] [PROCESS...]     (make bench-instructions)
+#   bench/e2e/count-instructions.sh --times [--pattern P] [BUILD_DIR] [EVENTS] [RUNS]
 #
-# PROCESS: publisher, evrouterd, consumer (default: all three).
+# PROCESS: publisher, evrouterd, consumer (default: all three). --pattern: pipeline (default),
+# broadcast or selective, with the table's evrouterd config for it (`evr_e2e_bench --print-config`)
+# and its consumers, sub1 measured, the others native. The consumer's figures are per event it
+# received (a quarter of them in selective), the publisher's and evrouterd's per event published.
 #
 # Prints, per process, all its threads' user-space instructions divided by the events, then the
 # functions of ours that take the most (inclusive, per event). The callgrind files stay in the
@@ -21,10 +24,14 @@
 set -euo pipefail
 
 times=0
-if [ "${1:-}" = --times ]; then
-  times=1
-  shift
-fi
+pattern=pipeline
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --times) times=1; shift ;;
+    --pattern) pattern=${2:?--pattern needs a pattern}; shift 2 ;;
+    *) break ;;
+  esac
+done
 build=$(realpath "${1:-build}")
 events=${2:-$((times ? 1000000 : 200000))}
 shift $(($# < 2 ? $# : 2))
@@ -41,15 +48,16 @@ tool=valgrind
 command -v $tool >/dev/null || { echo "count-instructions: $tool is missing (scripts/install-deps.sh --profile)" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/evr-instructions.XXXXXX)
-cat >"$work/evrouter.yaml" <<'EOF'
-router:
-  listen: ["ipc://evrouterd.sock"]
-event_communication:
-  adapters:
-    - type: pipeline
-      name: bench
-      containers: [pub, sub1]
-EOF
+"$bench" --print-config "$pattern" >"$work/evrouter.yaml"
+# Its consumers, in order (sub1 is the one measured), and what each receives: every event, or in
+# selective one route key's share (the publisher labels event i with key i % 4, one rule per key;
+# Scenario::expectedBy in bench/e2e/scenarios.cpp).
+mapfile -t consumers < <(grep -o 'sub[0-9]*' "$work/evrouter.yaml" | awk '!seen[$0]++')
+per_consumer=$events
+if [ "$pattern" = selective ]; then
+  (( events % ${#consumers[@]} == 0 )) || { echo "count-instructions: EVENTS must divide by ${#consumers[@]} in selective" >&2; exit 2; }
+  per_consumer=$((events / ${#consumers[@]}))
+fi
 endpoint="ipc://$work/evrouterd.sock"
 # evrouterd as the systemd unit runs it: with the unit's GLIBC_TUNABLES (docs/performance.md, "The
 # heap in huge pages"), read from the unit this build generated; one given to this script stands.
@@ -62,20 +70,26 @@ common=(--system evr --endpoint "$endpoint" --events "$events" --timeout 600 --s
 # consumer_wrap and publisher_wrap (empty: native).
 run() {
   local -n wrap_daemon=evrouterd_wrap wrap_consumer=consumer_wrap wrap_publisher=publisher_wrap
-  local daemon_pid consumer_pid
+  local daemon_pid consumer_pids=() name wrap
   env "${shipped_env[@]}" "${wrap_daemon[@]}" "$daemon" -c "$work/evrouter.yaml" --runtime-dir "$work" --metrics off --log-level warn \
     2>"$work/evrouterd.err" &
   daemon_pid=$!
-  "${wrap_consumer[@]}" "$bench" --role consumer --name sub1 --expect "$events" --warmup 0 --idle-timeout 60 \
-    "${common[@]}" >"$work/consumer.json" 2>"$work/consumer.err" &
-  consumer_pid=$!
+  for name in "${consumers[@]}"; do
+    wrap=()
+    [ "$name" = "${consumers[0]}" ] && wrap=("${wrap_consumer[@]}")
+    "${wrap[@]}" "$bench" --role consumer --name "$name" --expect "$per_consumer" --warmup 0 --idle-timeout 60 \
+      "${common[@]}" >"$work/$name.json" 2>"$work/$name.err" &
+    consumer_pids+=($!)
+  done
   "${wrap_publisher[@]}" "$bench" --role publisher --name pub --rate 0 --route-keys 4 --pad-bytes 0 \
     "${common[@]}" >"$work/publisher.json" 2>"$work/publisher.err"
-  wait "$consumer_pid"
+  wait "${consumer_pids[@]}"
   # evrouterd itself: under perf it is perf's child (perf does not pass SIGINT on).
   kill -INT "$(pgrep -P "$daemon_pid" evrouterd || echo "$daemon_pid")"
   wait "$daemon_pid" || true
-  grep -q '"lost":0' "$work/consumer.json" || { echo "count-instructions: the consumer lost events ($work)" >&2; exit 1; }
+  for name in "${consumers[@]}"; do
+    grep -q '"lost":0' "$work/$name.json" || { echo "count-instructions: $name lost events ($work)" >&2; exit 1; }
+  done
 }
 
 # --times: every process under perf stat, RUNS times; user and kernel ns per event, medians.
@@ -88,11 +102,13 @@ if [ $times = 1 ]; then
     publisher_wrap=("${stat[@]}" "$work/publisher.$r.stat")
     run
   done
-  /usr/bin/python3 - "$work" "$events" "$runs" <<'PY'
+  /usr/bin/python3 - "$work" "$events" "$runs" "$per_consumer" <<'PY'
 import re, statistics, sys
-work, events, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+work, published, runs, per_consumer = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+events = published
 print(f"{'process':10} {'user ns/ev':>11} {'kernel ns/ev':>13} {'switches/1k ev':>15} {'faults/1k ev':>13}   (medians of {runs} runs of {events:,} events; user + kernel of each run in brackets)")
 for who in ("publisher", "evrouterd", "consumer"):
+    events = per_consumer if who == "consumer" else published  # the consumer: per event it received
     rows = []
     for r in range(1, runs + 1):
         text = open(f"{work}/{who}.{r}.stat").read()
@@ -110,9 +126,10 @@ PY
 fi
 
 report() {
-  local who=$1
+  local who=$1 count=$events
+  [ "$who" = consumer ] && count=$per_consumer  # per event it received
   callgrind_annotate --inclusive=yes --threshold=100 "$work/$who.out" >"$work/$who.txt" 2>/dev/null
-  /usr/bin/python3 - "$work/$who.txt" "$events" "$who" <<'PY'
+  /usr/bin/python3 - "$work/$who.txt" "$count" "$who" <<'PY'
 import re, sys
 path, events, who = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 rows = []

@@ -18,6 +18,8 @@
 #include "driver.hpp"
 #include "lockstep.hpp"
 #include "roles.hpp"
+#include "routers.hpp"
+#include "scenarios.hpp"
 #include "spawn.hpp"
 
 namespace {
@@ -68,7 +70,23 @@ int driverMain(int argc, char** argv) {
   app.add_option("--selective-rules", selective_rules, "selective: the rule counts (default 4,64,1024)")->delimiter(',');
   app.add_option("--pad-sizes", pad_sizes, "size: the pad tag sizes in bytes (default 64,256,1024,4096,16384,65536)")->delimiter(',');
   app.add_option("--lockstep-steps", lockstep_steps, "lockstep: steps per run (default 20,000)");
+  std::string print_config;
+  app.add_option("--print-config", print_config,
+                 "print the evrouterd config of the table's evrouterd row for PATTERN (pipeline, broadcast, selective) and exit: "
+                 "what bench/e2e/count-instructions.sh runs")
+      ->option_text("PATTERN");
   CLI11_PARSE(app, argc, argv);
+
+  if (!print_config.empty()) {
+    for (const auto& scenario : evr::bench::benchmarkScenarios()) {
+      if (scenario.systemLabel() == "evrouterd" && evr::bench::patternName(scenario.pattern) == print_config) {
+        std::cout << evr::bench::evrouterdConfig(scenario, options.routers.evrouterd_queue_limit, ".");
+        return 0;
+      }
+    }
+    std::cerr << "evr_e2e_bench --print-config: no evrouterd row for pattern '" << print_config << "'\n";
+    return 1;
+  }
 
   if (!curves.empty()) {
     evr::bench::CurveOptions curve_options;
