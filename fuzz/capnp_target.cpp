@@ -13,7 +13,8 @@
 // unchecked reader and a checked one (kj::str prints every field the schema has, through the
 // reader), and the two must give the same text or both refuse; under the sanitizers the unchecked
 // read must stay inside the input. There also rootText, the client's hand-read of the event's
-// source and symbol, must read each root pointer as Cap'n Proto's text reader does. And every field
+// source and symbol, must read each root pointer as Cap'n Proto's text reader does, and
+// rootKeyedText (Event::tag) each root pointer's list of tags as iterating Cap'n Proto's does. And every field
 // the daemon's routes read by hand (fields::FlatEvent) must read as through a reader wherever the
 // hand reader gives a value (compareFlatReads).
 //
@@ -21,6 +22,7 @@
 // checked one, an exception that is not kj::Exception, and (under the sanitizers) any read
 // outside the input.
 #include <capnp/any.h>
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
 
@@ -28,6 +30,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "event.capnp.h"
 #include "evr/event_fields.hpp"
@@ -78,6 +81,52 @@ void compareRootTexts(kj::ArrayPtr<const capnp::word> words, const capnp::Reader
   }
 }
 
+// rootKeyedText, for a message readableUnchecked accepted, finds in each root pointer read as a
+// list of Event.Tag what iterating Cap'n Proto's reader of it finds: for the first element's key
+// (when there is one) and for a key no element has, the same value, or nothing where Cap'n Proto
+// refuses to read the list or a text it must compare.
+void compareKeyedTexts(kj::ArrayPtr<const capnp::word> words, const capnp::ReaderOptions& unlimited) {
+  capnp::FlatArrayMessageReader reader(words, unlimited);
+  std::optional<capnp::List<capnp::AnyPointer>::Reader> pointers;
+  try {
+    pointers = reader.getRoot<capnp::AnyStruct>().getPointerSection();
+  } catch (const kj::Exception&) {
+    return;
+  }
+  const auto tag = capnp::Schema::from<schema::Tag>();
+  const unsigned key_at = tag.getFieldByName("key").getProto().getSlot().getOffset();
+  const unsigned value_at = tag.getFieldByName("value").getProto().getSlot().getOffset();
+  for (unsigned index = 0; index < pointers->size() && index < 64; ++index) {
+    std::vector<std::string> keys{"\x01no such key"};
+    try {
+      const auto list = (*pointers)[index].getAs<capnp::List<schema::Tag>>();
+      if (list.size() > 0) keys.emplace_back(list[0].getKey().cStr(), list[0].getKey().size());
+    } catch (const kj::Exception&) {
+    }
+    for (const auto& wanted : keys) {
+      // Cap'n Proto's answer: the first element with the key (nullopt inside: none), or a refusal.
+      std::optional<std::optional<std::string>> expected;
+      try {
+        std::optional<std::string> found;
+        for (const auto element : (*pointers)[index].getAs<capnp::List<schema::Tag>>()) {
+          const auto key = element.getKey();
+          if (std::string_view(key.begin(), key.size()) != wanted) continue;
+          const auto value = element.getValue();
+          found = std::string(value.begin(), value.size());
+          break;
+        }
+        expected = found;
+      } catch (const kj::Exception&) {
+      }
+      const auto read = rootKeyedText(words, index, key_at, value_at, wanted);
+      if (!read) continue;  // left to Cap'n Proto, which decides
+      EVR_FUZZ_CHECK(expected.has_value(), "rootKeyedText read a tag list Cap'n Proto refuses");
+      EVR_FUZZ_CHECK(read->found == expected->has_value(), "rootKeyedText and Cap'n Proto disagree on a key");
+      if (read->found) EVR_FUZZ_CHECK(std::string(read->value) == **expected, "rootKeyedText read a value unlike Cap'n Proto's");
+    }
+  }
+}
+
 // readableUnchecked says yes or no, never throws, and says yes only where contentWords, with the
 // same budget, read the message whole (`read_whole`); there the unchecked reader must read what
 // the checked one does.
@@ -104,6 +153,7 @@ void compareUnchecked(kj::ArrayPtr<const capnp::word> words, const capnp::Reader
     EVR_FUZZ_CHECK(*checked_text == *unchecked_text, "an unchecked reader read an event unlike the checked one");
   }
   compareRootTexts(words, unlimited);
+  compareKeyedTexts(words, unlimited);
 }
 
 }  // namespace

@@ -105,14 +105,9 @@ class EvrConsumer final : public ConsumerLink {
  public:
   EvrConsumer(const RoleOptions& options, ConsumerTally& tally) : client_(options) {
     client_.bus_.subscribe(evr::EventType::REGIME, [&tally](const evr::Event& event) {
-      for (auto tag : event.reader().getTags()) {
-        const auto key = tag.getKey();
-        if (std::string_view(key.begin(), key.size()) != kPayloadTag) continue;
-        const auto value = tag.getValue();
-        tally.onPayload({value.begin(), value.size()});
-        return;
-      }
-      tally.onPayload({});  // counted as unreadable
+      const auto payload = event.tag(kPayloadTag);
+      tally.onPayload(payload ? std::span<const char>(payload->data(), payload->size())
+                              : std::span<const char>());  // none: counted as unreadable
     });
   }
 

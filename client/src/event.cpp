@@ -544,6 +544,24 @@ std::string_view Event::symbol() const {
   return {text.begin(), text.size()};
 }
 
+std::optional<std::string_view> Event::tag(std::string_view key) const {
+  if (!data_->message) {
+    // Read unchecked (readBuilt, readReceived): one segment whose pointers all lie inside it.
+    const HeaderLayout& layout = headerLayout();
+    if (const auto found = rootKeyedText(data_->words, layout.tags, layout.key, layout.value, key)) {
+      if (!found->found) return std::nullopt;
+      return found->value;
+    }
+  }
+  for (const auto tag : data_->root.getTags()) {
+    const auto tag_key = tag.getKey();
+    if (std::string_view(tag_key.begin(), tag_key.size()) != key) continue;
+    const auto value = tag.getValue();
+    return std::string_view(value.begin(), value.size());
+  }
+  return std::nullopt;
+}
+
 EventBuilder::EventBuilder(EventType type) : storage_(EventStorage::acquire()), type_(type) {
   storage_->startBuilding(type);
 }

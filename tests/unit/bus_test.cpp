@@ -274,6 +274,43 @@ std::string reparsedTags(const evr::Event& event) {
 
 }  // namespace
 
+// Event::tag: the first tag with the key, as iterating the reader's tags finds it, for an event
+// built here, the same bytes received (read by hand after the walk) and the same tags in a message
+// of many segments (read through the reader).
+BOOST_AUTO_TEST_CASE(tag_finds_the_first_tag_with_a_key_as_the_reader_does) {
+  evr::Bus bus("unit");
+  std::optional<evr::Event> built;
+  bus.subscribeAll([&](const evr::Event& e) { built = e; });
+  evr::EventBuilder event(evr::EventType::BAR);
+  event.tag("a", "1").tag("payload", std::string(128, 'p')).tag("a", "2").tag("empty", "");
+  bus.publish(std::move(event));
+  BOOST_REQUIRE(built.has_value());
+  const auto bytes = built->bytes();
+  std::string why;
+  const auto received = evr::Event::fromWire(zmq::message_t(bytes.data(), bytes.size()), 1, why);
+  BOOST_REQUIRE(received.valid());
+  // Many segments: every object behind a far pointer, which only a reader follows.
+  capnp::MallocMessageBuilder many(1, capnp::AllocationStrategy::FIXED_SIZE);
+  many.setRoot(built->reader());
+  BOOST_REQUIRE(many.getSegmentsForOutput().size() > 1u);
+  const auto words = capnp::messageToFlatArray(many);
+  const auto many_bytes = words.asBytes();
+  const auto far = evr::Event::fromWire(zmq::message_t(many_bytes.begin(), many_bytes.size()), 1, why);
+  BOOST_REQUIRE(far.valid());
+  const std::string payload(128, 'p');
+  for (const evr::Event* e : std::initializer_list<const evr::Event*>{&*built, &received, &far}) {
+    BOOST_TEST((e->tag("a") == std::optional<std::string_view>("1")));  // the first of two
+    BOOST_TEST((e->tag("payload") == std::optional<std::string_view>(payload)));
+    BOOST_TEST((e->tag("empty") == std::optional<std::string_view>("")));
+    BOOST_TEST(!e->tag("missing").has_value());
+    BOOST_TEST(!e->tag("").has_value());
+    BOOST_TEST(!e->tag("paylo").has_value());
+  }
+  // No tags at all.
+  bus.publish(evr::EventBuilder(evr::EventType::TICK));
+  BOOST_TEST(!built->tag("a").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_reused_storage_reads_as_new_for_small_large_and_empty_events) {
   evr::Bus bus("unit");
   std::vector<evr::Event> seen;

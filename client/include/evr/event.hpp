@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -124,6 +125,11 @@ class Event {
   std::string_view source() const;
   std::string_view symbol() const;
   std::int64_t eventTime() const { return reader().getEventTime(); }
+  // The value of the first tag whose key is `key` (EventBuilder::tag), or nullopt when there is
+  // none; a view into the event, valid while it is. Read by hand where the event's words allow it
+  // (built here, or received and walked whole), else through reader(), which throws
+  // kj::Exception on a malformed tag list as any read of it does.
+  std::optional<std::string_view> tag(std::string_view key) const;
 
 
  private:

@@ -99,16 +99,11 @@ inline std::optional<RootPointerSection> rootPointerSection(const capnp::word* s
 }
 
 // For a message readableUnchecked accepted, so every object its pointers lead to lies inside it:
-// the text the root struct's pointer `index` leads to, read by hand in a few instructions
-// (Cap'n Proto's text reader costs about a hundred). "" when the pointer is null or the root has
-// fewer pointers (what Cap'n Proto reads then); the bytes before the NUL of a NUL-terminated list
-// of bytes; nullopt for anything else, which Cap'n Proto's reader refuses. fuzz/capnp_target.cpp
-// holds it to agreeing with Cap'n Proto. Inline, as rootPointerSection: they run for every event.
-inline std::optional<std::string_view> rootText(kj::ArrayPtr<const capnp::word> words, unsigned index) {
-  const capnp::word* segment = words.begin() + 1;  // after the segment table of one segment
-  const auto pointers = rootPointerSection(segment);
-  if (!pointers || index >= pointers->count) return std::string_view();
-  const std::uint64_t at = pointers->at + index;
+// the text the pointer at word `at` of its segment leads to, read by hand in a few instructions
+// (Cap'n Proto's text reader costs about a hundred). "" for a null pointer; the bytes before the
+// NUL of a NUL-terminated list of bytes; nullopt for anything else, which Cap'n Proto's reader
+// refuses. Inline, as rootPointerSection: they run for every event.
+inline std::optional<std::string_view> textAt(const capnp::word* segment, std::uint64_t at) {
   const std::uint64_t pointer = le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment + at));
   if (pointer == 0) return std::string_view();
   // A list (kind 1) of bytes (element size 2) of `count` bytes, the last of them a NUL.
@@ -118,6 +113,56 @@ inline std::optional<std::string_view> rootText(kj::ArrayPtr<const capnp::word> 
   const auto* bytes = reinterpret_cast<const char*>(segment + start);
   if (bytes[count - 1] != '\0') return std::nullopt;
   return std::string_view(bytes, count - 1);
+}
+
+// The same for the root struct's pointer `index` ("" when the root has fewer pointers, as Cap'n
+// Proto reads it). fuzz/capnp_target.cpp holds it to agreeing with Cap'n Proto.
+inline std::optional<std::string_view> rootText(kj::ArrayPtr<const capnp::word> words, unsigned index) {
+  const capnp::word* segment = words.begin() + 1;  // after the segment table of one segment
+  const auto pointers = rootPointerSection(segment);
+  if (!pointers || index >= pointers->count) return std::string_view();
+  return textAt(segment, pointers->at + index);
+}
+
+// For a message readableUnchecked accepted: in the list of structs the root's pointer `list` leads
+// to (Event.tags), the first element whose text at pointer `key` is `wanted`, and its text at
+// pointer `value`, read by hand. `found` false when no element has that key (or there is no
+// list); nullopt where a pointer is not what a list of structs or a text must be, which Cap'n
+// Proto's reader refuses (a list of another element size, which it would read as structs, is
+// left to it too). fuzz/capnp_target.cpp holds it to agreeing with Cap'n Proto.
+struct KeyedText {
+  bool found = false;
+  std::string_view value;
+};
+inline std::optional<KeyedText> rootKeyedText(kj::ArrayPtr<const capnp::word> words, unsigned list, unsigned key,
+                                              unsigned value, std::string_view wanted) {
+  const capnp::word* segment = words.begin() + 1;
+  const auto pointers = rootPointerSection(segment);
+  if (!pointers || list >= pointers->count) return KeyedText{};
+  const std::uint64_t at = pointers->at + list;
+  const std::uint64_t pointer = le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment + at));
+  if (pointer == 0) return KeyedText{};
+  // A list (kind 1) of structs (element size 7): a tag word in struct pointer form, its "offset"
+  // the element count (29 bits), then the elements, each data words then pointers.
+  if ((pointer & 3) != 1 || ((pointer >> 32) & 7) != 7) return std::nullopt;
+  const std::int64_t tag_at = static_cast<std::int64_t>(at) + 1 + pointerOffset(pointer);
+  const std::uint64_t tag = le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment + tag_at));
+  if ((tag & 3) != 0) return std::nullopt;
+  const std::uint64_t elements = (tag >> 2) & 0x1fffffffu, data = (tag >> 32) & 0xffffu, count = tag >> 48;
+  const auto textOf = [&](std::uint64_t element, unsigned index) -> std::optional<std::string_view> {
+    if (index >= count) return std::string_view();
+    return textAt(segment, element + data + index);
+  };
+  for (std::uint64_t i = 0; i < elements; ++i) {
+    const std::uint64_t element = static_cast<std::uint64_t>(tag_at) + 1 + i * (data + count);
+    const auto element_key = textOf(element, key);
+    if (!element_key) return std::nullopt;
+    if (*element_key != wanted) continue;
+    const auto element_value = textOf(element, value);
+    if (!element_value) return std::nullopt;
+    return KeyedText{true, *element_value};
+  }
+  return KeyedText{};
 }
 
 // A word view of `bytes` that is safe to hand to capnp::FlatArrayMessageReader.
