@@ -55,21 +55,14 @@ std::optional<std::string> printed(Read read) {
 // Proto's text reader does: the same text where it gives one, nothing where Cap'n Proto refuses.
 // Every pointer of the root (and one past them, which reads as the default ""), not only the
 // event's source and symbol: any of them may be a text in some schema.
-void compareRootTexts(kj::ArrayPtr<const capnp::word> words, const capnp::ReaderOptions& unlimited) {
-  capnp::FlatArrayMessageReader reader(words, unlimited);
-  std::optional<capnp::List<capnp::AnyPointer>::Reader> pointers;
-  try {
-    pointers = reader.getRoot<capnp::AnyStruct>().getPointerSection();
-  } catch (const kj::Exception&) {
-    return;  // the root itself is refused: the event is, before any text is read
-  }
-  for (unsigned index = 0; index <= pointers->size() && index < 64; ++index) {
+void compareRootTexts(kj::ArrayPtr<const capnp::word> words, capnp::List<capnp::AnyPointer>::Reader pointers) {
+  for (unsigned index = 0; index <= pointers.size() && index < 64; ++index) {
     std::optional<std::string> expected;
-    if (index == pointers->size()) {
+    if (index == pointers.size()) {
       expected = "";
     } else {
       try {
-        const capnp::Text::Reader text = (*pointers)[index].getAs<capnp::Text>();
+        const capnp::Text::Reader text = pointers[index].getAs<capnp::Text>();
         expected = std::string(text.begin(), text.size());
       } catch (const kj::Exception&) {
       }
@@ -85,21 +78,14 @@ void compareRootTexts(kj::ArrayPtr<const capnp::word> words, const capnp::Reader
 // list of Event.Tag what iterating Cap'n Proto's reader of it finds: for the first element's key
 // (when there is one) and for a key no element has, the same value, or nothing where Cap'n Proto
 // refuses to read the list or a text it must compare.
-void compareKeyedTexts(kj::ArrayPtr<const capnp::word> words, const capnp::ReaderOptions& unlimited) {
-  capnp::FlatArrayMessageReader reader(words, unlimited);
-  std::optional<capnp::List<capnp::AnyPointer>::Reader> pointers;
-  try {
-    pointers = reader.getRoot<capnp::AnyStruct>().getPointerSection();
-  } catch (const kj::Exception&) {
-    return;
-  }
+void compareKeyedTexts(kj::ArrayPtr<const capnp::word> words, capnp::List<capnp::AnyPointer>::Reader pointers) {
   const auto tag = capnp::Schema::from<schema::Tag>();
   const unsigned key_at = tag.getFieldByName("key").getProto().getSlot().getOffset();
   const unsigned value_at = tag.getFieldByName("value").getProto().getSlot().getOffset();
-  for (unsigned index = 0; index < pointers->size() && index < 64; ++index) {
+  for (unsigned index = 0; index < pointers.size() && index < 64; ++index) {
     std::vector<std::string> keys{"\x01no such key"};
     try {
-      const auto list = (*pointers)[index].getAs<capnp::List<schema::Tag>>();
+      const auto list = pointers[index].getAs<capnp::List<schema::Tag>>();
       if (list.size() > 0) keys.emplace_back(list[0].getKey().cStr(), list[0].getKey().size());
     } catch (const kj::Exception&) {
     }
@@ -108,7 +94,7 @@ void compareKeyedTexts(kj::ArrayPtr<const capnp::word> words, const capnp::Reade
       std::optional<std::optional<std::string>> expected;
       try {
         std::optional<std::string> found;
-        for (const auto element : (*pointers)[index].getAs<capnp::List<schema::Tag>>()) {
+        for (const auto element : pointers[index].getAs<capnp::List<schema::Tag>>()) {
           const auto key = element.getKey();
           if (std::string_view(key.begin(), key.size()) != wanted) continue;
           const auto value = element.getValue();
@@ -152,8 +138,17 @@ void compareUnchecked(kj::ArrayPtr<const capnp::word> words, const capnp::Reader
   if (checked_text && unchecked_text) {
     EVR_FUZZ_CHECK(*checked_text == *unchecked_text, "an unchecked reader read an event unlike the checked one");
   }
-  compareRootTexts(words, unlimited);
-  compareKeyedTexts(words, unlimited);
+  // The root's pointers as Cap'n Proto reads them; a refused root refuses the event before any
+  // text in it is read.
+  capnp::FlatArrayMessageReader root_reader(words, unlimited);
+  std::optional<capnp::List<capnp::AnyPointer>::Reader> pointers;
+  try {
+    pointers = root_reader.getRoot<capnp::AnyStruct>().getPointerSection();
+  } catch (const kj::Exception&) {
+    return;
+  }
+  compareRootTexts(words, *pointers);
+  compareKeyedTexts(words, *pointers);
 }
 
 }  // namespace
