@@ -132,7 +132,7 @@ class RuleIndex {
   std::span<const ContainerId> targets(const EventView& view) const;
   const fields::FieldInfo& field() const { return *field_; }
   // Whether its text values are few enough to be compared in turn rather than hashed.
-  bool scanned() const { return scan_; }
+  bool scanned() const { return by_text_.size() <= kScannedValues; }
 
  private:
   // Up to this many text values are compared in turn, a few instructions each: cheaper than
@@ -147,7 +147,6 @@ class RuleIndex {
   std::unordered_map<std::uint16_t, std::vector<ContainerId>> by_enum_;  // by ordinal
   // by_text_'s entries, when there are at most kScannedValues (views into by_text_).
   std::vector<std::pair<std::string_view, std::span<const ContainerId>>> scanned_;
-  bool scan_ = false;
 };
 
 template <typename Take>

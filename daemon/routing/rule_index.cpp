@@ -27,8 +27,7 @@ std::shared_ptr<const RuleIndex> RuleIndex::build(std::span<const SelectiveGroup
       if (list.empty() || mode_all) list.push_back(rules[rule].target);
     }
   }
-  index->scan_ = index->by_text_.size() <= kScannedValues;
-  if (index->scan_) {
+  if (index->scanned()) {
     for (const auto& [value, targets] : index->by_text_) index->scanned_.emplace_back(value, targets);
   }
   return index;
@@ -44,7 +43,7 @@ std::span<const ContainerId> RuleIndex::targets(const EventView& view) const {
     return {};
   }
   if (value.type() == FieldValue::Type::Text) {
-    if (scan_) {
+    if (scanned()) {
       for (const auto& [text, targets] : scanned_) {
         if (text == value.asText()) return targets;
       }
