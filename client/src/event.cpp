@@ -411,24 +411,27 @@ bool EventStorage::readReceived(std::string& error) {
     dirty_words = word_count;
     words = kj::arrayPtr(buffer.get(), word_count);
   }
+  const bool unchecked = readableUnchecked(words);
+  if (unchecked) {
+    // One segment the walk read whole: no reader or arena to make (framing.hpp), as for an event
+    // built here.
+    message.reset();
+    root = capnp::readMessageUnchecked<schema::Event>(words.begin() + 1);
+    // The source and symbol by hand, where the walk has checked what they point to (framing's
+    // rootText: a few instructions each instead of Cap'n Proto's hundred). Once both are read,
+    // nothing below can throw (the type and the payload's member are data), so the exception
+    // guard is skipped; what rootText does not take is left to Cap'n Proto, below.
+    const HeaderLayout& layout = headerLayout();
+    const auto source_text = rootText(words, layout.source);
+    if (source_text && rootText(words, layout.symbol)) {
+      source = *source_text;
+      type = root.getType();
+      return true;
+    }
+  }
   // Cap'n Proto reports malformed input by throwing kj::Exception; catch it here, at the edge.
   kj::Maybe<kj::Exception> failure = kj::runCatchingExceptions([&]() {
-    bool texts_read = false;
-    if (readableUnchecked(words)) {
-      // One segment the walk read whole: no reader or arena to make (framing.hpp), as for an
-      // event built here.
-      message.reset();
-      root = capnp::readMessageUnchecked<schema::Event>(words.begin() + 1);
-      // The source and symbol by hand, where the walk has checked what they point to (framing's
-      // rootText: a few instructions each instead of Cap'n Proto's hundred). What it does not
-      // take is left to Cap'n Proto, below.
-      const HeaderLayout& layout = headerLayout();
-      const auto source_text = rootText(words, layout.source);
-      if (source_text && rootText(words, layout.symbol)) {
-        source = *source_text;
-        texts_read = true;
-      }
-    } else {
+    if (!unchecked) {
       // Handlers read an event many times (a kept BAR ran out of the peer limit's budget after
       // about 27 full reads): framing.hpp's readRepeatedly.
       readRepeatedly(message, words);
@@ -436,11 +439,9 @@ bool EventStorage::readReceived(std::string& error) {
     }
     // Touch what every consumer reads, so a bad pointer fails here and not in a handler.
     type = root.getType();
-    if (!texts_read) {
-      const auto source_text = root.getSource();
-      source = {source_text.begin(), source_text.size()};
-      (void)root.getSymbol();
-    }
+    const auto source_text = root.getSource();
+    source = {source_text.begin(), source_text.size()};
+    (void)root.getSymbol();
     (void)root.getPayload().which();
   });
   KJ_IF_MAYBE(exception, failure) {

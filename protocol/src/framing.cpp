@@ -241,13 +241,24 @@ class OneSegmentWalk {
   // Or, when `elements`, `count` struct elements of a list from `at`, each `element_words` long
   // (none, for empty structs) with its pointers from `element_data` on, whose pointers lead to
   // objects at `nesting` (one below the list's own level).
+  // Kept small (24 bytes, half the cache lines): a count has at most 29 bits,
+  // an element at most 2 x 16 bits of words, a nesting at most kMaxNesting.
   struct Run {
     std::int64_t at;
-    std::uint64_t count;
+    std::uint32_t count;
+    std::uint32_t element_words;
+    std::uint16_t element_data;
+    std::int16_t nesting;
     bool elements;
-    std::uint64_t element_data;
-    std::uint64_t element_words;
-    int nesting;
+
+    static Run pointersAt(std::int64_t at, std::uint64_t count, int nesting) {
+      return {at, static_cast<std::uint32_t>(count), 0, 0, static_cast<std::int16_t>(nesting), false};
+    }
+    static Run elementsOf(std::int64_t at, std::uint64_t count, std::uint64_t data, std::uint64_t pointers,
+                          int nesting) {
+      return {at, static_cast<std::uint32_t>(count), static_cast<std::uint32_t>(data + pointers),
+              static_cast<std::uint16_t>(data), static_cast<std::int16_t>(nesting), true};
+    }
   };
 
   std::uint64_t load(std::int64_t at) const {
@@ -271,7 +282,7 @@ class OneSegmentWalk {
   }
   bool structure(std::int64_t start, std::uint64_t data, std::uint64_t pointers, int nesting) {
     return spend(data + pointers, 1) &&
-           push({start + static_cast<std::int64_t>(data), pointers, false, 0, 0, nesting});
+           push(Run::pointersAt(start + static_cast<std::int64_t>(data), pointers, nesting));
   }
 
   // The object `pointer` (not null, not far) says is at `start`, at nesting level `nesting`.
@@ -287,7 +298,7 @@ class OneSegmentWalk {
     switch ((pointer >> 32) & 7) {
       case 0: return spend(0, count + 1);  // voids: no words, yet reading costs their number
       case 6:                              // pointers
-        return inside(start, count) && spend(count, 1) && push({start, count, false, 0, 0, nesting - 1});
+        return inside(start, count) && spend(count, 1) && push(Run::pointersAt(start, count, nesting - 1));
       case 7: {  // structs, after a tag word in struct pointer form: count is their words
         if (!inside(start, count + 1)) return false;
         const std::uint64_t tag = load(start);
@@ -296,7 +307,7 @@ class OneSegmentWalk {
         const std::uint64_t data = (tag >> 32) & 0xffffu, pointers = tag >> 48;
         if (elements * (data + pointers) > count) return false;
         // Each element is charged as a struct when its turn comes (drain).
-        return spend(1, 1) && push({start + 1, elements, true, data, data + pointers, nesting - 1});
+        return spend(1, 1) && push(Run::elementsOf(start + 1, elements, data, pointers, nesting - 1));
       }
       default: {  // bits, bytes, 2-, 4-, 8-byte values: data, text, primitives
         static constexpr std::uint64_t kBits[] = {0, 1, 8, 16, 32, 64};
@@ -306,7 +317,11 @@ class OneSegmentWalk {
     }
   }
 
-  // Follows what the runs hold, depth first, as BoundedWalk's recursion does.
+  // Follows what the runs hold, depth first, as BoundedWalk's recursion does. A run of pointers
+  // comes off the stack and is followed here, in registers, up to its first pointer that leads
+  // to pointers of its own (a struct, a list of pointers or of structs): the run's rest goes back
+  // on the stack, that object's run above it. So the order, and the stack's bound, are the
+  // recursion's; most pointers (texts, data) never touch the stack.
   bool drain() {
     while (depth_ > 0) {
       Run& run = runs_[depth_ - 1];
@@ -314,22 +329,38 @@ class OneSegmentWalk {
         --depth_;
         continue;
       }
-      --run.count;
-      const std::int64_t at = run.at;
-      const int nesting = run.nesting;
       if (run.elements) {  // the next struct element of a list
-        const std::uint64_t data = run.element_data, pointers = run.element_words - data;
-        run.at += static_cast<std::int64_t>(run.element_words);
+        --run.count;
+        const std::int64_t at = run.at;
+        run.at += run.element_words;
         // An element's pointers lead to objects at the elements' own level, as in BoundedWalk.
-        if (!structure(at, data, pointers, nesting)) return false;
+        if (!structure(at, run.element_data, run.element_words - run.element_data, run.nesting)) return false;
         continue;
       }
-      run.at += 1;
-      const std::uint64_t pointer = load(at);
-      if (pointer == 0) continue;  // null: nothing behind it (most optional fields)
-      if (!object(pointer, at + 1 + pointerOffset(pointer), nesting)) return false;
+      std::int64_t at = run.at;
+      const std::int64_t end = at + run.count;
+      const int nesting = run.nesting;
+      --depth_;
+      for (; at < end; ++at) {
+        const std::uint64_t pointer = load(at);
+        if (pointer == 0) continue;  // null: nothing behind it (most optional fields)
+        const std::int64_t start = at + 1 + pointerOffset(pointer);
+        if (leadsToPointers(pointer)) {
+          if (at + 1 < end && !push(Run::pointersAt(at + 1, static_cast<std::uint64_t>(end - at - 1), nesting))) {
+            return false;
+          }
+          if (!object(pointer, start, nesting)) return false;
+          break;
+        }
+        if (!object(pointer, start, nesting)) return false;
+      }
     }
     return true;
+  }
+
+  // A struct pointer, or a list pointer of pointers or of structs.
+  static bool leadsToPointers(std::uint64_t pointer) {
+    return (pointer & 3) == 0 || ((pointer & 3) == 1 && ((pointer >> 32) & 7) >= 6);
   }
 
   // At most two runs per level of nesting (a list's elements and one element's pointers; a
