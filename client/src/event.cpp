@@ -385,7 +385,12 @@ void EventStorage::readBuilt() {
     // One segment, built here by one builder: valid by construction and without far pointers, so
     // it is read unchecked, with no reader or arena to set up (Cap'n Proto's readMessageUnchecked).
     message.reset();
-    root = capnp::readMessageUnchecked<schema::Event>(words.begin() + 1);
+    const capnp::word* segment = words.begin() + 1;
+    const auto pointer = le::load<std::uint64_t>(reinterpret_cast<const std::byte*>(segment));
+    if (built_root.segment != segment || built_root.pointer != pointer) {
+      built_root = {segment, pointer, capnp::readMessageUnchecked<schema::Event>(segment)};
+    }
+    root = built_root.root;
   } else {
     // Built here by one builder: nothing in it is shared, so no traversal limit.
     capnp::ReaderOptions options = peerReaderOptions(words.size() * sizeof(capnp::word));
