@@ -84,9 +84,12 @@ void EventStorage::reset() {
     builder.reset();
   }
   built = nullptr;
-  // A message_t of no bytes holds nothing to free (libzmq keeps those inline): most storages
-  // never had a frame, and closing and re-initialising one costs two calls into libzmq.
-  if (wire.size() != 0) wire = zmq::message_t();
+  // Most storages never had a frame: closing and re-initialising a message_t, or even asking its
+  // size, is a call into libzmq.
+  if (holds_wire) {
+    wire = zmq::message_t();
+    holds_wire = false;
+  }
   batch.reset();
   flat = nullptr;
   if (dirty_words > 0) std::memset(buffer.get(), 0, dirty_words * sizeof(capnp::word));
@@ -496,6 +499,7 @@ Event::~Event() {
 Event Event::fromWire(zmq::message_t&& bytes, std::uint8_t hops, std::string& error) {
   EventStorage* data = EventStorage::acquire();
   data->wire = std::move(bytes);
+  data->holds_wire = true;
   data->hops = hops;
   data->origin = Origin::Router;
   data->raw = {static_cast<const std::byte*>(data->wire.data()), data->wire.size()};

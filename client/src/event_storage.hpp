@@ -86,6 +86,7 @@ struct EventStorage {
 
   // Where the bytes live: one of these.
   zmq::message_t wire;                          // a received EVENT frame
+  bool holds_wire = false;                      // wire was given one (reset closes it)
   std::shared_ptr<const zmq::message_t> batch;  // the received EVENTS frame the event is part of
   std::unique_ptr<capnp::word[]> buffer;        // built here, or an aligned copy of a frame
   std::size_t buffer_words = 0;
