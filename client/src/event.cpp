@@ -2,6 +2,7 @@
 
 #include <capnp/schema.h>
 #include <capnp/serialize.h>
+#include <kj/debug.h>
 
 #include <algorithm>
 #include <bit>
@@ -66,7 +67,8 @@ void EventStorage::release() {
       refs.fetch_sub(1, std::memory_order_acq_rel) != 1) {
     return;
   }
-  if (free_list_gone || buffer_words > kKeptBufferWords || free_list.kept.size() >= kKeptPerThread) {
+  if (free_list_gone || buffer_words > kKeptBufferWords || tags.capacity() > kKeptBufferWords * sizeof(capnp::word) ||
+      free_list.kept.size() >= kKeptPerThread) {
     storages_freed.fetch_add(1, std::memory_order_relaxed);
     delete this;
     return;
@@ -101,8 +103,7 @@ void EventStorage::reset() {
   type = EventType::UNKNOWN;
   hops = 0;
   origin = Origin::Local;
-  tag_text.clear();
-  tag_sizes.clear();
+  tags.clear();
   caused = false;
   cause_hops = 0;
   stamped_source = {};
@@ -159,11 +160,12 @@ void EventStorage::startBuilding(EventType event_type) {
   }
 }
 
-void EventStorage::addTag(std::string_view key, std::string_view value) {
-  tag_text.append(key);
-  tag_text.append(value);
-  tag_sizes.push_back(static_cast<std::uint32_t>(key.size()));
-  tag_sizes.push_back(static_cast<std::uint32_t>(value.size()));
+void detail::PendingTags::grow(std::size_t more) {
+  const std::size_t capacity = std::max({used_ + more, 2 * capacity_, std::size_t{256}});
+  std::unique_ptr<char[]> larger(new char[capacity]);
+  if (used_ > 0) std::memcpy(larger.get(), bytes_.get(), used_);
+  bytes_ = std::move(larger);
+  capacity_ = capacity;
 }
 
 namespace {
@@ -279,20 +281,21 @@ bool EventStorage::appendHeader() {
   const std::uint64_t source_at = root->at + layout.source, tags_at = root->at + layout.tags;
   // A field set through root() already: the builder writes over it (and clears what it held).
   if ((!stamped_source.empty() && writer.get(source_at) != 0) ||
-      (!tag_sizes.empty() && writer.get(tags_at) != 0)) {
+      (!tags.empty() && writer.get(tags_at) != 0)) {
     return false;
   }
 
   // What it appends, in words; every text and the list must fit in a list pointer's count.
   std::uint64_t need = 0;
   if (!stamped_source.empty()) need += textWords(stamped_source.size());
-  const std::uint64_t tag_count = tag_sizes.size() / 2;
+  const std::uint64_t tag_count = tags.count();
   if (tag_count > 0) need += 1 + tag_count * (kTagDataWords + kTagPointers);
-  for (const std::uint32_t size : tag_sizes) {
-    if (size >= kMaxListCount) return false;
-    need += textWords(size);
-  }
-  if (stamped_source.size() >= kMaxListCount || used + need >= kMaxListCount) return false;
+  bool fits = stamped_source.size() < kMaxListCount;
+  tags.forEach([&](std::string_view key, std::string_view value) {
+    fits = fits && key.size() < kMaxListCount && value.size() < kMaxListCount;
+    need += textWords(key.size()) + textWords(value.size());
+  });
+  if (!fits || used + need >= kMaxListCount) return false;
 
   const std::uint64_t total = 1 + used + need;  // with the segment table's word
   if (total > buffer_words) {
@@ -311,13 +314,11 @@ bool EventStorage::appendHeader() {
   }
   if (tag_count > 0) {
     std::uint64_t element = writer.setStructList(tags_at, tag_count, kTagDataWords, kTagPointers);
-    std::string_view text = tag_text;
-    for (std::size_t i = 0; i < tag_count; ++i, element += kTagDataWords + kTagPointers) {
-      const std::size_t key = tag_sizes[2 * i], value = tag_sizes[2 * i + 1];
-      writer.setText(element + kTagDataWords + layout.key, text.substr(0, key));
-      writer.setText(element + kTagDataWords + layout.value, text.substr(key, value));
-      text.remove_prefix(key + value);
-    }
+    tags.forEach([&](std::string_view key, std::string_view value) {
+      writer.setText(element + kTagDataWords + layout.key, key);
+      writer.setText(element + kTagDataWords + layout.value, value);
+      element += kTagDataWords + kTagPointers;
+    });
   }
   const auto size = static_cast<std::uint32_t>(writer.end());
   const std::uint32_t table[2] = {0, size};  // one segment (count - 1 = 0), its size in words
@@ -331,16 +332,18 @@ void EventStorage::writeHeaderThroughBuilder() {
   if (!stamped_source.empty()) {
     built.setSource(capnp::Text::Reader(stamped_source.data(), stamped_source.size()));
   }
-  if (!tag_sizes.empty()) {
-    auto tags = built.initTags(static_cast<unsigned>(tag_sizes.size() / 2));
-    std::string_view text = tag_text;
-    for (unsigned i = 0; i < tags.size(); ++i) {
-      const std::size_t key = tag_sizes[2 * i], value = tag_sizes[2 * i + 1];
-      // Not through Text::Reader, which wants a NUL after the bytes: init, then copy.
-      std::memcpy(tags[i].initKey(static_cast<unsigned>(key)).begin(), text.data(), key);
-      std::memcpy(tags[i].initValue(static_cast<unsigned>(value)).begin(), text.data() + key, value);
-      text.remove_prefix(key + value);
-    }
+  if (!tags.empty()) {
+    auto list = built.initTags(static_cast<unsigned>(tags.count()));
+    unsigned i = 0;
+    tags.forEach([&](std::string_view key, std::string_view value) {
+      // Not through Text::Reader, which wants a NUL after the bytes: init, then copy. Cap'n Proto
+      // refuses a text over what a list holds; checked here, before the sizes are narrowed.
+      KJ_REQUIRE(key.size() < kMaxListCount && value.size() < kMaxListCount, "tag too large for an event",
+                 key.size(), value.size());
+      std::memcpy(list[i].initKey(static_cast<unsigned>(key.size())).begin(), key.data(), key.size());
+      std::memcpy(list[i].initValue(static_cast<unsigned>(value.size())).begin(), value.data(), value.size());
+      ++i;
+    });
   }
   const auto segments = builder->getSegmentsForOutput();
   if (segments.size() == 1) {
@@ -613,7 +616,7 @@ EventBuilder& EventBuilder::causedBy(const Event& cause) & {
 }
 
 EventBuilder& EventBuilder::tag(std::string_view key, std::string_view value) & {
-  storage_->addTag(key, value);
+  storage_->tags.add(key, value);
   return *this;
 }
 

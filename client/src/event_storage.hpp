@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
@@ -45,6 +46,46 @@ class StorageMessageBuilder final : public capnp::MessageBuilder {
   EventStorage& storage_;
   bool gave_buffer_ = false;
   std::vector<kj::Array<capnp::word>> more_;
+};
+
+// The tags an EventBuilder was given, written when building ends (EventStorage::appendHeader):
+// each its key's and value's sizes, then the key and the value, back to back in one buffer the
+// storage keeps, so a warm storage takes a tag with one copy and no allocation.
+class PendingTags {
+ public:
+  void add(std::string_view key, std::string_view value) {
+    const std::size_t sizes[2] = {key.size(), value.size()};
+    const std::size_t size = sizeof(sizes) + key.size() + value.size();
+    if (size > capacity_ - used_) grow(size);
+    char* at = bytes_.get() + used_;
+    std::memcpy(at, sizes, sizeof(sizes));
+    std::memcpy(at + sizeof(sizes), key.data(), key.size());
+    std::memcpy(at + sizeof(sizes) + key.size(), value.data(), value.size());
+    used_ += size;
+    ++count_;
+  }
+  std::size_t count() const { return count_; }
+  bool empty() const { return count_ == 0; }
+  std::size_t capacity() const { return capacity_; }
+  // Calls f(key, value) for each tag, in the order they were added.
+  template <class F>
+  void forEach(F&& f) const {
+    for (const char* at = bytes_.get(); at != bytes_.get() + used_;) {
+      std::size_t sizes[2];
+      std::memcpy(sizes, at, sizeof(sizes));
+      at += sizeof(sizes);
+      f(std::string_view(at, sizes[0]), std::string_view(at + sizes[0], sizes[1]));
+      at += sizes[0] + sizes[1];
+    }
+  }
+  void clear() { used_ = count_ = 0; }
+
+ private:
+  void grow(std::size_t more);
+  std::unique_ptr<char[]> bytes_;
+  std::size_t used_ = 0;
+  std::size_t capacity_ = 0;
+  std::size_t count_ = 0;
 };
 
 struct EventStorage {
@@ -73,7 +114,6 @@ struct EventStorage {
   void startBuilding(EventType type);
   // Writes the pending source and tags, ends the builder and reads the flat message as the event.
   void finishBuilding(Origin origin, std::uint8_t hops);
-  void addTag(std::string_view key, std::string_view value);
 
   // ---- receiving ----
   // Checks and reads `raw`; false with the reason in `error` when it is not a readable event.
@@ -108,8 +148,7 @@ struct EventStorage {
   // While building.
   std::optional<StorageMessageBuilder> builder;
   schema::Event::Builder built{nullptr};
-  std::string tag_text;  // pending tags' keys and values, back to back
-  std::vector<std::uint32_t> tag_sizes;  // key size, value size, ... in tag_text's order
+  PendingTags tags;
   bool caused = false;           // EventBuilder::causedBy was called
   std::uint8_t cause_hops = 0;   // the hop count it inherits
   // The source Bus::stamp gives it, written with the tags when building ends (the bus's name:
