@@ -106,15 +106,25 @@ std::size_t Bus::drain() {
 }
 
 void Bus::enqueue(Event event) {
+  if (dispatching_ || holds_ != 0) {
+    queue_.push_back(std::move(event));
+    return;
+  }
+  // Nothing waits ahead of it (a round that a handler's exception ended may have left some):
+  // dispatched from here, without a trip through the queue.
+  if (queue_.empty()) {
+    dispatchQueued(&event);
+    return;
+  }
   queue_.push_back(std::move(event));
-  if (!dispatching_ && holds_ == 0) dispatchQueued();
+  dispatchQueued(nullptr);
 }
 
 void Bus::dispatchHeld() {
-  if (!dispatching_ && holds_ == 0 && !queue_.empty()) dispatchQueued();
+  if (!dispatching_ && holds_ == 0 && !queue_.empty()) dispatchQueued(nullptr);
 }
 
-void Bus::dispatchQueued() {
+void Bus::dispatchQueued(const Event* first) {
   dispatching_ = true;
   struct Reset {
     Bus& bus;
@@ -128,38 +138,43 @@ void Bus::dispatchQueued() {
     }
   } reset{*this};
   exported_ = false;
+  if (first != nullptr) dispatchOne(*first);
   while (!queue_.empty()) {
     const Event event = std::move(queue_.front());
     queue_.pop_front();
-    current_ = &event;
-    if (event.origin() == Origin::Local && exporter_) {
-      exporter_(event);
-      exported_ = true;
-    }
-    const EventType type = event.type();
-    const Origin origin = event.origin();
-    // Index loop: a handler may subscribe more handlers (they see the next event, not this one).
-    // A router event counts as handled once its handlers have run, or one of them threw (the
-    // exception goes on to the caller; the event is not handed to the rest).
-    struct Handled {
-      Bus& bus;
-      const Event& event;
-      ~Handled() {
-        if (event.origin() == Origin::Router && bus.handled_) bus.handled_(event);
-      }
-    } handled{*this, event};
-    if (origin == Origin::Router && starting_) starting_(event);
-    const std::size_t count = subscriptions_.size();
-    for (std::size_t i = 0; i < count; ++i) {
-      const auto& subscription = subscriptions_[i];
-      if (!subscription.removed && (!subscription.type || *subscription.type == type) &&
-          (!subscription.only || *subscription.only == origin)) {
-        subscription.handler(event);
-      }
-    }
+    dispatchOne(event);
   }
   // The round is over (a throwing handler skips this; the next round's flush covers its events).
   if (exported_ && flush_) flush_();
+}
+
+void Bus::dispatchOne(const Event& event) {
+  current_ = &event;
+  if (event.origin() == Origin::Local && exporter_) {
+    exporter_(event);
+    exported_ = true;
+  }
+  const EventType type = event.type();
+  const Origin origin = event.origin();
+  // Index loop: a handler may subscribe more handlers (they see the next event, not this one).
+  // A router event counts as handled once its handlers have run, or one of them threw (the
+  // exception goes on to the caller; the event is not handed to the rest).
+  struct Handled {
+    Bus& bus;
+    const Event& event;
+    ~Handled() {
+      if (event.origin() == Origin::Router && bus.handled_) bus.handled_(event);
+    }
+  } handled{*this, event};
+  if (origin == Origin::Router && starting_) starting_(event);
+  const std::size_t count = subscriptions_.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto& subscription = subscriptions_[i];
+    if (!subscription.removed && (!subscription.type || *subscription.type == type) &&
+        (!subscription.only || *subscription.only == origin)) {
+      subscription.handler(event);
+    }
+  }
 }
 
 }  // namespace evr

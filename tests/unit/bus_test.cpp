@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +63,32 @@ BOOST_AUTO_TEST_CASE(an_event_published_by_a_handler_is_dispatched_after_the_cur
   bus.publish(bar("X", 1));
   const std::vector<std::string> expected{"bar-a X", "bar-b X", "signal from-X"};
   BOOST_TEST(calls == expected, boost::test_tools::per_element());
+}
+
+// A handler's exception ends the round and goes to the caller; what its handler published stays
+// queued, and is dispatched, in order, before the next event published (not after it, and not
+// lost), with the exporter seeing each local event once.
+BOOST_AUTO_TEST_CASE(a_round_a_handler_ended_by_throwing_is_finished_before_the_next_event) {
+  evr::Bus bus("unit");
+  std::vector<std::string> calls;
+  std::vector<std::string> exported;
+  bus.setExporter([&](const evr::Event& e) { exported.emplace_back(e.symbol()); });
+  bus.subscribe(evr::EventType::BAR, [&](const evr::Event& e) {
+    calls.emplace_back(e.symbol());
+    if (e.symbol() == "A") {
+      bus.publish(bar("B", 2));
+      bus.publish(bar("C", 3));
+      throw std::runtime_error("handler failed");
+    }
+  });
+  BOOST_CHECK_THROW(bus.publish(bar("A", 1)), std::runtime_error);
+  BOOST_TEST(calls == std::vector<std::string>{"A"}, boost::test_tools::per_element());
+  BOOST_TEST(!bus.idle());  // B and C wait
+  bus.publish(bar("D", 4));
+  const std::vector<std::string> expected{"A", "B", "C", "D"};
+  BOOST_TEST(calls == expected, boost::test_tools::per_element());
+  BOOST_TEST(exported == expected, boost::test_tools::per_element());
+  BOOST_TEST(bus.idle());
 }
 
 BOOST_AUTO_TEST_CASE(a_handler_may_unsubscribe_itself_and_subscribe_others_while_it_runs) {

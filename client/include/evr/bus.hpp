@@ -131,7 +131,9 @@ class Bus {
 
   Event stamp(EventBuilder&& builder);
   void enqueue(Event event);
-  void dispatchQueued();
+  // One dispatch round: `first` (when given), then the queue until it is empty, then the flush.
+  void dispatchQueued(const Event* first);
+  void dispatchOne(const Event& event);
   // Relaxed: a thread only ever finds its own id there if it stored it itself (claimOwnership).
   bool onOwnerThread() const { return std::this_thread::get_id() == owner_.load(std::memory_order_relaxed); }
 
