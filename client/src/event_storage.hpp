@@ -59,8 +59,9 @@ class PendingTags {
     if (size > capacity_ - used_) grow(size);
     char* at = bytes_.get() + used_;
     std::memcpy(at, sizes, sizeof(sizes));
-    std::memcpy(at + sizeof(sizes), key.data(), key.size());
-    std::memcpy(at + sizeof(sizes) + key.size(), value.data(), value.size());
+    // An empty view may have no data pointer, which memcpy must not be given even for no bytes.
+    if (!key.empty()) std::memcpy(at + sizeof(sizes), key.data(), key.size());
+    if (!value.empty()) std::memcpy(at + sizeof(sizes) + key.size(), value.data(), value.size());
     used_ += size;
     ++count_;
   }

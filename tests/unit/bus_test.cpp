@@ -311,6 +311,7 @@ BOOST_AUTO_TEST_CASE(tag_finds_the_first_tag_with_a_key_as_the_reader_does) {
   bus.subscribeAll([&](const evr::Event& e) { built = e; });
   evr::EventBuilder event(evr::EventType::BAR);
   event.tag("a", "1").tag("payload", std::string(128, 'p')).tag("a", "2").tag("empty", "");
+  event.tag("no data", std::string_view());  // an empty view with no data pointer
   bus.publish(std::move(event));
   BOOST_REQUIRE(built.has_value());
   const auto bytes = built->bytes();
@@ -330,6 +331,7 @@ BOOST_AUTO_TEST_CASE(tag_finds_the_first_tag_with_a_key_as_the_reader_does) {
     BOOST_TEST((e->tag("a") == std::optional<std::string_view>("1")));  // the first of two
     BOOST_TEST((e->tag("payload") == std::optional<std::string_view>(payload)));
     BOOST_TEST((e->tag("empty") == std::optional<std::string_view>("")));
+    BOOST_TEST((e->tag("no data") == std::optional<std::string_view>("")));
     BOOST_TEST(!e->tag("missing").has_value());
     BOOST_TEST(!e->tag("").has_value());
     BOOST_TEST(!e->tag("paylo").has_value());
